@@ -1,0 +1,122 @@
+# Apex load testing suite - top-level Makefile.
+# make            build build/apex-master, build/apex-worker, build/apex-target
+# make deps       install every Debian package the build, tests, demo and
+#                 bench need (apt-get; a no-op when all are present)
+# make demo       run a 30 s headless test against the demo Apex API
+# make test       format check, unit tests, integration and interop tests
+# make asan       the test suite under ASan + UBSan (objects in build-san/)
+# make bench      throughput and memory next to wrk (not a test)
+# make format / check-format / clean
+
+PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson
+
+# Debian packages: build, tests (python3-locust, msgpack/zmq for raw
+# frames, iproute2 for namespaces), bench (nginx-light, wrk).
+DEB_PACKAGES := build-essential pkg-config clang-format \
+	libczmq-dev libzmq3-dev libmsgpack-dev libcurl4-openssl-dev \
+	libmicrohttpd-dev libjansson-dev \
+	python3 python3-locust python3-msgpack python3-zmq \
+	nginx-light wrk iproute2 procps curl ca-certificates
+
+ifeq ($(SAN),)
+BUILD ?= build
+SANFLAGS :=
+else
+BUILD ?= build-san
+SANFLAGS := -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+CC ?= cc
+OPT ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wvla
+CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -MMD -MP -I. \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+LDFLAGS += $(SANFLAGS)
+
+COMMON_SRC := $(wildcard common/*.c) $(wildcard proto/*.c)
+MASTER_SRC := $(wildcard master/*.c)
+WORKER_SRC := $(wildcard worker/*.c)
+TARGET_SRC := $(wildcard target/*.c)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB := $(BUILD)/libapex.a
+PROGRAMS := $(BUILD)/apex-master $(BUILD)/apex-worker $(BUILD)/apex-target
+UNIT := $(BUILD)/apex-unit
+
+.PHONY: all deps demo test unit integration asan bench format check-format \
+	clean
+.DEFAULT_GOAL := all
+
+all: $(PROGRAMS) $(UNIT)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(call obj,$(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	@echo "  AR      $@"
+	@ar rcs $@ $^
+
+$(BUILD)/apex-master: $(call obj,$(MASTER_SRC)) $(LIB)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/apex-worker: $(call obj,$(WORKER_SRC)) $(LIB)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/apex-target: $(call obj,$(TARGET_SRC)) $(LIB)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(UNIT): $(call obj,$(UNIT_SRC)) $(LIB)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@sh scripts/deps.sh $(DEB_PACKAGES)
+
+unit: $(UNIT)
+	$(UNIT)
+
+integration: $(PROGRAMS)
+	APEX_BUILD=$(BUILD) /usr/bin/python3 tests/run_integration.py
+
+test: deps
+	$(MAKE) check-format
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+
+asan: deps
+	$(MAKE) SAN=address,undefined OPT="-O1 -g" all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) SAN=address,undefined \
+		OPT="-O1 -g" unit integration
+
+demo: deps all
+	sh scripts/demo.sh $(BUILD)
+
+bench: deps all
+	sh bench/run.sh $(BUILD)
+
+FORMAT_SRC = $(wildcard common/*.[ch] proto/*.[ch] master/*.[ch] \
+	worker/*.[ch] target/*.[ch] tests/unit/*.[ch])
+
+format:
+	clang-format -i $(FORMAT_SRC)
+
+check-format:
+	clang-format --dry-run -Werror $(FORMAT_SRC)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

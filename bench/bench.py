@@ -1,0 +1,220 @@
+#!/usr/bin/python3
+"""Benchmarks of the Apex suite (make bench). Prints figures, asserts nothing.
+
+1. Throughput: nginx (Debian nginx-light, one worker process, its own
+   config on 127.0.0.1) serves a small fixed response. Interleaved over
+   --rounds rounds: wrk -t1 -c50 -d10s, then apex-master --processes 1
+   with 50 users and zero wait on the same URL for the same time. For each
+   tool: requests/s and client CPU seconds (user+sys of the whole process
+   tree, from getrusage of reaped children), and the median over rounds of
+   apex/wrk in requests per client CPU-second.
+2. Memory: RSS of one apex-worker holding N users (default 10000) that
+   each keep an open connection and wait (constant_pacing, long period),
+   minus the RSS at 100 users, per user.
+"""
+import argparse
+import csv
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+NGINX_CONF = """
+worker_processes 1;
+worker_rlimit_nofile 40000;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+daemon off;
+events {{ worker_connections 30000; multi_accept on; }}
+http {{
+    access_log off;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        location / {{ default_type text/plain; return 200 "hello, apex\\n"; }}
+    }}
+}}
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_measured(args, **kw):
+    """Run args to completion; return (stdout, stderr, client CPU s)."""
+    before = children_cpu()
+    p = subprocess.run(args, capture_output=True, text=True, **kw)
+    cpu = children_cpu() - before
+    if p.returncode not in (0, 1):
+        sys.stderr.write(p.stdout + p.stderr)
+        raise SystemExit("bench: %s exited with %d" % (args[0], p.returncode))
+    return p.stdout, p.stderr, cpu
+
+
+def start_nginx(tmp):
+    port = free_port()
+    for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        os.makedirs(os.path.join(tmp, d), exist_ok=True)
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(dir=tmp, port=port))
+    proc = subprocess.Popen(["/usr/sbin/nginx", "-c", conf, "-p", tmp],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, "http://127.0.0.1:%d/" % port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("bench: nginx did not start: " + proc.stderr.read().decode())
+
+
+def wrk_round(url, seconds, conns):
+    out, _, cpu = run_measured(["wrk", "-t1", "-c%d" % conns,
+                                "-d%ds" % seconds, url])
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return rps, cpu
+
+
+def write_scenario(tmp, url, wait):
+    path = os.path.join(tmp, "bench-%s.json" % wait["name"])
+    doc = {"host": url.rstrip("/"),
+           "users": [{"name": "BenchUser", "wait": wait["wait"],
+                      "tasks": [{"request": {"path": "/"}}]}]}
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    return path
+
+
+def apex_round(build, tmp, scenario, seconds, users):
+    prefix = os.path.join(tmp, "apex")
+    port = free_port()
+    _, err, cpu = run_measured(
+        [os.path.join(build, "apex-master"), "-f", scenario, "--headless",
+         "-u", str(users), "-r", str(users), "-t", "%ds" % seconds,
+         "--processes", "1", "--master-bind-port", str(port),
+         "--only-summary", "--csv", prefix, "--loglevel", "WARNING"])
+    with open(prefix + "_stats.csv", newline="") as f:
+        total = [r for r in csv.DictReader(f) if r["Name"] == "Aggregated"][0]
+    return float(total["Requests/s"]), cpu, int(total["Request Count"])
+
+
+def rss_of(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def worker_rss(build, tmp, scenario, users):
+    """RSS of the apex-worker once `users` users are spawned and idle."""
+    port = free_port()
+    master = subprocess.Popen(
+        [os.path.join(build, "apex-master"), "-f", scenario, "--headless",
+         "-u", str(users), "-r", str(max(users // 5, 1)), "-t", "120s",
+         "--processes", "1", "--master-bind-port", str(port),
+         "--only-summary"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        log = ""
+        while "All users spawned" not in log:
+            if time.monotonic() > deadline or master.poll() is not None:
+                raise SystemExit("bench: ramp to %d users failed" % users)
+            line = master.stderr.readline()
+            log += line
+        time.sleep(3)  # let every first request finish and settle
+        kids = subprocess.run(["pgrep", "-P", str(master.pid)],
+                              capture_output=True, text=True).stdout.split()
+        return rss_of(int(kids[0]))
+    finally:
+        master.send_signal(signal.SIGTERM)
+        try:
+            master.wait(30)
+        except subprocess.TimeoutExpired:
+            master.kill()
+            master.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--idle-users", type=int, default=10000)
+    ap.add_argument("--skip-memory", action="store_true")
+    args = ap.parse_args()
+    build = os.path.join(ROOT, args.build)
+    tmp = tempfile.mkdtemp(prefix="apex-bench-")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    nginx, url = start_nginx(tmp)
+    try:
+        print("apex bench: nginx-light on %s, %d rounds of %d s, %d "
+              "connections/users, 1 client thread/process"
+              % (url, args.rounds, args.seconds, args.connections))
+        scenario = write_scenario(tmp, url, {"name": "zero",
+                                             "wait": {"constant": 0}})
+        ratios = []
+        for r in range(1, args.rounds + 1):
+            wrps, wcpu = wrk_round(url, args.seconds, args.connections)
+            arps, acpu, n = apex_round(build, tmp, scenario, args.seconds,
+                                       args.connections)
+            ratio = (arps / acpu) / (wrps / wcpu)
+            ratios.append(ratio)
+            print("round %d: wrk  %9.0f req/s  %5.2f CPU s  %8.0f req/CPU-s"
+                  % (r, wrps, wcpu, wrps * args.seconds / wcpu))
+            print("round %d: apex %9.0f req/s  %5.2f CPU s  %8.0f req/CPU-s"
+                  "  (%d requests)  ratio %.3f"
+                  % (r, arps, acpu, n / acpu, n, ratio))
+        print("median apex/wrk requests per client CPU-second: %.3f"
+              % statistics.median(ratios))
+        if not args.skip_memory:
+            idle = write_scenario(tmp, url, {
+                "name": "idle", "wait": {"constant_pacing": 600}})
+            base = worker_rss(build, tmp, idle, 100)
+            full = worker_rss(build, tmp, idle, args.idle_users)
+            per = (full - base) / (args.idle_users - 100)
+            print("memory: apex-worker RSS %.1f MiB at 100 users, %.1f MiB "
+                  "at %d users with open connections: %.1f KiB per user"
+                  % (base / 2**20, full / 2**20, args.idle_users,
+                     per / 1024))
+    finally:
+        nginx.send_signal(signal.SIGQUIT)
+        try:
+            nginx.wait(10)
+        except subprocess.TimeoutExpired:
+            nginx.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+// common/log.c - see log.h. One fprintf per line, so lines from several
+// threads do not interleave.
+#include "common/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define APEX_LOG_LINE_MAX 4096
+
+static struct {
+    char name[64];
+    char host[64];
+    apex_log_level_t level;
+} s_log = {"apex", "", APEX_LOG_INFO};
+
+void apex_log_init(const char *name, apex_log_level_t level)
+{
+    snprintf(s_log.name, sizeof s_log.name, "%s", name);
+    if (gethostname(s_log.host, sizeof s_log.host) != 0)
+        snprintf(s_log.host, sizeof s_log.host, "localhost");
+    s_log.host[sizeof s_log.host - 1] = '\0';
+    s_log.level = level;
+}
+
+int apex_log_level_parse(const char *text, apex_log_level_t *level)
+{
+    static const struct {
+        const char *name;
+        apex_log_level_t level;
+    } levels[] = {
+        {"DEBUG", APEX_LOG_DEBUG},     {"INFO", APEX_LOG_INFO},
+        {"WARNING", APEX_LOG_WARNING}, {"WARN", APEX_LOG_WARNING},
+        {"ERROR", APEX_LOG_ERROR},     {"CRITICAL", APEX_LOG_CRITICAL},
+    };
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+        if (strcasecmp(text, levels[i].name) == 0) {
+            *level = levels[i].level;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+bool apex_log_enabled(apex_log_level_t level)
+{
+    return level >= s_log.level;
+}
+
+static const char *s_level_name(apex_log_level_t level)
+{
+    switch (level) {
+    case APEX_LOG_DEBUG:
+        return "DEBUG";
+    case APEX_LOG_INFO:
+        return "INFO";
+    case APEX_LOG_WARNING:
+        return "WARNING";
+    case APEX_LOG_ERROR:
+        return "ERROR";
+    default:
+        return "CRITICAL";
+    }
+}
+
+void apex_log(apex_log_level_t level, const char *fmt, ...)
+{
+    if (!apex_log_enabled(level))
+        return;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    localtime_r(&tv.tv_sec, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+
+    char line[APEX_LOG_LINE_MAX];
+    int n = snprintf(line, sizeof line, "[%s,%03d] %s/%s/%s: ", stamp,
+                     (int)(tv.tv_usec / 1000), s_log.host, s_level_name(level),
+                     s_log.name);
+    if (n < 0 || (size_t)n >= sizeof line)
+        n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s\n", line);
+}

@@ -1,0 +1,242 @@
+// master/main.c - apex-master: coordinates workers (ours or Locust's),
+// runs a headless test and writes its results. Exit codes are the
+// MASTER_EXIT_* values of master/master.h.
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cli.h"
+#include "common/log.h"
+#include "common/version.h"
+#include "master/master.h"
+
+enum {
+    OPT_SCENARIO,
+    OPT_HOST,
+    OPT_USERS,
+    OPT_SPAWN_RATE,
+    OPT_RUN_TIME,
+    OPT_HEADLESS,
+    OPT_CSV,
+    OPT_CSV_FULL_HISTORY,
+    OPT_EXPECT_WORKERS,
+    OPT_EXPECT_WORKERS_MAX_WAIT,
+    OPT_BIND_HOST,
+    OPT_BIND_PORT,
+    OPT_PROCESSES,
+    OPT_STOP_TIMEOUT,
+    OPT_EXIT_CODE_ON_ERROR,
+    OPT_ONLY_SUMMARY,
+    OPT_LOGLEVEL,
+};
+
+static const apex_cli_option_t s_options[] = {
+    {"scenario", 'f', true, "APEX_SCENARIO", "FILE",
+     "scenario JSON file (required)", OPT_SCENARIO},
+    {"host", 'H', true, "APEX_HOST", "URL",
+     "host to load test, e.g. http://127.0.0.1:8080 (default: the "
+     "scenario's host, else $API_URL)",
+     OPT_HOST},
+    {"users", 'u', true, "APEX_USERS", "N",
+     "peak number of concurrent users (default 1)", OPT_USERS},
+    {"spawn-rate", 'r', true, "APEX_SPAWN_RATE", "RATE",
+     "users started per second (default 1)", OPT_SPAWN_RATE},
+    {"run-time", 't', true, "APEX_RUN_TIME", "TIME",
+     "stop after this long, e.g. 30s, 5m, 1h30m (default: until stopped)",
+     OPT_RUN_TIME},
+    {"headless", 0, false, "APEX_HEADLESS", NULL,
+     "run without the web UI: start at once, quit at the end", OPT_HEADLESS},
+    {"csv", 0, true, "APEX_CSV", "PREFIX",
+     "write PREFIX_stats.csv, _stats_history.csv, _failures.csv, "
+     "_exceptions.csv",
+     OPT_CSV},
+    {"csv-full-history", 0, false, "APEX_CSV_FULL_HISTORY", NULL,
+     "one history row per entry and interval (needs --csv)",
+     OPT_CSV_FULL_HISTORY},
+    {"expect-workers", 0, true, "APEX_EXPECT_WORKERS", "N",
+     "workers to wait for before starting (default 1, or --processes)",
+     OPT_EXPECT_WORKERS},
+    {"expect-workers-max-wait", 0, true, "APEX_EXPECT_WORKERS_MAX_WAIT",
+     "SECONDS",
+     "give up waiting for workers after this long (default 0 = "
+     "forever)",
+     OPT_EXPECT_WORKERS_MAX_WAIT},
+    {"master-bind-host", 0, true, "APEX_MASTER_BIND_HOST", "ADDR",
+     "interface for workers (default * = all)", OPT_BIND_HOST},
+    {"master-bind-port", 0, true, "APEX_MASTER_BIND_PORT", "PORT",
+     "port for workers (default 5557; 0 = any free port)", OPT_BIND_PORT},
+    {"processes", 0, true, "APEX_PROCESSES", "N",
+     "start N local apex-worker processes (-1 = one per core)", OPT_PROCESSES},
+    {"stop-timeout", 's', true, "APEX_STOP_TIMEOUT", "TIME",
+     "let stopping users finish their task for up to this long "
+     "(default: none)",
+     OPT_STOP_TIMEOUT},
+    {"exit-code-on-error", 0, true, "APEX_EXIT_CODE_ON_ERROR", "CODE",
+     "exit code when requests failed (default 1)", OPT_EXIT_CODE_ON_ERROR},
+    {"only-summary", 0, false, "APEX_ONLY_SUMMARY", NULL,
+     "print only the final summary, not the periodic table", OPT_ONLY_SUMMARY},
+    {"loglevel", 'L', true, "APEX_LOGLEVEL", "LEVEL",
+     "DEBUG, INFO, WARNING, ERROR (default INFO)", OPT_LOGLEVEL},
+};
+
+typedef struct {
+    master_options_t o;      // options being built
+    bool expect_workers_set; // --expect-workers was given
+} s_args_t;
+
+static int s_option(int id, const char *arg, void *user, apex_error_t *err)
+{
+    s_args_t *args = user;
+    master_options_t *o = &args->o;
+    long n = 0;
+    switch (id) {
+    case OPT_SCENARIO:
+        o->scenario_path = arg;
+        return 0;
+    case OPT_HOST:
+        if (strncmp(arg, "http://", 7) != 0 && strncmp(arg, "https://", 8) != 0)
+            return apex_error_set(err,
+                                  "expected a URL starting with http:// "
+                                  "or https://, got '%s'",
+                                  arg);
+        o->host = arg;
+        return 0;
+    case OPT_USERS:
+        if (apex_parse_long(arg, 0, 10000000, &n, err) != 0)
+            return -1;
+        o->users = n;
+        return 0;
+    case OPT_SPAWN_RATE:
+        if (apex_parse_double(arg, 1e-3, 1e6, &o->spawn_rate, err) != 0)
+            return -1;
+        return 0;
+    case OPT_RUN_TIME:
+        return apex_parse_duration(arg, &o->run_time, err);
+    case OPT_HEADLESS:
+        o->headless = true;
+        return 0;
+    case OPT_CSV:
+        if (!*arg)
+            return apex_error_set(err, "expected a file prefix");
+        o->csv_prefix = arg;
+        return 0;
+    case OPT_CSV_FULL_HISTORY:
+        o->csv_full_history = true;
+        return 0;
+    case OPT_EXPECT_WORKERS:
+        if (apex_parse_long(arg, 1, 100000, &n, err) != 0)
+            return -1;
+        o->expect_workers = (int)n;
+        args->expect_workers_set = true;
+        return 0;
+    case OPT_EXPECT_WORKERS_MAX_WAIT:
+        return apex_parse_duration(arg, &o->expect_workers_max_wait, err);
+    case OPT_BIND_HOST:
+        o->bind_host = arg;
+        return 0;
+    case OPT_BIND_PORT:
+        if (apex_parse_long(arg, 0, 65535, &n, err) != 0)
+            return -1;
+        o->bind_port = (int)n;
+        return 0;
+    case OPT_PROCESSES:
+        if (apex_parse_long(arg, -1, 1024, &n, err) != 0)
+            return -1;
+        if (n == -1)
+            n = sysconf(_SC_NPROCESSORS_ONLN) > 0
+                    ? sysconf(_SC_NPROCESSORS_ONLN)
+                    : 1;
+        o->processes = (int)n;
+        return 0;
+    case OPT_STOP_TIMEOUT:
+        return apex_parse_duration(arg, &o->stop_timeout, err);
+    case OPT_EXIT_CODE_ON_ERROR:
+        if (apex_parse_long(arg, 0, 255, &n, err) != 0)
+            return -1;
+        o->exit_code_on_error = (int)n;
+        return 0;
+    case OPT_ONLY_SUMMARY:
+        o->only_summary = true;
+        return 0;
+    case OPT_LOGLEVEL:
+        if (apex_log_level_parse(arg, &o->level) != 0)
+            return apex_error_set(err,
+                                  "expected DEBUG, INFO, WARNING or "
+                                  "ERROR, got '%s'",
+                                  arg);
+        return 0;
+    default:
+        return apex_error_set(err, "unhandled option");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    s_args_t args = {
+        .o = {.users = 1,
+              .spawn_rate = 1,
+              .expect_workers = 1,
+              .bind_host = "*",
+              .bind_port = 5557,
+              .stop_timeout = -1,
+              .exit_code_on_error = MASTER_EXIT_FAILURES,
+              .level = APEX_LOG_INFO},
+    };
+    apex_error_t err = {""};
+    int rc = apex_cli_parse(
+        s_options, sizeof s_options / sizeof s_options[0], argc, argv, s_option,
+        &args,
+        "usage: apex-master -f SCENARIO --headless [-u USERS] [-r RATE] "
+        "[-t TIME] [--host URL] [--csv PREFIX] [--processes N | "
+        "--expect-workers N]",
+        "apex-master " APEX_VERSION, &err);
+    if (rc == 1)
+        return MASTER_EXIT_OK;
+    if (rc != 0) {
+        fprintf(stderr, "apex-master: %s\n", err.msg);
+        return MASTER_EXIT_USAGE;
+    }
+    master_options_t *o = &args.o;
+    if (!o->scenario_path) {
+        fprintf(stderr, "apex-master: -f/--scenario FILE is required\n");
+        return MASTER_EXIT_USAGE;
+    }
+    if (o->csv_full_history && !o->csv_prefix) {
+        fprintf(stderr, "apex-master: --csv-full-history needs --csv\n");
+        return MASTER_EXIT_USAGE;
+    }
+    if (!o->headless) {
+        fprintf(stderr, "apex-master: the web UI is not available yet; "
+                        "run with --headless\n");
+        return MASTER_EXIT_USAGE;
+    }
+    if (o->processes > 0 && !args.expect_workers_set)
+        o->expect_workers = o->processes;
+    if (o->processes > 0 && o->bind_port == 0) {
+        fprintf(stderr, "apex-master: --processes needs a fixed "
+                        "--master-bind-port\n");
+        return MASTER_EXIT_USAGE;
+    }
+    apex_log_init("apex.master", o->level);
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    setenv("ZSYS_SIGHANDLER", "false", 1);
+
+    int exit_code = MASTER_EXIT_USAGE;
+    master_t *master = master_new(o, &err, &exit_code);
+    if (!master) {
+        fprintf(stderr, "apex-master: %s\n", err.msg);
+        return exit_code;
+    }
+    rc = master_run(master);
+    master_destroy(&master);
+    return rc;
+}

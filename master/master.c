@@ -1,0 +1,1232 @@
+// master/master.c - see master.h.
+//
+// Everything runs on one event loop: the ROUTER socket (edge-triggered
+// ZMQ_FD, drained after every iteration), a signalfd, and timers for the
+// once-a-second tick (liveness and waiting for workers), dispatch steps,
+// the console table, the CSV files and the run time.
+//
+// Workers follow Locust's life cycle (reference/locust.md §A): a
+// client_ready creates or re-creates a worker and is acked with an index
+// that stays the same for that id; heartbeats reset a liveness counter of
+// 3 that the tick decrements; below 0 the worker is missing, and after
+// another 60 ticks it is forgotten. Unlike Locust without
+// --enable-rebalancing, users of a missing worker move to the others at
+// once, and back when it heals.
+//
+// Dispatch: the master does all rate limiting. Each step sends every
+// active worker its absolute per-class target for the new total (which
+// grows or shrinks by max(1, floor(rate)) users every that/rate seconds),
+// so a join, a leave or a rebalance is just the current total
+// re-distributed over the current workers (master/dispatch.h).
+#include "master/master.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/loop.h"
+#include "common/stats.h"
+#include "common/version.h"
+#include "master/dispatch.h"
+#include "master/report.h"
+#include "proto/proto.h"
+
+#define MASTER_TICK_US (1 * APEX_USEC_PER_SEC)
+#define MASTER_CONSOLE_US (2 * APEX_USEC_PER_SEC)
+#define MASTER_CSV_US (1 * APEX_USEC_PER_SEC)
+#define MASTER_LIVENESS 3
+#define MASTER_DEAD_TICKS 60
+#define MASTER_REPORT_WAIT_US (1 * APEX_USEC_PER_SEC)
+#define MASTER_QUIT_WAIT_US (5 * APEX_USEC_PER_SEC)
+#define MASTER_MAX_UNKNOWN_LOGGED 16
+
+typedef enum {
+    RUN_READY,    // no test yet
+    RUN_SPAWNING, // ramping
+    RUN_RUNNING,  // all users dispatched
+    RUN_STOPPING, // stop or quit sent
+    RUN_STOPPED,  // test over
+} run_state_t;
+
+typedef enum {
+    W_READY,
+    W_SPAWNING,
+    W_RUNNING,
+    W_STOPPING,
+    W_MISSING,
+} worker_state_t;
+
+// What we remember of every worker ever seen, for its index and the
+// final workers table (a registry entry comes and goes with
+// client_ready, client_stopped and quit).
+typedef struct {
+    char *id;           // node id
+    char *kind;         // "apex 0.1.0", "locust 2.12.1", ...
+    const char *state;  // last state shown in the table
+    int64_t users;      // most users it reported at once
+    double cpu;         // last reported CPU %
+    uint64_t memory;    // last reported RSS
+    uint64_t requests;  // requests merged from it
+    uint64_t failures;  // failures merged from it
+    uint64_t malformed; // malformed frames it sent
+} s_seen_t;
+
+typedef struct {
+    size_t seen;          // index in seen (also the ack index)
+    worker_state_t state; // Locust's node state
+    int liveness;         // heartbeat counter (3 .. -60)
+    char *version;        // version text it sent ("-1" for the int)
+    bool apex;            // an apex-worker (heartbeat extension)
+    bool python_old;      // a Locust older than 2.19 (no heartbeat reply)
+    int64_t user_count;   // users it reported
+    int64_t *assigned;    // per class: what the last spawn gave it
+} s_worker_t;
+
+struct master {
+    master_options_t options;       // as given
+    apex_scenario_t *scenario;      // the scenario
+    master_class_t *classes;        // dispatch view of its user classes
+    size_t nclasses;                // their number
+    char *host;                     // host sent to workers, or NULL
+    apex_loop_t *loop;              // the one loop
+    zsock_t *router;                // ROUTER for workers
+    int port;                       // bound port
+    apex_io_t router_io;            // watches ZMQ_FD
+    int sigfd;                      // SIGINT, SIGTERM, SIGCHLD
+    apex_io_t sig_io;               // watches sigfd
+    apex_timer_t tick;              // once a second
+    apex_timer_t dispatch_timer;    // next ramp step
+    apex_timer_t report_wait;       // ramp done: wait for worker reports
+    apex_timer_t console;           // periodic table
+    apex_timer_t csv_timer;         // periodic CSV
+    apex_timer_t run_timer;         // --run-time
+    apex_timer_t quit_timer;        // bounds the wait for workers' quit
+    s_seen_t *seen;                 // every worker ever seen
+    size_t nseen;                   // their number
+    s_worker_t **workers;           // registered workers
+    size_t nworkers;                // their number
+    run_state_t state;              // test state
+    int64_t target;                 // users asked for
+    double rate;                    // spawn rate asked for
+    int64_t dispatched;             // users in the current distribution
+    double spawn_ts;                // last spawn timestamp sent
+    bool waiting_for_workers;       // headless: before the start
+    uint64_t wait_started;          // when the wait began (loop time)
+    bool quitting;                  // quit sent; exit when workers are gone
+    int exit_code;                  // what master_run() returns
+    bool aborted;                   // the run ended without its workers
+    apex_stats_t *stats;            // merged stats
+    master_exception_t *exceptions; // merged exceptions
+    size_t nexceptions;             // their number
+    FILE *history;                  // PREFIX_stats_history.csv
+    double start_time;              // wall time the test started
+    pid_t *children;                // --processes workers
+    size_t nchildren;               // their number
+    uint64_t unknown_logged;        // messages from unknown ids logged
+    uint64_t malformed;             // malformed frames dropped
+    uint64_t malformed_unknown;     // ... from peers that never registered
+    char *unknown_types[8];         // unknown message types warned about
+    apex_buf_t out;                 // encoded outgoing message
+    int signals;                    // SIGINT/SIGTERM received
+};
+
+static void s_drain(void *arg);
+static void s_start(master_t *self, int64_t users, double rate);
+static void s_finish(master_t *self);
+
+// ---------------------------------------------------------------------
+// Workers
+
+static s_seen_t *s_seen(master_t *self, const s_worker_t *w)
+{
+    return &self->seen[w->seen];
+}
+
+static const char *s_wid(master_t *self, const s_worker_t *w)
+{
+    return self->seen[w->seen].id;
+}
+
+static s_worker_t *s_find(master_t *self, const char *id, size_t *pos)
+{
+    for (size_t i = 0; i < self->nworkers; i++)
+        if (strcmp(s_wid(self, self->workers[i]), id) == 0) {
+            if (pos)
+                *pos = i;
+            return self->workers[i];
+        }
+    return NULL;
+}
+
+static size_t s_seen_index(master_t *self, const char *id)
+{
+    for (size_t i = 0; i < self->nseen; i++)
+        if (strcmp(self->seen[i].id, id) == 0)
+            return i;
+    self->seen = apex_realloc(self->seen, self->nseen + 1, sizeof *self->seen);
+    s_seen_t *s = &self->seen[self->nseen];
+    memset(s, 0, sizeof *s);
+    s->id = apex_strdup(id);
+    s->kind = apex_strdup("?");
+    s->state = "ready";
+    return self->nseen++;
+}
+
+static const char *s_wstate_name(worker_state_t state)
+{
+    switch (state) {
+    case W_SPAWNING:
+        return "spawning";
+    case W_RUNNING:
+        return "running";
+    case W_STOPPING:
+        return "stopping";
+    case W_MISSING:
+        return "missing";
+    default:
+        return "ready";
+    }
+}
+
+static bool s_active(const s_worker_t *w)
+{
+    return w->state != W_MISSING;
+}
+
+static size_t s_active_count(master_t *self)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->nworkers; i++)
+        if (s_active(self->workers[i]))
+            n++;
+    return n;
+}
+
+static int64_t s_reported_users(master_t *self)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < self->nworkers; i++)
+        if (s_active(self->workers[i]) && self->workers[i]->user_count > 0)
+            n += self->workers[i]->user_count;
+    return n;
+}
+
+static void s_worker_free(s_worker_t *w)
+{
+    if (!w)
+        return;
+    free(w->version);
+    free(w->assigned);
+    free(w);
+}
+
+static void s_remove(master_t *self, size_t pos, const char *state)
+{
+    s_worker_t *w = self->workers[pos];
+    s_seen(self, w)->state = state;
+    memmove(&self->workers[pos], &self->workers[pos + 1],
+            (self->nworkers - pos - 1) * sizeof *self->workers);
+    self->nworkers--;
+    s_worker_free(w);
+}
+
+// ---------------------------------------------------------------------
+// Sending
+
+static void s_send(master_t *self, const char *id)
+{
+    void *handle = zsock_resolve(self->router);
+    if (zmq_send(handle, id, strlen(id), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(handle, self->out.data, self->out.len, ZMQ_DONTWAIT) < 0)
+        apex_debug("send to %s failed: %s", id, zmq_strerror(zmq_errno()));
+}
+
+static void s_send_empty(master_t *self, s_worker_t *w, const char *type)
+{
+    proto_encode_empty(&self->out, type, s_wid(self, w));
+    s_send(self, s_wid(self, w));
+}
+
+// Send every active worker its share of `total` users.
+static void s_dispatch_send(master_t *self, int64_t total)
+{
+    size_t n = 0;
+    const char **ids = apex_calloc(self->nworkers + 1, sizeof *ids);
+    s_worker_t **active = apex_calloc(self->nworkers + 1, sizeof *active);
+    for (size_t i = 0; i < self->nworkers; i++)
+        if (s_active(self->workers[i])) {
+            active[n] = self->workers[i];
+            ids[n] = s_wid(self, self->workers[i]);
+            n++;
+        }
+    size_t *order = apex_calloc(n + 1, sizeof *order);
+    master_dispatch_order(ids, n, order);
+    int64_t *dist = apex_calloc(n * self->nclasses + 1, sizeof *dist);
+    master_dispatch(self->classes, self->nclasses, n, total, dist);
+    proto_count_t *counts = apex_calloc(self->nclasses + 1, sizeof *counts);
+    double ts = apex_wall_time();
+    if (ts <= self->spawn_ts)
+        ts = self->spawn_ts + 1e-6; // strictly increasing
+    self->spawn_ts = ts;
+    proto_spawn_options_t opts = {self->scenario->wire, self->target,
+                                  self->rate};
+    for (size_t k = 0; k < n; k++) {
+        s_worker_t *w = active[order[k]];
+        for (size_t c = 0; c < self->nclasses; c++) {
+            counts[c].name = (char *)self->classes[c].name;
+            counts[c].count = dist[k * self->nclasses + c];
+            w->assigned[c] = counts[c].count;
+        }
+        proto_encode_spawn(&self->out, ts, counts, self->nclasses, self->host,
+                           self->options.stop_timeout, &opts, s_wid(self, w));
+        s_send(self, s_wid(self, w));
+    }
+    apex_debug("sent spawn for %lld users to %zu workers", (long long)total, n);
+    free(counts);
+    free(dist);
+    free(order);
+    free(active);
+    free(ids);
+}
+
+// Re-distribute the current total after a worker joined or left.
+static void s_rebalance(master_t *self)
+{
+    if (self->state != RUN_SPAWNING && self->state != RUN_RUNNING)
+        return;
+    if (s_active_count(self) == 0)
+        return;
+    apex_info("rebalancing %lld users over %zu workers",
+              (long long)self->dispatched, s_active_count(self));
+    s_dispatch_send(self, self->dispatched);
+}
+
+static void s_log_all_spawned(master_t *self)
+{
+    apex_buf_t text;
+    apex_buf_init(&text);
+    apex_buf_putc(&text, '{');
+    for (size_t c = 0; c < self->nclasses; c++) {
+        int64_t n = 0;
+        for (size_t i = 0; i < self->nworkers; i++)
+            if (s_active(self->workers[i]))
+                n += self->workers[i]->assigned[c];
+        apex_buf_printf(&text, "%s\"%s\": %lld", c ? ", " : "",
+                        self->classes[c].name, (long long)n);
+    }
+    apex_buf_putc(&text, '}');
+    apex_info("All users spawned: %s (%lld total users)", apex_buf_str(&text),
+              (long long)self->dispatched);
+    apex_buf_fini(&text);
+}
+
+static void s_ramp_complete(master_t *self)
+{
+    apex_timer_stop(self->loop, &self->report_wait);
+    if (self->state != RUN_SPAWNING)
+        return;
+    self->state = RUN_RUNNING;
+    for (size_t i = 0; i < self->nworkers; i++) {
+        s_worker_t *w = self->workers[i];
+        if (!s_active(w) || w->python_old)
+            continue;
+        proto_encode_master_spawning_complete(&self->out, self->dispatched,
+                                              s_wid(self, w));
+        s_send(self, s_wid(self, w));
+    }
+    s_log_all_spawned(self);
+}
+
+static void s_on_report_wait(apex_loop_t *loop, apex_timer_t *timer)
+{
+    (void)loop;
+    master_t *self = timer->arg;
+    if (s_reported_users(self) != self->dispatched)
+        apex_info("Spawning is complete and report waittime is expired, but "
+                  "not all reports received from workers: %lld of %lld "
+                  "users reported",
+                  (long long)s_reported_users(self),
+                  (long long)self->dispatched);
+    s_ramp_complete(self);
+}
+
+static void s_on_dispatch(apex_loop_t *loop, apex_timer_t *timer)
+{
+    master_t *self = timer->arg;
+    if (self->state != RUN_SPAWNING || s_active_count(self) == 0)
+        return;
+    int64_t step = (int64_t)floor(self->rate);
+    if (step < 1)
+        step = 1;
+    if (self->dispatched < self->target)
+        self->dispatched = self->dispatched + step < self->target
+                               ? self->dispatched + step
+                               : self->target;
+    else if (self->dispatched > self->target)
+        self->dispatched = self->dispatched - step > self->target
+                               ? self->dispatched - step
+                               : self->target;
+    s_dispatch_send(self, self->dispatched);
+    if (self->dispatched != self->target) {
+        double wait = (double)step / self->rate;
+        apex_timer_start(loop, timer, (uint64_t)(wait * 1e6));
+        return;
+    }
+    // Like Locust, wait (up to a second) for the workers' reports to
+    // show the target before calling the ramp complete.
+    if (s_reported_users(self) == self->dispatched)
+        s_ramp_complete(self);
+    else
+        apex_timer_start(loop, &self->report_wait, MASTER_REPORT_WAIT_US);
+}
+
+static void s_check_ramp_reports(master_t *self)
+{
+    if (self->state == RUN_SPAWNING && apex_timer_active(&self->report_wait) &&
+        s_reported_users(self) == self->dispatched)
+        s_ramp_complete(self);
+}
+
+// ---------------------------------------------------------------------
+// Test control
+
+static void s_start(master_t *self, int64_t users, double rate)
+{
+    if (s_active_count(self) == 0) {
+        apex_warn("You can't start a distributed test before at least one "
+                  "worker processes has connected");
+        return;
+    }
+    if (self->state != RUN_SPAWNING && self->state != RUN_RUNNING) {
+        apex_stats_clear(self->stats, apex_wall_time());
+        self->start_time = apex_wall_time();
+        self->dispatched = 0;
+    }
+    self->target = users;
+    self->rate = rate;
+    self->state = RUN_SPAWNING;
+    apex_info("Sending spawn jobs of %lld users at %.2f spawn rate to %zu "
+              "ready workers",
+              (long long)users, rate, s_active_count(self));
+    apex_timer_start(self->loop, &self->dispatch_timer, 0);
+}
+
+// Headless end of a test: quit every worker and wait for their last
+// stats and quit messages (bounded), then finish.
+static void s_quit_test(master_t *self, const char *why)
+{
+    if (self->quitting)
+        return;
+    apex_info("%s", why);
+    self->quitting = true;
+    self->state = RUN_STOPPING;
+    apex_timer_stop(self->loop, &self->dispatch_timer);
+    apex_timer_stop(self->loop, &self->report_wait);
+    apex_timer_stop(self->loop, &self->run_timer);
+    for (size_t i = 0; i < self->nworkers; i++)
+        s_send_empty(self, self->workers[i], "quit");
+    if (self->nworkers == 0 || s_active_count(self) == 0) {
+        s_finish(self);
+        return;
+    }
+    uint64_t wait = MASTER_QUIT_WAIT_US;
+    if (self->options.stop_timeout > 0)
+        wait += (uint64_t)(self->options.stop_timeout * 1e6);
+    apex_timer_start(self->loop, &self->quit_timer, wait);
+}
+
+static void s_on_quit_timer(apex_loop_t *loop, apex_timer_t *timer)
+{
+    (void)loop;
+    master_t *self = timer->arg;
+    apex_warn("%zu workers did not confirm quit in time", s_active_count(self));
+    s_finish(self);
+}
+
+static void s_on_run_timer(apex_loop_t *loop, apex_timer_t *timer)
+{
+    (void)loop;
+    s_quit_test(timer->arg, "--run-time limit reached, shutting down");
+}
+
+static void s_finish(master_t *self)
+{
+    self->state = RUN_STOPPED;
+    apex_timer_stop(self->loop, &self->quit_timer);
+    apex_loop_stop(self->loop);
+}
+
+static void s_last_worker_gone(master_t *self, const char *how)
+{
+    if (self->quitting || s_active_count(self) > 0)
+        return;
+    if (self->state == RUN_SPAWNING || self->state == RUN_RUNNING) {
+        apex_info("The last worker %s, stopping test.", how);
+        self->aborted = true;
+        if (self->options.headless)
+            s_quit_test(self, "no workers left, shutting down");
+        else
+            self->state = RUN_STOPPED;
+    }
+}
+
+// ---------------------------------------------------------------------
+// Messages from workers
+
+static void s_warn_unknown_type(master_t *self, const proto_msg_t *msg)
+{
+    size_t n = sizeof self->unknown_types / sizeof self->unknown_types[0];
+    for (size_t i = 0; i < n; i++) {
+        if (!self->unknown_types[i]) {
+            self->unknown_types[i] = apex_strdup(msg->type_name);
+            apex_warn("Unknown message type received from worker %s: %s",
+                      msg->node_id, msg->type_name);
+            return;
+        }
+        if (strcmp(self->unknown_types[i], msg->type_name) == 0)
+            return;
+    }
+}
+
+static void s_on_client_ready(master_t *self, proto_msg_t *msg)
+{
+    char version[64];
+    if (msg->version)
+        snprintf(version, sizeof version, "%s", msg->version);
+    else
+        snprintf(version, sizeof version, "%lld", (long long)msg->version_int);
+    if (msg->version && msg->version[0] == '\0')
+        apex_warn("worker %s sent an empty version (Debian's python3-locust "
+                  "2.12.1 does): accepting it",
+                  msg->node_id);
+    else if (!msg->version && msg->version_int != -1)
+        apex_warn("worker %s sent version %s: accepting it", msg->node_id,
+                  version);
+
+    size_t pos = 0;
+    s_worker_t *old = s_find(self, msg->node_id, &pos);
+    if (old) {
+        memmove(&self->workers[pos], &self->workers[pos + 1],
+                (self->nworkers - pos - 1) * sizeof *self->workers);
+        self->nworkers--;
+        s_worker_free(old);
+    }
+    s_worker_t *w = apex_calloc(1, sizeof *w);
+    w->seen = s_seen_index(self, msg->node_id);
+    w->state = W_READY;
+    w->liveness = MASTER_LIVENESS;
+    w->version = apex_strdup(version);
+    w->assigned = apex_calloc(self->nclasses + 1, sizeof *w->assigned);
+    // Locust before 2.19 knows neither the master's heartbeat nor its
+    // spawning_complete and logs each as an unknown message; an empty
+    // version is Debian's 2.12.1.
+    w->python_old = msg->version && (msg->version[0] == '\0' ||
+                                     strverscmp(msg->version, "2.19") < 0);
+    self->workers =
+        apex_realloc(self->workers, self->nworkers + 1, sizeof *self->workers);
+    self->workers[self->nworkers++] = w;
+    s_seen_t *seen = s_seen(self, w);
+    free(seen->kind);
+    seen->kind = msg->version ? apex_sprintf("locust %s", version)
+                              : apex_sprintf("client %s", version);
+    seen->state = "ready";
+
+    proto_encode_ack(&self->out, (int64_t)w->seen, msg->node_id);
+    s_send(self, msg->node_id);
+    if (!old)
+        apex_info("Worker %s (index %zu) reported as ready. %zu workers "
+                  "connected.",
+                  msg->node_id, w->seen, self->nworkers);
+    s_rebalance(self);
+}
+
+static void s_on_heartbeat(master_t *self, s_worker_t *w, proto_msg_t *msg)
+{
+    s_seen_t *seen = s_seen(self, w);
+    w->liveness = MASTER_LIVENESS;
+    bool healed = w->state == W_MISSING;
+    if (msg->state) {
+        if (strcmp(msg->state, "spawning") == 0)
+            w->state = W_SPAWNING;
+        else if (strcmp(msg->state, "running") == 0)
+            w->state = W_RUNNING;
+        else if (strcmp(msg->state, "stopping") == 0)
+            w->state = W_STOPPING;
+        else
+            w->state = W_READY;
+    }
+    seen->state = s_wstate_name(w->state);
+    seen->cpu = msg->cpu_usage;
+    seen->memory = msg->memory_usage;
+    if (msg->apex_version && !w->apex) {
+        w->apex = true;
+        free(seen->kind);
+        seen->kind = apex_sprintf("apex %s", msg->apex_version);
+    }
+    if (!w->python_old) {
+        proto_encode_empty(&self->out, "heartbeat", s_wid(self, w));
+        s_send(self, s_wid(self, w));
+    }
+    if (healed) {
+        apex_info("Worker %s self-healed with heartbeat, setting state to "
+                  "%s.",
+                  s_wid(self, w), seen->state);
+        s_rebalance(self);
+    }
+}
+
+static void s_on_stats(master_t *self, s_worker_t *w, proto_msg_t *msg)
+{
+    apex_stats_t *delta = msg->stats;
+    double now = apex_wall_time();
+    for (size_t i = 0; i < apex_stats_size(delta); i++) {
+        const apex_stats_entry_t *src = apex_stats_at(delta, i);
+        apex_stats_entry_t *dst =
+            apex_stats_get(self->stats, src->method, src->name, now);
+        apex_stats_entry_merge(dst, src);
+    }
+    const apex_stats_entry_t *total = apex_stats_total_const(delta);
+    apex_stats_entry_merge(apex_stats_total(self->stats), total);
+    for (size_t i = 0; i < apex_stats_error_count(delta); i++)
+        apex_stats_merge_error(self->stats, apex_stats_error_at(delta, i));
+    s_seen_t *seen = s_seen(self, w);
+    seen->requests += total->num_requests;
+    seen->failures += total->num_failures;
+    if (msg->user_count >= 0) {
+        w->user_count = msg->user_count;
+        if (msg->user_count > seen->users)
+            seen->users = msg->user_count;
+    }
+    s_check_ramp_reports(self);
+}
+
+static void s_on_exception(master_t *self, proto_msg_t *msg)
+{
+    const char *text = msg->msg ? msg->msg : "";
+    const char *tb = msg->traceback ? msg->traceback : "";
+    apex_warn("exception from worker %s: %s", msg->node_id, text);
+    for (size_t i = 0; i < self->nexceptions; i++) {
+        master_exception_t *e = &self->exceptions[i];
+        if (strcmp(e->msg, text) == 0 && strcmp(e->traceback, tb) == 0) {
+            e->count++;
+            if (!strstr(e->nodes, msg->node_id)) {
+                char *nodes = apex_sprintf("%s, %s", e->nodes, msg->node_id);
+                free(e->nodes);
+                e->nodes = nodes;
+            }
+            return;
+        }
+    }
+    self->exceptions = apex_realloc(self->exceptions, self->nexceptions + 1,
+                                    sizeof *self->exceptions);
+    master_exception_t *e = &self->exceptions[self->nexceptions++];
+    e->msg = apex_strdup(text);
+    e->traceback = apex_strdup(tb);
+    e->count = 1;
+    e->nodes = apex_strdup(msg->node_id);
+}
+
+static void s_handle(master_t *self, proto_msg_t *msg)
+{
+    if (msg->type == PROTO_CLIENT_READY) {
+        s_on_client_ready(self, msg);
+        return;
+    }
+    size_t pos = 0;
+    s_worker_t *w = s_find(self, msg->node_id, &pos);
+    if (msg->type == PROTO_EXCEPTION) {
+        s_on_exception(self, msg);
+        return;
+    }
+    if (!w) {
+        if (msg->type != PROTO_HEARTBEAT &&
+            self->unknown_logged++ < MASTER_MAX_UNKNOWN_LOGGED)
+            apex_info("discarding %s from unknown worker %s", msg->type_name,
+                      msg->node_id);
+        return;
+    }
+    switch (msg->type) {
+    case PROTO_HEARTBEAT:
+        s_on_heartbeat(self, w, msg);
+        break;
+    case PROTO_STATS:
+        s_on_stats(self, w, msg);
+        break;
+    case PROTO_SPAWNING:
+        w->state = W_SPAWNING;
+        break;
+    case PROTO_SPAWNING_COMPLETE:
+        w->state = W_RUNNING;
+        if (msg->user_count >= 0) {
+            w->user_count = msg->user_count;
+            if (msg->user_count > s_seen(self, w)->users)
+                s_seen(self, w)->users = msg->user_count;
+        }
+        s_check_ramp_reports(self);
+        break;
+    case PROTO_CLIENT_STOPPED:
+        s_remove(self, pos, "stopped");
+        s_rebalance(self);
+        s_last_worker_gone(self, "stopped");
+        break;
+    case PROTO_QUIT:
+        apex_info("Worker %s quit.", msg->node_id);
+        s_remove(self, pos, "gone");
+        if (self->quitting) {
+            if (self->nworkers == 0)
+                s_finish(self);
+            break;
+        }
+        s_rebalance(self);
+        s_last_worker_gone(self, "quit");
+        break;
+    case PROTO_LOGS:
+        break;
+    default:
+        s_warn_unknown_type(self, msg);
+        break;
+    }
+}
+
+static void s_bad_frame(master_t *self, const char *id, const char *why)
+{
+    self->malformed++;
+    for (size_t i = 0; i < self->nseen; i++) {
+        if (strcmp(self->seen[i].id, id) == 0) {
+            if (self->seen[i].malformed++ == 0)
+                apex_warn("malformed message from worker %s dropped: %s "
+                          "(further ones from it are counted, not logged)",
+                          id, why);
+            return;
+        }
+    }
+    if (self->malformed_unknown++ < MASTER_MAX_UNKNOWN_LOGGED)
+        apex_warn("malformed message from an unknown peer dropped: %s", why);
+}
+
+// Read every waiting message (ZMQ_FD is edge-triggered).
+static void s_drain(void *arg)
+{
+    master_t *self = arg;
+    void *handle = zsock_resolve(self->router);
+    while (zsock_events(self->router) & ZMQ_POLLIN) {
+        zmq_msg_t frames[2];
+        size_t nframes = 0;
+        bool more = true;
+        bool failed = false;
+        while (more) {
+            zmq_msg_t part;
+            zmq_msg_init(&part);
+            if (zmq_msg_recv(&part, handle, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&part);
+                failed = true;
+                break;
+            }
+            more = zmq_msg_more(&part);
+            if (nframes < 2)
+                frames[nframes++] = part; // ownership moves to frames
+            else
+                zmq_msg_close(&part); // extra frames are ignored
+        }
+        if (!failed && nframes == 2) {
+            char id[1025];
+            size_t idlen = zmq_msg_size(&frames[0]);
+            if (idlen > sizeof id - 1)
+                idlen = sizeof id - 1;
+            memcpy(id, zmq_msg_data(&frames[0]), idlen);
+            id[idlen] = '\0';
+            apex_error_t err = {""};
+            proto_msg_t *msg = proto_decode(zmq_msg_data(&frames[1]),
+                                            zmq_msg_size(&frames[1]), &err);
+            if (!msg)
+                s_bad_frame(self, id, err.msg);
+            else if (strcmp(msg->node_id, id) != 0)
+                s_bad_frame(self, id,
+                            "node id differs from the socket "
+                            "identity");
+            else
+                s_handle(self, msg);
+            proto_msg_destroy(&msg);
+        }
+        for (size_t i = 0; i < nframes; i++)
+            zmq_msg_close(&frames[i]);
+        if (failed)
+            break;
+    }
+}
+
+static void s_on_router(apex_loop_t *loop, apex_io_t *io, uint32_t events)
+{
+    (void)loop;
+    (void)events;
+    s_drain(io->arg);
+}
+
+// ---------------------------------------------------------------------
+// Timers
+
+static void s_on_tick(apex_loop_t *loop, apex_timer_t *timer)
+{
+    master_t *self = timer->arg;
+    // Liveness, exactly as Locust's heartbeat_worker loop.
+    for (size_t i = 0; i < self->nworkers;) {
+        s_worker_t *w = self->workers[i];
+        if (w->state == W_MISSING && w->liveness <= -MASTER_DEAD_TICKS) {
+            apex_info("Worker %s has been missing for %d s, removing it.",
+                      s_wid(self, w), MASTER_DEAD_TICKS);
+            s_remove(self, i, "gone");
+            continue;
+        }
+        if (w->liveness < 0 && w->state != W_MISSING) {
+            apex_info("Worker %s failed to send heartbeat, setting state "
+                      "to missing.",
+                      s_wid(self, w));
+            w->state = W_MISSING;
+            w->user_count = 0;
+            s_seen(self, w)->state = "missing";
+            s_rebalance(self);
+            s_last_worker_gone(self, "went missing");
+        }
+        w->liveness--;
+        i++;
+    }
+
+    if (self->waiting_for_workers) {
+        size_t ready = 0;
+        for (size_t i = 0; i < self->nworkers; i++)
+            if (self->workers[i]->state == W_READY)
+                ready++;
+        uint64_t waited = apex_loop_now(loop) - self->wait_started;
+        if (ready >= (size_t)self->options.expect_workers) {
+            self->waiting_for_workers = false;
+            s_start(self, self->options.users, self->options.spawn_rate);
+            if (self->options.run_time > 0) {
+                apex_info("Run time limit set to %g seconds",
+                          self->options.run_time);
+                apex_timer_start(loop, &self->run_timer,
+                                 (uint64_t)(self->options.run_time * 1e6));
+            }
+        } else if (self->options.expect_workers_max_wait > 0 &&
+                   (double)waited / 1e6 >=
+                       self->options.expect_workers_max_wait) {
+            apex_err("Gave up waiting for workers to connect: %zu of %d "
+                     "ready",
+                     ready, self->options.expect_workers);
+            self->aborted = true;
+            self->waiting_for_workers = false;
+            s_quit_test(self, "shutting down");
+        } else if (waited >= 5 * APEX_USEC_PER_SEC &&
+                   (waited / APEX_USEC_PER_SEC) % 5 == 0) {
+            apex_info("Waiting for workers to be ready, %zu of %d connected",
+                      ready, self->options.expect_workers);
+        }
+    }
+    apex_timer_start(loop, timer, MASTER_TICK_US);
+}
+
+static void s_on_console(apex_loop_t *loop, apex_timer_t *timer)
+{
+    master_t *self = timer->arg;
+    if (self->state == RUN_SPAWNING || self->state == RUN_RUNNING) {
+        master_report_table(stdout, self->stats, true);
+        fflush(stdout);
+    }
+    apex_timer_start(loop, timer, MASTER_CONSOLE_US);
+}
+
+static void s_write_csv(master_t *self)
+{
+    apex_error_t err = {""};
+    if (master_csv_write(self->options.csv_prefix, self->stats,
+                         self->exceptions, self->nexceptions, &err) != 0)
+        apex_err("%s", err.msg);
+}
+
+static void s_on_csv(apex_loop_t *loop, apex_timer_t *timer)
+{
+    master_t *self = timer->arg;
+    s_write_csv(self);
+    if (self->history)
+        master_csv_history_append(
+            self->history, self->stats, s_reported_users(self),
+            self->options.csv_full_history, (int64_t)apex_wall_time());
+    apex_timer_start(loop, timer, MASTER_CSV_US);
+}
+
+static void s_on_signal(apex_loop_t *loop, apex_io_t *io, uint32_t events)
+{
+    (void)events;
+    master_t *self = io->arg;
+    struct signalfd_siginfo info;
+    while (read(self->sigfd, &info, sizeof info) == sizeof info) {
+        if (info.ssi_signo == SIGCHLD) {
+            for (;;) {
+                int status = 0;
+                pid_t pid = waitpid(-1, &status, WNOHANG);
+                if (pid <= 0)
+                    break;
+                for (size_t i = 0; i < self->nchildren; i++)
+                    if (self->children[i] == pid) {
+                        self->children[i] = 0;
+                        if (!self->quitting)
+                            apex_warn("local worker %d exited (status %d)",
+                                      (int)pid, status);
+                    }
+            }
+            continue;
+        }
+        if (++self->signals > 1) {
+            apex_warn("second signal: exiting at once");
+            s_finish(self);
+            return;
+        }
+        (void)loop;
+        s_quit_test(self, info.ssi_signo == SIGINT
+                              ? "interrupted, shutting down"
+                              : "terminated, shutting down");
+    }
+}
+
+static void s_on_iteration(void *arg)
+{
+    s_drain(arg);
+}
+
+// ---------------------------------------------------------------------
+// Local workers (--processes)
+
+static int s_spawn_children(master_t *self, apex_error_t *err)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return apex_error_set(err,
+                              "--processes: cannot find our own "
+                              "executable: %s",
+                              strerror(errno));
+    exe[n] = '\0';
+    char *dir = dirname(exe);
+    char *worker = apex_sprintf("%s/apex-worker", dir);
+    if (access(worker, X_OK) != 0) {
+        apex_error_set(err, "--processes: %s: %s", worker, strerror(errno));
+        free(worker);
+        return -1;
+    }
+    char port[16];
+    snprintf(port, sizeof port, "%d", self->port);
+    const char *level = "INFO";
+    if (self->options.level <= APEX_LOG_DEBUG)
+        level = "DEBUG";
+    else if (self->options.level >= APEX_LOG_ERROR)
+        level = "ERROR";
+    else if (self->options.level >= APEX_LOG_WARNING)
+        level = "WARNING";
+    const char *host = self->options.bind_host;
+    if (!host || strcmp(host, "*") == 0 || strcmp(host, "0.0.0.0") == 0)
+        host = "127.0.0.1";
+    self->children =
+        apex_calloc((size_t)self->options.processes, sizeof *self->children);
+    pid_t parent = getpid();
+    for (int i = 0; i < self->options.processes; i++) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            free(worker);
+            return apex_error_set(err, "--processes: fork: %s",
+                                  strerror(errno));
+        }
+        if (pid == 0) {
+            // The child: die with the master, unblock signals, exec.
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent)
+                _exit(1);
+            sigset_t mask;
+            sigemptyset(&mask);
+            sigprocmask(SIG_SETMASK, &mask, NULL);
+            execl(worker, worker, "--master-host", host, "--master-port", port,
+                  "--loglevel", level, (char *)NULL);
+            fprintf(stderr, "apex-master: exec %s: %s\n", worker,
+                    strerror(errno));
+            _exit(127);
+        }
+        self->children[self->nchildren++] = pid;
+    }
+    apex_info("started %d local workers (%s)", self->options.processes, worker);
+    free(worker);
+    return 0;
+}
+
+static void s_reap_children(master_t *self)
+{
+    uint64_t deadline = apex_now_us() + 5 * APEX_USEC_PER_SEC;
+    for (size_t i = 0; i < self->nchildren; i++) {
+        if (!self->children[i])
+            continue;
+        for (;;) {
+            int status = 0;
+            pid_t pid = waitpid(self->children[i], &status, WNOHANG);
+            if (pid == self->children[i] || (pid < 0 && errno == ECHILD))
+                break;
+            if (apex_now_us() > deadline) {
+                kill(self->children[i], SIGKILL);
+                waitpid(self->children[i], &status, 0);
+                break;
+            }
+            if (apex_now_us() + 1000000 > deadline)
+                kill(self->children[i], SIGTERM);
+            usleep(10000);
+        }
+        self->children[i] = 0;
+    }
+}
+
+// ---------------------------------------------------------------------
+// Life cycle
+
+static char *s_resolve_host(const master_options_t *o,
+                            const apex_scenario_t *scn)
+{
+    if (o->host && o->host[0])
+        return apex_strdup(o->host);
+    if (scn->host && scn->host[0])
+        return apex_strdup(scn->host);
+    const char *env = getenv("API_URL");
+    if (env && env[0])
+        return apex_strdup(env);
+    return NULL;
+}
+
+static int s_bind(master_t *self, apex_error_t *err)
+{
+    self->router = zsock_new(ZMQ_ROUTER);
+    if (!self->router)
+        return apex_error_set(err, "cannot create a ZeroMQ socket");
+    zsock_set_linger(self->router, 1000);
+    zsock_set_maxmsgsize(self->router, (int)PROTO_MAX_FRAME);
+    zsock_set_tcp_keepalive(self->router, 1);
+    zsock_set_tcp_keepalive_idle(self->router, 30);
+    const char *host = self->options.bind_host;
+    if (!host || !host[0])
+        host = "*";
+    int port;
+    if (self->options.bind_port == 0)
+        port = zsock_bind(self->router, "tcp://%s:*", host);
+    else
+        port = zsock_bind(self->router, "tcp://%s:%d", host,
+                          self->options.bind_port);
+    if (port < 0)
+        return apex_error_set(err,
+                              "cannot listen for workers on "
+                              "tcp://%s:%d: %s (is the port busy?)",
+                              host, self->options.bind_port,
+                              zmq_strerror(zmq_errno()));
+    self->port = self->options.bind_port ? self->options.bind_port : port;
+    apex_io_init(&self->router_io, s_on_router, self);
+    return apex_io_start(self->loop, &self->router_io, zsock_fd(self->router),
+                         EPOLLIN, err);
+}
+
+master_t *master_new(const master_options_t *options, apex_error_t *err,
+                     int *exit_code)
+{
+    *exit_code = MASTER_EXIT_USAGE;
+    apex_scenario_t *scn = apex_scenario_load(options->scenario_path, err);
+    if (!scn)
+        return NULL;
+    master_t *self = apex_calloc(1, sizeof *self);
+    self->options = *options;
+    self->scenario = scn;
+    self->sigfd = -1;
+    apex_buf_init(&self->out);
+    self->stats = apex_stats_new(apex_wall_time());
+    self->nclasses = scn->nusers;
+    self->classes = apex_calloc(scn->nusers + 1, sizeof *self->classes);
+    for (size_t i = 0; i < scn->nusers; i++) {
+        self->classes[i].name = scn->users[i].name;
+        self->classes[i].weight = scn->users[i].weight;
+        self->classes[i].fixed_count = scn->users[i].fixed_count;
+    }
+    self->host = s_resolve_host(options, scn);
+
+    *exit_code = MASTER_EXIT_ABORTED;
+    self->loop = apex_loop_new(err);
+    if (!self->loop)
+        goto fail;
+    apex_timer_init(&self->tick, s_on_tick, self);
+    apex_timer_init(&self->dispatch_timer, s_on_dispatch, self);
+    apex_timer_init(&self->report_wait, s_on_report_wait, self);
+    apex_timer_init(&self->console, s_on_console, self);
+    apex_timer_init(&self->csv_timer, s_on_csv, self);
+    apex_timer_init(&self->run_timer, s_on_run_timer, self);
+    apex_timer_init(&self->quit_timer, s_on_quit_timer, self);
+    apex_loop_on_iteration(self->loop, s_on_iteration, self);
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGCHLD);
+    self->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (self->sigfd < 0) {
+        apex_error_set(err, "signalfd: %s", strerror(errno));
+        goto fail;
+    }
+    apex_io_init(&self->sig_io, s_on_signal, self);
+    if (apex_io_start(self->loop, &self->sig_io, self->sigfd, EPOLLIN, err))
+        goto fail;
+    if (s_bind(self, err) != 0)
+        goto fail;
+    if (options->csv_prefix) {
+        // Locust 2.12.1 crashes on a missing folder; we create it.
+        char *copy = apex_strdup(options->csv_prefix);
+        char *dir = dirname(copy);
+        char *cmd_dir = apex_strdup(dir);
+        free(copy);
+        for (char *p = cmd_dir + 1; *p; p++) {
+            if (*p == '/') {
+                *p = '\0';
+                mkdir(cmd_dir, 0777);
+                *p = '/';
+            }
+        }
+        mkdir(cmd_dir, 0777);
+        free(cmd_dir);
+        self->history = master_csv_history_open(options->csv_prefix, err);
+        if (!self->history) {
+            *exit_code = MASTER_EXIT_USAGE;
+            goto fail;
+        }
+    }
+    if (options->processes > 0 && s_spawn_children(self, err) != 0)
+        goto fail;
+    return self;
+fail:
+    master_destroy(&self);
+    return NULL;
+}
+
+void master_destroy(master_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    master_t *self = *self_p;
+    if (self->loop) {
+        apex_timer_stop(self->loop, &self->tick);
+        apex_timer_stop(self->loop, &self->dispatch_timer);
+        apex_timer_stop(self->loop, &self->report_wait);
+        apex_timer_stop(self->loop, &self->console);
+        apex_timer_stop(self->loop, &self->csv_timer);
+        apex_timer_stop(self->loop, &self->run_timer);
+        apex_timer_stop(self->loop, &self->quit_timer);
+        apex_io_stop(self->loop, &self->sig_io);
+        if (self->router)
+            apex_io_stop(self->loop, &self->router_io);
+    }
+    s_reap_children(self);
+    free(self->children);
+    zsock_destroy(&self->router);
+    if (self->sigfd >= 0)
+        close(self->sigfd);
+    apex_loop_destroy(&self->loop);
+    for (size_t i = 0; i < self->nworkers; i++)
+        s_worker_free(self->workers[i]);
+    free(self->workers);
+    for (size_t i = 0; i < self->nseen; i++) {
+        free(self->seen[i].id);
+        free(self->seen[i].kind);
+    }
+    free(self->seen);
+    for (size_t i = 0; i < self->nexceptions; i++) {
+        free(self->exceptions[i].msg);
+        free(self->exceptions[i].traceback);
+        free(self->exceptions[i].nodes);
+    }
+    free(self->exceptions);
+    for (size_t i = 0;
+         i < sizeof self->unknown_types / sizeof self->unknown_types[0]; i++)
+        free(self->unknown_types[i]);
+    if (self->history)
+        fclose(self->history);
+    apex_stats_destroy(&self->stats);
+    free(self->classes);
+    free(self->host);
+    apex_scenario_destroy(&self->scenario);
+    apex_buf_fini(&self->out);
+    free(self);
+    *self_p = NULL;
+}
+
+static void s_print_summary(master_t *self)
+{
+    master_report_table(stdout, self->stats, false);
+    master_report_percentiles(stdout, self->stats);
+    if (apex_stats_error_count(self->stats))
+        master_report_errors(stdout, self->stats);
+    master_worker_row_t *rows = apex_calloc(self->nseen + 1, sizeof *rows);
+    for (size_t i = 0; i < self->nseen; i++) {
+        rows[i].id = self->seen[i].id;
+        rows[i].kind = self->seen[i].kind;
+        rows[i].state = self->seen[i].state;
+        rows[i].users = self->seen[i].users;
+        rows[i].cpu = self->seen[i].cpu;
+        rows[i].memory = self->seen[i].memory;
+        rows[i].requests = self->seen[i].requests;
+        rows[i].failures = self->seen[i].failures;
+    }
+    master_report_workers(stdout, rows, self->nseen);
+    free(rows);
+    fflush(stdout);
+}
+
+int master_run(master_t *self)
+{
+    apex_info("Starting apex-master %s; workers connect to port %d",
+              APEX_VERSION, self->port);
+    if (!self->host)
+        apex_warn("no host: give --host, a scenario \"host\" or $API_URL "
+                  "(requests with relative paths will fail)");
+    apex_timer_start(self->loop, &self->tick, MASTER_TICK_US);
+    if (self->options.csv_prefix)
+        apex_timer_start(self->loop, &self->csv_timer, 0);
+    if (!self->options.only_summary)
+        apex_timer_start(self->loop, &self->console, MASTER_CONSOLE_US);
+    self->waiting_for_workers = true;
+    self->wait_started = apex_loop_now(self->loop);
+    apex_info("Waiting for %d workers to be ready",
+              self->options.expect_workers);
+    apex_error_t err = {""};
+    if (apex_loop_run(self->loop, &err) != 0) {
+        apex_err("%s", err.msg);
+        return MASTER_EXIT_ABORTED;
+    }
+    if (self->options.csv_prefix) {
+        s_write_csv(self);
+        if (self->history)
+            master_csv_history_append(self->history, self->stats, 0,
+                                      self->options.csv_full_history,
+                                      (int64_t)apex_wall_time());
+    }
+    s_print_summary(self);
+    if (self->malformed)
+        apex_warn("%llu malformed messages were dropped",
+                  (unsigned long long)self->malformed);
+    if (self->aborted)
+        return MASTER_EXIT_ABORTED;
+    if (apex_stats_total_const(self->stats)->num_failures ||
+        apex_stats_error_count(self->stats) || self->nexceptions)
+        return self->options.exit_code_on_error;
+    return MASTER_EXIT_OK;
+}

@@ -1,0 +1,55 @@
+// master/master.h - an apex-master process: the Locust master protocol on
+// a ZeroMQ ROUTER (registration, heartbeats and missing workers, user
+// dispatch with ramps and rebalancing, stats merging), the headless run
+// (wait for workers, run for --run-time, quit, summary, CSV files) and
+// the local workers of --processes.
+#ifndef MASTER_MASTER_H
+#define MASTER_MASTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/scenario.h"
+
+// Exit codes of apex-master (documented in the README).
+#define MASTER_EXIT_OK 0
+#define MASTER_EXIT_FAILURES 1 // requests failed (--exit-code-on-error)
+#define MASTER_EXIT_USAGE 2    // bad command line or scenario
+#define MASTER_EXIT_ABORTED 3  // no workers, port busy, all workers lost
+
+typedef struct {
+    const char *scenario_path;      // -f
+    const char *host;               // -H, or NULL (scenario's, $API_URL)
+    int64_t users;                  // -u
+    double spawn_rate;              // -r
+    double run_time;                // -t seconds, 0 = until stopped
+    bool headless;                  // --headless
+    const char *csv_prefix;         // --csv, or NULL
+    bool csv_full_history;          // --csv-full-history
+    int expect_workers;             // --expect-workers
+    double expect_workers_max_wait; // seconds, 0 = forever
+    const char *bind_host;          // --master-bind-host ("*")
+    int bind_port;                  // --master-bind-port (5557)
+    int processes;                  // --processes (0 = none)
+    double stop_timeout;            // --stop-timeout seconds, < 0 = None
+    int exit_code_on_error;         // --exit-code-on-error (1)
+    bool only_summary;              // --only-summary
+    apex_log_level_t level;         // --loglevel, passed to local workers
+} master_options_t;
+
+typedef struct master master_t; // opaque
+
+// Load the scenario and set up; NULL with err set (and *exit_code the
+// code to exit with) on failure. SIGINT and SIGTERM must be blocked.
+master_t *master_new(const master_options_t *options, apex_error_t *err,
+                     int *exit_code);
+
+// Free *self_p and set it to NULL; does nothing if *self_p is NULL.
+void master_destroy(master_t **self_p);
+
+// Run the test to the end; returns the process exit code.
+int master_run(master_t *self);
+
+#endif

@@ -1,0 +1,427 @@
+// master/report.c - see report.h. Formats follow Locust 2.12.1's
+// stats.py (console, STATS_NAME_WIDTH 80 as when not on a terminal) and
+// its StatsCSVFileWriter (CSV: \r\n line ends, minimal quoting, floats as
+// Python's repr), so tools that read Locust's output read ours. Where
+// Locust's figures come from its 2-significant-digit histogram, ours come
+// from the microsecond histogram, rounded to whole milliseconds.
+#include "master/report.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/pyfmt.h"
+
+#define REPORT_TYPE_WIDTH 8
+#define REPORT_NAME_WIDTH 80
+
+const double master_report_percentile_list[MASTER_REPORT_PERCENTILES] = {
+    0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0};
+
+static const char *const s_percentile_labels[MASTER_REPORT_PERCENTILES] = {
+    "50%", "66%", "75%",   "80%",    "90%", "95%",
+    "98%", "99%", "99.9%", "99.99%", "100%"};
+
+// ---------------------------------------------------------------------
+// Console
+
+static void s_dashes(FILE *out, int n)
+{
+    for (int i = 0; i < n; i++)
+        fputc('-', out);
+}
+
+static void s_table_row(FILE *out, const apex_stats_t *stats,
+                        const apex_stats_entry_t *e, bool current)
+{
+    int name_width = REPORT_NAME_WIDTH - REPORT_TYPE_WIDTH + 4;
+    char type[64];
+    snprintf(type, sizeof type, "%s%s", e->method, e->method[0] ? " " : "");
+    char fails[64];
+    snprintf(fails, sizeof fails, "%llu(%.2f%%)",
+             (unsigned long long)e->num_failures,
+             apex_stats_entry_fail_ratio(e) * 100);
+    double rps = current ? apex_stats_current_rps(stats, e, false)
+                         : apex_stats_total_rps(stats, e, false);
+    double fps = current ? apex_stats_current_rps(stats, e, true)
+                         : apex_stats_total_rps(stats, e, true);
+    fprintf(out, "%-*s %-*s %7llu %12s |%7d %7d %7d%7d | %7.2f %11.2f\n",
+            REPORT_TYPE_WIDTH, type, name_width, e->name,
+            (unsigned long long)e->num_requests, fails,
+            (int)apex_stats_entry_avg_ms(e), (int)apex_stats_entry_min_ms(e),
+            (int)apex_stats_entry_max_ms(e), (int)apex_stats_entry_median_ms(e),
+            rps, fps);
+}
+
+void master_report_table(FILE *out, const apex_stats_t *stats, bool current)
+{
+    int name_width = REPORT_NAME_WIDTH - REPORT_TYPE_WIDTH + 4;
+    fprintf(out, "%-*s %-*s %7s %12s |%7s %7s %7s%7s | %7s %11s\n",
+            REPORT_TYPE_WIDTH, "Type", name_width, "Name", "# reqs", "# fails",
+            "Avg", "Min", "Max", "Med", "req/s", "failures/s");
+    int widths[] = {REPORT_TYPE_WIDTH, name_width, 7, 13, 7, 7, 7, 7, 8, 11};
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) {
+            if (i)
+                fputc('|', out);
+            s_dashes(out, widths[i]);
+        }
+        fputc('\n', out);
+        if (pass == 1)
+            break;
+        apex_stats_entry_t **sorted = apex_stats_sorted(stats);
+        for (size_t i = 0; i < apex_stats_size(stats); i++)
+            s_table_row(out, stats, sorted[i], current);
+        free(sorted);
+    }
+    s_table_row(out, stats, apex_stats_total_const(stats), current);
+    fputc('\n', out);
+}
+
+static void s_percentile_row(FILE *out, const apex_stats_entry_t *e)
+{
+    fprintf(out, "%-*s %-*s", REPORT_TYPE_WIDTH, e->method, REPORT_NAME_WIDTH,
+            e->name);
+    for (int i = 0; i < MASTER_REPORT_PERCENTILES; i++)
+        fprintf(out, i == 0 ? " %8llu" : " %6llu",
+                (unsigned long long)apex_stats_entry_percentile_ms(
+                    e, master_report_percentile_list[i]));
+    fprintf(out, " %6llu\n", (unsigned long long)e->num_requests);
+}
+
+void master_report_percentiles(FILE *out, const apex_stats_t *stats)
+{
+    fprintf(out, "Response time percentiles (approximated)\n");
+    fprintf(out, "%-*s %-*s", REPORT_TYPE_WIDTH, "Type", REPORT_NAME_WIDTH,
+            "Name");
+    for (int i = 0; i < MASTER_REPORT_PERCENTILES; i++)
+        fprintf(out, i == 0 ? " %8s" : " %6s", s_percentile_labels[i]);
+    fprintf(out, " %6s\n", "# reqs");
+    for (int pass = 0; pass < 2; pass++) {
+        s_dashes(out, REPORT_TYPE_WIDTH);
+        fputc('|', out);
+        s_dashes(out, REPORT_NAME_WIDTH);
+        fputc('|', out);
+        s_dashes(out, 8);
+        for (int i = 0; i < MASTER_REPORT_PERCENTILES; i++) {
+            fputc('|', out);
+            s_dashes(out, 6);
+        }
+        fputc('\n', out);
+        if (pass == 1)
+            break;
+        apex_stats_entry_t **sorted = apex_stats_sorted(stats);
+        for (size_t i = 0; i < apex_stats_size(stats); i++)
+            if (apex_histogram_count(sorted[i]->hist))
+                s_percentile_row(out, sorted[i]);
+        free(sorted);
+    }
+    const apex_stats_entry_t *total = apex_stats_total_const(stats);
+    if (apex_histogram_count(total->hist))
+        s_percentile_row(out, total);
+    fputc('\n', out);
+}
+
+void master_report_errors(FILE *out, const apex_stats_t *stats)
+{
+    fprintf(out, "Error report\n");
+    fprintf(out, "%-18s %-100s\n", "# occurrences", "Error");
+    s_dashes(out, 18);
+    fputc('|', out);
+    s_dashes(out, 80 + REPORT_NAME_WIDTH - 19);
+    fputc('\n', out);
+    for (size_t i = 0; i < apex_stats_error_count(stats); i++) {
+        const apex_stats_error_t *e = apex_stats_error_at(stats, i);
+        char line[1024];
+        snprintf(line, sizeof line, "%s %s: %s", e->method, e->name, e->error);
+        fprintf(out, "%-18llu %-100s\n", (unsigned long long)e->occurrences,
+                line);
+    }
+    s_dashes(out, 18);
+    fputc('|', out);
+    s_dashes(out, 80 + REPORT_NAME_WIDTH - 19);
+    fprintf(out, "\n\n");
+}
+
+void master_report_workers(FILE *out, const master_worker_row_t *rows, size_t n)
+{
+    fprintf(out, "Workers\n");
+    fprintf(out, "%-48s %-16s %-9s %9s %6s %9s %10s %9s\n", "Worker", "Kind",
+            "State", "Max users", "CPU %", "Memory MB", "# reqs", "# fails");
+    s_dashes(out, 48 + 16 + 9 + 9 + 6 + 9 + 10 + 9 + 7);
+    fputc('\n', out);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%-48s %-16s %-9s %9lld %6.1f %9.1f %10llu %9llu\n",
+                rows[i].id, rows[i].kind, rows[i].state,
+                (long long)rows[i].users, rows[i].cpu,
+                (double)rows[i].memory / (1024.0 * 1024.0),
+                (unsigned long long)rows[i].requests,
+                (unsigned long long)rows[i].failures);
+    fputc('\n', out);
+}
+
+// ---------------------------------------------------------------------
+// CSV
+
+// One field with Python csv's minimal quoting.
+static void s_field(apex_buf_t *out, const char *text, bool first)
+{
+    if (!first)
+        apex_buf_putc(out, ',');
+    if (!strpbrk(text, ",\"\r\n")) {
+        apex_buf_puts(out, text);
+        return;
+    }
+    apex_buf_putc(out, '"');
+    for (const char *p = text; *p; p++) {
+        if (*p == '"')
+            apex_buf_putc(out, '"');
+        apex_buf_putc(out, *p);
+    }
+    apex_buf_putc(out, '"');
+}
+
+static void s_float(apex_buf_t *out, double v)
+{
+    char text[APEX_PY_FLOAT_MAX];
+    apex_py_float_repr(v, text);
+    s_field(out, text, false);
+}
+
+static void s_uint(apex_buf_t *out, uint64_t v)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%llu", (unsigned long long)v);
+    s_field(out, text, false);
+}
+
+// A response time in ms the way Locust's entries hold it: an int when
+// whole (an empty entry's 0), else a float.
+static void s_ms(apex_buf_t *out, double ms)
+{
+    if (ms == floor(ms) && fabs(ms) < 1e15)
+        s_uint(out, (uint64_t)ms);
+    else
+        s_float(out, ms);
+}
+
+static void s_eol(apex_buf_t *out)
+{
+    apex_buf_puts(out, "\r\n");
+}
+
+static void s_stats_row(apex_buf_t *out, const apex_stats_t *stats,
+                        const apex_stats_entry_t *e)
+{
+    s_field(out, e->method, true);
+    s_field(out, e->name, false);
+    s_uint(out, e->num_requests);
+    s_uint(out, e->num_failures);
+    s_ms(out, apex_stats_entry_median_ms(e));
+    s_float(out, apex_stats_entry_avg_ms(e));
+    s_ms(out, apex_stats_entry_min_ms(e));
+    s_ms(out, apex_stats_entry_max_ms(e));
+    if (e->num_requests)
+        s_float(out, apex_stats_entry_avg_content_length(e));
+    else
+        s_uint(out, 0); // Locust's int 0 for an empty entry
+    s_float(out, apex_stats_total_rps(stats, e, false));
+    s_float(out, apex_stats_total_rps(stats, e, true));
+    for (int i = 0; i < MASTER_REPORT_PERCENTILES; i++) {
+        if (e->num_requests == 0)
+            s_field(out, "N/A", false);
+        else
+            s_uint(out, apex_stats_entry_percentile_ms(
+                            e, master_report_percentile_list[i]));
+    }
+    s_eol(out);
+}
+
+static int s_write_file(const char *path, const apex_buf_t *data,
+                        apex_error_t *err)
+{
+    char *tmp = apex_sprintf("%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    int rc = 0;
+    if (!f) {
+        rc = apex_error_set(err, "%s: cannot write: %s", tmp, strerror(errno));
+        goto done;
+    }
+    size_t n = fwrite(data->data ? data->data : "", 1, data->len, f);
+    if (fclose(f) != 0 || n != data->len) {
+        rc = apex_error_set(err, "%s: write failed: %s", tmp, strerror(errno));
+        goto done;
+    }
+    if (rename(tmp, path) != 0)
+        rc = apex_error_set(err, "%s: cannot rename to %s: %s", tmp, path,
+                            strerror(errno));
+done:
+    free(tmp);
+    return rc;
+}
+
+static void s_utc(apex_buf_t *out, double t)
+{
+    if (t <= 0) {
+        s_field(out, "", false);
+        return;
+    }
+    time_t secs = (time_t)t;
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char text[32];
+    strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    s_field(out, text, false);
+}
+
+static int s_cmp_errors(const void *a, const void *b)
+{
+    const apex_stats_error_t *x = *(const apex_stats_error_t *const *)a;
+    const apex_stats_error_t *y = *(const apex_stats_error_t *const *)b;
+    return strcmp(x->key, y->key);
+}
+
+int master_csv_write(const char *prefix, const apex_stats_t *stats,
+                     const master_exception_t *exceptions, size_t nexceptions,
+                     apex_error_t *err)
+{
+    apex_buf_t out;
+    apex_buf_init(&out);
+    apex_buf_puts(&out, "Type,Name,Request Count,Failure Count,Median "
+                        "Response Time,Average Response Time,Min Response "
+                        "Time,Max Response Time,Average Content Size,"
+                        "Requests/s,Failures/s");
+    for (int i = 0; i < MASTER_REPORT_PERCENTILES; i++)
+        s_field(&out, s_percentile_labels[i], false);
+    s_eol(&out);
+    apex_stats_entry_t **sorted = apex_stats_sorted(stats);
+    for (size_t i = 0; i < apex_stats_size(stats); i++)
+        s_stats_row(&out, stats, sorted[i]);
+    free(sorted);
+    s_stats_row(&out, stats, apex_stats_total_const(stats));
+    char *path = apex_sprintf("%s_stats.csv", prefix);
+    int rc = s_write_file(path, &out, err);
+    free(path);
+
+    // Failures, sorted by Locust's key as Locust sorts them.
+    apex_buf_reset(&out);
+    apex_buf_puts(&out, "Method,Name,Error,Occurrences,First Seen,Last Seen");
+    s_eol(&out);
+    size_t n = apex_stats_error_count(stats);
+    const apex_stats_error_t **errors = apex_calloc(n ? n : 1, sizeof *errors);
+    for (size_t i = 0; i < n; i++)
+        errors[i] = apex_stats_error_at(stats, i);
+    qsort(errors, n, sizeof *errors, s_cmp_errors);
+    for (size_t i = 0; i < n; i++) {
+        s_field(&out, errors[i]->method, true);
+        s_field(&out, errors[i]->name, false);
+        s_field(&out, errors[i]->error, false);
+        s_uint(&out, errors[i]->occurrences);
+        s_utc(&out, errors[i]->first_seen);
+        s_utc(&out, errors[i]->last_seen);
+        s_eol(&out);
+    }
+    free(errors);
+    path = apex_sprintf("%s_failures.csv", prefix);
+    if (rc == 0)
+        rc = s_write_file(path, &out, err);
+    free(path);
+
+    apex_buf_reset(&out);
+    apex_buf_puts(&out, "Count,Message,Traceback,Nodes");
+    s_eol(&out);
+    for (size_t i = 0; i < nexceptions; i++) {
+        char count[32];
+        snprintf(count, sizeof count, "%llu",
+                 (unsigned long long)exceptions[i].count);
+        s_field(&out, count, true);
+        s_field(&out, exceptions[i].msg, false);
+        s_field(&out, exceptions[i].traceback, false);
+        s_field(&out, exceptions[i].nodes, false);
+        s_eol(&out);
+    }
+    path = apex_sprintf("%s_exceptions.csv", prefix);
+    if (rc == 0)
+        rc = s_write_file(path, &out, err);
+    free(path);
+    apex_buf_fini(&out);
+    return rc;
+}
+
+FILE *master_csv_history_open(const char *prefix, apex_error_t *err)
+{
+    char *path = apex_sprintf("%s_stats_history.csv", prefix);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        apex_error_set(err, "%s: cannot write: %s", path, strerror(errno));
+        free(path);
+        return NULL;
+    }
+    free(path);
+    fputs("Timestamp,User Count,Type,Name,Requests/s,Failures/s", f);
+    for (int i = 0; i < MASTER_REPORT_PERCENTILES; i++)
+        fprintf(f, ",%s", s_percentile_labels[i]);
+    fputs(",Total Request Count,Total Failure Count,Total Median Response "
+          "Time,Total Average Response Time,Total Min Response Time,Total "
+          "Max Response Time,Total Average Content Size\r\n",
+          f);
+    fflush(f);
+    return f;
+}
+
+static void s_history_row(apex_buf_t *out, const apex_stats_t *stats,
+                          const apex_stats_entry_t *e, int64_t users,
+                          int64_t now)
+{
+    char text[64];
+    snprintf(text, sizeof text, "%lld", (long long)now);
+    s_field(out, text, true);
+    snprintf(text, sizeof text, "%lld", (long long)users);
+    s_field(out, text, false);
+    s_field(out, e->method, false);
+    s_field(out, e->name, false);
+    snprintf(text, sizeof text, "%f", apex_stats_current_rps(stats, e, false));
+    s_field(out, text, false);
+    snprintf(text, sizeof text, "%f", apex_stats_current_rps(stats, e, true));
+    s_field(out, text, false);
+    for (int i = 0; i < MASTER_REPORT_PERCENTILES; i++) {
+        if (e->num_requests == 0)
+            s_field(out, "N/A", false);
+        else
+            s_uint(out, apex_stats_entry_percentile_ms(
+                            e, master_report_percentile_list[i]));
+    }
+    s_uint(out, e->num_requests);
+    s_uint(out, e->num_failures);
+    s_ms(out, apex_stats_entry_median_ms(e));
+    s_float(out, apex_stats_entry_avg_ms(e));
+    s_ms(out, apex_stats_entry_min_ms(e));
+    s_ms(out, apex_stats_entry_max_ms(e));
+    if (e->num_requests)
+        s_float(out, apex_stats_entry_avg_content_length(e));
+    else
+        s_uint(out, 0);
+    s_eol(out);
+}
+
+void master_csv_history_append(FILE *file, const apex_stats_t *stats,
+                               int64_t user_count, bool full, int64_t now)
+{
+    apex_buf_t out;
+    apex_buf_init(&out);
+    if (full) {
+        apex_stats_entry_t **sorted = apex_stats_sorted(stats);
+        for (size_t i = 0; i < apex_stats_size(stats); i++)
+            s_history_row(&out, stats, sorted[i], user_count, now);
+        free(sorted);
+    }
+    s_history_row(&out, stats, apex_stats_total_const(stats), user_count, now);
+    fwrite(out.data, 1, out.len, file);
+    fflush(file);
+    apex_buf_fini(&out);
+}

@@ -1,0 +1,66 @@
+// master/report.h - what a master prints and writes: Locust's console
+// tables (stats, percentiles, errors), a workers table, and Locust's CSV
+// files with their exact names, headers and column semantics.
+#ifndef MASTER_REPORT_H
+#define MASTER_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/error.h"
+#include "common/stats.h"
+
+typedef struct {
+    char *msg;       // exception message
+    char *traceback; // traceback text
+    uint64_t count;  // occurrences
+    char *nodes;     // worker ids, ", "-separated
+} master_exception_t;
+
+typedef struct {
+    const char *id;    // worker id
+    const char *kind;  // "apex 0.1.0" or "locust 2.12.1"
+    const char *state; // ready, running, missing, gone, ...
+    int64_t users;     // most users it reported at once
+    double cpu;        // CPU % it reported last
+    uint64_t memory;   // RSS bytes it reported last
+    uint64_t requests; // requests merged from it
+    uint64_t failures; // failures merged from it
+} master_worker_row_t;
+
+// The console table; current=true uses current RPS (the periodic table),
+// false the totals (the final summary).
+void master_report_table(FILE *out, const apex_stats_t *stats, bool current);
+
+// "Response time percentiles (approximated)" table.
+void master_report_percentiles(FILE *out, const apex_stats_t *stats);
+
+// "Error report" table.
+void master_report_errors(FILE *out, const apex_stats_t *stats);
+
+// A table of the workers, so a mixed fleet shows who did what.
+void master_report_workers(FILE *out, const master_worker_row_t *rows,
+                           size_t n);
+
+// PREFIX_stats.csv, PREFIX_failures.csv and PREFIX_exceptions.csv,
+// rewritten whole (through a temporary file and rename). 0, or -1 with
+// err set.
+int master_csv_write(const char *prefix, const apex_stats_t *stats,
+                     const master_exception_t *exceptions, size_t nexceptions,
+                     apex_error_t *err);
+
+// Open PREFIX_stats_history.csv for appending (header written). NULL with
+// err set on failure.
+FILE *master_csv_history_open(const char *prefix, apex_error_t *err);
+
+// Append one history interval: the total row, preceded by one row per
+// entry when full is true.
+void master_csv_history_append(FILE *file, const apex_stats_t *stats,
+                               int64_t user_count, bool full, int64_t now);
+
+// The percentiles Locust reports, in [0, 1].
+extern const double master_report_percentile_list[];
+#define MASTER_REPORT_PERCENTILES 11
+
+#endif

@@ -1,0 +1,153 @@
+// proto/proto.h - Locust's master/worker messages, encoded and decoded
+// with msgpack-c: the only place in the tree that knows the wire format.
+//
+// A payload is a msgpack array [type, data, node_id]. Worker to master:
+// client_ready, heartbeat, stats, spawning, spawning_complete,
+// client_stopped, quit, exception, logs. Master to worker: ack, spawn,
+// stop, quit, reconnect, heartbeat, spawning_complete. Our extensions ride
+// as extra keys Locust ignores: "apex_hist" (our histogram) next to each
+// stats entry's response_times, and "apex_scenario" in spawn's
+// parsed_options.
+//
+// Decoding treats input as hostile: sizes are checked against the bytes
+// present before anything is allocated, every field's type is checked,
+// numbers may be int or float, map keys may be int, uint, float or str.
+#ifndef APEX_PROTO_H
+#define APEX_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/stats.h"
+
+#define PROTO_MAX_FRAME (64u * 1024u * 1024u) // largest payload accepted
+#define PROTO_MAX_DEPTH 16                    // deepest nesting accepted
+#define PROTO_VERSION "2.12.1" // what apex-worker sends in client_ready
+#define PROTO_SCENARIO_KEY "apex_scenario"
+#define PROTO_HIST_KEY "apex_hist"
+#define PROTO_APEX_VERSION_KEY "apex_version"
+
+typedef enum {
+    PROTO_UNKNOWN,           // a type we do not handle (type_name says)
+    PROTO_CLIENT_READY,      // w->m: version
+    PROTO_HEARTBEAT,         // w->m: state, cpu, memory; m->w: no data
+    PROTO_STATS,             // w->m: stats delta
+    PROTO_SPAWNING,          // w->m: no data
+    PROTO_SPAWNING_COMPLETE, // w->m: counts; m->w: user_count
+    PROTO_CLIENT_STOPPED,    // w->m: no data
+    PROTO_QUIT,              // both ways: no data
+    PROTO_EXCEPTION,         // w->m: msg, traceback
+    PROTO_LOGS,              // w->m: log lines (ignored)
+    PROTO_ACK,               // m->w: index
+    PROTO_SPAWN,             // m->w: targets, host, options
+    PROTO_STOP,              // m->w: no data
+    PROTO_RECONNECT,         // m->w: no data
+} proto_type_t;
+
+typedef struct {
+    char *name;    // user class name
+    int64_t count; // users of that class
+} proto_count_t;
+
+typedef struct {
+    proto_type_t type; // decoded type
+    char *type_name;   // type as received
+    char *node_id;     // worker id (in both directions)
+    bool has_data;     // data was not nil
+    // client_ready
+    char *version;       // version text, or NULL if an int was sent
+    int64_t version_int; // the int version (e.g. -1) when not text
+    // heartbeat (worker)
+    char *state;           // "ready", "spawning", "running", ...
+    double cpu_usage;      // percent of one core
+    uint64_t memory_usage; // RSS bytes
+    char *apex_version;    // heartbeat extension: set by apex-worker
+    // ack
+    int64_t index; // worker index, -1 when absent
+    // spawn
+    double timestamp;    // master time, increasing
+    char *host;          // host to test, or NULL
+    double stop_timeout; // seconds, or -1 for None
+    char *scenario;      // parsed_options["apex_scenario"], or NULL
+    // spawn, spawning_complete, stats: per-class user counts
+    proto_count_t *counts; // class counts
+    size_t ncounts;        // number of classes
+    int64_t user_count;    // total users, -1 when absent
+    // stats
+    apex_stats_t *stats; // the delta: entries, total, errors
+    // exception
+    char *msg;       // exception message
+    char *traceback; // traceback text
+} proto_msg_t;
+
+// Decode one payload. Returns a new message the caller owns, or NULL with
+// err set to what was wrong ("stats: $.stats[2].num_requests: expected a
+// number"). A type we do not know decodes as PROTO_UNKNOWN, not an error.
+proto_msg_t *proto_decode(const void *data, size_t size, apex_error_t *err);
+
+// Free *self_p and set it to NULL; does nothing if *self_p is NULL.
+void proto_msg_destroy(proto_msg_t **self_p);
+
+// Name of a type ("client_ready"), for logs.
+const char *proto_type_name(proto_type_t type);
+
+// ---------------------------------------------------------------------
+// Encoders. Each one replaces the contents of out with a payload.
+
+// A message with no data (nil): spawning, client_stopped, quit, stop,
+// reconnect, heartbeat (master's reply).
+void proto_encode_empty(apex_buf_t *out, const char *type, const char *node_id);
+
+// client_ready with a version string, or with the int -1 when version is
+// NULL (Locust accepts -1 without a version warning).
+void proto_encode_client_ready(apex_buf_t *out, const char *version,
+                               const char *node_id);
+
+// heartbeat {state, current_cpu_usage, current_memory_usage} plus, when
+// apex_version is not NULL, the extension key "apex_version" by which an
+// apex-master tells our workers from Locust's.
+void proto_encode_heartbeat(apex_buf_t *out, const char *state,
+                            double cpu_usage, uint64_t memory_usage,
+                            const char *apex_version, const char *node_id);
+
+// stats: every non-empty entry of stats, its total and its errors, with
+// the per-class user counts. The caller resets stats afterwards.
+void proto_encode_stats(apex_buf_t *out, const apex_stats_t *stats,
+                        const proto_count_t *counts, size_t ncounts,
+                        int64_t user_count, const char *node_id);
+
+// spawning_complete from a worker {user_classes_count, user_count}.
+void proto_encode_spawning_complete(apex_buf_t *out,
+                                    const proto_count_t *counts, size_t ncounts,
+                                    int64_t user_count, const char *node_id);
+
+// spawning_complete from the master {user_count}.
+void proto_encode_master_spawning_complete(apex_buf_t *out, int64_t user_count,
+                                           const char *node_id);
+
+// ack {index}.
+void proto_encode_ack(apex_buf_t *out, int64_t index, const char *node_id);
+
+// Options a master sends in spawn's parsed_options.
+typedef struct {
+    const char *scenario; // scenario wire JSON, or NULL
+    int64_t num_users;    // -u, or -1 for None
+    double spawn_rate;    // -r, or -1 for None
+} proto_spawn_options_t;
+
+// spawn {timestamp, user_classes_count, host, stop_timeout,
+// parsed_options}. stop_timeout < 0 is sent as None; host NULL as None.
+void proto_encode_spawn(apex_buf_t *out, double timestamp,
+                        const proto_count_t *counts, size_t ncounts,
+                        const char *host, double stop_timeout,
+                        const proto_spawn_options_t *options,
+                        const char *node_id);
+
+// exception {msg, traceback}.
+void proto_encode_exception(apex_buf_t *out, const char *msg,
+                            const char *traceback, const char *node_id);
+
+#endif

@@ -1,0 +1,288 @@
+"""Headless runs of apex-master with apex-workers against apex-target.
+
+Every test starts real processes on 127.0.0.1 and checks what the target
+counted against what the master reports and writes.
+"""
+import json
+import os
+import re
+import signal
+import time
+import unittest
+
+import apexlib
+from apexlib import Proc, binary, free_port, out_dir, read_csv, wait_for
+
+STATS_HEADER = ("Type,Name,Request Count,Failure Count,Median Response Time,"
+                "Average Response Time,Min Response Time,Max Response Time,"
+                "Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,"
+                "90%,95%,98%,99%,99.9%,99.99%,100%")
+HISTORY_HEADER = ("Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,"
+                  "66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,"
+                  "Total Request Count,Total Failure Count,"
+                  "Total Median Response Time,Total Average Response Time,"
+                  "Total Min Response Time,Total Max Response Time,"
+                  "Total Average Content Size")
+FAILURES_HEADER = "Method,Name,Error,Occurrences,First Seen,Last Seen"
+EXCEPTIONS_HEADER = "Count,Message,Traceback,Nodes"
+
+# A scenario with fixed names and short waits, so counts are meaningful.
+SIMPLE = {
+    "users": [{
+        "name": "WebUser",
+        "wait": {"constant": 0.05},
+        "tasks": [
+            {"weight": 3, "request": {"path": "/health"}},
+            {"weight": 1, "request": {"path": "/api/v1/tasks",
+                                      "query": {"limit": 5}}},
+        ],
+    }],
+}
+
+ROUTES = {("GET", "/health"): "GET /health",
+          ("GET", "/api/v1/tasks"): "GET /api/v1/tasks"}
+
+
+def write_scenario(folder, doc, name="scenario.json"):
+    path = os.path.join(folder, name)
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    return path
+
+
+def first_line(path):
+    with open(path, newline="") as f:
+        return f.readline()
+
+
+class RunTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = out_dir(self.id().split(".")[-1])
+        self.procs = []
+
+    def tearDown(self):
+        for p in reversed(self.procs):
+            p.stop()
+        for p in self.procs:
+            self.assertFalse(p.running(), p.name + " left running")
+
+    def start(self, args, name, env=None):
+        p = Proc(args, self.dir, name, env=env)
+        self.procs.append(p)
+        return p
+
+    def target(self, *extra):
+        proc, base = apexlib.start_target(self.dir, *extra)
+        self.procs.append(proc)
+        return base
+
+    def master(self, scenario, *extra, name="master"):
+        port = free_port()
+        args = [binary("apex-master"), "-f", scenario, "--headless",
+                "--master-bind-port", port, "--only-summary", *extra]
+        return self.start(args, name), port
+
+    def worker(self, port, name, *extra):
+        return self.start([binary("apex-worker"), "--master-port", port,
+                           *extra], name)
+
+    def assert_counts_match(self, base, prefix, exact=True):
+        """Our CSV counts per route equal what the target counted."""
+        served = apexlib.target_stats(base)["requests"]
+        rows = read_csv(prefix + "_stats.csv")
+        total = [r for r in rows if r["Name"] == "Aggregated"][0]
+        entries = [r for r in rows if r["Name"] != "Aggregated"]
+        self.assertEqual(int(total["Request Count"]),
+                         sum(int(r["Request Count"]) for r in entries))
+        for r in entries:
+            key = ROUTES.get((r["Type"], r["Name"]))
+            self.assertIsNotNone(key, r)
+            ours, theirs = int(r["Request Count"]), served[key]
+            if exact:
+                self.assertEqual(ours, theirs, key)
+            else:
+                self.assertLessEqual(ours, theirs, key)
+        return int(total["Request Count"])
+
+    def test_processes_run_writes_locust_csvs(self):
+        base = self.target()
+        scn = write_scenario(self.dir, SIMPLE)
+        prefix = os.path.join(self.dir, "out", "run")
+        m, _ = self.master(scn, "-u", 6, "-r", 6, "-t", "4s", "--host", base,
+                           "--csv", prefix, "--processes", 2)
+        self.assertEqual(m.wait(40), 0, m.stderr())
+        self.assertEqual(first_line(prefix + "_stats.csv").rstrip("\r\n"),
+                         STATS_HEADER)
+        self.assertTrue(first_line(prefix + "_stats.csv").endswith("\r\n"))
+        self.assertEqual(
+            first_line(prefix + "_stats_history.csv").rstrip("\r\n"),
+            HISTORY_HEADER)
+        self.assertEqual(first_line(prefix + "_failures.csv").rstrip("\r\n"),
+                         FAILURES_HEADER)
+        self.assertEqual(
+            first_line(prefix + "_exceptions.csv").rstrip("\r\n"),
+            EXCEPTIONS_HEADER)
+        total = self.assert_counts_match(base, prefix)
+        self.assertGreater(total, 50)
+        history = read_csv(prefix + "_stats_history.csv")
+        self.assertGreater(len(history), 3)
+        self.assertIn("6", [h["User Count"] for h in history])
+        out = m.stdout()
+        self.assertIn("Response time percentiles (approximated)", out)
+        self.assertIn("Aggregated", out)
+        # Both local workers appear in the workers table with requests.
+        workers = re.findall(r"^(\S+_[0-9a-f]{32})\s+apex \S+\s+\S+\s+\d+"
+                             r"\s+\S+\s+\S+\s+(\d+)", out, re.M)
+        self.assertEqual(len(workers), 2, out)
+        self.assertTrue(all(int(n) > 0 for _, n in workers), workers)
+
+    def test_percentiles_are_exact_in_csv(self):
+        # 300 ms of injected delay: percentiles must say 300, not 0 or 310.
+        base = self.target("--delay-ms", "300")
+        scn = write_scenario(self.dir, SIMPLE)
+        prefix = os.path.join(self.dir, "run")
+        m, _ = self.master(scn, "-u", 4, "-r", 4, "-t", "3s", "--host", base,
+                           "--csv", prefix, "--processes", 1)
+        self.assertEqual(m.wait(40), 0, m.stderr())
+        total = [r for r in read_csv(prefix + "_stats.csv")
+                 if r["Name"] == "Aggregated"][0]
+        for col in ("50%", "90%", "99%", "100%"):
+            self.assertTrue(300 <= int(total[col]) <= 310, (col, total))
+        self.assertGreaterEqual(float(total["Min Response Time"]), 300)
+
+    def test_injected_failures_exit_1_with_failures_csv(self):
+        base = self.target("--error-rate", "0.3")
+        scn = write_scenario(self.dir, SIMPLE)
+        prefix = os.path.join(self.dir, "run")
+        m, _ = self.master(scn, "-u", 4, "-r", 4, "-t", "3s", "--host", base,
+                           "--csv", prefix, "--processes", 1)
+        self.assertEqual(m.wait(40), 1, m.stderr())
+        self.assert_counts_match(base, prefix)
+        failures = read_csv(prefix + "_failures.csv")
+        self.assertTrue(failures)
+        served = apexlib.target_stats(base)
+        self.assertEqual(sum(int(f["Occurrences"]) for f in failures),
+                         served["errors_injected"])
+        errors = {(f["Method"], f["Name"]): f["Error"] for f in failures}
+        self.assertEqual(
+            errors[("GET", "/health")],
+            "HTTPError('500 Server Error: Internal Server Error for url: "
+            "/health')")
+        # One row per (method, name, error): no duplicates.
+        self.assertEqual(len(errors), len(failures))
+        self.assertIn("Error report", m.stdout())
+        # --exit-code-on-error changes the code.
+        m2, _ = self.master(scn, "-u", 2, "-r", 2, "-t", "2s", "--host",
+                            base, "--processes", 1, "--exit-code-on-error",
+                            "7", name="master2")
+        self.assertEqual(m2.wait(40), 7, m2.stderr())
+
+    def test_separate_workers_both_get_users(self):
+        base = self.target()
+        scn = write_scenario(self.dir, SIMPLE)
+        prefix = os.path.join(self.dir, "run")
+        m, port = self.master(scn, "-u", 6, "-r", 6, "-t", "4s", "--host",
+                              base, "--csv", prefix, "--expect-workers", 2)
+        w1 = self.worker(port, "worker1")
+        w2 = self.worker(port, "worker2")
+        self.assertEqual(m.wait(40), 0, m.stderr())
+        self.assertEqual(w1.wait(10), 0, w1.stderr())
+        self.assertEqual(w2.wait(10), 0, w2.stderr())
+        self.assert_counts_match(base, prefix)
+        for w in (w1, w2):
+            self.assertIn("scenario received from the master", w.stderr())
+        rows = re.findall(r"^\S+_[0-9a-f]{32}\s+apex \S+\s+\S+\s+\d+\s+\S+"
+                          r"\s+\S+\s+(\d+)", m.stdout(), re.M)
+        self.assertEqual(len(rows), 2, m.stdout())
+        self.assertTrue(all(int(n) > 0 for n in rows), rows)
+
+    def test_killed_worker_goes_missing_and_users_move(self):
+        base = self.target()
+        scn = write_scenario(self.dir, SIMPLE)
+        prefix = os.path.join(self.dir, "run")
+        m, port = self.master(scn, "-u", 6, "-r", 6, "-t", "14s", "--host",
+                              base, "--csv", prefix, "--expect-workers", 2,
+                              "--csv-full-history")
+        w1 = self.worker(port, "worker1")
+        w2 = self.worker(port, "worker2")
+        wait_for(lambda: "All users spawned" in m.stderr(), 15,
+                 what="the ramp to finish")
+        w1.signal(signal.SIGKILL)
+        wait_for(lambda: "setting state to missing" in m.stderr(), 10,
+                 what="the master to mark the worker missing")
+        self.assertEqual(m.wait(40), 0, m.stderr())
+        self.assertEqual(w2.wait(10), 0, w2.stderr())
+        self.assertIn("rebalancing 6 users over 1 workers", m.stderr())
+        # The survivor ends with all 6 users.
+        table = re.findall(r"^(\S+_[0-9a-f]{32})\s+apex \S+\s+(\S+)\s+"
+                           r"(\d+)", m.stdout(), re.M)
+        states = {s: int(u) for _, s, u in table}
+        self.assertEqual(states.get("missing"), 3, table)
+        self.assertEqual(states.get("gone"), 6, table)
+        history = read_csv(prefix + "_stats_history.csv")
+        users = [h["User Count"] for h in history
+                 if h["Name"] == "Aggregated" and h["User Count"] != "0"]
+        self.assertEqual(users[-1], "6", users)
+        self.assert_counts_match(base, prefix, exact=False)
+
+    def test_scenario_error_names_json_path(self):
+        bad = write_scenario(self.dir, {"users": [{
+            "name": "U", "tasks": [{"weight": 0,
+                                    "request": {"path": "/health"}}]}]})
+        m, _ = self.master(bad, "-u", 1)
+        self.assertEqual(m.wait(10), 2)
+        self.assertIn("$.users[0].tasks[0].weight", m.stderr())
+        self.assertIn("scenario.json", m.stderr())
+        syntax = os.path.join(self.dir, "syntax.json")
+        with open(syntax, "w") as f:
+            f.write('{"users": [\n  {"name": "U",}\n]}')
+        m2, _ = self.master(syntax, name="master2")
+        self.assertEqual(m2.wait(10), 2)
+        self.assertRegex(m2.stderr(), r"syntax\.json: line 2")
+
+    def test_usage_errors_exit_2(self):
+        scn = write_scenario(self.dir, SIMPLE)
+        cases = [
+            (["-u", "x"], "--users: expected an integer"),
+            (["-t", "5y"], "--run-time: expected a duration"),
+            (["--host", "ftp://x"], "--host: expected a URL"),
+            (["--bogus"], "--bogus: unknown option"),
+            (["--csv-full-history"], "--csv-full-history needs --csv"),
+        ]
+        for i, (extra, message) in enumerate(cases):
+            p = self.start([binary("apex-master"), "-f", scn, "--headless",
+                            *extra], "usage%d" % i)
+            self.assertEqual(p.wait(10), 2, extra)
+            self.assertIn(message, p.stderr())
+        env = self.start([binary("apex-master"), "-f", scn, "--headless"],
+                         "env", env={"APEX_USERS": "many"})
+        self.assertEqual(env.wait(10), 2)
+        self.assertIn("APEX_USERS: expected an integer", env.stderr())
+        w = self.start([binary("apex-worker"), "--master-port", "0"], "wusage")
+        self.assertEqual(w.wait(10), 2)
+        self.assertIn("--master-port: expected an integer", w.stderr())
+
+    def test_no_workers_gives_up_with_exit_3(self):
+        scn = write_scenario(self.dir, SIMPLE)
+        m, _ = self.master(scn, "--expect-workers-max-wait", "1")
+        self.assertEqual(m.wait(15), 3)
+        self.assertIn("Gave up waiting for workers", m.stderr())
+
+    def test_sigterm_ends_run_with_summary(self):
+        base = self.target()
+        scn = write_scenario(self.dir, SIMPLE)
+        prefix = os.path.join(self.dir, "run")
+        m, _ = self.master(scn, "-u", 4, "-r", 4, "--host", base, "--csv",
+                           prefix, "--processes", 1)
+        wait_for(lambda: "All users spawned" in m.stderr(), 15,
+                 what="the ramp")
+        time.sleep(1)  # let some requests happen (not a timing assertion)
+        m.signal(signal.SIGTERM)
+        self.assertEqual(m.wait(20), 0, m.stderr())
+        self.assertIn("terminated, shutting down", m.stderr())
+        self.assertIn("Response time percentiles", m.stdout())
+        self.assert_counts_match(base, prefix)
+
+
+if __name__ == "__main__":
+    unittest.main()

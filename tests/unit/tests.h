@@ -1,0 +1,13 @@
+// tests/unit/tests.h - every unit test, one per module of common/ and proto/.
+#ifndef APEX_TESTS_H
+#define APEX_TESTS_H
+#include <stdbool.h>
+#include "tests/unit/check.h"
+#define APEX_UNIT_TESTS(X)                                                     \
+    X(histogram)                                                               \
+    X(pyfmt)                                                                   \
+    X(scenario)
+#define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
+APEX_UNIT_TESTS(APEX_DECLARE_TEST)
+#undef APEX_DECLARE_TEST
+#endif

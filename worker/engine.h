@@ -1,0 +1,74 @@
+// worker/engine.h - the load engine of a worker: simulated users on one
+// event loop, their HTTP requests on a libcurl multi handle driven by the
+// loop's epoll (curl's socket interface) and their think times on the
+// loop's timer heap. It records into an apex_stats_t that the protocol
+// side reports and resets every few seconds.
+#ifndef WORKER_ENGINE_H
+#define WORKER_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/error.h"
+#include "common/loop.h"
+#include "common/scenario.h"
+#include "common/stats.h"
+#include "proto/proto.h"
+
+typedef struct worker_engine worker_engine_t; // opaque
+
+// Called once when a stop started by worker_engine_stop() has finished.
+typedef void(worker_engine_stopped_fn)(void *arg);
+
+// Create an engine on loop. NULL with err set if libcurl fails.
+worker_engine_t *worker_engine_new(apex_loop_t *loop, apex_error_t *err);
+
+// Stop every user at once and free everything; sets *self_p to NULL.
+void worker_engine_destroy(worker_engine_t **self_p);
+
+// Use scenario (the engine takes ownership and nulls *scenario_p). Only
+// allowed while no user runs; returns -1 with err set otherwise.
+int worker_engine_set_scenario(worker_engine_t *self,
+                               apex_scenario_t **scenario_p, apex_error_t *err);
+
+// The scenario in use, or NULL.
+const apex_scenario_t *worker_engine_scenario(const worker_engine_t *self);
+
+// Base URL for request paths ("http://127.0.0.1:8080"); NULL falls back
+// to the scenario's host. Takes effect for requests started afterwards.
+void worker_engine_set_host(worker_engine_t *self, const char *host);
+
+// Seconds a stopping user may take to finish its task (Locust's
+// stop_timeout); < 0 means none: stopped users are cut off at once.
+void worker_engine_set_stop_timeout(worker_engine_t *self, double seconds);
+
+// Apply absolute per-class targets: start missing users at once, stop the
+// newest surplus ones. Classes missing from counts get 0. A name the
+// scenario does not define is skipped and reported through unknown (a
+// comma-separated list the caller frees, NULL when all were known).
+void worker_engine_apply(worker_engine_t *self, const proto_count_t *counts,
+                         size_t ncounts, char **unknown);
+
+// Stop every user: waiting users at once, users with a request in flight
+// after their task if a stop timeout is set (cut off when it expires),
+// else at once. Calls done(arg) when no user is left (possibly before
+// returning). graceful=false cuts everything off now.
+void worker_engine_stop(worker_engine_t *self, bool graceful,
+                        worker_engine_stopped_fn *done, void *arg);
+
+// Running users (not counting those stopping).
+size_t worker_engine_user_count(const worker_engine_t *self);
+
+// Per-class running user counts for the wire, in scenario order: fills
+// a new array the caller frees (names borrowed from the scenario).
+proto_count_t *worker_engine_counts(const worker_engine_t *self,
+                                    size_t *ncounts);
+
+// The statistics recorded so far (the caller may reset them).
+apex_stats_t *worker_engine_stats(worker_engine_t *self);
+
+// Work to do at the end of every loop iteration (frees sockets closed
+// during it). Call from the loop's iteration hook.
+void worker_engine_after_iteration(worker_engine_t *self);
+
+#endif

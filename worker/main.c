@@ -1,0 +1,110 @@
+// worker/main.c - apex-worker: joins a master (ours or Locust's) and runs
+// the users it is given. Exit codes: 0 done, 1 failure at run time,
+// 2 bad command line or scenario.
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "common/cli.h"
+#include "common/log.h"
+#include "common/version.h"
+#include "worker/worker.h"
+
+#define WORKER_EXIT_USAGE 2
+
+enum { OPT_MASTER_HOST, OPT_MASTER_PORT, OPT_SCENARIO, OPT_LOGLEVEL };
+
+static const apex_cli_option_t s_options[] = {
+    {"master-host", 0, true, "APEX_MASTER_HOST", "HOST",
+     "master to connect to (default 127.0.0.1)", OPT_MASTER_HOST},
+    {"master-port", 0, true, "APEX_MASTER_PORT", "PORT",
+     "master's port (default 5557)", OPT_MASTER_PORT},
+    {"scenario", 'f', true, "APEX_SCENARIO", "FILE",
+     "scenario JSON; by default the master sends it (required to join a "
+     "Locust master)",
+     OPT_SCENARIO},
+    {"loglevel", 'L', true, "APEX_LOGLEVEL", "LEVEL",
+     "DEBUG, INFO, WARNING, ERROR (default INFO)", OPT_LOGLEVEL},
+};
+
+typedef struct {
+    worker_options_t options; // what the worker needs
+    apex_log_level_t level;   // log level
+} s_args_t;
+
+static int s_option(int id, const char *arg, void *user, apex_error_t *err)
+{
+    s_args_t *args = user;
+    long port = 0;
+    switch (id) {
+    case OPT_MASTER_HOST:
+        if (!*arg)
+            return apex_error_set(err, "expected a host name");
+        args->options.master_host = arg;
+        return 0;
+    case OPT_MASTER_PORT:
+        if (apex_parse_long(arg, 1, 65535, &port, err) != 0)
+            return -1;
+        args->options.master_port = (int)port;
+        return 0;
+    case OPT_SCENARIO:
+        args->options.scenario_path = arg;
+        return 0;
+    case OPT_LOGLEVEL:
+        if (apex_log_level_parse(arg, &args->level) != 0)
+            return apex_error_set(err,
+                                  "expected DEBUG, INFO, WARNING or "
+                                  "ERROR, got '%s'",
+                                  arg);
+        return 0;
+    default:
+        return apex_error_set(err, "unhandled option");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    s_args_t args = {{"127.0.0.1", 5557, NULL}, APEX_LOG_INFO};
+    apex_error_t err = {""};
+    int rc = apex_cli_parse(
+        s_options, sizeof s_options / sizeof s_options[0], argc, argv, s_option,
+        &args,
+        "usage: apex-worker [--master-host HOST] [--master-port PORT] "
+        "[-f SCENARIO]",
+        "apex-worker " APEX_VERSION, &err);
+    if (rc == 1)
+        return 0;
+    if (rc != 0) {
+        fprintf(stderr, "apex-worker: %s\n", err.msg);
+        return WORKER_EXIT_USAGE;
+    }
+    apex_log_init("apex.worker", args.level);
+
+    // Signals arrive through a signalfd in the loop; block them in every
+    // thread (ZeroMQ's and curl's threads inherit this mask).
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    setenv("ZSYS_SIGHANDLER", "false", 1);
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "apex-worker: curl_global_init failed\n");
+        return 1;
+    }
+    worker_t *worker = worker_new(&args.options, &err);
+    if (!worker) {
+        fprintf(stderr, "apex-worker: %s\n", err.msg);
+        curl_global_cleanup();
+        return WORKER_EXIT_USAGE;
+    }
+    rc = worker_run(worker);
+    worker_destroy(&worker);
+    curl_global_cleanup();
+    return rc;
+}

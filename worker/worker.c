@@ -1,0 +1,579 @@
+// worker/worker.c - see worker.h.
+//
+// Protocol (reference/locust.md §A and §I): connect a DEALER whose
+// identity is "<hostname>_<32 hex>", send client_ready (version -1, which
+// every Locust accepts without a version warning) every few seconds with
+// back-off until the master acks, then heartbeat every second and report
+// stats every 3 s as deltas. A stats report that cannot be sent is not
+// lost: the stats are only reset after a successful send.
+//
+// The socket is ZeroMQ's: its ZMQ_FD is edge-triggered, so after every
+// loop iteration (and after each send, which can consume the edge) we
+// look at ZMQ_EVENTS and drain all waiting messages.
+#include "worker/worker.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/loop.h"
+#include "common/procstat.h"
+#include "common/version.h"
+#include "proto/proto.h"
+#include "worker/engine.h"
+
+#define WORKER_HEARTBEAT_US (1 * APEX_USEC_PER_SEC)
+#define WORKER_REPORT_US (3 * APEX_USEC_PER_SEC)
+#define WORKER_CONNECT_MIN_US (1 * APEX_USEC_PER_SEC)
+#define WORKER_CONNECT_MAX_US (5 * APEX_USEC_PER_SEC)
+#define WORKER_MASTER_TIMEOUT_US (60 * APEX_USEC_PER_SEC)
+#define WORKER_QUIT_LINGER_MS 2000
+#define WORKER_ID_HEX 32
+
+typedef enum {
+    WORKER_CONNECTING, // client_ready sent, no ack yet
+    WORKER_READY,      // registered, no users
+    WORKER_SPAWNING,   // applying a spawn
+    WORKER_RUNNING,    // users running
+    WORKER_STOPPING,   // stopping users after stop
+    WORKER_QUITTING,   // stopping users before exit
+} worker_state_t;
+
+struct worker {
+    worker_options_t options;   // as given (strings borrowed)
+    char endpoint[300];         // "tcp://host:port"
+    char id[300];               // node id, also the socket identity
+    apex_loop_t *loop;          // the one loop
+    worker_engine_t *engine;    // users and requests
+    zsock_t *sock;              // DEALER to the master
+    apex_io_t sock_io;          // watches ZMQ_FD
+    int sigfd;                  // signalfd for SIGINT/SIGTERM
+    apex_io_t sig_io;           // watches sigfd
+    apex_timer_t connect_timer; // resends client_ready
+    uint64_t connect_delay;     // current back-off
+    apex_timer_t heartbeat;     // every second
+    apex_timer_t report;        // every 3 s
+    worker_state_t state;       // see worker_state_t
+    int64_t index;              // from ack
+    double last_spawn_ts;       // newest spawn timestamp applied
+    char *scenario_text;        // scenario wire text in use, or NULL
+    char *unknown_classes;      // last unknown class list warned about
+    uint64_t master_heartbeat;  // loop time of the last master heartbeat
+    apex_procstat_t proc;       // CPU sampling
+    apex_buf_t out;             // encoded outgoing message
+    int exit_code;              // what worker_run() returns
+    int signals;                // signals received
+    uint64_t malformed;         // frames dropped as malformed
+};
+
+static void s_drain(void *arg);
+
+// ---------------------------------------------------------------------
+// Sending
+
+// Send the payload in self->out; false if ZeroMQ could not queue it (no
+// master connected, or the queue is full).
+static bool s_send(worker_t *self)
+{
+    void *handle = zsock_resolve(self->sock);
+    int rc = zmq_send(handle, self->out.data, self->out.len, ZMQ_DONTWAIT);
+    if (rc < 0) {
+        apex_debug("send failed: %s", zmq_strerror(zmq_errno()));
+        return false;
+    }
+    return true;
+}
+
+static const char *s_state_name(worker_state_t state)
+{
+    switch (state) {
+    case WORKER_SPAWNING:
+        return "spawning";
+    case WORKER_RUNNING:
+        return "running";
+    case WORKER_STOPPING:
+    case WORKER_QUITTING:
+        return "stopping";
+    default:
+        return "ready";
+    }
+}
+
+static void s_send_client_ready(worker_t *self)
+{
+    proto_encode_client_ready(&self->out, NULL, self->id);
+    s_send(self);
+}
+
+static bool s_send_stats(worker_t *self)
+{
+    size_t n = 0;
+    proto_count_t *counts = worker_engine_counts(self->engine, &n);
+    apex_stats_t *stats = worker_engine_stats(self->engine);
+    proto_encode_stats(&self->out, stats, counts, n,
+                       (int64_t)worker_engine_user_count(self->engine),
+                       self->id);
+    free(counts);
+    if (!s_send(self))
+        return false; // keep the deltas for the next report
+    apex_stats_reset(stats, apex_wall_time());
+    return true;
+}
+
+static void s_send_spawning_complete(worker_t *self)
+{
+    size_t n = 0;
+    proto_count_t *counts = worker_engine_counts(self->engine, &n);
+    proto_encode_spawning_complete(
+        &self->out, counts, n, (int64_t)worker_engine_user_count(self->engine),
+        self->id);
+    free(counts);
+    s_send(self);
+}
+
+static void s_send_exception(worker_t *self, const char *msg)
+{
+    proto_encode_exception(&self->out, msg, "", self->id);
+    s_send(self);
+}
+
+// ---------------------------------------------------------------------
+// Timers
+
+static void s_on_connect_timer(apex_loop_t *loop, apex_timer_t *timer)
+{
+    worker_t *self = timer->arg;
+    if (self->state != WORKER_CONNECTING)
+        return;
+    apex_info("no answer from the master at %s yet, retrying", self->endpoint);
+    s_send_client_ready(self);
+    self->connect_delay *= 2;
+    if (self->connect_delay > WORKER_CONNECT_MAX_US)
+        self->connect_delay = WORKER_CONNECT_MAX_US;
+    apex_timer_start(loop, timer, self->connect_delay);
+}
+
+static void s_on_heartbeat(apex_loop_t *loop, apex_timer_t *timer)
+{
+    worker_t *self = timer->arg;
+    apex_procstat_sample(&self->proc);
+    proto_encode_heartbeat(&self->out, s_state_name(self->state),
+                           self->proc.cpu_percent, apex_procstat_rss(),
+                           APEX_VERSION, self->id);
+    s_send(self);
+    uint64_t now = apex_loop_now(loop);
+    if (self->master_heartbeat &&
+        now - self->master_heartbeat > WORKER_MASTER_TIMEOUT_US) {
+        apex_err(
+            "no heartbeat from the master in over %llu s, quitting",
+            (unsigned long long)(WORKER_MASTER_TIMEOUT_US / APEX_USEC_PER_SEC));
+        self->exit_code = 1;
+        apex_loop_stop(loop);
+        return;
+    }
+    apex_timer_start(loop, timer, WORKER_HEARTBEAT_US);
+}
+
+static void s_on_report(apex_loop_t *loop, apex_timer_t *timer)
+{
+    worker_t *self = timer->arg;
+    s_send_stats(self);
+    apex_timer_start(loop, timer, WORKER_REPORT_US);
+}
+
+// ---------------------------------------------------------------------
+// Socket
+
+static int s_open_socket(worker_t *self, apex_error_t *err)
+{
+    self->sock = zsock_new(ZMQ_DEALER);
+    if (!self->sock)
+        return apex_error_set(err, "cannot create a ZeroMQ socket");
+    zsock_set_identity(self->sock, self->id);
+    zsock_set_linger(self->sock, WORKER_QUIT_LINGER_MS);
+    // Queue nothing for a master that is not connected: a client_ready
+    // sent while the master is down must not pile up and arrive later.
+    zsock_set_immediate(self->sock, 1);
+    zsock_set_maxmsgsize(self->sock, (int)PROTO_MAX_FRAME);
+    zsock_set_tcp_keepalive(self->sock, 1);
+    zsock_set_tcp_keepalive_idle(self->sock, 30);
+    if (zsock_connect(self->sock, "%s", self->endpoint) != 0) {
+        zsock_destroy(&self->sock);
+        return apex_error_set(err, "cannot connect to %s: %s", self->endpoint,
+                              zmq_strerror(zmq_errno()));
+    }
+    if (apex_io_start(self->loop, &self->sock_io, zsock_fd(self->sock), EPOLLIN,
+                      err) != 0) {
+        zsock_destroy(&self->sock);
+        return -1;
+    }
+    return 0;
+}
+
+static void s_close_socket(worker_t *self)
+{
+    if (!self->sock)
+        return;
+    apex_io_stop(self->loop, &self->sock_io);
+    zsock_destroy(&self->sock);
+}
+
+// ---------------------------------------------------------------------
+// Messages from the master
+
+static void s_on_stopped(void *arg)
+{
+    worker_t *self = arg;
+    if (self->state == WORKER_QUITTING) {
+        s_send_stats(self);
+        proto_encode_empty(&self->out, "quit", self->id);
+        s_send(self);
+        apex_loop_stop(self->loop);
+        return;
+    }
+    // A final report first: a Locust master forgets this worker on
+    // client_stopped and would drop its stats until client_ready.
+    s_send_stats(self);
+    proto_encode_empty(&self->out, "client_stopped", self->id);
+    s_send(self);
+    self->state = WORKER_READY;
+    s_send_client_ready(self);
+    apex_info("users stopped, ready for a new test");
+}
+
+static void s_quit(worker_t *self, const char *why)
+{
+    if (self->state == WORKER_QUITTING)
+        return;
+    apex_info("%s, stopping users and shutting down", why);
+    bool registered = self->state != WORKER_CONNECTING;
+    self->state = WORKER_QUITTING;
+    if (!registered) {
+        apex_loop_stop(self->loop);
+        return;
+    }
+    worker_engine_stop(self->engine, true, s_on_stopped, self);
+}
+
+// Use the scenario the master sent, unless -f was given.
+static int s_take_scenario(worker_t *self, const char *text)
+{
+    if (self->options.scenario_path)
+        return 0;
+    if (!text) {
+        if (worker_engine_scenario(self->engine))
+            return 0;
+        const char *msg = "no scenario: the master sent none in spawn's "
+                          "parsed_options and apex-worker has no -f";
+        apex_err("%s", msg);
+        s_send_exception(self, msg);
+        return -1;
+    }
+    if (self->scenario_text && strcmp(self->scenario_text, text) == 0)
+        return 0;
+    if (worker_engine_user_count(self->engine) > 0) {
+        apex_err("the master sent a different scenario while users run; "
+                 "keeping the current one");
+        return 0;
+    }
+    apex_error_t err = {""};
+    apex_scenario_t *scn =
+        apex_scenario_parse(text, strlen(text), "master's scenario", &err);
+    if (!scn || worker_engine_set_scenario(self->engine, &scn, &err) != 0) {
+        apex_scenario_destroy(&scn);
+        apex_err("%s", err.msg);
+        s_send_exception(self, err.msg);
+        return -1;
+    }
+    free(self->scenario_text);
+    self->scenario_text = apex_strdup(text);
+    apex_info("scenario received from the master (%zu user classes)",
+              worker_engine_scenario(self->engine)->nusers);
+    return 0;
+}
+
+static void s_on_spawn(worker_t *self, proto_msg_t *msg)
+{
+    proto_encode_empty(&self->out, "spawning", self->id);
+    s_send(self);
+    if (msg->timestamp <= self->last_spawn_ts) {
+        apex_info("discarding a spawn message with an older or equal "
+                  "timestamp than the previous one");
+        return;
+    }
+    self->last_spawn_ts = msg->timestamp;
+    if (self->state == WORKER_QUITTING)
+        return;
+    if (s_take_scenario(self, msg->scenario) != 0) {
+        s_send_spawning_complete(self);
+        return;
+    }
+    if (self->state == WORKER_READY)
+        apex_stats_reset(worker_engine_stats(self->engine), apex_wall_time());
+    self->state = WORKER_SPAWNING;
+    worker_engine_set_host(self->engine, msg->host);
+    worker_engine_set_stop_timeout(self->engine, msg->stop_timeout);
+    char *unknown = NULL;
+    worker_engine_apply(self->engine, msg->counts, msg->ncounts, &unknown);
+    if (unknown && (!self->unknown_classes ||
+                    strcmp(unknown, self->unknown_classes) != 0)) {
+        char *text = apex_sprintf("unknown user class(es) %s: the scenario "
+                                  "has no user with that name; running the "
+                                  "classes it knows",
+                                  unknown);
+        apex_err("%s", text);
+        s_send_exception(self, text);
+        free(text);
+    }
+    free(self->unknown_classes);
+    self->unknown_classes = unknown;
+    self->state = WORKER_RUNNING;
+    s_send_spawning_complete(self);
+}
+
+static void s_handle(worker_t *self, proto_msg_t *msg)
+{
+    switch (msg->type) {
+    case PROTO_ACK:
+        if (self->state == WORKER_CONNECTING) {
+            self->state = WORKER_READY;
+            self->index = msg->index;
+            apex_timer_stop(self->loop, &self->connect_timer);
+            apex_info("registered with the master at %s (worker index "
+                      "%lld)",
+                      self->endpoint, (long long)msg->index);
+            apex_timer_start(self->loop, &self->heartbeat, 0);
+            apex_timer_start(self->loop, &self->report, 0);
+        }
+        break;
+    case PROTO_SPAWN:
+        s_on_spawn(self, msg);
+        break;
+    case PROTO_STOP:
+        if (self->state == WORKER_QUITTING || self->state == WORKER_STOPPING)
+            break;
+        apex_info("stop from the master");
+        self->state = WORKER_STOPPING;
+        worker_engine_stop(self->engine, true, s_on_stopped, self);
+        break;
+    case PROTO_QUIT:
+        s_quit(self, "quit from the master");
+        break;
+    case PROTO_RECONNECT: {
+        apex_warn("the master asked us to reconnect; resetting the "
+                  "connection");
+        apex_error_t err = {""};
+        s_close_socket(self);
+        if (s_open_socket(self, &err) != 0) {
+            apex_err("%s", err.msg);
+            self->exit_code = 1;
+            apex_loop_stop(self->loop);
+        }
+        break;
+    }
+    case PROTO_HEARTBEAT:
+        self->master_heartbeat = apex_loop_now(self->loop);
+        break;
+    case PROTO_SPAWNING_COMPLETE:
+        break; // the master's end of a ramp: nothing to do
+    default:
+        apex_warn("unknown message type received from the master: %s",
+                  msg->type_name);
+        break;
+    }
+}
+
+// Read every waiting message (ZMQ_FD is edge-triggered).
+static void s_drain(void *arg)
+{
+    worker_t *self = arg;
+    while (self->sock && (zsock_events(self->sock) & ZMQ_POLLIN)) {
+        zmq_msg_t frame;
+        zmq_msg_init(&frame);
+        if (zmq_msg_recv(&frame, zsock_resolve(self->sock), ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&frame);
+            break;
+        }
+        bool more = zmq_msg_more(&frame);
+        apex_error_t err = {""};
+        proto_msg_t *msg =
+            proto_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), &err);
+        zmq_msg_close(&frame);
+        while (more) { // extra frames are ignored, as Locust does
+            zmq_msg_t extra;
+            zmq_msg_init(&extra);
+            if (zmq_msg_recv(&extra, zsock_resolve(self->sock), ZMQ_DONTWAIT) <
+                0)
+                more = false;
+            else
+                more = zmq_msg_more(&extra);
+            zmq_msg_close(&extra);
+        }
+        if (!msg) {
+            if (self->malformed++ == 0)
+                apex_err("malformed message from the master dropped: %s",
+                         err.msg);
+            continue;
+        }
+        s_handle(self, msg);
+        proto_msg_destroy(&msg);
+    }
+}
+
+static void s_on_socket(apex_loop_t *loop, apex_io_t *io, uint32_t events)
+{
+    (void)loop;
+    (void)events;
+    s_drain(io->arg);
+}
+
+static void s_on_signal(apex_loop_t *loop, apex_io_t *io, uint32_t events)
+{
+    (void)events;
+    worker_t *self = io->arg;
+    struct signalfd_siginfo info;
+    while (read(self->sigfd, &info, sizeof info) == sizeof info) {
+        if (++self->signals > 1) {
+            apex_warn("second signal: exiting at once");
+            apex_loop_stop(loop);
+            return;
+        }
+        s_quit(self, info.ssi_signo == SIGINT ? "interrupted" : "terminated");
+    }
+}
+
+static void s_on_iteration(void *arg)
+{
+    worker_t *self = arg;
+    s_drain(self);
+    worker_engine_after_iteration(self->engine);
+}
+
+// ---------------------------------------------------------------------
+// Life cycle
+
+static void s_make_id(char *out, size_t size)
+{
+    char host[256];
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    unsigned char raw[WORKER_ID_HEX / 2];
+    FILE *f = fopen("/dev/urandom", "rb");
+    size_t got = f ? fread(raw, 1, sizeof raw, f) : 0;
+    if (f)
+        fclose(f);
+    uint64_t seed = apex_now_us() ^ ((uint64_t)getpid() << 32);
+    for (size_t i = got; i < sizeof raw; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        raw[i] = (unsigned char)(seed >> 56);
+    }
+    char hex[WORKER_ID_HEX + 1];
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    snprintf(out, size, "%s_%s", host, hex);
+}
+
+worker_t *worker_new(const worker_options_t *options, apex_error_t *err)
+{
+    worker_t *self = apex_calloc(1, sizeof *self);
+    self->options = *options;
+    self->sigfd = -1;
+    self->index = -1;
+    apex_buf_init(&self->out);
+    apex_procstat_init(&self->proc);
+    snprintf(self->endpoint, sizeof self->endpoint, "tcp://%s:%d",
+             options->master_host, options->master_port);
+    s_make_id(self->id, sizeof self->id);
+    apex_io_init(&self->sock_io, s_on_socket, self);
+    apex_io_init(&self->sig_io, s_on_signal, self);
+
+    self->loop = apex_loop_new(err);
+    if (!self->loop)
+        goto fail;
+    apex_timer_init(&self->connect_timer, s_on_connect_timer, self);
+    apex_timer_init(&self->heartbeat, s_on_heartbeat, self);
+    apex_timer_init(&self->report, s_on_report, self);
+    apex_loop_on_iteration(self->loop, s_on_iteration, self);
+
+    self->engine = worker_engine_new(self->loop, err);
+    if (!self->engine)
+        goto fail;
+    if (options->scenario_path) {
+        apex_scenario_t *scn = apex_scenario_load(options->scenario_path, err);
+        if (!scn || worker_engine_set_scenario(self->engine, &scn, err) != 0) {
+            apex_scenario_destroy(&scn);
+            goto fail;
+        }
+    }
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    self->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (self->sigfd < 0) {
+        apex_error_set(err, "signalfd: %s", strerror(errno));
+        goto fail;
+    }
+    if (apex_io_start(self->loop, &self->sig_io, self->sigfd, EPOLLIN, err))
+        goto fail;
+    if (s_open_socket(self, err) != 0)
+        goto fail;
+    return self;
+fail:
+    worker_destroy(&self);
+    return NULL;
+}
+
+void worker_destroy(worker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    worker_t *self = *self_p;
+    if (self->loop) {
+        apex_timer_stop(self->loop, &self->connect_timer);
+        apex_timer_stop(self->loop, &self->heartbeat);
+        apex_timer_stop(self->loop, &self->report);
+        apex_io_stop(self->loop, &self->sig_io);
+        s_close_socket(self);
+    }
+    worker_engine_destroy(&self->engine);
+    if (self->sigfd >= 0)
+        close(self->sigfd);
+    apex_loop_destroy(&self->loop);
+    apex_buf_fini(&self->out);
+    free(self->scenario_text);
+    free(self->unknown_classes);
+    free(self);
+    *self_p = NULL;
+}
+
+int worker_run(worker_t *self)
+{
+    apex_info("starting apex-worker %s, connecting to %s as %s", APEX_VERSION,
+              self->endpoint, self->id);
+    self->state = WORKER_CONNECTING;
+    s_send_client_ready(self);
+    self->connect_delay = WORKER_CONNECT_MIN_US;
+    apex_timer_start(self->loop, &self->connect_timer, self->connect_delay);
+    apex_error_t err = {""};
+    if (apex_loop_run(self->loop, &err) != 0) {
+        apex_err("%s", err.msg);
+        return 1;
+    }
+    if (self->malformed)
+        apex_warn("%llu malformed messages from the master were dropped",
+                  (unsigned long long)self->malformed);
+    apex_info("shutting down (exit code %d)", self->exit_code);
+    return self->exit_code;
+}
