@@ -126,6 +126,18 @@ class Proc:
         return self.stdout() + self.stderr()
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "WARNING: ThreadSanitizer")
+
+
+def sanitizer_report(proc):
+    """The first sanitizer report line in a process's stderr, or None."""
+    for line in proc.stderr().splitlines():
+        if any(mark in line for mark in SANITIZER_MARKS):
+            return line
+    return None
+
+
 def http(method, url, body=None, headers=None, timeout=10):
     """One HTTP request: returns (status, headers dict, body bytes)."""
     data = body

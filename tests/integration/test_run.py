@@ -55,7 +55,9 @@ def first_line(path):
         return f.readline()
 
 
-class RunTest(unittest.TestCase):
+class RunCase(unittest.TestCase):
+    """Starts our processes in a per-test folder and stops them after."""
+
     def setUp(self):
         self.dir = out_dir(self.id().split(".")[-1])
         self.procs = []
@@ -65,6 +67,7 @@ class RunTest(unittest.TestCase):
             p.stop()
         for p in self.procs:
             self.assertFalse(p.running(), p.name + " left running")
+            self.assertIsNone(apexlib.sanitizer_report(p), p.name)
 
     def start(self, args, name, env=None):
         p = Proc(args, self.dir, name, env=env)
@@ -104,6 +107,8 @@ class RunTest(unittest.TestCase):
                 self.assertLessEqual(ours, theirs, key)
         return int(total["Request Count"])
 
+
+class RunTest(RunCase):
     def test_processes_run_writes_locust_csvs(self):
         base = self.target()
         scn = write_scenario(self.dir, SIMPLE)
@@ -286,3 +291,81 @@ class RunTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class MalformedFrameTest(RunCase):
+    """Hostile frames on the master's port: no crash, stats stay right."""
+
+    def test_malformed_frames_do_not_crash_or_corrupt(self):
+        import msgpack
+        import zmq
+        base = self.target()
+        scn = write_scenario(self.dir, SIMPLE)
+        prefix = os.path.join(self.dir, "run")
+        m, port = self.master(scn, "-u", 4, "-r", 4, "-t", "6s", "--host",
+                              base, "--csv", prefix, "--expect-workers", 2)
+        self.worker(port, "worker1")
+        ctx = zmq.Context()
+        sock = ctx.socket(zmq.DEALER)
+        node = "evil_" + "0" * 32
+        sock.setsockopt(zmq.IDENTITY, node.encode())
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect("tcp://127.0.0.1:%d" % port)
+        try:
+            # Register as a worker, so frames from a known peer are tried.
+            sock.send(msgpack.packb(["client_ready", -1, node]))
+            self.assertTrue(sock.poll(5000), "no ack from the master")
+            ack = msgpack.unpackb(sock.recv(), raw=False)
+            self.assertEqual(ack[0], "ack")
+            good_stats = {
+                "stats": [], "errors": {}, "user_classes_count": {},
+                "user_count": 0,
+                "stats_total": {"name": "Aggregated", "method": "",
+                                "last_request_timestamp": None,
+                                "start_time": time.time(),
+                                "num_requests": 0, "num_none_requests": 0,
+                                "num_failures": 0, "total_response_time": 0,
+                                "max_response_time": 0,
+                                "min_response_time": None,
+                                "total_content_length": 0,
+                                "response_times": {},
+                                "num_reqs_per_sec": {},
+                                "num_fail_per_sec": {}}}
+            bad_entry = dict(good_stats["stats_total"], name="/evil",
+                             method="GET", num_requests="many")
+            frames = [
+                b"",
+                b"\x01\x02\x03",
+                b"\xdd\xff\xff\xff\xff",           # array of 4 billion
+                b"\x93" * 200,                      # too deep
+                msgpack.packb(["stats", {}, node]) + b"\x01",  # trailing
+                msgpack.packb(["stats", None]),    # 2 elements
+                msgpack.packb([1, 2, 3]),
+                msgpack.packb(["heartbeat", {"state": 5}, node]),
+                msgpack.packb(["stats", "x", node]),
+                msgpack.packb(["stats", dict(good_stats,
+                                             stats=[bad_entry]), node]),
+                msgpack.packb(["stats", dict(
+                    good_stats, stats_total=dict(
+                        good_stats["stats_total"],
+                        num_requests=-5)), node]),
+                msgpack.packb(["spawning_complete",
+                               {"user_count": "x"}, node]),
+                msgpack.packb(["stats", good_stats, "someone_else"]),
+                msgpack.packb(["no_such_type", {}, node]),
+            ]
+            for frame in frames:
+                sock.send(frame)
+            sock.send_multipart([msgpack.packb(["heartbeat", None, node]),
+                                 b"extra frame"])
+        finally:
+            sock.close()
+            ctx.term()
+        # The fake worker never heartbeats, so the real one does the work;
+        # the master must finish normally with exact counts.
+        self.assertEqual(m.wait(40), 0, m.stderr())
+        self.assert_counts_match(base, prefix)
+        err = m.stderr()
+        self.assertIn("malformed message from worker " + node, err)
+        self.assertIn("malformed messages were dropped", err)
+        self.assertNotIn("/evil", open(prefix + "_stats.csv").read())
