@@ -230,29 +230,27 @@ static bool s_headers_constant(const apex_request_t *req)
     return true;
 }
 
-// Append "Name: value" for each header whose value is not empty, plus
-// "Expect:" so curl never waits for 100-continue on bodies.
+// "Name: value" for each header whose value is not empty, plus "Expect:"
+// when the request has a body, so curl never waits for 100-continue.
+// NULL when there is nothing to add: curl's own defaults (Host, Accept,
+// and the User-Agent set on the handle) then need no list scans.
 static struct curl_slist *s_header_list(const apex_request_t *req,
                                         const apex_template_ctx_t *ctx,
                                         apex_buf_t *scratch)
 {
     struct curl_slist *list = NULL;
-    bool has_ua = false;
     for (size_t i = 0; i < req->nheaders; i++) {
         apex_buf_reset(scratch);
         apex_template_expand(req->headers[i].value, ctx, scratch);
         if (scratch->len == 0)
             continue;
-        if (strcasecmp(req->headers[i].name, "User-Agent") == 0)
-            has_ua = true;
-        char *line =
-            apex_sprintf("%s: %s", req->headers[i].name, apex_buf_str(scratch));
+        char *line = apex_sprintf("%s: %s", req->headers[i].name,
+                                  apex_buf_str(scratch));
         list = curl_slist_append(list, line);
         free(line);
     }
-    list = curl_slist_append(list, "Expect:");
-    if (!has_ua)
-        list = curl_slist_append(list, "User-Agent: " APEX_WORKER_USER_AGENT);
+    if (req->body)
+        list = curl_slist_append(list, "Expect:");
     return list;
 }
 
@@ -608,6 +606,7 @@ static worker_user_t *s_user_new(worker_engine_t *self, s_class_t *cls)
     curl_easy_setopt(easy, CURLOPT_PROXY, ""); // no proxy lookups
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, APEX_WORKER_USER_AGENT);
     return u;
 }
 
