@@ -47,7 +47,7 @@ LIB := $(BUILD)/libapex.a
 PROGRAMS := $(BUILD)/apex-master $(BUILD)/apex-worker $(BUILD)/apex-target
 UNIT := $(BUILD)/apex-unit
 
-.PHONY: all deps demo test unit integration asan bench format check-format \
+.PHONY: all deps demo test unit integration interop asan bench format check-format \
 	clean
 .DEFAULT_GOAL := all
 
@@ -89,17 +89,21 @@ unit: $(UNIT)
 integration: $(PROGRAMS)
 	APEX_BUILD=$(BUILD) /usr/bin/python3 tests/run_integration.py
 
+interop: $(PROGRAMS)
+	APEX_BUILD=$(BUILD) /usr/bin/python3 tests/run_integration.py --dir interop
+
 test: deps
 	$(MAKE) check-format
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) interop
 
 asan: deps
 	$(MAKE) SAN=address,undefined OPT="-O1 -g" all
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) SAN=address,undefined \
-		OPT="-O1 -g" unit integration
+		OPT="-O1 -g" unit integration interop
 
 demo: deps all
 	sh scripts/demo.sh $(BUILD)

@@ -1435,6 +1435,7 @@ static int s_parse_request(s_parser_t *p, const json_t *obj, apex_request_t *r,
         if (!json_is_string(v) || json_string_length(v) == 0)
             return s_fail_got(p, v, "a non-empty string");
         r->name = apex_strdup(json_string_value(v));
+        r->name_given = true;
         s_path_restore(p, old);
     } else {
         r->name = apex_strdup(apex_template_display(r->path));

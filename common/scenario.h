@@ -124,6 +124,7 @@ typedef struct {
     apex_query_t *query;      // query parameters appended to the path
     size_t nquery;            // number of query parameters
     char *name;               // stats name ("/api/v1/tasks/{id}")
+    bool name_given;          // name came from the scenario, not the path
     apex_header_t *headers;   // scenario headers merged with the step's
     size_t nheaders;          // number of headers
     apex_template_t *body;    // request body, or NULL

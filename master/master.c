@@ -541,8 +541,12 @@ static void s_on_client_ready(master_t *self, proto_msg_t *msg)
     self->workers[self->nworkers++] = w;
     s_seen_t *seen = s_seen(self, w);
     free(seen->kind);
-    seen->kind = msg->version ? apex_sprintf("locust %s", version)
-                              : apex_sprintf("client %s", version);
+    if (msg->version && !msg->version[0])
+        seen->kind = apex_strdup("locust (no version)");
+    else if (msg->version)
+        seen->kind = apex_sprintf("locust %s", version);
+    else
+        seen->kind = apex_sprintf("client %s", version);
     seen->state = "ready";
 
     proto_encode_ack(&self->out, (int64_t)w->seen, msg->node_id);

@@ -113,12 +113,14 @@ class Proc:
         return self.popen.returncode
 
     def stdout(self):
-        self._out.flush()
+        if not self._out.closed:
+            self._out.flush()
         with open(self.out_path, "r", errors="replace") as f:
             return f.read()
 
     def stderr(self):
-        self._err.flush()
+        if not self._err.closed:
+            self._err.flush()
         with open(self.err_path, "r", errors="replace") as f:
             return f.read()
 

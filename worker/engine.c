@@ -52,6 +52,7 @@ typedef struct {
     const apex_request_t *req;  // the request in the model
     apex_stats_entry_t *entry;  // its stats entry
     CURLU *curlu;               // parsed URL when constant, else NULL
+    char *url;                  // its text (for error messages)
     struct curl_slist *headers; // header list when constant, else NULL
     bool headers_constant;      // headers needs no per-user expansion
     const char *body;           // constant body, or NULL
@@ -350,9 +351,12 @@ static void s_plan_urls(worker_engine_t *self)
                     self->old_urls[self->nold_urls++] = step->curlu;
                     step->curlu = NULL;
                 }
+                free(step->url);
+                step->url = NULL;
                 if (!s_url_constant(step->req))
                     continue;
                 s_build_url(self, step->req, &ctx, &url, &scratch);
+                step->url = apex_strdup(apex_buf_str(&url));
                 CURLU *h = curl_url();
                 if (h && curl_url_set(h, CURLUPART_URL, apex_buf_str(&url),
                                       0) == CURLUE_OK)
@@ -398,6 +402,7 @@ static void s_free_task(s_task_t *task)
 {
     for (size_t i = 0; i < task->nsteps; i++) {
         curl_url_cleanup(task->steps[i].curlu);
+        free(task->steps[i].url);
         curl_slist_free_all(task->steps[i].headers);
     }
     free(task->steps);
@@ -883,10 +888,23 @@ static void s_failure_text(worker_user_t *u, const s_step_t *step, CURLcode res,
         apex_buf_fini(&list);
         return;
     }
-    if (status >= 400)
-        snprintf(out, size, "HTTPError('%ld %s Error: %s for url: %s')", status,
-                 status < 500 ? "Client" : "Server", s_reason(status),
-                 req->name);
+    if (status >= 400) {
+        // Locust's HttpUser (requests' raise_for_status) names the full
+        // URL, or the name when one was given: so errors from Python and
+        // apex workers merge into one row.
+        // (Not CURLINFO_EFFECTIVE_URL: libcurl 7.88 leaves it stale when
+        // the URL comes from a CURLU handle on a re-used easy handle.)
+        const char *url = req->name;
+        if (!req->name_given)
+            url = step->url ? step->url : apex_buf_str(&u->url);
+        char *text = apex_sprintf("%ld %s Error: %s for url: %s", status,
+                                  status < 500 ? "Client" : "Server",
+                                  s_reason(status), url);
+        char *quoted = apex_py_repr_str(text);
+        snprintf(out, size, "HTTPError(%s)", quoted);
+        free(quoted);
+        free(text);
+    }
 }
 
 static void s_on_done(worker_user_t *u, CURLcode res)
