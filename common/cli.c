@@ -156,7 +156,9 @@ int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
     longs[noptions + 1].val = 'V';
 
     int rc = 0;
-    optind = 1;
+    // 0, not 1: glibc then also forgets its position inside a cluster of
+    // short options ("-qv") left by an earlier parse that stopped early.
+    optind = 0;
     opterr = 0;
     for (;;) {
         int longindex = -1;

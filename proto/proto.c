@@ -335,7 +335,7 @@ static int s_decode_entry(s_ctx_t *ctx, const msgpack_object *o,
 {
     if (o->type != MSGPACK_OBJECT_MAP)
         return s_fail(ctx, path, "expected a map");
-    double start = 0, last = 0, total = 0, max = 0, min = -1;
+    double start = 0, last = 0, total = 0, max = 0, min = NAN; // NaN: None
     if (s_get_number(ctx, o, "start_time", true, &start, path) ||
         s_get_number(ctx, o, "last_request_timestamp", true, &last, path) ||
         s_get_count(ctx, o, "num_requests", false, &e->num_requests, path) ||
@@ -356,7 +356,7 @@ static int s_decode_entry(s_ctx_t *ctx, const msgpack_object *o,
                    "total_response_time") ||
         s_ms_to_us(ctx, max, &e->max_response_us, path, "max_response_time"))
         return -1;
-    if (min >= 0 &&
+    if (!isnan(min) &&
         s_ms_to_us(ctx, min, &e->min_response_us, path, "min_response_time"))
         return -1;
     if (e->num_none_requests > e->num_requests)
@@ -565,7 +565,10 @@ static int s_decode_data(s_ctx_t *ctx, const msgpack_object *data,
                 s_get_str(ctx, data, PROTO_APEX_VERSION_KEY, true,
                           &msg->apex_version, "$"))
                 return -1;
-            msg->memory_usage = mem > 0 ? (uint64_t)mem : 0;
+            if (mem < 0 || mem >= 0x1p64) // beyond uint64_t: undefined
+                return s_fail(ctx, "$.current_memory_usage",
+                              "expected a size in bytes");
+            msg->memory_usage = (uint64_t)mem;
         }
         return 0;
     case PROTO_STATS:

@@ -245,8 +245,8 @@ static struct curl_slist *s_header_list(const apex_request_t *req,
         apex_template_expand(req->headers[i].value, ctx, scratch);
         if (scratch->len == 0)
             continue;
-        char *line = apex_sprintf("%s: %s", req->headers[i].name,
-                                  apex_buf_str(scratch));
+        char *line =
+            apex_sprintf("%s: %s", req->headers[i].name, apex_buf_str(scratch));
         list = curl_slist_append(list, line);
         free(line);
     }
