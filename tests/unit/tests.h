@@ -6,7 +6,18 @@
 #define APEX_UNIT_TESTS(X)                                                     \
     X(histogram)                                                               \
     X(pyfmt)                                                                   \
-    X(scenario)
+    X(scenario)                                                                \
+    X(stats)                                                                   \
+    X(proto)                                                                   \
+    X(loop)                                                                    \
+    X(cli)                                                                     \
+    X(buf)                                                                     \
+    X(error)                                                                   \
+    X(alloc)                                                                   \
+    X(clock)                                                                   \
+    X(log)                                                                     \
+    X(procstat)                                                                \
+    X(dispatch)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST
