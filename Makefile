@@ -6,6 +6,8 @@
 # make test       format check, unit tests, integration and interop tests
 # make asan       the test suite under ASan + UBSan (objects in build-san/)
 # make bench      throughput and memory next to wrk (not a test)
+# make web-deps   npm ci in web/ (uPlot, playwright-core; pinned by the lock)
+# make browser-test  the HTML report in headless Debian Chromium
 # make format / check-format / clean
 
 PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson
@@ -43,11 +45,13 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
+include web/web.mk
+
 LIB := $(BUILD)/libapex.a
 PROGRAMS := $(BUILD)/apex-master $(BUILD)/apex-worker $(BUILD)/apex-target
 UNIT := $(BUILD)/apex-unit
 
-.PHONY: all deps demo test unit integration interop asan bench format check-format \
+.PHONY: all deps demo test unit integration interop distributed asan bench format check-format \
 	clean
 .DEFAULT_GOAL := all
 
@@ -64,7 +68,7 @@ $(LIB): $(call obj,$(COMMON_SRC))
 	@echo "  AR      $@"
 	@ar rcs $@ $^
 
-$(BUILD)/apex-master: $(call obj,$(MASTER_SRC)) $(LIB)
+$(BUILD)/apex-master: $(call obj,$(MASTER_SRC)) $(WEB_OBJS) $(LIB)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -81,7 +85,7 @@ $(UNIT): $(call obj,$(UNIT_SRC)) $(LIB)
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:
-	@sh scripts/deps.sh $(DEB_PACKAGES)
+	@sh scripts/deps.sh $(DEB_PACKAGES) $(WEB_DEB_PACKAGES)
 
 unit: $(UNIT)
 	$(UNIT)
@@ -92,12 +96,19 @@ integration: $(PROGRAMS)
 interop: $(PROGRAMS)
 	APEX_BUILD=$(BUILD) /usr/bin/python3 tests/run_integration.py --dir interop
 
+# A master, 3 workers and apex-target on hosts made of network namespaces
+# (needs root; skips otherwise).
+distributed: $(PROGRAMS)
+	APEX_BUILD=$(BUILD) /usr/bin/python3 tests/run_integration.py --dir distributed
+
 test: deps
 	$(MAKE) check-format
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) browser-test
 	$(MAKE) integration
 	$(MAKE) interop
+	$(MAKE) distributed
 
 asan: deps
 	$(MAKE) SAN=address,undefined OPT="-O1 -g" all

@@ -123,8 +123,8 @@ int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
     for (size_t i = 0; i < noptions; i++) {
         const apex_cli_option_t *o = &options[i];
         const char *value = o->env ? getenv(o->env) : NULL;
-        if (!value)
-            continue;
+        if (!value || !value[0])
+            continue; // unset or empty: as if not given
         if (!o->has_arg) {
             if (!s_truthy(value))
                 continue;

@@ -26,10 +26,11 @@ typedef struct {
 typedef int(apex_cli_fn)(int id, const char *arg, void *user,
                          apex_error_t *err);
 
-// Apply the environment variables, then argv. Returns 0; 1 when --help
-// or --version was handled (printed); or -1 with err set to
-// "--users: expected an integer from 1 to ..., got 'x'" (or "APEX_USERS:
-// ..." for a variable). Flags set by a variable take 1/true/yes/on.
+// Apply the environment variables (one set to "" counts as unset), then
+// argv. Returns 0; 1 when --help or --version was handled (printed); or
+// -1 with err set to "--users: expected an integer from 1 to ..., got
+// 'x'" (or "APEX_USERS: ..." for a variable). Flags set by a variable
+// take 1/true/yes/on.
 int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
                    char **argv, apex_cli_fn *fn, void *user, const char *usage,
                    const char *version, apex_error_t *err);

@@ -1865,6 +1865,17 @@ apex_scenario_t *apex_scenario_parse(const char *json, size_t size,
     }
     if (s_parse_root(&p, root) != 0)
         goto done;
+    // The master reads these itself (master/shape.c, thresholds.c).
+    static const char *const raw[] = {"shape", "thresholds", "description"};
+    char **dest[] = {&sc->shape, &sc->thresholds, &sc->description};
+    for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++) {
+        json_t *node = json_object_get(root, raw[i]);
+        if (!node)
+            continue;
+        char *text = json_dumps(node, APEX_JSON_DUMP_FLAGS | JSON_ENCODE_ANY);
+        *dest[i] = text ? apex_strdup(text) : NULL;
+        free(text);
+    }
     json_object_set(root, "env", p.used_env);
     char *wire = json_dumps(root, APEX_JSON_DUMP_FLAGS);
     if (!wire) {
@@ -1961,6 +1972,9 @@ void apex_scenario_destroy(apex_scenario_t **self_p)
     free(self->origin);
     free(self->host);
     free(self->wire);
+    free(self->shape);
+    free(self->thresholds);
+    free(self->description);
     free(self);
     *self_p = NULL;
 }

@@ -165,6 +165,9 @@ typedef struct {
     char **vars;              // capture variable names by slot
     size_t nvars;             // number of capture variables
     char *wire;               // the JSON sent to workers (see below)
+    char *shape;              // the "shape" node as JSON text, or NULL
+    char *thresholds;         // the "thresholds" node as JSON, or NULL
+    char *description;        // the "description" node as JSON, or NULL
 } apex_scenario_t;
 
 // Parse a scenario from JSON text. origin names the source in messages.

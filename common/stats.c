@@ -59,6 +59,7 @@ static void s_entry_fini(apex_stats_entry_t *e)
     free(e->method);
     free(e->name);
     apex_histogram_destroy(&e->hist);
+    apex_histogram_destroy(&e->service);
 }
 
 void apex_stats_entry_reset(apex_stats_entry_t *e, double now)
@@ -73,6 +74,8 @@ void apex_stats_entry_reset(apex_stats_entry_t *e, double now)
     e->start_time = now;
     e->last_request_timestamp = 0;
     apex_histogram_reset(e->hist);
+    if (e->service)
+        apex_histogram_reset(e->service);
     memset(e->seconds, 0, sizeof e->seconds);
 }
 
@@ -330,6 +333,13 @@ static apex_stats_error_t *s_add_error(apex_stats_t *self, const char *key,
     return e;
 }
 
+void apex_stats_record_service(apex_stats_entry_t *e, uint64_t service_us)
+{
+    if (!e->service)
+        e->service = apex_histogram_new();
+    apex_histogram_record(e->service, service_us);
+}
+
 void apex_stats_record_failure(apex_stats_t *self, apex_stats_entry_t *e,
                                const char *error, double now)
 {
@@ -434,6 +444,11 @@ void apex_stats_entry_merge(apex_stats_entry_t *dst,
     if (src->min_response_us < dst->min_response_us)
         dst->min_response_us = src->min_response_us;
     apex_histogram_merge(dst->hist, src->hist);
+    if (src->service && apex_histogram_count(src->service)) {
+        if (!dst->service)
+            dst->service = apex_histogram_new();
+        apex_histogram_merge(dst->service, src->service);
+    }
     for (size_t i = 0; i < APEX_STATS_SECONDS; i++) {
         const apex_stats_second_t *s = &src->seconds[i];
         if (s->sec && (s->reqs || s->fails))

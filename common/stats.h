@@ -39,6 +39,7 @@ typedef struct {
     double start_time;             // unix time of creation or last reset
     double last_request_timestamp; // unix time of the last request, or 0
     apex_histogram_t *hist;        // response times
+    apex_histogram_t *service;     // service times (open model), or NULL
     apex_stats_second_t seconds[APEX_STATS_SECONDS]; // by sec % SECONDS
 } apex_stats_entry_t;
 
@@ -87,6 +88,11 @@ apex_stats_entry_t **apex_stats_sorted(const apex_stats_t *self);
 void apex_stats_record(apex_stats_t *self, apex_stats_entry_t *e,
                        uint64_t response_us, uint64_t content_length,
                        double now);
+
+// Record the service time of a request (open model: its response time,
+// recorded with apex_stats_record(), is measured from the intended start;
+// this is the time the server took). Allocates e->service on first use.
+void apex_stats_record_service(apex_stats_entry_t *e, uint64_t service_us);
 
 // Record that the request just recorded for e failed with `error` (the
 // text Locust would show, e.g. "HTTPError('500 Server Error: ...')").

@@ -30,6 +30,10 @@ enum {
     OPT_EXIT_CODE_ON_ERROR,
     OPT_ONLY_SUMMARY,
     OPT_LOGLEVEL,
+    OPT_STAGES,
+    OPT_THRESHOLD,
+    OPT_JSON,
+    OPT_HTML,
 };
 
 static const apex_cli_option_t s_options[] = {
@@ -79,11 +83,27 @@ static const apex_cli_option_t s_options[] = {
      "print only the final summary, not the periodic table", OPT_ONLY_SUMMARY},
     {"loglevel", 'L', true, "APEX_LOGLEVEL", "LEVEL",
      "DEBUG, INFO, WARNING, ERROR (default INFO)", OPT_LOGLEVEL},
+    {"stages", 0, true, "APEX_STAGES", "STAGES",
+     "load shape DURATION:USERS[:RATE],... e.g. 1m:50,3m:50,1m:0 (linear "
+     "ramps; overrides the scenario's shape)",
+     OPT_STAGES},
+    {"threshold", 0, true, NULL, "EXPR",
+     "k6-style threshold, repeatable: 'http_req_duration: p(95)<500', "
+     "'http_req_failed: rate<0.01', 'http_reqs: rate>100', "
+     "'http_req_duration{name:GET /health}: p(99)<20'",
+     OPT_THRESHOLD},
+    {"json", 0, true, "APEX_JSON", "FILE", "write the run as one JSON document",
+     OPT_JSON},
+    {"html", 0, true, "APEX_HTML", "FILE",
+     "write a self-contained HTML report with charts", OPT_HTML},
 };
+
+#define MASTER_MAX_THRESHOLD_ARGS 256
 
 typedef struct {
     master_options_t o;      // options being built
     bool expect_workers_set; // --expect-workers was given
+    const char *thresholds[MASTER_MAX_THRESHOLD_ARGS]; // --threshold values
 } s_args_t;
 
 static int s_option(int id, const char *arg, void *user, apex_error_t *err)
@@ -107,13 +127,35 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
         if (apex_parse_long(arg, 0, 10000000, &n, err) != 0)
             return -1;
         o->users = n;
+        o->users_set = true;
         return 0;
     case OPT_SPAWN_RATE:
         if (apex_parse_double(arg, 1e-3, 1e6, &o->spawn_rate, err) != 0)
             return -1;
         return 0;
     case OPT_RUN_TIME:
+        o->run_time_set = true;
         return apex_parse_duration(arg, &o->run_time, err);
+    case OPT_STAGES:
+        o->stages = arg;
+        return 0;
+    case OPT_THRESHOLD:
+        if (o->nthresholds >= MASTER_MAX_THRESHOLD_ARGS)
+            return apex_error_set(err, "more than %d thresholds",
+                                  MASTER_MAX_THRESHOLD_ARGS);
+        args->thresholds[o->nthresholds++] = arg;
+        o->thresholds = args->thresholds;
+        return 0;
+    case OPT_JSON:
+        if (!*arg)
+            return apex_error_set(err, "expected a file name");
+        o->json_path = arg;
+        return 0;
+    case OPT_HTML:
+        if (!*arg)
+            return apex_error_set(err, "expected a file name");
+        o->html_path = arg;
+        return 0;
     case OPT_HEADLESS:
         o->headless = true;
         return 0;

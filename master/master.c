@@ -41,8 +41,13 @@
 #include "common/loop.h"
 #include "common/stats.h"
 #include "common/version.h"
+#include "master/assets.h"
 #include "master/dispatch.h"
+#include "master/history.h"
 #include "master/report.h"
+#include "master/report_json.h"
+#include "master/shape.h"
+#include "master/thresholds.h"
 #include "proto/proto.h"
 
 #define MASTER_TICK_US (1 * APEX_USEC_PER_SEC)
@@ -132,7 +137,18 @@ struct master {
     apex_stats_t *stats;            // merged stats
     master_exception_t *exceptions; // merged exceptions
     size_t nexceptions;             // their number
-    FILE *history;                  // PREFIX_stats_history.csv
+    FILE *history_csv;              // PREFIX_stats_history.csv
+    master_history_t *history;      // points for the reports
+    master_shape_t *shape;          // load shape, or NULL
+    uint64_t shape_started;         // loop time the shape began
+    master_shape_point_t point;     // where the shape is
+    double arrival_sent;            // arrival rate last sent, -1 none
+    bool warned_python_arrival;     // told Locust workers sit out
+    master_thresholds_t thresholds; // k6-style thresholds
+    uint64_t iterations;            // tasks completed (all workers)
+    uint64_t dropped;               // arrival iterations not started
+    bool threshold_aborted;         // an abort_on_fail threshold failed
+    double end_time;                // wall time the test ended
     double start_time;              // wall time the test started
     pid_t *children;                // --processes workers
     size_t nchildren;               // their number
@@ -146,6 +162,7 @@ struct master {
 
 static void s_drain(void *arg);
 static void s_start(master_t *self, int64_t users, double rate);
+static void s_begin_test(master_t *self);
 static void s_finish(master_t *self);
 
 // ---------------------------------------------------------------------
@@ -205,6 +222,18 @@ static const char *s_wstate_name(worker_state_t state)
 static bool s_active(const s_worker_t *w)
 {
     return w->state != W_MISSING;
+}
+
+static bool s_arrival(const master_t *self)
+{
+    return self->shape && self->shape->kind == MASTER_SHAPE_ARRIVAL;
+}
+
+// A worker that gets users: an active one, and in the open model only
+// apex-workers (Locust's workers have no arrival-rate scheduler).
+static bool s_dispatchable(const master_t *self, const s_worker_t *w)
+{
+    return s_active(w) && (!s_arrival(self) || w->apex);
 }
 
 static size_t s_active_count(master_t *self)
@@ -268,10 +297,15 @@ static void s_dispatch_send(master_t *self, int64_t total)
     const char **ids = apex_calloc(self->nworkers + 1, sizeof *ids);
     s_worker_t **active = apex_calloc(self->nworkers + 1, sizeof *active);
     for (size_t i = 0; i < self->nworkers; i++)
-        if (s_active(self->workers[i])) {
+        if (s_dispatchable(self, self->workers[i])) {
             active[n] = self->workers[i];
             ids[n] = s_wid(self, self->workers[i]);
             n++;
+        } else if (s_active(self->workers[i]) && !self->warned_python_arrival) {
+            apex_warn("worker %s is not an apex-worker: it gets no users in "
+                      "an arrival-rate test",
+                      s_wid(self, self->workers[i]));
+            self->warned_python_arrival = true;
         }
     size_t *order = apex_calloc(n + 1, sizeof *order);
     master_dispatch_order(ids, n, order);
@@ -282,8 +316,16 @@ static void s_dispatch_send(master_t *self, int64_t total)
     if (ts <= self->spawn_ts)
         ts = self->spawn_ts + 1e-6; // strictly increasing
     self->spawn_ts = ts;
-    proto_spawn_options_t opts = {self->scenario->wire, self->target,
-                                  self->rate};
+    proto_spawn_options_t opts = {
+        self->scenario->wire, self->target, self->rate, false, 0, 0};
+    if (s_arrival(self) && n > 0) {
+        // The master splits the rate (and the user budget) evenly.
+        opts.arrival = true;
+        opts.arrival_rate = self->point.rate / (double)n;
+        opts.arrival_max_users =
+            (self->shape->max_users + (int64_t)n - 1) / (int64_t)n;
+        self->arrival_sent = self->point.rate;
+    }
     for (size_t k = 0; k < n; k++) {
         s_worker_t *w = active[order[k]];
         for (size_t c = 0; c < self->nclasses; c++) {
@@ -329,8 +371,10 @@ static void s_log_all_spawned(master_t *self)
                         self->classes[c].name, (long long)n);
     }
     apex_buf_putc(&text, '}');
-    apex_info("All users spawned: %s (%lld total users)", apex_buf_str(&text),
-              (long long)self->dispatched);
+    // With a shape the target moves every second; keep the log quiet.
+    apex_log(self->shape ? APEX_LOG_DEBUG : APEX_LOG_INFO,
+             "All users spawned: %s (%lld total users)", apex_buf_str(&text),
+             (long long)self->dispatched);
     apex_buf_fini(&text);
 }
 
@@ -413,15 +457,19 @@ static void s_start(master_t *self, int64_t users, double rate)
     }
     if (self->state != RUN_SPAWNING && self->state != RUN_RUNNING) {
         apex_stats_clear(self->stats, apex_wall_time());
+        master_history_clear(self->history);
         self->start_time = apex_wall_time();
         self->dispatched = 0;
+        self->iterations = 0;
+        self->dropped = 0;
     }
     self->target = users;
     self->rate = rate;
     self->state = RUN_SPAWNING;
-    apex_info("Sending spawn jobs of %lld users at %.2f spawn rate to %zu "
-              "ready workers",
-              (long long)users, rate, s_active_count(self));
+    apex_log(self->shape ? APEX_LOG_DEBUG : APEX_LOG_INFO,
+             "Sending spawn jobs of %lld users at %.2f spawn rate to %zu "
+             "ready workers",
+             (long long)users, rate, s_active_count(self));
     apex_timer_start(self->loop, &self->dispatch_timer, 0);
 }
 
@@ -610,6 +658,8 @@ static void s_on_stats(master_t *self, s_worker_t *w, proto_msg_t *msg)
     s_seen_t *seen = s_seen(self, w);
     seen->requests += total->num_requests;
     seen->failures += total->num_failures;
+    self->iterations += msg->iterations;
+    self->dropped += msg->dropped_iterations;
     if (msg->user_count >= 0) {
         w->user_count = msg->user_count;
         if (msg->user_count > seen->users)
@@ -781,6 +831,124 @@ static void s_on_router(apex_loop_t *loop, apex_io_t *io, uint32_t events)
 }
 
 // ---------------------------------------------------------------------
+// Load shapes and thresholds
+
+// Follow the shape: re-target the users (stages) or the rate (arrival)
+// once a second; end the test after the last stage.
+static void s_shape_step(master_t *self)
+{
+    if (!self->shape || self->quitting ||
+        (self->state != RUN_SPAWNING && self->state != RUN_RUNNING))
+        return;
+    double t = (double)(apex_loop_now(self->loop) - self->shape_started) / 1e6;
+    self->point = master_shape_at(self->shape, t);
+    if (self->point.over) {
+        s_quit_test(self, "the load shape is complete, shutting down");
+        return;
+    }
+    if (self->shape->kind == MASTER_SHAPE_STAGES) {
+        int64_t users = (int64_t)self->point.users;
+        if (users == self->target)
+            return;
+        double rate = self->point.spawn_rate;
+        if (rate <= 0) // a linear ramp: reach this second's target at once
+            rate = fabs((double)(users - self->dispatched));
+        s_start(self, users, rate < 1 ? 1 : rate);
+        return;
+    }
+    double change = fabs(self->point.rate - self->arrival_sent);
+    if (change > 0.001 && change > 0.002 * self->point.rate)
+        s_dispatch_send(self, self->dispatched);
+}
+
+static void s_begin_test(master_t *self)
+{
+    if (!self->shape) {
+        s_start(self, self->options.users, self->options.spawn_rate);
+        if (self->options.run_time > 0) {
+            apex_info("Run time limit set to %g seconds",
+                      self->options.run_time);
+            apex_timer_start(self->loop, &self->run_timer,
+                             (uint64_t)(self->options.run_time * 1e6));
+        }
+        return;
+    }
+    char *text = master_shape_describe(self->shape);
+    apex_info("Starting the load shape (%g s): %s",
+              master_shape_duration(self->shape), text);
+    free(text);
+    self->shape_started = apex_loop_now(self->loop);
+    self->point = master_shape_at(self->shape, 0);
+    if (self->shape->kind == MASTER_SHAPE_ARRIVAL) {
+        // The pre-allocated users go out at once; the rate goes with them.
+        s_start(self, self->shape->pre_allocated,
+                (double)self->shape->pre_allocated);
+        return;
+    }
+    s_start(self, (int64_t)self->point.users,
+            self->point.spawn_rate > 0
+                ? self->point.spawn_rate
+                : (self->point.users > 1 ? self->point.users : 1));
+}
+
+static master_th_input_t s_th_input(master_t *self)
+{
+    double end = self->end_time > 0 ? self->end_time : apex_wall_time();
+    master_th_input_t in = {self->stats, self->iterations, self->dropped,
+                            self->start_time > 0 ? end - self->start_time : 0};
+    return in;
+}
+
+// abort_on_fail thresholds, checked once a second while the test runs.
+static void s_check_abort(master_t *self)
+{
+    if (self->quitting || self->thresholds.n == 0 ||
+        (self->state != RUN_SPAWNING && self->state != RUN_RUNNING))
+        return;
+    bool any = false;
+    for (size_t i = 0; i < self->thresholds.n; i++)
+        any = any || self->thresholds.items[i].abort_on_fail;
+    if (!any)
+        return;
+    master_th_input_t in = s_th_input(self);
+    master_thresholds_evaluate(&self->thresholds, &in);
+    const master_threshold_t *t =
+        master_thresholds_abort(&self->thresholds, in.duration);
+    if (!t)
+        return;
+    apex_err("threshold %s failed (observed %g%s): aborting the run", t->source,
+             t->observed, master_threshold_unit(t));
+    self->threshold_aborted = true;
+    s_quit_test(self, "a threshold with abort_on_fail failed, shutting down");
+}
+
+// One history point a second while the test runs.
+static void s_sample(master_t *self)
+{
+    if (self->state != RUN_SPAWNING && self->state != RUN_RUNNING)
+        return;
+    master_history_tick(self->history, self->stats);
+    const apex_stats_entry_t *total = apex_stats_total_const(self->stats);
+    master_history_point_t p = {
+        .time = (int64_t)apex_wall_time(),
+        .users = s_reported_users(self),
+        .target_users = NAN,
+        .target_rate = NAN,
+        .stage = 0,
+        .rps = apex_stats_current_rps(self->stats, total, false),
+        .fail_per_sec = apex_stats_current_rps(self->stats, total, true),
+    };
+    if (self->shape) {
+        p.stage = (int)self->point.stage;
+        if (self->shape->kind == MASTER_SHAPE_STAGES)
+            p.target_users = self->point.users;
+        else
+            p.target_rate = self->point.rate;
+    }
+    master_history_add(self->history, self->stats, p);
+}
+
+// ---------------------------------------------------------------------
 // Timers
 
 static void s_on_tick(apex_loop_t *loop, apex_timer_t *timer)
@@ -817,13 +985,7 @@ static void s_on_tick(apex_loop_t *loop, apex_timer_t *timer)
         uint64_t waited = apex_loop_now(loop) - self->wait_started;
         if (ready >= (size_t)self->options.expect_workers) {
             self->waiting_for_workers = false;
-            s_start(self, self->options.users, self->options.spawn_rate);
-            if (self->options.run_time > 0) {
-                apex_info("Run time limit set to %g seconds",
-                          self->options.run_time);
-                apex_timer_start(loop, &self->run_timer,
-                                 (uint64_t)(self->options.run_time * 1e6));
-            }
+            s_begin_test(self);
         } else if (self->options.expect_workers_max_wait > 0 &&
                    (double)waited / 1e6 >=
                        self->options.expect_workers_max_wait) {
@@ -839,6 +1001,9 @@ static void s_on_tick(apex_loop_t *loop, apex_timer_t *timer)
                       ready, self->options.expect_workers);
         }
     }
+    s_shape_step(self);
+    s_check_abort(self);
+    s_sample(self);
     apex_timer_start(loop, timer, MASTER_TICK_US);
 }
 
@@ -864,9 +1029,9 @@ static void s_on_csv(apex_loop_t *loop, apex_timer_t *timer)
 {
     master_t *self = timer->arg;
     s_write_csv(self);
-    if (self->history)
+    if (self->history_csv)
         master_csv_history_append(
-            self->history, self->stats, s_reported_users(self),
+            self->history_csv, self->stats, s_reported_users(self),
             self->options.csv_full_history, (int64_t)apex_wall_time());
     apex_timer_start(loop, timer, MASTER_CSV_US);
 }
@@ -899,6 +1064,12 @@ static void s_on_signal(apex_loop_t *loop, apex_io_t *io, uint32_t events)
             return;
         }
         (void)loop;
+        if (self->waiting_for_workers) {
+            // Stopped before the test began: no run happened (exit 3),
+            // so a CI job killed while waiting never looks like a pass.
+            self->aborted = true;
+            self->waiting_for_workers = false;
+        }
         s_quit_test(self, info.ssi_signo == SIGINT
                               ? "interrupted, shutting down"
                               : "terminated, shutting down");
@@ -1013,6 +1184,60 @@ static char *s_resolve_host(const master_options_t *o,
     return NULL;
 }
 
+// The load shape: --stages, else the scenario's "shape". With a shape,
+// -u scales its user numbers (and rates) so the peak is -u, and -t
+// scales its durations so it lasts -t.
+static int s_setup_shape(master_t *self, apex_error_t *err)
+{
+    const master_options_t *o = &self->options;
+    if (o->stages) {
+        apex_error_t e = {""};
+        self->shape = master_shape_parse_stages(o->stages, &e);
+        if (!self->shape)
+            return apex_error_set(err, "--stages: %s", e.msg);
+    } else if (self->scenario->shape) {
+        self->shape = master_shape_parse(self->scenario->shape,
+                                         self->scenario->origin, err);
+        if (!self->shape)
+            return -1;
+    }
+    if (!self->shape)
+        return 0;
+    master_shape_t *shape = self->shape;
+    double peak = 0;
+    for (size_t i = 0; i < shape->nstages; i++)
+        if (shape->stages[i].target > peak)
+            peak = shape->stages[i].target;
+    if (shape->kind == MASTER_SHAPE_ARRIVAL)
+        peak = (double)shape->max_users;
+    double load = o->users_set && peak > 0 ? (double)o->users / peak : 1;
+    double time = o->run_time_set && o->run_time > 0
+                      ? o->run_time / master_shape_duration(shape)
+                      : 1;
+    if (load != 1 || time != 1) {
+        master_shape_scale(shape, time, load);
+        char *text = master_shape_describe(shape);
+        apex_info("load shape scaled by -u/-t (users x%g, time x%g): %s", load,
+                  time, text);
+        free(text);
+    }
+    return 0;
+}
+
+static int s_setup_thresholds(master_t *self, apex_error_t *err)
+{
+    if (self->scenario->thresholds &&
+        master_thresholds_parse_json(&self->thresholds,
+                                     self->scenario->thresholds,
+                                     self->scenario->origin, err) != 0)
+        return -1;
+    for (size_t i = 0; i < self->options.nthresholds; i++)
+        if (master_thresholds_parse_arg(&self->thresholds,
+                                        self->options.thresholds[i], err) != 0)
+            return -1;
+    return 0;
+}
+
 static int s_bind(master_t *self, apex_error_t *err)
 {
     self->router = zsock_new(ZMQ_ROUTER);
@@ -1064,6 +1289,10 @@ master_t *master_new(const master_options_t *options, apex_error_t *err,
         self->classes[i].fixed_count = scn->users[i].fixed_count;
     }
     self->host = s_resolve_host(options, scn);
+    self->history = master_history_new();
+    self->arrival_sent = -1;
+    if (s_setup_shape(self, err) != 0 || s_setup_thresholds(self, err) != 0)
+        goto fail;
 
     *exit_code = MASTER_EXIT_ABORTED;
     self->loop = apex_loop_new(err);
@@ -1108,8 +1337,8 @@ master_t *master_new(const master_options_t *options, apex_error_t *err,
         }
         mkdir(cmd_dir, 0777);
         free(cmd_dir);
-        self->history = master_csv_history_open(options->csv_prefix, err);
-        if (!self->history) {
+        self->history_csv = master_csv_history_open(options->csv_prefix, err);
+        if (!self->history_csv) {
             *exit_code = MASTER_EXIT_USAGE;
             goto fail;
         }
@@ -1162,9 +1391,12 @@ void master_destroy(master_t **self_p)
     for (size_t i = 0;
          i < sizeof self->unknown_types / sizeof self->unknown_types[0]; i++)
         free(self->unknown_types[i]);
-    if (self->history)
-        fclose(self->history);
+    if (self->history_csv)
+        fclose(self->history_csv);
     apex_stats_destroy(&self->stats);
+    master_history_destroy(&self->history);
+    master_shape_destroy(&self->shape);
+    master_thresholds_fini(&self->thresholds);
     free(self->classes);
     free(self->host);
     apex_scenario_destroy(&self->scenario);
@@ -1173,12 +1405,8 @@ void master_destroy(master_t **self_p)
     *self_p = NULL;
 }
 
-static void s_print_summary(master_t *self)
+static master_worker_row_t *s_worker_rows(master_t *self)
 {
-    master_report_table(stdout, self->stats, false);
-    master_report_percentiles(stdout, self->stats);
-    if (apex_stats_error_count(self->stats))
-        master_report_errors(stdout, self->stats);
     master_worker_row_t *rows = apex_calloc(self->nseen + 1, sizeof *rows);
     for (size_t i = 0; i < self->nseen; i++) {
         rows[i].id = self->seen[i].id;
@@ -1190,9 +1418,94 @@ static void s_print_summary(master_t *self)
         rows[i].requests = self->seen[i].requests;
         rows[i].failures = self->seen[i].failures;
     }
+    return rows;
+}
+
+static void s_print_summary(master_t *self)
+{
+    master_report_table(stdout, self->stats, false);
+    master_report_percentiles(stdout, self->stats);
+    if (apex_stats_error_count(self->stats))
+        master_report_errors(stdout, self->stats);
+    master_worker_row_t *rows = s_worker_rows(self);
     master_report_workers(stdout, rows, self->nseen);
     free(rows);
+    if (self->iterations || self->dropped || s_arrival(self))
+        printf("Iterations: %llu completed, %llu dropped\n\n",
+               (unsigned long long)self->iterations,
+               (unsigned long long)self->dropped);
+    if (self->thresholds.n) {
+        printf("Thresholds\n");
+        for (size_t i = 0; i < self->thresholds.n; i++) {
+            const master_threshold_t *t = &self->thresholds.items[i];
+            char observed[64] = "no data";
+            if (t->has_observed)
+                snprintf(observed, sizeof observed, "%.6g%s%s", t->observed,
+                         master_threshold_unit(t)[0] == 'm' ? " " : "",
+                         master_threshold_unit(t));
+            printf("  %s %-60s observed %s\n", t->ok ? "\u2713" : "\u2717",
+                   t->source, observed);
+        }
+        printf("\n");
+    }
     fflush(stdout);
+}
+
+static void s_write_html(master_t *self, const char *json)
+{
+    if (!self->options.html_path)
+        return;
+    char *html = master_report_html(json);
+    apex_error_t err = {""};
+    if (!html)
+        apex_err("%s: the report template is missing from this build",
+                 self->options.html_path);
+    else if (master_write_file(self->options.html_path, html, &err) != 0)
+        apex_err("%s", err.msg);
+    else
+        apex_info("HTML report written to %s", self->options.html_path);
+    free(html);
+}
+
+// Write --json and --html.
+static void s_write_reports(master_t *self, int exit_code, const char *verdict)
+{
+    if (!self->options.json_path && !self->options.html_path)
+        return;
+    master_worker_row_t *rows = s_worker_rows(self);
+    master_json_input_t in = {
+        .stats = self->stats,
+        .exceptions = self->exceptions,
+        .nexceptions = self->nexceptions,
+        .workers = rows,
+        .nworkers = self->nseen,
+        .thresholds = &self->thresholds,
+        .history = self->history,
+        .shape = self->shape,
+        .start_time = self->start_time,
+        .end_time = self->end_time,
+        .host = self->host,
+        .scenario = self->options.scenario_path,
+        .description = self->scenario->description,
+        .users = self->options.users,
+        .spawn_rate = self->options.spawn_rate,
+        .run_time = self->options.run_time,
+        .iterations = self->iterations,
+        .dropped_iterations = self->dropped,
+        .exit_code = exit_code,
+        .verdict = verdict,
+    };
+    char *json = master_report_json(&in);
+    free(rows);
+    apex_error_t err = {""};
+    if (self->options.json_path) {
+        if (master_write_file(self->options.json_path, json, &err) != 0)
+            apex_err("%s", err.msg);
+        else
+            apex_info("JSON report written to %s", self->options.json_path);
+    }
+    s_write_html(self, json);
+    free(json);
 }
 
 int master_run(master_t *self)
@@ -1218,19 +1531,37 @@ int master_run(master_t *self)
     }
     if (self->options.csv_prefix) {
         s_write_csv(self);
-        if (self->history)
-            master_csv_history_append(self->history, self->stats, 0,
+        if (self->history_csv)
+            master_csv_history_append(self->history_csv, self->stats, 0,
                                       self->options.csv_full_history,
                                       (int64_t)apex_wall_time());
     }
+    self->end_time = self->start_time > 0 ? apex_wall_time() : 0;
+    master_th_input_t in = s_th_input(self);
+    bool thresholds_ok = master_thresholds_evaluate(&self->thresholds, &in);
     s_print_summary(self);
     if (self->malformed)
         apex_warn("%llu malformed messages were dropped",
                   (unsigned long long)self->malformed);
-    if (self->aborted)
-        return MASTER_EXIT_ABORTED;
-    if (apex_stats_total_const(self->stats)->num_failures ||
-        apex_stats_error_count(self->stats) || self->nexceptions)
-        return self->options.exit_code_on_error;
-    return MASTER_EXIT_OK;
+
+    // Exit code: the run could not happen > thresholds decide when there
+    // are any (as k6) > failed requests (Locust's rule) > success.
+    int code = MASTER_EXIT_OK;
+    const char *verdict = "passed";
+    bool failures = apex_stats_total_const(self->stats)->num_failures ||
+                    apex_stats_error_count(self->stats) || self->nexceptions;
+    if (self->aborted) {
+        code = MASTER_EXIT_ABORTED;
+        verdict = "aborted";
+    } else if (self->thresholds.n) {
+        if (!thresholds_ok || self->threshold_aborted) {
+            code = MASTER_EXIT_THRESHOLDS;
+            verdict = "thresholds failed";
+        }
+    } else if (failures) {
+        code = self->options.exit_code_on_error;
+        verdict = "failed";
+    }
+    s_write_reports(self, code, verdict);
+    return code;
 }

@@ -18,6 +18,7 @@
 #define MASTER_EXIT_FAILURES 1 // requests failed (--exit-code-on-error)
 #define MASTER_EXIT_USAGE 2    // bad command line or scenario
 #define MASTER_EXIT_ABORTED 3  // no workers, port busy, all workers lost
+// MASTER_EXIT_THRESHOLDS (99, as k6) is in master/thresholds.h
 
 typedef struct {
     const char *scenario_path;      // -f
@@ -36,6 +37,13 @@ typedef struct {
     double stop_timeout;            // --stop-timeout seconds, < 0 = None
     int exit_code_on_error;         // --exit-code-on-error (1)
     bool only_summary;              // --only-summary
+    const char *stages;             // --stages, or NULL
+    const char **thresholds;        // --threshold expressions
+    size_t nthresholds;             // their number
+    const char *json_path;          // --json FILE, or NULL
+    const char *html_path;          // --html FILE, or NULL
+    bool users_set;                 // -u was given (scales a shape)
+    bool run_time_set;              // -t was given (scales a shape)
     apex_log_level_t level;         // --loglevel, passed to local workers
 } master_options_t;
 

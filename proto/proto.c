@@ -385,6 +385,21 @@ static int s_decode_entry(s_ctx_t *ctx, const msgpack_object *o,
         if (s_decode_response_times(ctx, rt, e->hist, where))
             return -1;
     }
+    const msgpack_object *service = s_get(o, PROTO_SERVICE_HIST_KEY);
+    if (service && service->type != MSGPACK_OBJECT_NIL) {
+        snprintf(where, sizeof where, "%s.%s", path, PROTO_SERVICE_HIST_KEY);
+        if (service->type != MSGPACK_OBJECT_BIN)
+            return s_fail(ctx, where, "expected bytes");
+        apex_error_t herr = {""};
+        apex_histogram_t *h = apex_histogram_decode(
+            service->via.bin.ptr, service->via.bin.size, &herr);
+        if (!h)
+            return s_fail(ctx, where, herr.msg);
+        if (!e->service)
+            e->service = apex_histogram_new();
+        apex_histogram_merge(e->service, h);
+        apex_histogram_destroy(&h);
+    }
     const msgpack_object *reqs = s_get(o, "num_reqs_per_sec");
     snprintf(where, sizeof where, "%s.num_reqs_per_sec", path);
     if (reqs && s_decode_seconds(ctx, reqs, e, false, where))
@@ -508,8 +523,21 @@ static int s_decode_stats(s_ctx_t *ctx, const msgpack_object *data,
         rc = s_fail(ctx, "$.user_count", "expected a user count");
         goto done;
     }
+    uint64_t n = 0;
+    if (s_get_count(ctx, data, PROTO_ITERATIONS_KEY, true, &n, "$")) {
+        rc = -1;
+        goto done;
+    }
+    msg->iterations = n;
+    n = 0;
+    if (s_get_count(ctx, data, PROTO_DROPPED_KEY, true, &n, "$")) {
+        rc = -1;
+        goto done;
+    }
+    msg->dropped_iterations = n;
 done:
     apex_histogram_destroy(&scratch.hist);
+    apex_histogram_destroy(&scratch.service);
     return rc;
 }
 
@@ -621,6 +649,20 @@ static int s_decode_data(s_ctx_t *ctx, const msgpack_object *data,
                 s_get_str(ctx, opts, PROTO_SCENARIO_KEY, true, &msg->scenario,
                           "$.parsed_options"))
                 return -1;
+            const msgpack_object *arr = s_get(opts, PROTO_ARRIVAL_KEY);
+            if (arr && arr->type != MSGPACK_OBJECT_NIL) {
+                const char *ap = "$.parsed_options.apex_arrival";
+                double rate = -1, max = 0;
+                if (arr->type != MSGPACK_OBJECT_MAP)
+                    return s_fail(ctx, ap, "expected a map");
+                if (s_get_number(ctx, arr, "rate", false, &rate, ap) ||
+                    s_get_number(ctx, arr, "max_users", false, &max, ap))
+                    return -1;
+                if (rate < 0 || rate > 1e9 || max < 0 || max > 1e8)
+                    return s_fail(ctx, ap, "rate or max_users out of range");
+                msg->arrival_rate = rate;
+                msg->arrival_max_users = (int64_t)max;
+            }
         }
         return 0;
     default:
@@ -687,6 +729,7 @@ proto_msg_t *proto_decode(const void *data, size_t size, apex_error_t *err)
     msg->index = -1;
     msg->user_count = -1;
     msg->stop_timeout = -1;
+    msg->arrival_rate = -1;
     msg->has_data = body->type != MSGPACK_OBJECT_NIL;
     for (size_t i = 0; i < sizeof s_types / sizeof s_types[0]; i++)
         if (strcmp(s_types[i].name, msg->type_name) == 0)
@@ -825,7 +868,8 @@ static void s_pack_seconds(msgpack_packer *pk, const apex_stats_entry_t *e,
 static void s_pack_entry(msgpack_packer *pk, const apex_stats_entry_t *e,
                          apex_locust_bucket_t *buckets, uint8_t *hist_buf)
 {
-    msgpack_pack_map(pk, 15);
+    bool service = e->service && apex_histogram_count(e->service) > 0;
+    msgpack_pack_map(pk, service ? 16 : 15);
     s_str(pk, "name");
     s_str(pk, e->name);
     s_str(pk, "method");
@@ -870,18 +914,25 @@ static void s_pack_entry(msgpack_packer *pk, const apex_stats_entry_t *e,
     size_t size = apex_histogram_encode(e->hist, hist_buf);
     msgpack_pack_bin(pk, size);
     msgpack_pack_bin_body(pk, hist_buf, size);
+    if (service) {
+        s_str(pk, PROTO_SERVICE_HIST_KEY);
+        size = apex_histogram_encode(e->service, hist_buf);
+        msgpack_pack_bin(pk, size);
+        msgpack_pack_bin_body(pk, hist_buf, size);
+    }
 }
 
 void proto_encode_stats(apex_buf_t *out, const apex_stats_t *stats,
                         const proto_count_t *counts, size_t ncounts,
-                        int64_t user_count, const char *node_id)
+                        int64_t user_count, const proto_stats_extra_t *extra,
+                        const char *node_id)
 {
     apex_locust_bucket_t *buckets =
         apex_calloc(APEX_HISTOGRAM_BUCKETS, sizeof *buckets);
     uint8_t *hist_buf = apex_calloc(1, APEX_HISTOGRAM_ENCODE_MAX);
     msgpack_packer pk;
     s_begin(&pk, out, "stats");
-    msgpack_pack_map(&pk, 5);
+    msgpack_pack_map(&pk, extra ? 7 : 5);
 
     s_str(&pk, "stats");
     size_t nonempty = 0;
@@ -923,6 +974,12 @@ void proto_encode_stats(apex_buf_t *out, const apex_stats_t *stats,
     s_pack_counts(&pk, counts, ncounts);
     s_str(&pk, "user_count");
     msgpack_pack_int64(&pk, user_count);
+    if (extra) {
+        s_str(&pk, PROTO_ITERATIONS_KEY);
+        msgpack_pack_uint64(&pk, extra->iterations);
+        s_str(&pk, PROTO_DROPPED_KEY);
+        msgpack_pack_uint64(&pk, extra->dropped_iterations);
+    }
     s_str(&pk, node_id);
     free(buckets);
     free(hist_buf);
@@ -987,6 +1044,9 @@ void proto_encode_spawn(apex_buf_t *out, double timestamp,
     size_t nopts = 5;
     if (options && options->scenario)
         nopts++;
+    bool arrival = options && options->arrival;
+    if (arrival)
+        nopts++;
     msgpack_pack_map(&pk, nopts);
     s_str(&pk, "host");
     s_str_or_nil(&pk, host);
@@ -1007,6 +1067,14 @@ void proto_encode_spawn(apex_buf_t *out, double timestamp,
     if (options && options->scenario) {
         s_str(&pk, PROTO_SCENARIO_KEY);
         s_str(&pk, options->scenario);
+    }
+    if (arrival) {
+        s_str(&pk, PROTO_ARRIVAL_KEY);
+        msgpack_pack_map(&pk, 2);
+        s_str(&pk, "rate");
+        msgpack_pack_double(&pk, options->arrival_rate);
+        s_str(&pk, "max_users");
+        msgpack_pack_int64(&pk, options->arrival_max_users);
     }
     s_str(&pk, node_id);
 }

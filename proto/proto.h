@@ -29,6 +29,10 @@
 #define PROTO_SCENARIO_KEY "apex_scenario"
 #define PROTO_HIST_KEY "apex_hist"
 #define PROTO_APEX_VERSION_KEY "apex_version"
+#define PROTO_SERVICE_HIST_KEY "apex_service_hist"
+#define PROTO_ITERATIONS_KEY "apex_iterations"
+#define PROTO_DROPPED_KEY "apex_dropped_iterations"
+#define PROTO_ARRIVAL_KEY "apex_arrival"
 
 typedef enum {
     PROTO_UNKNOWN,           // a type we do not handle (type_name says)
@@ -76,8 +80,13 @@ typedef struct {
     proto_count_t *counts; // class counts
     size_t ncounts;        // number of classes
     int64_t user_count;    // total users, -1 when absent
+    // spawn: the open model (apex extension), rate < 0 when closed
+    double arrival_rate;       // iterations per second for this worker
+    int64_t arrival_max_users; // users it may allocate at most
     // stats
-    apex_stats_t *stats; // the delta: entries, total, errors
+    apex_stats_t *stats;         // the delta: entries, total, errors
+    uint64_t iterations;         // tasks completed (apex extension)
+    uint64_t dropped_iterations; // iterations not started (extension)
     // exception
     char *msg;       // exception message
     char *traceback; // traceback text
@@ -113,11 +122,19 @@ void proto_encode_heartbeat(apex_buf_t *out, const char *state,
                             double cpu_usage, uint64_t memory_usage,
                             const char *apex_version, const char *node_id);
 
+// Counters a worker reports next to its stats (apex extension keys).
+typedef struct {
+    uint64_t iterations;         // tasks completed since the last report
+    uint64_t dropped_iterations; // arrival iterations not started
+} proto_stats_extra_t;
+
 // stats: every non-empty entry of stats, its total and its errors, with
-// the per-class user counts. The caller resets stats afterwards.
+// the per-class user counts and, when extra is not NULL, our counters.
+// The caller resets stats afterwards.
 void proto_encode_stats(apex_buf_t *out, const apex_stats_t *stats,
                         const proto_count_t *counts, size_t ncounts,
-                        int64_t user_count, const char *node_id);
+                        int64_t user_count, const proto_stats_extra_t *extra,
+                        const char *node_id);
 
 // spawning_complete from a worker {user_classes_count, user_count}.
 void proto_encode_spawning_complete(apex_buf_t *out,
@@ -133,9 +150,12 @@ void proto_encode_ack(apex_buf_t *out, int64_t index, const char *node_id);
 
 // Options a master sends in spawn's parsed_options.
 typedef struct {
-    const char *scenario; // scenario wire JSON, or NULL
-    int64_t num_users;    // -u, or -1 for None
-    double spawn_rate;    // -r, or -1 for None
+    const char *scenario;      // scenario wire JSON, or NULL
+    int64_t num_users;         // -u, or -1 for None
+    double spawn_rate;         // -r, or -1 for None
+    bool arrival;              // open model (apex extension)
+    double arrival_rate;       // open model: this worker's iterations/s
+    int64_t arrival_max_users; // open model: users it may allocate
 } proto_spawn_options_t;
 
 // spawn {timestamp, user_classes_count, host, stop_timeout,

@@ -10,6 +10,12 @@ for pkg in "$@"; do
         missing="$missing $pkg"
     fi
 done
+# Node.js and npm (for the pinned front-end packages and the browser
+# tests): Debian's, unless the machine already has a node and npm (some
+# images ship NodeSource's nodejs, which conflicts with Debian's npm).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 [ -z "$missing" ] && exit 0
 echo "deps: installing:$missing"
 SUDO=""

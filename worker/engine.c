@@ -72,6 +72,9 @@ typedef struct {
     worker_user_t **users;        // running users, oldest first
     size_t nusers;                // running users
     size_t cap;                   // slots allocated
+    worker_user_t **idle;         // open model: users free for an iteration
+    size_t nidle;                 // their number
+    size_t idle_cap;              // slots allocated
 } s_class_t;
 
 typedef struct s_sock {
@@ -92,6 +95,10 @@ struct worker_user {
     bool stopping;              // finish then go
     bool custom_method;         // CURLOPT_CUSTOMREQUEST is set
     bool header_fn;             // CURLOPT_HEADERFUNCTION is set
+    bool idle;                  // open model: in its class's idle stack
+    bool pending;               // open model: an iteration waits on_start
+    uint64_t intended;          // open model: intended start, 0 = none
+    uint64_t started;           // loop time the current request was added
     size_t index;               // position in cls->users while running
     worker_user_t *next;        // in the stopping list
     worker_user_t *prev;        // in the stopping list
@@ -126,13 +133,23 @@ struct worker_engine {
     double wall_now;                // wall clock of this batch
     uint64_t rng;                   // seeds users
     long maxconnects;               // CURLMOPT_MAXCONNECTS in force
+    bool arrival;                   // open model: iterations on schedule
+    double arrival_rate;            // iterations per second
+    int64_t arrival_max;            // users allocated at most
+    uint64_t arrival_next;          // loop time of the next iteration
+    apex_timer_t arrival_timer;     // fires at arrival_next
+    uint64_t iterations;            // tasks completed (reported deltas)
+    uint64_t dropped;               // iterations with no free user
 };
 
 static void s_start_task(worker_user_t *u);
 static void s_start_step(worker_user_t *u);
+static void s_push_idle(worker_user_t *u);
+static void s_remove_idle(worker_user_t *u);
 static void s_user_free(worker_user_t *u);
 static void s_check_stopped(worker_engine_t *self);
 static void s_on_cutoff(apex_loop_t *loop, apex_timer_t *timer);
+static void s_on_arrival(apex_loop_t *loop, apex_timer_t *timer);
 
 // ---------------------------------------------------------------------
 // curl's socket interface on our loop
@@ -419,6 +436,7 @@ static void s_free_plan(worker_engine_t *self)
         s_free_task(&cls->on_start);
         free(cls->tasks);
         free(cls->users);
+        free(cls->idle);
     }
     free(self->classes);
     self->classes = NULL;
@@ -451,6 +469,7 @@ worker_engine_t *worker_engine_new(apex_loop_t *loop, apex_error_t *err)
         self->rng = 1;
     apex_timer_init(&self->curl_timer, s_on_curl_timer, self);
     apex_timer_init(&self->cutoff, s_on_cutoff, self);
+    apex_timer_init(&self->arrival_timer, s_on_arrival, self);
     curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, s_curl_socket);
     curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, self);
     curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, s_curl_timer);
@@ -468,6 +487,7 @@ void worker_engine_destroy(worker_engine_t **self_p)
     worker_engine_stop(self, false, NULL, NULL);
     apex_timer_stop(self->loop, &self->curl_timer);
     apex_timer_stop(self->loop, &self->cutoff);
+    apex_timer_stop(self->loop, &self->arrival_timer);
     s_free_plan(self);
     // Closing the multi handle closes pooled connections, which removes
     // their sockets through the socket callback.
@@ -683,6 +703,8 @@ static void s_task_done(worker_user_t *u)
     worker_engine_t *self = u->engine;
     bool was_on_start = u->task == &u->cls->on_start;
     u->task = NULL;
+    if (!was_on_start)
+        self->iterations++;
     if (u->stopping) {
         if (u->prev)
             u->prev->next = u->next;
@@ -693,6 +715,17 @@ static void s_task_done(worker_user_t *u)
         self->nstopping--;
         s_user_free(u);
         s_check_stopped(self);
+        return;
+    }
+    if (self->arrival) {
+        // Open model: no think time; the user is free for the next
+        // iteration, or runs the one that waited for its on_start.
+        if (was_on_start && u->pending) {
+            u->pending = false;
+            s_start_task(u);
+            return;
+        }
+        s_push_idle(u);
         return;
     }
     if (was_on_start) {
@@ -799,6 +832,7 @@ static void s_start_step(worker_user_t *u)
     apex_buf_reset(&u->resp_body);
     apex_buf_reset(&u->resp_headers);
 
+    u->started = apex_loop_now(self->loop);
     CURLMcode rc = curl_multi_add_handle(self->multi, easy);
     if (rc != CURLM_OK) {
         apex_err("curl_multi_add_handle: %s", curl_multi_strerror(rc));
@@ -921,9 +955,19 @@ static void s_on_done(worker_user_t *u, CURLcode res)
     curl_easy_getinfo(u->easy, CURLINFO_RESPONSE_CODE, &status);
     if (self->wall_now == 0)
         self->wall_now = apex_wall_time();
-    apex_stats_record(self->stats, step->entry,
-                      total_us > 0 ? (uint64_t)total_us : 0,
+    uint64_t service = total_us > 0 ? (uint64_t)total_us : 0;
+    uint64_t latency = service;
+    if (u->intended) {
+        // Open model: the first request of an iteration is timed from
+        // when it should have started, so time spent queueing for a free
+        // user (or behind a stalled server) is not hidden.
+        latency += u->started > u->intended ? u->started - u->intended : 0;
+        u->intended = 0;
+    }
+    apex_stats_record(self->stats, step->entry, latency,
                       bytes > 0 ? (uint64_t)bytes : 0, self->wall_now);
+    if (self->arrival)
+        apex_stats_record_service(step->entry, service);
 
     char failure[APEX_WORKER_ERROR_MAX];
     s_failure_text(u, step, res, status, failure, sizeof failure);
@@ -1008,6 +1052,7 @@ static void s_on_cutoff(apex_loop_t *loop, apex_timer_t *timer)
 static void s_stop_user(worker_engine_t *self, worker_user_t *u, bool graceful)
 {
     self->nusers--;
+    s_remove_idle(u);
     if (!graceful || !u->in_flight) {
         s_user_free(u);
         return;
@@ -1072,6 +1117,8 @@ void worker_engine_apply(worker_engine_t *self, const proto_count_t *counts,
                 u->task = &cls->on_start;
                 u->step = 0;
                 s_start_step(u);
+            } else if (self->arrival) {
+                s_push_idle(u); // waits for its first iteration
             } else {
                 s_start_task(u);
             }
@@ -1085,6 +1132,7 @@ void worker_engine_stop(worker_engine_t *self, bool graceful,
 {
     self->done = done;
     self->done_arg = arg;
+    worker_engine_set_arrival(self, false, 0, 0);
     for (size_t c = 0; c < self->nclasses; c++) {
         s_class_t *cls = &self->classes[c];
         while (cls->nusers > 0)
@@ -1094,4 +1142,157 @@ void worker_engine_stop(worker_engine_t *self, bool graceful,
         s_on_cutoff(self->loop, &self->cutoff);
     else
         s_check_stopped(self);
+}
+
+// ---------------------------------------------------------------------
+// The open model
+
+static void s_push_idle(worker_user_t *u)
+{
+    s_class_t *cls = u->cls;
+    if (u->idle)
+        return;
+    if (cls->nidle == cls->idle_cap) {
+        cls->idle_cap = cls->idle_cap ? cls->idle_cap * 2 : 16;
+        cls->idle = apex_realloc(cls->idle, cls->idle_cap, sizeof *cls->idle);
+    }
+    cls->idle[cls->nidle++] = u;
+    u->idle = true;
+}
+
+static void s_remove_idle(worker_user_t *u)
+{
+    s_class_t *cls = u->cls;
+    if (!u->idle)
+        return;
+    for (size_t i = cls->nidle; i-- > 0;) {
+        if (cls->idle[i] == u) {
+            cls->idle[i] = cls->idle[--cls->nidle];
+            break;
+        }
+    }
+    u->idle = false;
+}
+
+// The class of the next iteration: by weight among the classes this
+// worker was given users of.
+static s_class_t *s_pick_class(worker_engine_t *self)
+{
+    uint64_t total = 0;
+    for (size_t c = 0; c < self->nclasses; c++)
+        if (self->classes[c].nusers)
+            total += self->classes[c].cls->weight;
+    if (total == 0)
+        return NULL;
+    uint64_t r = apex_rng_next(&self->rng) % total;
+    for (size_t c = 0; c < self->nclasses; c++) {
+        if (!self->classes[c].nusers)
+            continue;
+        if (r < self->classes[c].cls->weight)
+            return &self->classes[c];
+        r -= self->classes[c].cls->weight;
+    }
+    return NULL;
+}
+
+// Start one iteration meant to begin at loop time `intended`: on a free
+// user, on a new one while fewer than max exist, or count it dropped.
+static void s_iteration(worker_engine_t *self, uint64_t intended)
+{
+    s_class_t *cls = s_pick_class(self);
+    if (!cls) {
+        self->dropped++;
+        return;
+    }
+    if (cls->nidle) {
+        worker_user_t *u = cls->idle[--cls->nidle];
+        u->idle = false;
+        u->intended = intended;
+        s_start_task(u);
+        return;
+    }
+    if ((int64_t)(self->nusers + self->nstopping) >= self->arrival_max) {
+        self->dropped++;
+        return;
+    }
+    worker_user_t *u = s_user_new(self, cls);
+    if (!u) {
+        self->dropped++;
+        return;
+    }
+    if (cls->nusers == cls->cap) {
+        cls->cap = cls->cap ? cls->cap * 2 : 16;
+        cls->users = apex_realloc(cls->users, cls->cap, sizeof *cls->users);
+    }
+    u->index = cls->nusers;
+    cls->users[cls->nusers++] = u;
+    self->nusers++;
+    s_update_maxconnects(self);
+    u->intended = intended;
+    if (cls->on_start.nsteps) {
+        u->pending = true;
+        u->task = &cls->on_start;
+        u->step = 0;
+        s_start_step(u);
+    } else {
+        s_start_task(u);
+    }
+}
+
+static void s_on_arrival(apex_loop_t *loop, apex_timer_t *timer)
+{
+    worker_engine_t *self = timer->arg;
+    if (!self->arrival || self->arrival_rate <= 0)
+        return;
+    uint64_t interval = (uint64_t)(1e6 / self->arrival_rate);
+    if (interval == 0)
+        interval = 1;
+    uint64_t now = apex_loop_now(loop);
+    while (self->arrival_next <= now) {
+        s_iteration(self, self->arrival_next);
+        self->arrival_next += interval;
+    }
+    apex_timer_start_at(loop, timer, self->arrival_next);
+}
+
+void worker_engine_set_arrival(worker_engine_t *self, bool on, double rate,
+                               int64_t max_users)
+{
+    bool was = self->arrival;
+    self->arrival = on;
+    self->arrival_rate = rate;
+    self->arrival_max = max_users;
+    if (!on || rate <= 0) {
+        apex_timer_stop(self->loop, &self->arrival_timer);
+        if (!on) {
+            for (size_t c = 0; c < self->nclasses; c++) {
+                s_class_t *cls = &self->classes[c];
+                for (size_t i = 0; i < cls->nidle; i++)
+                    cls->idle[i]->idle = false;
+                cls->nidle = 0;
+            }
+        }
+        return;
+    }
+    if (!was || !apex_timer_active(&self->arrival_timer)) {
+        self->arrival_next = apex_loop_now(self->loop);
+        apex_timer_start_at(self->loop, &self->arrival_timer,
+                            self->arrival_next);
+    }
+}
+
+void worker_engine_take_counters(worker_engine_t *self, uint64_t *iterations,
+                                 uint64_t *dropped)
+{
+    *iterations = self->iterations;
+    *dropped = self->dropped;
+    self->iterations = 0;
+    self->dropped = 0;
+}
+
+void worker_engine_put_back_counters(worker_engine_t *self, uint64_t iterations,
+                                     uint64_t dropped)
+{
+    self->iterations += iterations;
+    self->dropped += dropped;
 }

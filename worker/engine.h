@@ -56,6 +56,25 @@ void worker_engine_apply(worker_engine_t *self, const proto_count_t *counts,
 void worker_engine_stop(worker_engine_t *self, bool graceful,
                         worker_engine_stopped_fn *done, void *arg);
 
+// Switch the open model on or off: with it, users do not run their own
+// loop with think times; the engine starts `rate` iterations per second
+// (one task each) on free users, allocating new ones up to max_users and
+// counting an iteration it cannot start as dropped. The first request of
+// an iteration is timed from its intended start; its service time is
+// recorded too (apex_stats_record_service). Users given by
+// worker_engine_apply() are the pre-allocated ones.
+void worker_engine_set_arrival(worker_engine_t *self, bool on, double rate,
+                               int64_t max_users);
+
+// Take (and zero) the counts of completed tasks and dropped iterations.
+void worker_engine_take_counters(worker_engine_t *self, uint64_t *iterations,
+                                 uint64_t *dropped);
+
+// Give back counts taken by worker_engine_take_counters() that could not
+// be reported (a failed send).
+void worker_engine_put_back_counters(worker_engine_t *self, uint64_t iterations,
+                                     uint64_t dropped);
+
 // Running users (not counting those stopping).
 size_t worker_engine_user_count(const worker_engine_t *self);
 

@@ -119,12 +119,19 @@ static bool s_send_stats(worker_t *self)
     size_t n = 0;
     proto_count_t *counts = worker_engine_counts(self->engine, &n);
     apex_stats_t *stats = worker_engine_stats(self->engine);
+    proto_stats_extra_t extra = {0, 0};
+    worker_engine_take_counters(self->engine, &extra.iterations,
+                                &extra.dropped_iterations);
     proto_encode_stats(&self->out, stats, counts, n,
-                       (int64_t)worker_engine_user_count(self->engine),
+                       (int64_t)worker_engine_user_count(self->engine), &extra,
                        self->id);
     free(counts);
-    if (!s_send(self))
-        return false; // keep the deltas for the next report
+    if (!s_send(self)) {
+        // Keep the deltas for the next report.
+        worker_engine_put_back_counters(self->engine, extra.iterations,
+                                        extra.dropped_iterations);
+        return false;
+    }
     apex_stats_reset(stats, apex_wall_time());
     return true;
 }
@@ -322,6 +329,9 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
     self->state = WORKER_SPAWNING;
     worker_engine_set_host(self->engine, msg->host);
     worker_engine_set_stop_timeout(self->engine, msg->stop_timeout);
+    // The open model is an apex extension: off unless the master asks.
+    worker_engine_set_arrival(self->engine, msg->arrival_rate >= 0,
+                              msg->arrival_rate, msg->arrival_max_users);
     char *unknown = NULL;
     worker_engine_apply(self->engine, msg->counts, msg->ncounts, &unknown);
     if (unknown && (!self->unknown_classes ||

@@ -461,7 +461,7 @@ static void s_test_stats_round_trip(void)
 
     apex_buf_t buf;
     apex_buf_init(&buf);
-    proto_encode_stats(&buf, stats, pc, 2, 4, S_NODE);
+    proto_encode_stats(&buf, stats, pc, 2, 4, NULL, S_NODE);
     proto_msg_t *msg = s_decode_buf(&buf);
     CHECK_EQ(msg->type, PROTO_STATS);
     CHECK_STR(msg->node_id, S_NODE);
@@ -524,7 +524,7 @@ static void s_test_stats_round_trip(void)
     // An empty set (a worker's first report): no entries, a total with
     // None for the last request and min, and no errors.
     apex_stats_clear(stats, S_T0);
-    proto_encode_stats(&buf, stats, NULL, 0, 0, S_NODE);
+    proto_encode_stats(&buf, stats, NULL, 0, 0, NULL, S_NODE);
     msg = s_decode_buf(&buf);
     CHECK_EQ(apex_stats_size(msg->stats), 0);
     CHECK_EQ(apex_stats_error_count(msg->stats), 0);
@@ -2054,11 +2054,11 @@ static void s_test_junk(void)
         apex_stats_record(stats, e, (uint64_t)i * 997, 10, S_T0 + i % 5);
     apex_stats_record_failure(stats, e, S_ERR_HEALTH, S_T0);
     proto_count_t pc = {(char *)"HealthUser", 3};
-    proto_encode_stats(&buf, stats, &pc, 1, 3, S_NODE);
+    proto_encode_stats(&buf, stats, &pc, 1, 3, NULL, S_NODE);
     size_t n = S_NFIXTURES;
     sizes[n] = buf.len;
     frames[n++] = (uint8_t *)apex_buf_take(&buf);
-    proto_spawn_options_t opts = {"{\"a\":1}", 4, 2};
+    proto_spawn_options_t opts = {"{\"a\":1}", 4, 2, false, 0, 0};
     proto_encode_spawn(&buf, S_T0, &pc, 1, "http://h", 3, &opts, S_NODE);
     sizes[n] = buf.len;
     frames[n++] = (uint8_t *)apex_buf_take(&buf);

@@ -1,0 +1,144 @@
+// master/history.c - see history.h.
+//
+// "Current" figures follow Locust's idea (a window of about 10 s) but are
+// exact: once a second the total's cumulative histogram and sums are
+// copied into a ring of MASTER_HISTORY_WINDOW + 1 snapshots, and the
+// window is the current histogram minus the oldest snapshot. That costs
+// 11 histograms (150 KiB) whatever the run's length; the points
+// themselves are ~100 bytes each (a 4 h soak at one point a second holds
+// 14 400 of them, 1.4 MB).
+#include "master/history.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+
+#define MASTER_HISTORY_RING (MASTER_HISTORY_WINDOW + 1)
+
+typedef struct {
+    apex_histogram_t *hist; // cumulative total histogram
+    uint64_t total_us;      // cumulative response time
+    uint64_t count;         // cumulative timed requests
+    bool used;              // holds a snapshot
+} s_snapshot_t;
+
+struct master_history {
+    s_snapshot_t ring[MASTER_HISTORY_RING]; // one per second
+    size_t next;                            // slot for the next snapshot
+    master_history_point_t *points;         // oldest first
+    size_t npoints;                         // used
+    size_t cap;                             // allocated
+};
+
+master_history_t *master_history_new(void)
+{
+    master_history_t *self = apex_calloc(1, sizeof *self);
+    for (size_t i = 0; i < MASTER_HISTORY_RING; i++)
+        self->ring[i].hist = apex_histogram_new();
+    return self;
+}
+
+void master_history_destroy(master_history_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    master_history_t *self = *self_p;
+    for (size_t i = 0; i < MASTER_HISTORY_RING; i++)
+        apex_histogram_destroy(&self->ring[i].hist);
+    free(self->points);
+    free(self);
+    *self_p = NULL;
+}
+
+void master_history_clear(master_history_t *self)
+{
+    for (size_t i = 0; i < MASTER_HISTORY_RING; i++) {
+        apex_histogram_reset(self->ring[i].hist);
+        self->ring[i].used = false;
+    }
+    self->next = 0;
+    self->npoints = 0;
+}
+
+void master_history_tick(master_history_t *self, const apex_stats_t *stats)
+{
+    const apex_stats_entry_t *t = apex_stats_total_const(stats);
+    s_snapshot_t *s = &self->ring[self->next];
+    apex_histogram_reset(s->hist);
+    apex_histogram_merge(s->hist, t->hist);
+    s->total_us = t->total_response_us;
+    s->count = apex_histogram_count(t->hist);
+    s->used = true;
+    self->next = (self->next + 1) % MASTER_HISTORY_RING;
+}
+
+// The oldest snapshot in the ring (the start of the window), or NULL.
+static const s_snapshot_t *s_oldest(const master_history_t *self)
+{
+    for (size_t k = 0; k < MASTER_HISTORY_RING; k++) {
+        const s_snapshot_t *s =
+            &self->ring[(self->next + k) % MASTER_HISTORY_RING];
+        if (s->used)
+            return s;
+    }
+    return NULL;
+}
+
+double master_history_current_percentile(const master_history_t *self,
+                                         const apex_stats_t *stats, double p)
+{
+    const apex_stats_entry_t *t = apex_stats_total_const(stats);
+    const s_snapshot_t *old = s_oldest(self);
+    apex_histogram_t *window = apex_histogram_dup(t->hist);
+    if (old)
+        apex_histogram_subtract(window, old->hist);
+    double v = NAN;
+    if (apex_histogram_count(window))
+        v = (double)apex_histogram_percentile(window, p) / 1000.0;
+    apex_histogram_destroy(&window);
+    return v;
+}
+
+void master_history_add(master_history_t *self, const apex_stats_t *stats,
+                        master_history_point_t point)
+{
+    const apex_stats_entry_t *t = apex_stats_total_const(stats);
+    const s_snapshot_t *old = s_oldest(self);
+    apex_histogram_t *window = apex_histogram_dup(t->hist);
+    uint64_t count = apex_histogram_count(t->hist);
+    uint64_t total = t->total_response_us;
+    if (old) {
+        apex_histogram_subtract(window, old->hist);
+        count = count > old->count ? count - old->count : 0;
+        total = total > old->total_us ? total - old->total_us : 0;
+    }
+    point.p50_ms = point.p95_ms = point.avg_ms = NAN;
+    if (apex_histogram_count(window)) {
+        point.p50_ms = (double)apex_histogram_percentile(window, 0.50) / 1000.0;
+        point.p95_ms = (double)apex_histogram_percentile(window, 0.95) / 1000.0;
+    }
+    if (count)
+        point.avg_ms = (double)total / 1000.0 / (double)count;
+    apex_histogram_destroy(&window);
+    point.requests = t->num_requests;
+    point.failures = t->num_failures;
+    if (self->npoints == self->cap) {
+        self->cap = self->cap ? self->cap * 2 : 256;
+        self->points =
+            apex_realloc(self->points, self->cap, sizeof *self->points);
+    }
+    self->points[self->npoints++] = point;
+}
+
+size_t master_history_size(const master_history_t *self)
+{
+    return self->npoints;
+}
+
+const master_history_point_t *master_history_at(const master_history_t *self,
+                                                size_t i)
+{
+    return i < self->npoints ? &self->points[i] : NULL;
+}

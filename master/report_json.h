@@ -1,0 +1,48 @@
+// master/report_json.h - the run as one JSON document (--json FILE, the
+// HTML report's data, the web UI's report): run metadata, every entry
+// with counts, rates, min/avg/max and percentiles, errors, exceptions,
+// thresholds with their verdicts, and the history.
+#ifndef MASTER_REPORT_JSON_H
+#define MASTER_REPORT_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/stats.h"
+#include "master/history.h"
+#include "master/report.h"
+#include "master/shape.h"
+#include "master/thresholds.h"
+
+typedef struct {
+    const apex_stats_t *stats;             // merged statistics
+    const master_exception_t *exceptions;  // merged exceptions
+    size_t nexceptions;                    // their number
+    const master_worker_row_t *workers;    // every worker seen
+    size_t nworkers;                       // their number
+    const master_thresholds_t *thresholds; // evaluated, or NULL
+    const master_history_t *history;       // points, or NULL
+    const master_shape_t *shape;           // load shape, or NULL
+    double start_time;                     // unix time the test started
+    double end_time;                       // unix time it ended (or now)
+    const char *host;                      // host tested, or NULL
+    const char *scenario;                  // scenario path
+    const char *description;               // scenario description (JSON)
+    int64_t users;                         // -u
+    double spawn_rate;                     // -r
+    double run_time;                       // -t seconds, 0 = none
+    uint64_t iterations;                   // tasks completed
+    uint64_t dropped_iterations;           // arrival: not started
+    int exit_code;                         // the process's exit code
+    const char *verdict;                   // "passed", "failed", ...
+} master_json_input_t;
+
+// The document as compact JSON text, a new string the caller frees.
+char *master_report_json(const master_json_input_t *in);
+
+// Write text to path through a temporary file and rename. 0, or -1 with
+// err set.
+int master_write_file(const char *path, const char *text, apex_error_t *err);
+
+#endif

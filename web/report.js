@@ -1,0 +1,829 @@
+// web/report.js - renders the Apex HTML report from the run's JSON
+// document (the text of <script id="apex-report-data">, filled by the
+// master) with plain DOM calls and uPlot charts. Every field may be
+// missing or null: sections say "none" rather than fail. Text from the
+// document only ever goes in through textContent, never as HTML.
+(function () {
+    "use strict";
+
+    var PERCENTILES = ["50", "66", "75", "80", "90", "95", "98", "99",
+        "99.9", "99.99", "100"];
+    var COLORS = {
+        rps: "#16a34a",
+        fails: "#dc2626",
+        p50: "#2563eb",
+        p95: "#9333ea",
+        users: "#0891b2",
+        target: "#64748b"
+    };
+    var CHART_HEIGHT = 260;
+    var DASH = "\u2013"; // shown for a missing value
+    var charts = [];
+
+    // ---- small helpers -------------------------------------------------
+
+    function h(tag, attrs) {
+        var el = document.createElement(tag);
+        if (attrs) {
+            Object.keys(attrs).forEach(function (k) {
+                if (attrs[k] == null || attrs[k] === false) {
+                    return;
+                }
+                if (k === "class") {
+                    el.className = attrs[k];
+                } else if (k === "text") {
+                    el.textContent = String(attrs[k]);
+                } else {
+                    el.setAttribute(k, attrs[k]);
+                }
+            });
+        }
+        for (var i = 2; i < arguments.length; i++) {
+            append(el, arguments[i]);
+        }
+        return el;
+    }
+
+    function append(el, child) {
+        if (child == null || child === false) {
+            return;
+        }
+        if (Array.isArray(child)) {
+            child.forEach(function (c) { append(el, c); });
+        } else if (typeof child === "object") {
+            el.appendChild(child);
+        } else {
+            el.appendChild(document.createTextNode(String(child)));
+        }
+    }
+
+    function arr(v) {
+        return Array.isArray(v) ? v : [];
+    }
+
+    function obj(v) {
+        return v && typeof v === "object" && !Array.isArray(v) ? v : {};
+    }
+
+    function num(v) {
+        if (v == null || v === "") {
+            return null;
+        }
+        var n = Number(v);
+        return isFinite(n) ? n : null;
+    }
+
+    function str(v) {
+        return v == null ? "" : String(v);
+    }
+
+    function fmtNum(v, digits) {
+        var n = num(v);
+        if (n === null) {
+            return DASH;
+        }
+        return n.toLocaleString("en-US", {
+            minimumFractionDigits: 0,
+            maximumFractionDigits: digits
+        });
+    }
+
+    function fmtInt(v) {
+        return fmtNum(v, 0);
+    }
+
+    function fmtMs(v) {
+        return fmtNum(v, 2);
+    }
+
+    function fmtRate(v) {
+        return fmtNum(v, 2);
+    }
+
+    // "1.5 ms", or the dash alone when there is no value.
+    function withUnit(text, unit) {
+        return text === DASH ? DASH : text + " " + unit;
+    }
+
+    // "1 user", "20 users".
+    function fmtUsers(v) {
+        return withUnit(fmtInt(v), num(v) === 1 ? "user" : "users");
+    }
+
+    // A value of unknown scale: 4 decimals below 1, 2 above.
+    function fmtValue(v) {
+        var n = num(v);
+        if (n === null) {
+            return DASH;
+        }
+        return fmtNum(n, Math.abs(n) < 1 ? 4 : 2);
+    }
+
+    function fmtPercent(ratio) {
+        var n = num(ratio);
+        return n === null ? DASH : fmtNum(n * 100, 2) + " %";
+    }
+
+    function fmtBytes(v) {
+        var n = num(v);
+        if (n === null) {
+            return DASH;
+        }
+        var units = ["B", "KiB", "MiB", "GiB", "TiB"];
+        var i = 0;
+        while (Math.abs(n) >= 1024 && i < units.length - 1) {
+            n /= 1024;
+            i++;
+        }
+        return fmtNum(n, i === 0 ? 0 : 1) + " " + units[i];
+    }
+
+    // Seconds as "45 s", "1m 05s", "4h 10m 05s" ("0.5 s" below 10 s).
+    function fmtDuration(v) {
+        var s = num(v);
+        if (s === null || s < 0) {
+            return DASH;
+        }
+        if (s < 60) {
+            return fmtNum(s, s < 10 ? 2 : 0) + " s";
+        }
+        var total = Math.round(s);
+        var hours = Math.floor(total / 3600);
+        var mins = Math.floor((total % 3600) / 60);
+        var secs = total % 60;
+        var pad = function (x) { return (x < 10 ? "0" : "") + x; };
+        if (hours > 0) {
+            return hours + "h " + pad(mins) + "m " + pad(secs) + "s";
+        }
+        return mins + "m " + pad(secs) + "s";
+    }
+
+    // A short stage length for shapes: "90s", "1m", "1m30s", "4h".
+    function fmtSpan(v) {
+        var s = num(v);
+        if (s === null) {
+            return "?";
+        }
+        if (s < 60 || s % 1 !== 0) {
+            return fmtNum(s, 2) + "s";
+        }
+        var out = "";
+        var hours = Math.floor(s / 3600);
+        var mins = Math.floor((s % 3600) / 60);
+        var secs = s % 60;
+        if (hours) {
+            out += hours + "h";
+        }
+        if (mins) {
+            out += mins + "m";
+        }
+        if (secs) {
+            out += secs + "s";
+        }
+        return out;
+    }
+
+    // An ISO 8601 string or Unix seconds as "2026-11-27 10:00:00 UTC".
+    function fmtUtc(iso, epoch) {
+        var d = null;
+        if (num(epoch) !== null) {
+            d = new Date(num(epoch) * 1000);
+        } else if (iso) {
+            d = new Date(String(iso));
+        }
+        if (!d || isNaN(d.getTime())) {
+            return iso ? String(iso) : DASH;
+        }
+        var pad = function (x) { return (x < 10 ? "0" : "") + x; };
+        return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" +
+            pad(d.getUTCDate()) + " " + pad(d.getUTCHours()) + ":" +
+            pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds()) + " UTC";
+    }
+
+    function section(id, title, count) {
+        return h("section", {id: id},
+            h("h2", null, title,
+                count == null ? null : h("span", {class: "count"}, count)));
+    }
+
+    function empty(text) {
+        return h("p", {class: "empty"}, text);
+    }
+
+    // A table from column specs {title, num?, cls?, get(row) -> text|node}.
+    function table(id, columns, rows, total) {
+        var head = h("tr", null, columns.map(function (c) {
+            return h("th", {class: c.num ? "num" : null}, c.title);
+        }));
+        var body = h("tbody");
+        var addRow = function (row, cls) {
+            body.appendChild(h("tr", {class: cls}, columns.map(function (c) {
+                var classes = [c.num ? "num" : "", c.cls ? c.cls(row) : ""];
+                return h("td", {class: classes.join(" ").trim() || null},
+                    c.get(row));
+            })));
+        };
+        rows.forEach(function (r) {
+            addRow(r, null);
+        });
+        if (total) {
+            addRow(total, "total");
+        }
+        return h("div", {class: "table-wrap"},
+            h("table", {id: id}, h("thead", null, head), body));
+    }
+
+    // ---- sections --------------------------------------------------------
+
+    var VERDICTS = {
+        "passed": "ok",
+        "failed": "bad",
+        "thresholds failed": "bad",
+        "aborted": "warn"
+    };
+
+    function describeLoad(run) {
+        var shape = run.shape;
+        if (!shape || typeof shape !== "object") {
+            var parts = [];
+            parts.push(num(run.users) === null ? "users not given" :
+                fmtUsers(run.users));
+            if (num(run.spawn_rate) !== null) {
+                parts.push("spawn rate " + fmtRate(run.spawn_rate) + "/s");
+            }
+            parts.push(num(run.run_time) !== null ?
+                "run time " + fmtDuration(run.run_time) : "until stopped");
+            return parts.join(", ");
+        }
+        var stages = arr(shape.stages);
+        if (shape.kind === "stages") {
+            return "stages: " + (stages.length ? stages.map(function (s) {
+                s = obj(s);
+                var text = fmtSpan(s.duration) + " \u2192 " +
+                    fmtUsers(s.users);
+                if (num(s.spawn_rate) !== null) {
+                    text += " at " + fmtRate(s.spawn_rate) + "/s";
+                }
+                return text;
+            }).join(", ") : "none");
+        }
+        if (shape.kind === "arrival_rate") {
+            var unit = num(shape.time_unit) !== null ?
+                fmtSpan(shape.time_unit) : str(shape.time_unit || "1s");
+            var out = [];
+            if (stages.length) {
+                out.push("arrival rate " + (num(shape.start_rate) !== null ?
+                    "from " + fmtValue(shape.start_rate) + "/" + unit + " " :
+                    "") + "in stages: " + stages.map(function (s) {
+                    s = obj(s);
+                    var rate = s.rate != null ? s.rate : s.target;
+                    return fmtSpan(s.duration) + " \u2192 " +
+                        fmtValue(rate) + "/" + unit;
+                }).join(", "));
+            } else {
+                out.push("arrival rate " + fmtValue(shape.rate) +
+                    " iterations/" + unit);
+                if (num(shape.duration) !== null) {
+                    out.push("for " + fmtDuration(shape.duration));
+                }
+            }
+            if (num(shape.pre_allocated_users) !== null) {
+                out.push(fmtInt(shape.pre_allocated_users) +
+                    " pre-allocated users");
+            }
+            if (num(shape.max_users) !== null) {
+                out.push("at most " + fmtInt(shape.max_users) + " users");
+            }
+            return out.join(", ");
+        }
+        return str(shape.kind || "shape") + ": " + JSON.stringify(shape);
+    }
+
+    function renderSummary(doc) {
+        var run = obj(doc.run);
+        var total = obj(doc.total);
+        var verdict = str(run.verdict) || "unknown";
+        var s = h("section", {id: "summary"});
+        var badge = h("span", {
+            class: "verdict " + (VERDICTS[verdict] || "unknown"),
+            id: "verdict"
+        }, verdict.charAt(0).toUpperCase() + verdict.slice(1),
+            num(run.exit_code) !== null ? " \u00b7 exit code " +
+            fmtInt(run.exit_code) : "");
+        s.appendChild(h("div", {class: "summary-head"},
+            h("div", null, h("h1", null, "Load test report"),
+                run.description ?
+                    h("p", {class: "description"}, str(run.description)) :
+                    null),
+            badge));
+
+        var items = [
+            ["Start", fmtUtc(run.start, run.start_time)],
+            ["End", fmtUtc(run.end, run.end_time)],
+            ["Duration", fmtDuration(run.duration)],
+            ["Host", str(run.host) || DASH],
+            ["Scenario", str(run.scenario) || DASH],
+            ["Load", describeLoad(run)],
+            ["Workers", fmtInt(arr(run.workers).length)]
+        ];
+        if (num(doc.iterations) !== null) {
+            items.push(["Iterations", fmtInt(doc.iterations) +
+                (num(doc.dropped_iterations) ? " (" +
+                    fmtInt(doc.dropped_iterations) + " dropped)" : "")]);
+        }
+        var dl = h("dl", {class: "meta"});
+        items.forEach(function (it) {
+            dl.appendChild(h("dt", null, it[0]));
+            dl.appendChild(h("dd", null, it[1]));
+        });
+        s.appendChild(dl);
+
+        var pct = obj(total.percentiles_ms);
+        var peak = null;
+        arr(doc.history).forEach(function (p) {
+            var u = num(obj(p).users);
+            if (u !== null && (peak === null || u > peak)) {
+                peak = u;
+            }
+        });
+        var fails = num(total.failures);
+        var figures = [
+            ["Requests", fmtInt(total.requests), false],
+            ["Failures", fmtInt(total.failures) +
+                (num(total.fail_ratio) !== null ?
+                    " (" + fmtPercent(total.fail_ratio) + ")" : ""),
+                fails !== null && fails > 0],
+            ["Requests/s", fmtRate(total.rps), false],
+            ["Median", withUnit(fmtMs(total.median_ms), "ms"), false],
+            ["95th percentile", withUnit(fmtMs(pct["95"]), "ms"), false],
+            ["99th percentile", withUnit(fmtMs(pct["99"]), "ms"), false],
+            ["Peak users", fmtInt(peak), false]
+        ];
+        s.appendChild(h("div", {class: "figures"}, figures.map(function (f) {
+            return h("div", {class: "figure"},
+                h("div", {class: "label"}, f[0]),
+                h("div", {class: "value" + (f[2] ? " bad" : "")}, f[1]));
+        })));
+        return s;
+    }
+
+    function fmtObserved(t) {
+        var v = num(t.observed);
+        if (v === null) {
+            return h("span", {class: "empty"}, "no data");
+        }
+        var unit = str(t.unit);
+        if (unit === "ms") {
+            return withUnit(fmtMs(v), "ms");
+        }
+        if (unit === "%") {
+            return fmtNum(v, 2) + " %";
+        }
+        return fmtValue(v) + (unit ? " " + unit : "");
+    }
+
+    function renderThresholds(doc) {
+        var rows = arr(doc.thresholds).map(obj);
+        var failed = rows.filter(function (t) { return t.ok === false; });
+        var s = section("thresholds", "Thresholds", rows.length ?
+            (failed.length ? failed.length + " of " + rows.length +
+                " failed" : "all " + rows.length + " passed") : null);
+        if (!rows.length) {
+            s.appendChild(empty("No thresholds were defined."));
+            return s;
+        }
+        var trs = table("thresholds-table", [
+            {title: "", cls: function () { return "status"; },
+                get: function (t) {
+                    return t.ok === true ? "\u2713" :
+                        t.ok === false ? "\u2717" : DASH;
+                }},
+            {title: "Threshold", cls: function () { return "mono"; },
+                get: function (t) {
+                    return [str(t.source) || (str(t.metric) + ": " +
+                        str(t.expression)), t.abort_on_fail ?
+                        h("span", {class: "tag"}, "abort on fail") : null];
+                }},
+            {title: "Metric", get: function (t) {
+                var f = t.filter;
+                if (f && typeof f === "object") {
+                    f = Object.keys(f).map(function (k) {
+                        return k + ":" + str(f[k]);
+                    }).join(",");
+                }
+                return str(t.metric) + (f ? "{" + str(f) + "}" : "");
+            }},
+            {title: "Condition", cls: function () { return "mono"; },
+                get: function (t) { return str(t.expression); }},
+            {title: "Observed", num: true, get: fmtObserved},
+            {title: "Result", get: function (t) {
+                return t.ok === true ? "passed" :
+                    t.ok === false ? "failed" : DASH;
+            }}
+        ], rows);
+        // Colour whole rows by outcome.
+        var bodyRows = trs.querySelectorAll("tbody tr");
+        rows.forEach(function (t, i) {
+            bodyRows[i].className = t.ok === true ? "ok" :
+                t.ok === false ? "failed" : "";
+        });
+        s.appendChild(trs);
+        return s;
+    }
+
+    function entryType(e) {
+        return str(e.method);
+    }
+
+    function entryName(e) {
+        return str(e.name);
+    }
+
+    function renderRequests(doc) {
+        var entries = arr(doc.entries).map(obj);
+        var total = doc.total ? obj(doc.total) : null;
+        var s = section("requests", "Request statistics",
+            entries.length ? entries.length + " entries" : null);
+        if (!entries.length && !(total && num(total.requests))) {
+            s.appendChild(empty("No requests were made."));
+            return s;
+        }
+        s.appendChild(table("stats-table", [
+            {title: "Type", get: entryType},
+            {title: "Name", cls: function () { return "name"; },
+                get: entryName},
+            {title: "# Requests", num: true,
+                get: function (e) { return fmtInt(e.requests); }},
+            {title: "# Fails", num: true,
+                cls: function (e) { return num(e.failures) ? "fails" : ""; },
+                get: function (e) { return fmtInt(e.failures); }},
+            {title: "Median (ms)", num: true,
+                get: function (e) { return fmtMs(e.median_ms); }},
+            {title: "Average (ms)", num: true,
+                get: function (e) { return fmtMs(e.avg_ms); }},
+            {title: "Min (ms)", num: true,
+                get: function (e) { return fmtMs(e.min_ms); }},
+            {title: "Max (ms)", num: true,
+                get: function (e) { return fmtMs(e.max_ms); }},
+            {title: "Average size (bytes)", num: true,
+                get: function (e) { return fmtInt(e.avg_content_length); }},
+            {title: "RPS", num: true,
+                get: function (e) { return fmtRate(e.rps); }},
+            {title: "Failures/s", num: true,
+                get: function (e) { return fmtRate(e.fail_per_sec); }}
+        ], entries, total));
+        return s;
+    }
+
+    function renderPercentiles(doc) {
+        var entries = arr(doc.entries).map(obj);
+        var total = doc.total ? obj(doc.total) : null;
+        var s = section("percentiles", "Response time percentiles (ms)");
+        if (!entries.length && !(total && num(total.requests))) {
+            s.appendChild(empty("No requests were made."));
+            return s;
+        }
+        var cols = [
+            {title: "Type", get: entryType},
+            {title: "Name", cls: function () { return "name"; },
+                get: entryName}
+        ];
+        PERCENTILES.forEach(function (p) {
+            cols.push({title: p + "%", num: true, get: function (e) {
+                return fmtMs(obj(e.percentiles_ms)[p]);
+            }});
+        });
+        cols.push({title: "# Requests", num: true,
+            get: function (e) { return fmtInt(e.requests); }});
+        s.appendChild(table("percentiles-table", cols, entries, total));
+        return s;
+    }
+
+    function renderFailures(doc) {
+        var rows = arr(doc.errors).map(obj);
+        var s = section("failures", "Failures",
+            rows.length ? rows.length + " kinds" : null);
+        if (!rows.length) {
+            s.appendChild(empty("No failures."));
+            return s;
+        }
+        s.appendChild(table("failures-table", [
+            {title: "Method", get: function (e) { return str(e.method); }},
+            {title: "Name", cls: function () { return "name"; },
+                get: function (e) { return str(e.name); }},
+            {title: "Error", cls: function () { return "mono"; },
+                get: function (e) { return str(e.error); }},
+            {title: "Occurrences", num: true,
+                get: function (e) { return fmtInt(e.occurrences); }}
+        ], rows));
+        return s;
+    }
+
+    function renderExceptions(doc) {
+        var rows = arr(doc.exceptions).map(obj);
+        var s = section("exceptions", "Exceptions",
+            rows.length ? String(rows.length) : null);
+        if (!rows.length) {
+            s.appendChild(empty("No exceptions."));
+            return s;
+        }
+        s.appendChild(table("exceptions-table", [
+            {title: "Count", num: true,
+                get: function (e) { return fmtInt(e.count); }},
+            {title: "Message", get: function (e) { return str(e.msg); }},
+            {title: "Traceback", get: function (e) {
+                return e.traceback ? h("pre", null, str(e.traceback)) : DASH;
+            }},
+            {title: "Nodes", cls: function () { return "mono"; },
+                get: function (e) { return str(e.nodes); }}
+        ], rows));
+        return s;
+    }
+
+    function renderWorkers(doc) {
+        var rows = arr(obj(doc.run).workers).map(obj);
+        var s = section("workers", "Workers",
+            rows.length ? String(rows.length) : null);
+        if (!rows.length) {
+            s.appendChild(empty("No workers reported."));
+            return s;
+        }
+        s.appendChild(table("workers-table", [
+            {title: "ID", cls: function () { return "mono"; },
+                get: function (w) { return str(w.id); }},
+            {title: "Kind", get: function (w) { return str(w.kind); }},
+            {title: "State", get: function (w) { return str(w.state); }},
+            {title: "Max users", num: true,
+                get: function (w) { return fmtInt(w.max_users); }},
+            {title: "Requests", num: true,
+                get: function (w) { return fmtInt(w.requests); }},
+            {title: "Failures", num: true,
+                get: function (w) { return fmtInt(w.failures); }},
+            {title: "CPU", num: true, get: function (w) {
+                return num(w.cpu) === null ? DASH : fmtNum(w.cpu, 1) + " %";
+            }},
+            {title: "Memory", num: true,
+                get: function (w) { return fmtBytes(w.memory); }}
+        ], rows));
+        return s;
+    }
+
+    // ---- charts ----------------------------------------------------------
+
+    // The smallest round number (1, 1.2, 1.5, 2, ... times a power of ten)
+    // at least v.
+    function niceCeil(v) {
+        if (!(v > 0)) {
+            return 1;
+        }
+        var p = Math.pow(10, Math.floor(Math.log10(v)));
+        var steps = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10];
+        for (var i = 0; i < steps.length; i++) {
+            if (steps[i] * p >= v) {
+                return steps[i] * p;
+            }
+        }
+        return 10 * p;
+    }
+
+    function zeroBased(u, min, max) {
+        return [0, niceCeil(max * 1.05)];
+    }
+
+    // The time scale: the data's span, but at least MIN_SPAN seconds
+    // so that one or two points still get readable ticks (uPlot would
+    // stretch a single point over a day).
+    var MIN_SPAN = 20;
+
+    function timeScale(xs) {
+        var first = xs[0];
+        var last = xs[xs.length - 1];
+        if (last - first >= MIN_SPAN) {
+            return {time: true};
+        }
+        var pad = (MIN_SPAN - (last - first)) / 2;
+        return {time: true, auto: false, min: first - pad, max: last + pad};
+    }
+
+    // Time ticks in UTC, 24-hour: "10:05" or "10:05:30" when the ticks are
+    // less than a minute apart, with the date when the run spans days.
+    function timeTicks(u, splits, axisIdx, space, incr) {
+        var pad = function (x) { return (x < 10 ? "0" : "") + x; };
+        var xs = u.data[0];
+        var days = xs.length && xs[xs.length - 1] - xs[0] >= 86400;
+        return splits.map(function (ts) {
+            var d = new Date(ts * 1000);
+            var text = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
+            if (incr < 60) {
+                text += ":" + pad(d.getUTCSeconds());
+            }
+            if (days) {
+                text = pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) +
+                    " " + text;
+            }
+            return text;
+        });
+    }
+
+    function makeChart(spec, history) {
+        var el = h("div", {class: "chart-box", id: spec.id,
+            "data-colors": spec.series.map(function (s) {
+                return s.color;
+            }).join(",")});
+        var box = h("div", {class: "chart"}, h("h3", null, spec.title), el);
+        var data = [history.map(function (p) { return num(p.time); })];
+        spec.series.forEach(function (s) {
+            data.push(history.map(function (p) { return num(p[s.key]); }));
+        });
+        var digits = spec.digits;
+        var opts = {
+            width: 600,
+            height: CHART_HEIGHT,
+            padding: [null, 32, null, null], // room for the last time tick
+            tzDate: function (ts) {
+                return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC");
+            },
+            cursor: {sync: {key: "apex"}},
+            scales: {
+                x: timeScale(data[0]),
+                y: {range: zeroBased}
+            },
+            series: [{label: "Time (UTC)",
+                value: "{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}"}].concat(
+                spec.series.map(function (s) {
+                    return {
+                        label: s.label,
+                        stroke: s.color,
+                        width: 2,
+                        dash: s.dash,
+                        points: {show: history.length < 3, size: 6,
+                            fill: s.color},
+                        value: function (u, v) {
+                            return v == null ? DASH : fmtNum(v, digits);
+                        }
+                    };
+                })),
+            axes: [
+                {grid: {stroke: "#eef0f3"}, values: timeTicks, space: 80,
+                    label: "time (UTC)"},
+                {label: spec.unit, size: 64, grid: {stroke: "#eef0f3"},
+                    values: function (u, splits) {
+                        return splits.map(function (v) {
+                            return fmtNum(v, 2);
+                        });
+                    }}
+            ]
+        };
+        return {box: box, el: el, opts: opts, data: data};
+    }
+
+    function renderCharts(doc) {
+        var s = section("charts", "Charts");
+        var history = arr(doc.history).map(obj).filter(function (p) {
+            return num(p.time) !== null;
+        }).sort(function (a, b) { return num(a.time) - num(b.time); });
+        if (!history.length) {
+            s.appendChild(empty("No history was recorded for this run."));
+            return {section: s, pending: []};
+        }
+        if (typeof window.uPlot !== "function") {
+            s.appendChild(h("p", {class: "notice"},
+                "The charting library is missing from this report."));
+            return {section: s, pending: []};
+        }
+        var has = function (key) {
+            return history.some(function (p) {
+                return num(p[key]) !== null;
+            });
+        };
+        var hasTarget = has("target_users");
+        var specs = [
+            {id: "chart-rps", title: "Total Requests per Second",
+                unit: "requests/s", digits: 2, series: [
+                    {key: "rps", label: "RPS", color: COLORS.rps},
+                    {key: "fail_per_sec", label: "Failures/s",
+                        color: COLORS.fails}
+                ].concat(has("target_rate") ? [{key: "target_rate",
+                    label: "Target iterations/s", color: COLORS.target,
+                    dash: [6, 4]}] : [])},
+            {id: "chart-response-times", title: "Response Times (ms)",
+                unit: "ms", digits: 2, series: [
+                    {key: "p50_ms", label: "Median (p50)", color: COLORS.p50},
+                    {key: "p95_ms", label: "95th percentile",
+                        color: COLORS.p95}]},
+            {id: "chart-users", title: "Number of Users", unit: "users",
+                digits: 0, series: [
+                    {key: "users", label: "Users", color: COLORS.users}
+                ].concat(hasTarget ? [{key: "target_users",
+                    label: "Target users", color: COLORS.target,
+                    dash: [6, 4]}] : [])}
+        ];
+        var grid = h("div", {class: "charts"});
+        var pending = specs.map(function (spec) {
+            var c = makeChart(spec, history);
+            grid.appendChild(c.box);
+            return c;
+        });
+        s.appendChild(grid);
+        return {section: s, pending: pending};
+    }
+
+    // uPlot needs a width in pixels, so charts are made once the page is
+    // laid out and resized with the window.
+    function drawCharts(pending) {
+        pending.forEach(function (c) {
+            c.opts.width = Math.max(c.el.clientWidth, 300);
+            charts.push(new uPlot(c.opts, c.data, c.el));
+        });
+        if (!pending.length) {
+            return;
+        }
+        var queued = false;
+        window.addEventListener("resize", function () {
+            if (queued) {
+                return;
+            }
+            queued = true;
+            window.requestAnimationFrame(function () {
+                queued = false;
+                charts.forEach(function (u, i) {
+                    u.setSize({width: Math.max(pending[i].el.clientWidth,
+                        300), height: CHART_HEIGHT});
+                });
+            });
+        });
+    }
+
+    // ---- main ------------------------------------------------------------
+
+    function readDocument() {
+        var el = document.getElementById("apex-report-data");
+        if (!el) {
+            return null;
+        }
+        try {
+            var doc = JSON.parse(el.textContent);
+            return doc && typeof doc === "object" ? doc : null;
+        } catch (e) {
+            return null; // the template itself, not a filled report
+        }
+    }
+
+    // Render one section; a bug in one must not hide the others, but it
+    // is still reported on the console (the browser test fails on it).
+    function guarded(name, fn, doc) {
+        try {
+            return fn(doc);
+        } catch (e) {
+            console.error("apex report: " + name + ": " + e);
+            return h("section", null, h("p", {class: "notice"},
+                "The " + name + " section could not be shown."));
+        }
+    }
+
+    function main() {
+        var root = document.getElementById("report");
+        var doc = readDocument();
+        var footer = document.getElementById("footer");
+        if (!doc) {
+            root.appendChild(h("p", {class: "notice", id: "no-data"},
+                "This report holds no run data."));
+            document.body.setAttribute("data-rendered", "no-data");
+            return;
+        }
+        var run = obj(doc.run);
+        if (run.host || run.start) {
+            document.title = "Apex report \u00b7 " + str(run.host || "") +
+                " \u00b7 " + fmtUtc(run.start, run.start_time);
+        }
+        root.appendChild(guarded("summary", renderSummary, doc));
+        root.appendChild(guarded("thresholds", renderThresholds, doc));
+        root.appendChild(guarded("requests", renderRequests, doc));
+        root.appendChild(guarded("percentiles", renderPercentiles, doc));
+        var chartPart = null;
+        root.appendChild(guarded("charts", function (d) {
+            chartPart = renderCharts(d);
+            return chartPart.section;
+        }, doc));
+        root.appendChild(guarded("failures", renderFailures, doc));
+        root.appendChild(guarded("exceptions", renderExceptions, doc));
+        root.appendChild(guarded("workers", renderWorkers, doc));
+        footer.appendChild(h("span", null, "Generated by Apex " +
+            (str(doc.apex_version) || "") + " \u00b7 charts drawn with " +
+            "uPlot \u00b7 times in UTC"));
+        if (chartPart) {
+            guarded("charts", function () {
+                drawCharts(chartPart.pending);
+                return null;
+            });
+        }
+        window.apexReport = {data: doc, charts: charts};
+        document.body.setAttribute("data-rendered", "true");
+    }
+
+    if (document.readyState === "loading") {
+        document.addEventListener("DOMContentLoaded", main);
+    } else {
+        main();
+    }
+})();
