@@ -508,7 +508,9 @@ static void s_on_quit_timer(apex_loop_t *loop, apex_timer_t *timer)
 static void s_on_run_timer(apex_loop_t *loop, apex_timer_t *timer)
 {
     (void)loop;
-    s_quit_test(timer->arg, "--run-time limit reached, shutting down");
+    master_t *self = timer->arg;
+    s_quit_test(self, self->shape ? "the load shape is complete, shutting down"
+                                  : "--run-time limit reached, shutting down");
 }
 
 static void s_finish(master_t *self)
@@ -856,6 +858,9 @@ static void s_shape_step(master_t *self)
         s_start(self, users, rate < 1 ? 1 : rate);
         return;
     }
+    // A dispatch still under way carries the new rate by itself.
+    if (self->dispatched != self->target)
+        return;
     double change = fabs(self->point.rate - self->arrival_sent);
     if (change > 0.001 && change > 0.002 * self->point.rate)
         s_dispatch_send(self, self->dispatched);
@@ -879,6 +884,11 @@ static void s_begin_test(master_t *self)
     free(text);
     self->shape_started = apex_loop_now(self->loop);
     self->point = master_shape_at(self->shape, 0);
+    // The end is timed exactly, not left to the once-a-second tick, so an
+    // arrival-rate run lasts what it says (its iteration count depends on
+    // it).
+    apex_timer_start(self->loop, &self->run_timer,
+                     (uint64_t)(master_shape_duration(self->shape) * 1e6));
     if (self->shape->kind == MASTER_SHAPE_ARRIVAL) {
         // The pre-allocated users go out at once; the rate goes with them.
         s_start(self, self->shape->pre_allocated,

@@ -140,6 +140,10 @@ struct worker_engine {
     apex_timer_t arrival_timer;     // fires at arrival_next
     uint64_t iterations;            // tasks completed (reported deltas)
     uint64_t dropped;               // iterations with no free user
+    uint64_t *queue;                // intended starts waiting for a user
+    size_t queue_head;              // oldest entry
+    size_t queue_len;               // entries waiting
+    size_t queue_cap;               // ring size (= arrival_max)
 };
 
 static void s_start_task(worker_user_t *u);
@@ -488,6 +492,7 @@ void worker_engine_destroy(worker_engine_t **self_p)
     apex_timer_stop(self->loop, &self->curl_timer);
     apex_timer_stop(self->loop, &self->cutoff);
     apex_timer_stop(self->loop, &self->arrival_timer);
+    free(self->queue);
     s_free_plan(self);
     // Closing the multi handle closes pooled connections, which removes
     // their sockets through the socket callback.
@@ -722,6 +727,15 @@ static void s_task_done(worker_user_t *u)
         // iteration, or runs the one that waited for its on_start.
         if (was_on_start && u->pending) {
             u->pending = false;
+            s_start_task(u);
+            return;
+        }
+        if (self->queue_len) {
+            // An iteration waited for a free user: it starts now, late,
+            // and its latency counts from when it should have started.
+            u->intended = self->queue[self->queue_head];
+            self->queue_head = (self->queue_head + 1) % self->queue_cap;
+            self->queue_len--;
             s_start_task(u);
             return;
         }
@@ -1178,15 +1192,20 @@ static void s_remove_idle(worker_user_t *u)
 // worker was given users of.
 static s_class_t *s_pick_class(worker_engine_t *self)
 {
+    // Among the classes this worker has users of; with none yet (the
+    // pre-allocated users are still on their way), among all classes.
+    bool any = false;
+    for (size_t c = 0; c < self->nclasses; c++)
+        any = any || self->classes[c].nusers;
     uint64_t total = 0;
     for (size_t c = 0; c < self->nclasses; c++)
-        if (self->classes[c].nusers)
+        if (self->classes[c].nusers || !any)
             total += self->classes[c].cls->weight;
     if (total == 0)
         return NULL;
     uint64_t r = apex_rng_next(&self->rng) % total;
     for (size_t c = 0; c < self->nclasses; c++) {
-        if (!self->classes[c].nusers)
+        if (!self->classes[c].nusers && any)
             continue;
         if (r < self->classes[c].cls->weight)
             return &self->classes[c];
@@ -1212,7 +1231,15 @@ static void s_iteration(worker_engine_t *self, uint64_t intended)
         return;
     }
     if ((int64_t)(self->nusers + self->nstopping) >= self->arrival_max) {
-        self->dropped++;
+        // Every user is busy: wait for one (at most one iteration per
+        // user may wait), else the iteration is dropped.
+        if (self->queue_len < self->queue_cap) {
+            self->queue[(self->queue_head + self->queue_len) %
+                        self->queue_cap] = intended;
+            self->queue_len++;
+        } else {
+            self->dropped++;
+        }
         return;
     }
     worker_user_t *u = s_user_new(self, cls);
@@ -1262,9 +1289,31 @@ void worker_engine_set_arrival(worker_engine_t *self, bool on, double rate,
     self->arrival = on;
     self->arrival_rate = rate;
     self->arrival_max = max_users;
+    size_t cap = max_users > 0 ? (size_t)max_users : 1;
+    if (on && cap != self->queue_cap) {
+        // Keep waiting iterations in order in the new ring (drop the
+        // newest when it shrinks).
+        uint64_t *queue = apex_calloc(cap, sizeof *queue);
+        size_t n = 0;
+        for (; n < self->queue_len; n++) {
+            uint64_t t = self->queue[(self->queue_head + n) % self->queue_cap];
+            if (n < cap)
+                queue[n] = t;
+            else
+                self->dropped++;
+        }
+        free(self->queue);
+        self->queue = queue;
+        self->queue_head = 0;
+        self->queue_len = n < cap ? n : cap;
+        self->queue_cap = cap;
+    }
     if (!on || rate <= 0) {
         apex_timer_stop(self->loop, &self->arrival_timer);
         if (!on) {
+            // Iterations still waiting for a user never start.
+            self->dropped += self->queue_len;
+            self->queue_len = 0;
             for (size_t c = 0; c < self->nclasses; c++) {
                 s_class_t *cls = &self->classes[c];
                 for (size_t i = 0; i < cls->nidle; i++)

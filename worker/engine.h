@@ -58,9 +58,10 @@ void worker_engine_stop(worker_engine_t *self, bool graceful,
 
 // Switch the open model on or off: with it, users do not run their own
 // loop with think times; the engine starts `rate` iterations per second
-// (one task each) on free users, allocating new ones up to max_users and
-// counting an iteration it cannot start as dropped. The first request of
-// an iteration is timed from its intended start; its service time is
+// (one task each) on free users, allocating new ones up to max_users;
+// when all max_users are busy an iteration waits for the next free one
+// (at most max_users iterations wait), beyond that it is dropped. The first
+// request of an iteration is timed from its intended start; its service time is
 // recorded too (apex_stats_record_service). Users given by
 // worker_engine_apply() are the pre-allocated ones.
 void worker_engine_set_arrival(worker_engine_t *self, bool on, double rate,
