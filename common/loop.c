@@ -9,6 +9,8 @@
 #include "common/loop.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +33,18 @@ struct apex_loop {
     void (*iter_fn)(void *); // end-of-iteration hook, or NULL
     void *iter_arg;          // its argument
 };
+
+void apex_block_signals(bool sigchld)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    if (sigchld)
+        sigaddset(&mask, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
 
 apex_loop_t *apex_loop_new(apex_error_t *err)
 {

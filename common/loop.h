@@ -36,6 +36,11 @@ struct apex_timer {
     void *arg;         // owner's data
 };
 
+// Block SIGINT and SIGTERM (and SIGCHLD when asked) in the calling thread
+// and every thread it starts afterwards, so they can be read from a
+// signalfd on a loop; ignore SIGPIPE. Call from main() before any thread.
+void apex_block_signals(bool sigchld);
+
 // Create a loop. NULL with err set if epoll cannot be created.
 apex_loop_t *apex_loop_new(apex_error_t *err);
 

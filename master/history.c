@@ -9,6 +9,7 @@
 // 14 400 of them, 1.4 MB).
 #include "master/history.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,4 +142,35 @@ const master_history_point_t *master_history_at(const master_history_t *self,
                                                 size_t i)
 {
     return i < self->npoints ? &self->points[i] : NULL;
+}
+
+static json_t *s_real_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+json_t *master_history_json(const master_history_t *self)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < self->npoints; i++) {
+        const master_history_point_t *p = &self->points[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "time", json_integer(p->time));
+        json_object_set_new(o, "users", json_integer(p->users));
+        json_object_set_new(o, "target_users", s_real_or_null(p->target_users));
+        json_object_set_new(o, "target_rate", s_real_or_null(p->target_rate));
+        json_object_set_new(o, "stage",
+                            p->stage ? json_integer(p->stage) : json_null());
+        json_object_set_new(o, "rps", json_real(p->rps));
+        json_object_set_new(o, "fail_per_sec", json_real(p->fail_per_sec));
+        json_object_set_new(o, "p50_ms", s_real_or_null(p->p50_ms));
+        json_object_set_new(o, "p95_ms", s_real_or_null(p->p95_ms));
+        json_object_set_new(o, "avg_ms", s_real_or_null(p->avg_ms));
+        json_object_set_new(o, "requests",
+                            json_integer((json_int_t)p->requests));
+        json_object_set_new(o, "failures",
+                            json_integer((json_int_t)p->failures));
+        json_array_append_new(list, o);
+    }
+    return list;
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/histogram.h"
 #include "common/stats.h"
 
@@ -51,6 +53,11 @@ double master_history_current_percentile(const master_history_t *self,
 // which are filled in here).
 void master_history_add(master_history_t *self, const apex_stats_t *stats,
                         master_history_point_t point);
+
+// The points as a JSON array of objects (time, users, target_users,
+// target_rate, stage, rps, fail_per_sec, p50_ms, p95_ms, avg_ms, requests,
+// failures); null where there is no value. A new reference.
+json_t *master_history_json(const master_history_t *self);
 
 // The points, oldest first.
 size_t master_history_size(const master_history_t *self);

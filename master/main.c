@@ -9,6 +9,7 @@
 
 #include "common/cli.h"
 #include "common/log.h"
+#include "common/loop.h"
 #include "common/version.h"
 #include "master/master.h"
 
@@ -34,6 +35,11 @@ enum {
     OPT_THRESHOLD,
     OPT_JSON,
     OPT_HTML,
+    OPT_WEB_HOST,
+    OPT_WEB_PORT,
+    OPT_WEB_AUTH,
+    OPT_AUTOSTART,
+    OPT_AUTOQUIT,
 };
 
 static const apex_cli_option_t s_options[] = {
@@ -96,6 +102,18 @@ static const apex_cli_option_t s_options[] = {
      OPT_JSON},
     {"html", 0, true, "APEX_HTML", "FILE",
      "write a self-contained HTML report with charts", OPT_HTML},
+    {"web-host", 0, true, "APEX_WEB_HOST", "ADDR",
+     "web UI address (default: all interfaces)", OPT_WEB_HOST},
+    {"web-port", 'P', true, "APEX_WEB_PORT", "PORT",
+     "web UI port (default 8089; 0 = any free port)", OPT_WEB_PORT},
+    {"web-auth", 0, true, "APEX_WEB_AUTH", "USER:PASS",
+     "basic auth on every web route", OPT_WEB_AUTH},
+    {"autostart", 0, false, "APEX_AUTOSTART", NULL,
+     "with the web UI: start at once (like --headless) and stop, not quit, "
+     "at the end",
+     OPT_AUTOSTART},
+    {"autoquit", 0, true, "APEX_AUTOQUIT", "SECONDS",
+     "with --autostart: quit this long after the test stops", OPT_AUTOQUIT},
 };
 
 #define MASTER_MAX_THRESHOLD_ARGS 256
@@ -156,6 +174,24 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
             return apex_error_set(err, "expected a file name");
         o->html_path = arg;
         return 0;
+    case OPT_WEB_HOST:
+        o->web_host = arg;
+        return 0;
+    case OPT_WEB_PORT:
+        if (apex_parse_long(arg, 0, 65535, &n, err) != 0)
+            return -1;
+        o->web_port = (int)n;
+        return 0;
+    case OPT_WEB_AUTH:
+        if (!strchr(arg, ':') || arg[0] == ':')
+            return apex_error_set(err, "expected user:password");
+        o->web_auth = arg;
+        return 0;
+    case OPT_AUTOSTART:
+        o->autostart = true;
+        return 0;
+    case OPT_AUTOQUIT:
+        return apex_parse_duration(arg, &o->autoquit, err);
     case OPT_HEADLESS:
         o->headless = true;
         return 0;
@@ -203,12 +239,7 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
         o->only_summary = true;
         return 0;
     case OPT_LOGLEVEL:
-        if (apex_log_level_parse(arg, &o->level) != 0)
-            return apex_error_set(err,
-                                  "expected DEBUG, INFO, WARNING or "
-                                  "ERROR, got '%s'",
-                                  arg);
-        return 0;
+        return apex_log_level_arg(arg, &o->level, err);
     default:
         return apex_error_set(err, "unhandled option");
     }
@@ -224,6 +255,9 @@ int main(int argc, char **argv)
               .bind_port = 5557,
               .stop_timeout = -1,
               .exit_code_on_error = MASTER_EXIT_FAILURES,
+              .web_host = "",
+              .web_port = 8089,
+              .autoquit = -1,
               .level = APEX_LOG_INFO},
     };
     apex_error_t err = {""};
@@ -249,9 +283,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "apex-master: --csv-full-history needs --csv\n");
         return MASTER_EXIT_USAGE;
     }
-    if (!o->headless) {
-        fprintf(stderr, "apex-master: the web UI is not available yet; "
-                        "run with --headless\n");
+    if (o->autoquit >= 0 && !o->autostart) {
+        fprintf(stderr, "apex-master: --autoquit needs --autostart\n");
         return MASTER_EXIT_USAGE;
     }
     if (o->processes > 0 && !args.expect_workers_set)
@@ -263,13 +296,7 @@ int main(int argc, char **argv)
     }
     apex_log_init("apex.master", o->level);
 
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    apex_block_signals(true);
     setenv("ZSYS_SIGHANDLER", "false", 1);
 
     int exit_code = MASTER_EXIT_USAGE;

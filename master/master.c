@@ -21,6 +21,7 @@
 #include "master/master.h"
 
 #include <czmq.h>
+#include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -37,6 +38,7 @@
 
 #include "common/alloc.h"
 #include "common/buf.h"
+#include "common/cli.h"
 #include "common/clock.h"
 #include "common/loop.h"
 #include "common/stats.h"
@@ -48,6 +50,8 @@
 #include "master/report_json.h"
 #include "master/shape.h"
 #include "master/thresholds.h"
+#include "master/api.h"
+#include "master/web.h"
 #include "proto/proto.h"
 
 #define MASTER_TICK_US (1 * APEX_USEC_PER_SEC)
@@ -91,14 +95,15 @@ typedef struct {
 } s_seen_t;
 
 typedef struct {
-    size_t seen;          // index in seen (also the ack index)
-    worker_state_t state; // Locust's node state
-    int liveness;         // heartbeat counter (3 .. -60)
-    char *version;        // version text it sent ("-1" for the int)
-    bool apex;            // an apex-worker (heartbeat extension)
-    bool python_old;      // a Locust older than 2.19 (no heartbeat reply)
-    int64_t user_count;   // users it reported
-    int64_t *assigned;    // per class: what the last spawn gave it
+    size_t seen;             // index in seen (also the ack index)
+    worker_state_t state;    // Locust's node state
+    int liveness;            // heartbeat counter (3 .. -60)
+    char *version;           // version text it sent ("-1" for the int)
+    bool apex;               // an apex-worker (heartbeat extension)
+    bool python_old;         // a Locust older than 2.19 (no heartbeat reply)
+    int64_t user_count;      // users it reported
+    int64_t *assigned;       // per class: what the last spawn gave it
+    uint64_t last_heartbeat; // loop time of its last heartbeat
 } s_worker_t;
 
 struct master {
@@ -149,6 +154,8 @@ struct master {
     uint64_t dropped;               // arrival iterations not started
     bool threshold_aborted;         // an abort_on_fail threshold failed
     double end_time;                // wall time the test ended
+    master_web_t *web;              // the UI and API, or NULL (headless)
+    apex_timer_t autoquit_timer;    // --autoquit after a stop
     double start_time;              // wall time the test started
     pid_t *children;                // --processes workers
     size_t nchildren;               // their number
@@ -161,6 +168,10 @@ struct master {
 };
 
 static void s_drain(void *arg);
+static void s_check_stopped(master_t *self);
+static void s_stop_test(master_t *self);
+static master_th_input_t s_th_input(master_t *self);
+static void s_web_handle(void *arg, master_web_request_t *req);
 static void s_start(master_t *self, int64_t users, double rate);
 static void s_begin_test(master_t *self);
 static void s_finish(master_t *self);
@@ -509,6 +520,13 @@ static void s_on_run_timer(apex_loop_t *loop, apex_timer_t *timer)
 {
     (void)loop;
     master_t *self = timer->arg;
+    if (!self->options.headless) {
+        // The UI's runs stop (and --autoquit may end the process).
+        apex_info("%s", self->shape ? "the load shape is complete, stopping"
+                                    : "run time limit reached, stopping");
+        s_stop_test(self);
+        return;
+    }
     s_quit_test(self, self->shape ? "the load shape is complete, shutting down"
                                   : "--run-time limit reached, shutting down");
 }
@@ -526,12 +544,60 @@ static void s_last_worker_gone(master_t *self, const char *how)
         return;
     if (self->state == RUN_SPAWNING || self->state == RUN_RUNNING) {
         apex_info("The last worker %s, stopping test.", how);
-        self->aborted = true;
-        if (self->options.headless)
+        if (self->options.headless) {
+            self->aborted = true;
             s_quit_test(self, "no workers left, shutting down");
-        else
-            self->state = RUN_STOPPED;
+        } else {
+            s_stop_test(self);
+        }
     }
+}
+
+// UI mode: stop the test (Locust's runner.stop()); the workers stop their
+// users, send client_stopped and client_ready, and the test is stopped
+// when none runs any more.
+static void s_stop_test(master_t *self)
+{
+    if (self->state != RUN_SPAWNING && self->state != RUN_RUNNING)
+        return;
+    apex_timer_stop(self->loop, &self->dispatch_timer);
+    apex_timer_stop(self->loop, &self->report_wait);
+    apex_timer_stop(self->loop, &self->run_timer);
+    self->state = RUN_STOPPING;
+    self->end_time = apex_wall_time();
+    self->dispatched = 0;
+    self->target = 0;
+    for (size_t i = 0; i < self->nworkers; i++)
+        if (s_active(self->workers[i]))
+            s_send_empty(self, self->workers[i], "stop");
+    apex_info("test stopped by the %s", self->options.headless ? "run" : "UI");
+    s_check_stopped(self);
+    if (self->options.autoquit >= 0) {
+        apex_info("quitting in %g seconds (--autoquit)",
+                  self->options.autoquit);
+        apex_timer_start(self->loop, &self->autoquit_timer,
+                         (uint64_t)(self->options.autoquit * 1e6));
+    }
+}
+
+static void s_check_stopped(master_t *self)
+{
+    if (self->state != RUN_STOPPING || self->quitting)
+        return;
+    for (size_t i = 0; i < self->nworkers; i++) {
+        worker_state_t st = self->workers[i]->state;
+        if (st == W_SPAWNING || st == W_RUNNING || st == W_STOPPING)
+            return;
+    }
+    self->state = RUN_STOPPED;
+    master_th_input_t in = s_th_input(self);
+    master_thresholds_evaluate(&self->thresholds, &in);
+}
+
+static void s_on_autoquit(apex_loop_t *loop, apex_timer_t *timer)
+{
+    (void)loop;
+    s_quit_test(timer->arg, "--autoquit time reached, shutting down");
 }
 
 // ---------------------------------------------------------------------
@@ -579,6 +645,7 @@ static void s_on_client_ready(master_t *self, proto_msg_t *msg)
     w->seen = s_seen_index(self, msg->node_id);
     w->state = W_READY;
     w->liveness = MASTER_LIVENESS;
+    w->last_heartbeat = apex_loop_now(self->loop);
     w->version = apex_strdup(version);
     w->assigned = apex_calloc(self->nclasses + 1, sizeof *w->assigned);
     // Locust before 2.19 knows neither the master's heartbeat nor its
@@ -624,6 +691,7 @@ static void s_on_heartbeat(master_t *self, s_worker_t *w, proto_msg_t *msg)
             w->state = W_READY;
     }
     seen->state = s_wstate_name(w->state);
+    w->last_heartbeat = apex_loop_now(self->loop);
     seen->cpu = msg->cpu_usage;
     seen->memory = msg->memory_usage;
     if (msg->apex_version && !w->apex) {
@@ -718,6 +786,7 @@ static void s_handle(master_t *self, proto_msg_t *msg)
     switch (msg->type) {
     case PROTO_HEARTBEAT:
         s_on_heartbeat(self, w, msg);
+        s_check_stopped(self);
         break;
     case PROTO_STATS:
         s_on_stats(self, w, msg);
@@ -738,6 +807,7 @@ static void s_handle(master_t *self, proto_msg_t *msg)
         s_remove(self, pos, "stopped");
         s_rebalance(self);
         s_last_worker_gone(self, "stopped");
+        s_check_stopped(self);
         break;
     case PROTO_QUIT:
         apex_info("Worker %s quit.", msg->node_id);
@@ -844,10 +914,8 @@ static void s_shape_step(master_t *self)
         return;
     double t = (double)(apex_loop_now(self->loop) - self->shape_started) / 1e6;
     self->point = master_shape_at(self->shape, t);
-    if (self->point.over) {
-        s_quit_test(self, "the load shape is complete, shutting down");
-        return;
-    }
+    if (self->point.over)
+        return; // the run timer ends it, at the exact time
     if (self->shape->kind == MASTER_SHAPE_STAGES) {
         int64_t users = (int64_t)self->point.users;
         if (users == self->target)
@@ -1315,6 +1383,7 @@ master_t *master_new(const master_options_t *options, apex_error_t *err,
     apex_timer_init(&self->csv_timer, s_on_csv, self);
     apex_timer_init(&self->run_timer, s_on_run_timer, self);
     apex_timer_init(&self->quit_timer, s_on_quit_timer, self);
+    apex_timer_init(&self->autoquit_timer, s_on_autoquit, self);
     apex_loop_on_iteration(self->loop, s_on_iteration, self);
 
     sigset_t mask;
@@ -1353,6 +1422,13 @@ master_t *master_new(const master_options_t *options, apex_error_t *err,
             goto fail;
         }
     }
+    if (!options->headless) {
+        master_web_options_t web = {options->web_host, options->web_port,
+                                    options->web_auth};
+        self->web = master_web_new(self->loop, &web, s_web_handle, self, err);
+        if (!self->web)
+            goto fail;
+    }
     if (options->processes > 0 && s_spawn_children(self, err) != 0)
         goto fail;
     return self;
@@ -1374,10 +1450,12 @@ void master_destroy(master_t **self_p)
         apex_timer_stop(self->loop, &self->csv_timer);
         apex_timer_stop(self->loop, &self->run_timer);
         apex_timer_stop(self->loop, &self->quit_timer);
+        apex_timer_stop(self->loop, &self->autoquit_timer);
         apex_io_stop(self->loop, &self->sig_io);
         if (self->router)
             apex_io_stop(self->loop, &self->router_io);
     }
+    master_web_destroy(&self->web);
     s_reap_children(self);
     free(self->children);
     zsock_destroy(&self->router);
@@ -1477,11 +1555,8 @@ static void s_write_html(master_t *self, const char *json)
     free(html);
 }
 
-// Write --json and --html.
-static void s_write_reports(master_t *self, int exit_code, const char *verdict)
+static char *s_report_json(master_t *self, int exit_code, const char *verdict)
 {
-    if (!self->options.json_path && !self->options.html_path)
-        return;
     master_worker_row_t *rows = s_worker_rows(self);
     master_json_input_t in = {
         .stats = self->stats,
@@ -1493,7 +1568,7 @@ static void s_write_reports(master_t *self, int exit_code, const char *verdict)
         .history = self->history,
         .shape = self->shape,
         .start_time = self->start_time,
-        .end_time = self->end_time,
+        .end_time = self->end_time > 0 ? self->end_time : apex_wall_time(),
         .host = self->host,
         .scenario = self->options.scenario_path,
         .description = self->scenario->description,
@@ -1507,6 +1582,15 @@ static void s_write_reports(master_t *self, int exit_code, const char *verdict)
     };
     char *json = master_report_json(&in);
     free(rows);
+    return json;
+}
+
+// Write --json and --html.
+static void s_write_reports(master_t *self, int exit_code, const char *verdict)
+{
+    if (!self->options.json_path && !self->options.html_path)
+        return;
+    char *json = s_report_json(self, exit_code, verdict);
     apex_error_t err = {""};
     if (self->options.json_path) {
         if (master_write_file(self->options.json_path, json, &err) != 0)
@@ -1528,12 +1612,21 @@ int master_run(master_t *self)
     apex_timer_start(self->loop, &self->tick, MASTER_TICK_US);
     if (self->options.csv_prefix)
         apex_timer_start(self->loop, &self->csv_timer, 0);
-    if (!self->options.only_summary)
+    if (!self->options.only_summary && self->options.headless)
         apex_timer_start(self->loop, &self->console, MASTER_CONSOLE_US);
-    self->waiting_for_workers = true;
-    self->wait_started = apex_loop_now(self->loop);
-    apex_info("Waiting for %d workers to be ready",
-              self->options.expect_workers);
+    if (self->web)
+        apex_info("Starting web interface at http://%s:%d",
+                  self->options.web_host && self->options.web_host[0] &&
+                          strcmp(self->options.web_host, "*") != 0
+                      ? self->options.web_host
+                      : "0.0.0.0",
+                  master_web_port(self->web));
+    if (self->options.headless || self->options.autostart) {
+        self->waiting_for_workers = true;
+        self->wait_started = apex_loop_now(self->loop);
+        apex_info("Waiting for %d workers to be ready",
+                  self->options.expect_workers);
+    }
     apex_error_t err = {""};
     if (apex_loop_run(self->loop, &err) != 0) {
         apex_err("%s", err.msg);
@@ -1574,4 +1667,397 @@ int master_run(master_t *self)
     }
     s_write_reports(self, code, verdict);
     return code;
+}
+
+// ---------------------------------------------------------------------
+// The web UI's API (runs on the loop: see master/web.h)
+
+static const char *s_state_name(run_state_t state)
+{
+    switch (state) {
+    case RUN_SPAWNING:
+        return "spawning";
+    case RUN_RUNNING:
+        return "running";
+    case RUN_STOPPING:
+        return "stopping";
+    case RUN_STOPPED:
+        return "stopped";
+    default:
+        return "ready";
+    }
+}
+
+static void s_reply_json(master_web_request_t *req, int status, char *json)
+{
+    free(req->body);
+    req->status = status;
+    req->content_type = "application/json";
+    req->body = json;
+    req->body_len = strlen(json);
+}
+
+static void s_reply_error(master_web_request_t *req, int status,
+                          const char *message)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "success", json_false());
+    json_object_set_new(o, "message", json_string(message));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    master_web_reply(req, status, "application/json", text ? text : "{}");
+    free(text);
+}
+
+static void s_reply_download(master_web_request_t *req, apex_buf_t *body,
+                             const char *type, const char *name,
+                             const char *ext)
+{
+    free(req->body);
+    req->status = 200;
+    req->content_type = type;
+    req->body_len = body->len;
+    req->body = apex_buf_take(body);
+    req->disposition = apex_sprintf("attachment;filename=%s_%lld.%s", name,
+                                    (long long)apex_wall_time(), ext);
+}
+
+static void s_web_stats(master_t *self, master_web_request_t *req)
+{
+    master_api_worker_t *workers =
+        apex_calloc(self->nworkers + 1, sizeof *workers);
+    uint64_t now = apex_loop_now(self->loop);
+    for (size_t i = 0; i < self->nworkers; i++) {
+        const s_worker_t *w = self->workers[i];
+        const s_seen_t *seen = &self->seen[w->seen];
+        workers[i].id = seen->id;
+        workers[i].kind = seen->kind;
+        workers[i].state = s_wstate_name(w->state);
+        workers[i].users = w->user_count;
+        workers[i].cpu = seen->cpu;
+        workers[i].memory = seen->memory;
+        workers[i].heartbeat_age =
+            (double)(now - w->last_heartbeat) / (double)APEX_USEC_PER_SEC;
+        workers[i].requests = seen->requests;
+        workers[i].failures = seen->failures;
+    }
+    bool running = self->state == RUN_SPAWNING || self->state == RUN_RUNNING;
+    if (running && self->thresholds.n) {
+        master_th_input_t in = s_th_input(self);
+        master_thresholds_evaluate(&self->thresholds, &in);
+    }
+    master_api_input_t in = {
+        .stats = self->stats,
+        .history = self->history,
+        .state = s_state_name(self->state),
+        .user_count = s_reported_users(self),
+        .workers = workers,
+        .nworkers = self->nworkers,
+        .shape = self->shape,
+        .point = &self->point,
+        .shape_running = self->shape && running,
+        .thresholds = &self->thresholds,
+        .iterations = self->iterations,
+        .dropped_iterations = self->dropped,
+    };
+    s_reply_json(req, 200, master_api_stats(&in));
+    free(workers);
+}
+
+static void s_web_config(master_t *self, master_web_request_t *req)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "host",
+                        self->host ? json_string(self->host) : json_null());
+    json_object_set_new(o, "users", json_integer(self->options.users));
+    json_object_set_new(o, "spawn_rate", json_real(self->options.spawn_rate));
+    json_object_set_new(o, "run_time",
+                        self->options.run_time > 0
+                            ? json_real(self->options.run_time)
+                            : json_null());
+    json_object_set_new(o, "scenario",
+                        json_string(self->options.scenario_path));
+    json_t *classes = json_array();
+    for (size_t c = 0; c < self->nclasses; c++)
+        json_array_append_new(classes, json_string(self->classes[c].name));
+    json_object_set_new(o, "user_classes", classes);
+    json_object_set_new(o, "has_thresholds",
+                        json_boolean(self->thresholds.n > 0));
+    json_t *shape = json_null();
+    if (self->shape) {
+        char *text = master_shape_describe(self->shape);
+        shape = json_object();
+        json_object_set_new(shape, "kind",
+                            json_string(self->shape->kind == MASTER_SHAPE_STAGES
+                                            ? "stages"
+                                            : "arrival_rate"));
+        json_object_set_new(shape, "description", json_string(text));
+        json_object_set_new(shape, "duration",
+                            json_real(master_shape_duration(self->shape)));
+        free(text);
+    }
+    json_object_set_new(o, "shape", shape);
+    json_object_set_new(o, "full_history_csv",
+                        json_boolean(self->options.csv_prefix &&
+                                     self->options.csv_full_history));
+    json_object_set_new(o, "version", json_string(APEX_VERSION));
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    s_reply_json(req, 200, text ? text : apex_strdup("{}"));
+}
+
+// POST /swarm: start a test, or change a running one (Locust's Edit).
+static void s_web_swarm(master_t *self, master_web_request_t *req)
+{
+    if (req->form_error) {
+        s_reply_error(req, 400,
+                      "expected a form "
+                      "(application/x-www-form-urlencoded)");
+        return;
+    }
+    const char *users_text = master_web_arg(req, "user_count");
+    const char *rate_text = master_web_arg(req, "spawn_rate");
+    const char *host = master_web_arg(req, "host");
+    const char *run_time_text = master_web_arg(req, "run_time");
+    apex_error_t e = {""};
+    long users = 0;
+    double rate = 0, run_time = 0;
+    char message[APEX_ERROR_MAX + 64];
+    if (!self->shape) {
+        if (!users_text || !rate_text) {
+            s_reply_error(req, 400,
+                          "Missing user_count or spawn_rate from "
+                          "/swarm request");
+            return;
+        }
+        if (apex_parse_long(users_text, 0, 10000000, &users, &e) != 0) {
+            snprintf(message, sizeof message, "user_count: %s", e.msg);
+            s_reply_error(req, 400, message);
+            return;
+        }
+        if (apex_parse_double(rate_text, 0.001, 1e6, &rate, &e) != 0) {
+            snprintf(message, sizeof message, "spawn_rate: %s", e.msg);
+            s_reply_error(req, 400, message);
+            return;
+        }
+    }
+    if (run_time_text && run_time_text[0] &&
+        (apex_parse_duration(run_time_text, &run_time, &e) != 0 ||
+         run_time <= 0)) {
+        s_reply_error(req, 400,
+                      "Valid run_time formats are : 20, 20s, 3m, "
+                      "2h, 1h20m, 3h30m10s, etc.");
+        return;
+    }
+    char *clean_host = NULL;
+    if (host && host[0]) {
+        // Locust strips < and >; we also insist on a URL.
+        apex_buf_t b;
+        apex_buf_init(&b);
+        for (const char *p = host; *p; p++)
+            if (*p != '<' && *p != '>')
+                apex_buf_putc(&b, *p);
+        clean_host = apex_buf_take(&b);
+        if (strncmp(clean_host, "http://", 7) != 0 &&
+            strncmp(clean_host, "https://", 8) != 0) {
+            free(clean_host);
+            s_reply_error(req, 400,
+                          "host: expected a URL starting with "
+                          "http:// or https://");
+            return;
+        }
+    }
+    bool running = self->state == RUN_SPAWNING || self->state == RUN_RUNNING;
+    if (self->shape && running) {
+        free(clean_host);
+        s_reply_error(req, 400,
+                      "a load shape drives this test: stop it "
+                      "first");
+        return;
+    }
+    if (s_active_count(self) == 0) {
+        free(clean_host);
+        s_reply_error(req, 400, "no worker is connected yet");
+        return;
+    }
+    if (clean_host) {
+        free(self->host);
+        self->host = clean_host;
+    }
+    apex_timer_stop(self->loop, &self->autoquit_timer);
+    if (self->shape) {
+        s_begin_test(self);
+    } else {
+        self->options.users = users;
+        self->options.spawn_rate = rate;
+        s_start(self, users, rate);
+        if (run_time > 0) {
+            self->options.run_time = run_time;
+            apex_timer_start(self->loop, &self->run_timer,
+                             (uint64_t)(run_time * 1e6));
+        }
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "success", json_true());
+    json_object_set_new(o, "message",
+                        json_string(self->shape
+                                        ? "Swarming started using the load "
+                                          "shape"
+                                        : "Swarming started"));
+    json_object_set_new(o, "host",
+                        self->host ? json_string(self->host) : json_null());
+    if (run_time > 0)
+        json_object_set_new(o, "run_time", json_real(run_time));
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    s_reply_json(req, 200, text ? text : apex_strdup("{}"));
+}
+
+static void s_web_reset(master_t *self)
+{
+    apex_stats_reset(self->stats, apex_wall_time());
+    master_history_clear(self->history);
+    for (size_t i = 0; i < self->nexceptions; i++) {
+        free(self->exceptions[i].msg);
+        free(self->exceptions[i].traceback);
+        free(self->exceptions[i].nodes);
+    }
+    self->nexceptions = 0;
+    self->iterations = 0;
+    self->dropped = 0;
+    // Thresholds follow the statistics they judge.
+    master_th_input_t in = s_th_input(self);
+    master_thresholds_evaluate(&self->thresholds, &in);
+}
+
+static void s_web_tasks(master_t *self, master_web_request_t *req)
+{
+    int64_t *running = apex_calloc(self->nclasses + 1, sizeof *running);
+    for (size_t i = 0; i < self->nworkers; i++)
+        for (size_t c = 0; c < self->nclasses; c++)
+            if (s_active(self->workers[i]))
+                running[c] += self->workers[i]->assigned[c];
+    s_reply_json(req, 200, master_api_tasks(self->scenario, running));
+    free(running);
+}
+
+static void s_web_report(master_t *self, master_web_request_t *req, bool html)
+{
+    const char *verdict = s_state_name(self->state);
+    char *json = s_report_json(self, 0, verdict);
+    if (!html) {
+        s_reply_json(req, 200, json);
+        return;
+    }
+    char *page = master_report_html(json);
+    free(json);
+    if (!page) {
+        s_reply_error(req, 500,
+                      "the report template is missing from this "
+                      "build");
+        return;
+    }
+    free(req->body);
+    req->status = 200;
+    req->content_type = "text/html; charset=utf-8";
+    req->body = page;
+    req->body_len = strlen(page);
+    const char *download = master_web_arg(req, "download");
+    if (download && download[0] && strcmp(download, "0") != 0)
+        req->disposition = apex_sprintf("attachment;filename=apex_report_"
+                                        "%lld.html",
+                                        (long long)apex_wall_time());
+}
+
+static void s_web_full_history(master_t *self, master_web_request_t *req)
+{
+    if (!self->options.csv_prefix || !self->options.csv_full_history) {
+        master_web_reply(req, 404, "text/plain",
+                         "Error: Server was not started with option to "
+                         "generate full history.");
+        return;
+    }
+    if (self->history_csv)
+        fflush(self->history_csv);
+    char *path = apex_sprintf("%s_stats_history.csv", self->options.csv_prefix);
+    FILE *f = fopen(path, "rb");
+    free(path);
+    if (!f) {
+        master_web_reply(req, 500, "text/plain", "cannot read the history");
+        return;
+    }
+    apex_buf_t b;
+    apex_buf_init(&b);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        apex_buf_append(&b, chunk, n);
+    fclose(f);
+    s_reply_download(req, &b, "text/csv", "requests_full_history", "csv");
+    apex_buf_fini(&b);
+}
+
+static void s_web_handle(void *arg, master_web_request_t *req)
+{
+    master_t *self = arg;
+    const char *p = req->path;
+    bool post = strcmp(req->method, "POST") == 0;
+    if (strcmp(p, "/swarm") == 0) {
+        if (!post) {
+            s_reply_error(req, 405, "use POST for /swarm");
+            return;
+        }
+        s_web_swarm(self, req);
+        return;
+    }
+    if (post) {
+        s_reply_error(req, 405, "method not allowed");
+        return;
+    }
+    apex_buf_t b;
+    apex_buf_init(&b);
+    if (strcmp(p, "/stats/requests") == 0) {
+        s_web_stats(self, req);
+    } else if (strcmp(p, "/config") == 0) {
+        s_web_config(self, req);
+    } else if (strcmp(p, "/stop") == 0) {
+        s_stop_test(self);
+        master_web_reply(req, 200, "application/json",
+                         "{\"success\": true, \"message\": \"Test "
+                         "stopped\"}");
+    } else if (strcmp(p, "/stats/reset") == 0) {
+        s_web_reset(self);
+        master_web_reply(req, 200, "text/html", "ok");
+    } else if (strcmp(p, "/exceptions") == 0) {
+        s_reply_json(
+            req, 200,
+            master_api_exceptions(self->exceptions, self->nexceptions));
+    } else if (strcmp(p, "/history") == 0) {
+        s_reply_json(req, 200, master_api_history(self->history));
+    } else if (strcmp(p, "/worker-count") == 0) {
+        char text[64];
+        snprintf(text, sizeof text, "{\"worker_count\": %zu}", self->nworkers);
+        master_web_reply(req, 200, "application/json", text);
+    } else if (strcmp(p, "/tasks") == 0) {
+        s_web_tasks(self, req);
+    } else if (strcmp(p, "/stats/requests/csv") == 0) {
+        master_csv_stats(&b, self->stats);
+        s_reply_download(req, &b, "text/csv", "requests", "csv");
+    } else if (strcmp(p, "/stats/failures/csv") == 0) {
+        master_csv_failures(&b, self->stats);
+        s_reply_download(req, &b, "text/csv", "failures", "csv");
+    } else if (strcmp(p, "/exceptions/csv") == 0) {
+        master_csv_exceptions(&b, self->exceptions, self->nexceptions);
+        s_reply_download(req, &b, "text/csv", "exceptions", "csv");
+    } else if (strcmp(p, "/stats/requests_full_history/csv") == 0) {
+        s_web_full_history(self, req);
+    } else if (strcmp(p, "/report") == 0 || strcmp(p, "/stats/report") == 0) {
+        s_web_report(self, req, true);
+    } else if (strcmp(p, "/stats/report.json") == 0) {
+        s_web_report(self, req, false);
+    } else {
+        master_web_reply(req, 404, "application/json",
+                         "{\"error\": \"not found\"}");
+    }
+    apex_buf_fini(&b);
 }

@@ -44,6 +44,11 @@ typedef struct {
     const char *html_path;          // --html FILE, or NULL
     bool users_set;                 // -u was given (scales a shape)
     bool run_time_set;              // -t was given (scales a shape)
+    const char *web_host;           // --web-host ("" = all interfaces)
+    int web_port;                   // --web-port (8089)
+    const char *web_auth;           // --web-auth user:password, or NULL
+    bool autostart;                 // --autostart (UI mode)
+    double autoquit;                // --autoquit seconds, < 0 = never
     apex_log_level_t level;         // --loglevel, passed to local workers
 } master_options_t;
 

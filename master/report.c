@@ -16,6 +16,7 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/pyfmt.h"
+#include "master/report_json.h"
 
 #define REPORT_TYPE_WIDTH 8
 #define REPORT_NAME_WIDTH 80
@@ -245,24 +246,7 @@ static void s_stats_row(apex_buf_t *out, const apex_stats_t *stats,
 static int s_write_file(const char *path, const apex_buf_t *data,
                         apex_error_t *err)
 {
-    char *tmp = apex_sprintf("%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    int rc = 0;
-    if (!f) {
-        rc = apex_error_set(err, "%s: cannot write: %s", tmp, strerror(errno));
-        goto done;
-    }
-    size_t n = fwrite(data->data ? data->data : "", 1, data->len, f);
-    if (fclose(f) != 0 || n != data->len) {
-        rc = apex_error_set(err, "%s: write failed: %s", tmp, strerror(errno));
-        goto done;
-    }
-    if (rename(tmp, path) != 0)
-        rc = apex_error_set(err, "%s: cannot rename to %s: %s", tmp, path,
-                            strerror(errno));
-done:
-    free(tmp);
-    return rc;
+    return master_write_file(path, apex_buf_str(data), err);
 }
 
 static void s_utc(apex_buf_t *out, double t)
@@ -286,65 +270,82 @@ static int s_cmp_errors(const void *a, const void *b)
     return strcmp(x->key, y->key);
 }
 
-int master_csv_write(const char *prefix, const apex_stats_t *stats,
-                     const master_exception_t *exceptions, size_t nexceptions,
-                     apex_error_t *err)
+void master_csv_stats(apex_buf_t *out, const apex_stats_t *stats)
 {
-    apex_buf_t out;
-    apex_buf_init(&out);
-    apex_buf_puts(&out, "Type,Name,Request Count,Failure Count,Median "
-                        "Response Time,Average Response Time,Min Response "
-                        "Time,Max Response Time,Average Content Size,"
-                        "Requests/s,Failures/s");
+    apex_buf_puts(out, "Type,Name,Request Count,Failure Count,Median "
+                       "Response Time,Average Response Time,Min Response "
+                       "Time,Max Response Time,Average Content Size,"
+                       "Requests/s,Failures/s");
     for (int i = 0; i < MASTER_REPORT_PERCENTILES; i++)
-        s_field(&out, s_percentile_labels[i], false);
-    s_eol(&out);
+        s_field(out, s_percentile_labels[i], false);
+    s_eol(out);
     apex_stats_entry_t **sorted = apex_stats_sorted(stats);
     for (size_t i = 0; i < apex_stats_size(stats); i++)
-        s_stats_row(&out, stats, sorted[i]);
+        s_stats_row(out, stats, sorted[i]);
     free(sorted);
-    s_stats_row(&out, stats, apex_stats_total_const(stats));
-    char *path = apex_sprintf("%s_stats.csv", prefix);
-    int rc = s_write_file(path, &out, err);
-    free(path);
+    s_stats_row(out, stats, apex_stats_total_const(stats));
+}
 
-    // Failures, sorted by Locust's key as Locust sorts them.
-    apex_buf_reset(&out);
-    apex_buf_puts(&out, "Method,Name,Error,Occurrences,First Seen,Last Seen");
-    s_eol(&out);
+void master_csv_failures(apex_buf_t *out, const apex_stats_t *stats)
+{
+    // Sorted by Locust's key, as Locust sorts them.
+    apex_buf_puts(out, "Method,Name,Error,Occurrences,First Seen,Last Seen");
+    s_eol(out);
     size_t n = apex_stats_error_count(stats);
     const apex_stats_error_t **errors = apex_calloc(n ? n : 1, sizeof *errors);
     for (size_t i = 0; i < n; i++)
         errors[i] = apex_stats_error_at(stats, i);
     qsort(errors, n, sizeof *errors, s_cmp_errors);
     for (size_t i = 0; i < n; i++) {
-        s_field(&out, errors[i]->method, true);
-        s_field(&out, errors[i]->name, false);
-        s_field(&out, errors[i]->error, false);
-        s_uint(&out, errors[i]->occurrences);
-        s_utc(&out, errors[i]->first_seen);
-        s_utc(&out, errors[i]->last_seen);
-        s_eol(&out);
+        s_field(out, errors[i]->method, true);
+        s_field(out, errors[i]->name, false);
+        s_field(out, errors[i]->error, false);
+        s_uint(out, errors[i]->occurrences);
+        s_utc(out, errors[i]->first_seen);
+        s_utc(out, errors[i]->last_seen);
+        s_eol(out);
     }
     free(errors);
+}
+
+void master_csv_exceptions(apex_buf_t *out,
+                           const master_exception_t *exceptions,
+                           size_t nexceptions)
+{
+    apex_buf_puts(out, "Count,Message,Traceback,Nodes");
+    s_eol(out);
+    for (size_t i = 0; i < nexceptions; i++) {
+        char count[32];
+        snprintf(count, sizeof count, "%llu",
+                 (unsigned long long)exceptions[i].count);
+        s_field(out, count, true);
+        s_field(out, exceptions[i].msg, false);
+        s_field(out, exceptions[i].traceback, false);
+        s_field(out, exceptions[i].nodes, false);
+        s_eol(out);
+    }
+}
+
+int master_csv_write(const char *prefix, const apex_stats_t *stats,
+                     const master_exception_t *exceptions, size_t nexceptions,
+                     apex_error_t *err)
+{
+    apex_buf_t out;
+    apex_buf_init(&out);
+    master_csv_stats(&out, stats);
+    char *path = apex_sprintf("%s_stats.csv", prefix);
+    int rc = s_write_file(path, &out, err);
+    free(path);
+
+    apex_buf_reset(&out);
+    master_csv_failures(&out, stats);
     path = apex_sprintf("%s_failures.csv", prefix);
     if (rc == 0)
         rc = s_write_file(path, &out, err);
     free(path);
 
     apex_buf_reset(&out);
-    apex_buf_puts(&out, "Count,Message,Traceback,Nodes");
-    s_eol(&out);
-    for (size_t i = 0; i < nexceptions; i++) {
-        char count[32];
-        snprintf(count, sizeof count, "%llu",
-                 (unsigned long long)exceptions[i].count);
-        s_field(&out, count, true);
-        s_field(&out, exceptions[i].msg, false);
-        s_field(&out, exceptions[i].traceback, false);
-        s_field(&out, exceptions[i].nodes, false);
-        s_eol(&out);
-    }
+    master_csv_exceptions(&out, exceptions, nexceptions);
     path = apex_sprintf("%s_exceptions.csv", prefix);
     if (rc == 0)
         rc = s_write_file(path, &out, err);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/stats.h"
 
@@ -42,6 +43,14 @@ void master_report_errors(FILE *out, const apex_stats_t *stats);
 // A table of the workers, so a mixed fleet shows who did what.
 void master_report_workers(FILE *out, const master_worker_row_t *rows,
                            size_t n);
+
+// The contents of PREFIX_stats.csv, _failures.csv and _exceptions.csv,
+// appended to out (the web UI's downloads).
+void master_csv_stats(apex_buf_t *out, const apex_stats_t *stats);
+void master_csv_failures(apex_buf_t *out, const apex_stats_t *stats);
+void master_csv_exceptions(apex_buf_t *out,
+                           const master_exception_t *exceptions,
+                           size_t nexceptions);
 
 // PREFIX_stats.csv, PREFIX_failures.csv and PREFIX_exceptions.csv,
 // rewritten whole (through a temporary file and rename). 0, or -1 with

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +18,6 @@
 
 static const char *const s_labels[MASTER_REPORT_PERCENTILES] = {
     "50", "66", "75", "80", "90", "95", "98", "99", "99.9", "99.99", "100"};
-
-static json_t *s_real_or_null(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
 
 static json_t *s_iso(double t)
 {
@@ -136,6 +132,44 @@ static json_t *s_shape(const master_shape_t *shape)
     return o;
 }
 
+json_t *master_json_errors(const apex_stats_t *stats, size_t max)
+{
+    json_t *errors = json_array();
+    for (size_t i = 0; i < apex_stats_error_count(stats) && i < max; i++) {
+        const apex_stats_error_t *e = apex_stats_error_at(stats, i);
+        json_t *o = json_object();
+        json_object_set_new(o, "method", json_string(e->method));
+        json_object_set_new(o, "name", json_string(e->name));
+        json_object_set_new(o, "error", json_string(e->error));
+        json_object_set_new(o, "occurrences",
+                            json_integer((json_int_t)e->occurrences));
+        json_object_set_new(o, "first_seen",
+                            e->first_seen > 0 ? json_real(e->first_seen)
+                                              : json_null());
+        json_object_set_new(o, "last_seen",
+                            e->last_seen > 0 ? json_real(e->last_seen)
+                                             : json_null());
+        json_array_append_new(errors, o);
+    }
+    return errors;
+}
+
+json_t *master_json_exceptions(const master_exception_t *exceptions, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "count",
+                            json_integer((json_int_t)exceptions[i].count));
+        json_object_set_new(o, "msg", json_string(exceptions[i].msg));
+        json_object_set_new(o, "traceback",
+                            json_string(exceptions[i].traceback));
+        json_object_set_new(o, "nodes", json_string(exceptions[i].nodes));
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
 char *master_report_json(const master_json_input_t *in)
 {
     json_t *root = json_object();
@@ -194,36 +228,11 @@ char *master_report_json(const master_json_input_t *in)
     json_object_set_new(root, "total",
                         s_entry(in->stats, apex_stats_total_const(in->stats)));
 
-    json_t *errors = json_array();
-    for (size_t i = 0; i < apex_stats_error_count(in->stats); i++) {
-        const apex_stats_error_t *e = apex_stats_error_at(in->stats, i);
-        json_t *o = json_object();
-        json_object_set_new(o, "method", json_string(e->method));
-        json_object_set_new(o, "name", json_string(e->name));
-        json_object_set_new(o, "error", json_string(e->error));
-        json_object_set_new(o, "occurrences",
-                            json_integer((json_int_t)e->occurrences));
-        json_object_set_new(o, "first_seen",
-                            e->first_seen > 0 ? json_real(e->first_seen)
-                                              : json_null());
-        json_object_set_new(o, "last_seen",
-                            e->last_seen > 0 ? json_real(e->last_seen)
-                                             : json_null());
-        json_array_append_new(errors, o);
-    }
+    json_t *errors = master_json_errors(in->stats, SIZE_MAX);
     json_object_set_new(root, "errors", errors);
 
-    json_t *exceptions = json_array();
-    for (size_t i = 0; i < in->nexceptions; i++) {
-        json_t *o = json_object();
-        json_object_set_new(o, "count",
-                            json_integer((json_int_t)in->exceptions[i].count));
-        json_object_set_new(o, "msg", json_string(in->exceptions[i].msg));
-        json_object_set_new(o, "traceback",
-                            json_string(in->exceptions[i].traceback));
-        json_object_set_new(o, "nodes", json_string(in->exceptions[i].nodes));
-        json_array_append_new(exceptions, o);
-    }
+    json_t *exceptions =
+        master_json_exceptions(in->exceptions, in->nexceptions);
     json_object_set_new(root, "exceptions", exceptions);
 
     json_t *thresholds = json_array();
@@ -249,28 +258,8 @@ char *master_report_json(const master_json_input_t *in)
     json_object_set_new(root, "dropped_iterations",
                         json_integer((json_int_t)in->dropped_iterations));
 
-    json_t *history = json_array();
-    size_t n = in->history ? master_history_size(in->history) : 0;
-    for (size_t i = 0; i < n; i++) {
-        const master_history_point_t *p = master_history_at(in->history, i);
-        json_t *o = json_object();
-        json_object_set_new(o, "time", json_integer(p->time));
-        json_object_set_new(o, "users", json_integer(p->users));
-        json_object_set_new(o, "target_users", s_real_or_null(p->target_users));
-        json_object_set_new(o, "target_rate", s_real_or_null(p->target_rate));
-        json_object_set_new(o, "stage",
-                            p->stage ? json_integer(p->stage) : json_null());
-        json_object_set_new(o, "rps", json_real(p->rps));
-        json_object_set_new(o, "fail_per_sec", json_real(p->fail_per_sec));
-        json_object_set_new(o, "p50_ms", s_real_or_null(p->p50_ms));
-        json_object_set_new(o, "p95_ms", s_real_or_null(p->p95_ms));
-        json_object_set_new(o, "avg_ms", s_real_or_null(p->avg_ms));
-        json_object_set_new(o, "requests",
-                            json_integer((json_int_t)p->requests));
-        json_object_set_new(o, "failures",
-                            json_integer((json_int_t)p->failures));
-        json_array_append_new(history, o);
-    }
+    json_t *history =
+        in->history ? master_history_json(in->history) : json_array();
     json_object_set_new(root, "history", history);
 
     char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER |

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/stats.h"
 #include "master/history.h"
 #include "master/report.h"
@@ -37,6 +39,13 @@ typedef struct {
     int exit_code;                         // the process's exit code
     const char *verdict;                   // "passed", "failed", ...
 } master_json_input_t;
+
+// The errors as a JSON array of {method, name, error, occurrences,
+// first_seen, last_seen} (at most max of them). A new reference.
+json_t *master_json_errors(const apex_stats_t *stats, size_t max);
+
+// The exceptions as a JSON array of {count, msg, traceback, nodes}.
+json_t *master_json_exceptions(const master_exception_t *exceptions, size_t n);
 
 // The document as compact JSON text, a new string the caller frees.
 char *master_report_json(const master_json_input_t *in);

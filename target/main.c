@@ -17,6 +17,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/loop.h"
 #include "common/version.h"
 #include "target/options.h"
 #include "target/server.h"
@@ -58,12 +59,11 @@ int main(int argc, char **argv)
     apex_log_init("apex.target", opts.log_level);
     s_raise_nofile();
 
+    apex_block_signals(false);
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     target_server_t *server = target_server_new(&opts, &err);
     if (!server) {

@@ -10,6 +10,7 @@
 
 #include "common/cli.h"
 #include "common/log.h"
+#include "common/loop.h"
 #include "common/version.h"
 #include "worker/worker.h"
 
@@ -54,12 +55,7 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
         args->options.scenario_path = arg;
         return 0;
     case OPT_LOGLEVEL:
-        if (apex_log_level_parse(arg, &args->level) != 0)
-            return apex_error_set(err,
-                                  "expected DEBUG, INFO, WARNING or "
-                                  "ERROR, got '%s'",
-                                  arg);
-        return 0;
+        return apex_log_level_arg(arg, &args->level, err);
     default:
         return apex_error_set(err, "unhandled option");
     }
@@ -85,12 +81,7 @@ int main(int argc, char **argv)
 
     // Signals arrive through a signalfd in the loop; block them in every
     // thread (ZeroMQ's and curl's threads inherit this mask).
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    apex_block_signals(false);
     setenv("ZSYS_SIGHANDLER", "false", 1);
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

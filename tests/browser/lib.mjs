@@ -38,6 +38,8 @@ export function outputDir() {
 
 // Start Chromium with a new profile in a temporary folder. Returns
 // {context, close()}; close() ends the browser and removes the profile.
+// options: viewport, and contextOptions (more of playwright's
+// launchPersistentContext options, e.g. httpCredentials).
 export async function launch(options = {}) {
   let playwright;
   try {
@@ -56,6 +58,7 @@ export async function launch(options = {}) {
       viewport: options.viewport ?? { width: 1280, height: 900 },
       deviceScaleFactor: 1,
       timeout: 60_000,
+      ...(options.contextOptions ?? {}),
     });
   } catch (e) {
     await rm(profile, { recursive: true, force: true });

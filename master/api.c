@@ -1,0 +1,260 @@
+// master/api.c - see api.h. Entries hold both Locust 2.12.1's keys
+// (ninetieth_response_time, safe_name, current_response_time_percentile_50)
+// and the newest ones (response_time_percentile_0.95, total_rps), so
+// dashboards written for either keep working; "apex_percentiles_ms" and
+// the top-level "apex" object are ours.
+#include "master/api.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "master/report_json.h"
+
+static char *s_dump(json_t *root)
+{
+    char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                      JSON_REAL_PRECISION(12));
+    json_decref(root);
+    char *copy = apex_strdup(text ? text : "null");
+    free(text);
+    return copy;
+}
+
+// Locust's integer-ms percentile (0 when empty).
+static json_t *s_pct_int(const apex_stats_entry_t *e, double p)
+{
+    return json_integer((json_int_t)apex_stats_entry_percentile_ms(e, p));
+}
+
+static json_t *s_entry(const apex_stats_t *stats, const apex_stats_entry_t *e)
+{
+    bool timed = apex_histogram_count(e->hist) > 0;
+    json_t *o = json_object();
+    json_object_set_new(o, "method", json_string(e->method));
+    json_object_set_new(o, "name", json_string(e->name));
+    json_object_set_new(o, "safe_name", json_string(e->name));
+    json_object_set_new(o, "num_requests",
+                        json_integer((json_int_t)e->num_requests));
+    json_object_set_new(o, "num_failures",
+                        json_integer((json_int_t)e->num_failures));
+    json_object_set_new(o, "avg_response_time",
+                        json_real(apex_stats_entry_avg_ms(e)));
+    json_object_set_new(o, "min_response_time",
+                        json_real(apex_stats_entry_min_ms(e)));
+    json_object_set_new(o, "max_response_time",
+                        json_real(apex_stats_entry_max_ms(e)));
+    json_object_set_new(o, "median_response_time",
+                        json_real(apex_stats_entry_median_ms(e)));
+    json_object_set_new(o, "avg_content_length",
+                        json_real(apex_stats_entry_avg_content_length(e)));
+    json_object_set_new(o, "current_rps",
+                        json_real(apex_stats_current_rps(stats, e, false)));
+    json_object_set_new(o, "current_fail_per_sec",
+                        json_real(apex_stats_current_rps(stats, e, true)));
+    json_object_set_new(o, "total_rps",
+                        json_real(apex_stats_total_rps(stats, e, false)));
+    json_object_set_new(o, "total_fail_per_sec",
+                        json_real(apex_stats_total_rps(stats, e, true)));
+    json_object_set_new(o, "ninetieth_response_time", s_pct_int(e, 0.90));
+    json_object_set_new(o, "ninety_ninth_response_time", s_pct_int(e, 0.99));
+    json_object_set_new(o, "response_time_percentile_0.95", s_pct_int(e, 0.95));
+    json_object_set_new(o, "response_time_percentile_0.99", s_pct_int(e, 0.99));
+    json_t *pct = json_object();
+    static const struct {
+        const char *key; // label
+        double p;        // percentile
+    } list[] = {{"50", 0.5},  {"90", 0.9},     {"95", 0.95},
+                {"99", 0.99}, {"99.9", 0.999}, {"100", 1.0}};
+    for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
+        json_object_set_new(pct, list[i].key,
+                            timed ? json_real((double)apex_histogram_percentile(
+                                                  e->hist, list[i].p) /
+                                              1000.0)
+                                  : json_null());
+    json_object_set_new(o, "apex_percentiles_ms", pct);
+    return o;
+}
+
+char *master_api_stats(const master_api_input_t *in)
+{
+    const apex_stats_entry_t *total = apex_stats_total_const(in->stats);
+    json_t *root = json_object();
+    json_object_set_new(root, "state", json_string(in->state));
+    json_object_set_new(root, "user_count", json_integer(in->user_count));
+    json_object_set_new(root, "worker_count",
+                        json_integer((json_int_t)in->nworkers));
+    json_object_set_new(root, "fail_ratio",
+                        json_real(apex_stats_entry_fail_ratio(total)));
+    json_object_set_new(
+        root, "total_rps",
+        json_real(apex_stats_total_rps(in->stats, total, false)));
+    json_object_set_new(
+        root, "total_fail_per_sec",
+        json_real(apex_stats_total_rps(in->stats, total, true)));
+    json_object_set_new(
+        root, "current_rps",
+        json_real(apex_stats_current_rps(in->stats, total, false)));
+    json_object_set_new(
+        root, "current_fail_per_sec",
+        json_real(apex_stats_current_rps(in->stats, total, true)));
+    double p50 = master_history_current_percentile(in->history, in->stats, 0.5);
+    double p95 =
+        master_history_current_percentile(in->history, in->stats, 0.95);
+    json_t *cur = json_object();
+    json_object_set_new(cur, "response_time_percentile_0.5",
+                        isfinite(p50) ? json_integer((json_int_t)nearbyint(p50))
+                                      : json_null());
+    json_object_set_new(cur, "response_time_percentile_0.95",
+                        isfinite(p95) ? json_integer((json_int_t)nearbyint(p95))
+                                      : json_null());
+    json_object_set_new(root, "current_response_time_percentiles", cur);
+    json_object_set_new(root, "current_response_time_percentile_50",
+                        isfinite(p50) ? json_integer((json_int_t)nearbyint(p50))
+                                      : json_null());
+    json_object_set_new(root, "current_response_time_percentile_95",
+                        isfinite(p95) ? json_integer((json_int_t)nearbyint(p95))
+                                      : json_null());
+
+    json_t *stats = json_array();
+    apex_stats_entry_t **sorted = apex_stats_sorted(in->stats);
+    size_t n = apex_stats_size(in->stats);
+    for (size_t i = 0; i < n && i < 500; i++) // Locust shows at most 500
+        json_array_append_new(stats, s_entry(in->stats, sorted[i]));
+    free(sorted);
+    json_array_append_new(stats, s_entry(in->stats, total));
+    json_object_set_new(root, "stats", stats);
+
+    // Locust shows at most 500 errors.
+    json_t *errors = master_json_errors(in->stats, 500);
+    json_object_set_new(root, "errors", errors);
+
+    json_t *workers = json_array();
+    for (size_t i = 0; i < in->nworkers; i++) {
+        const master_api_worker_t *w = &in->workers[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_string(w->id));
+        json_object_set_new(o, "state", json_string(w->state));
+        json_object_set_new(o, "user_count", json_integer(w->users));
+        json_object_set_new(o, "cpu_usage", json_real(w->cpu));
+        json_object_set_new(o, "memory_usage",
+                            json_integer((json_int_t)w->memory));
+        json_object_set_new(o, "kind", json_string(w->kind));
+        json_object_set_new(o, "heartbeat_age", json_real(w->heartbeat_age));
+        json_object_set_new(o, "requests",
+                            json_integer((json_int_t)w->requests));
+        json_object_set_new(o, "failures",
+                            json_integer((json_int_t)w->failures));
+        json_array_append_new(workers, o);
+    }
+    json_object_set_new(root, "workers", workers);
+
+    json_t *apex = json_object();
+    bool shaped = in->shape && in->shape_running && in->point;
+    json_object_set_new(apex, "stage",
+                        shaped ? json_integer((json_int_t)in->point->stage)
+                               : json_null());
+    json_object_set_new(apex, "stages",
+                        in->shape ? json_integer((json_int_t)in->shape->nstages)
+                                  : json_null());
+    json_object_set_new(apex, "target_users",
+                        shaped && in->shape->kind == MASTER_SHAPE_STAGES
+                            ? json_real(in->point->users)
+                            : json_null());
+    json_object_set_new(apex, "target_rate",
+                        shaped && in->shape->kind == MASTER_SHAPE_ARRIVAL
+                            ? json_real(in->point->rate)
+                            : json_null());
+    // The "current" window's percentiles with microsecond precision (the
+    // Locust keys above are whole milliseconds).
+    json_t *current = json_object();
+    json_object_set_new(current, "50",
+                        isfinite(p50) ? json_real(p50) : json_null());
+    json_object_set_new(current, "95",
+                        isfinite(p95) ? json_real(p95) : json_null());
+    json_object_set_new(apex, "current_percentiles_ms", current);
+    json_object_set_new(apex, "iterations",
+                        json_integer((json_int_t)in->iterations));
+    json_object_set_new(apex, "dropped_iterations",
+                        json_integer((json_int_t)in->dropped_iterations));
+    json_t *thresholds = json_array();
+    for (size_t i = 0; in->thresholds && i < in->thresholds->n; i++) {
+        const master_threshold_t *t = &in->thresholds->items[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "source", json_string(t->source));
+        json_object_set_new(o, "observed",
+                            t->has_observed ? json_real(t->observed)
+                                            : json_null());
+        json_object_set_new(o, "unit", json_string(master_threshold_unit(t)));
+        json_object_set_new(o, "ok", json_boolean(t->ok));
+        json_array_append_new(thresholds, o);
+    }
+    json_object_set_new(apex, "thresholds", thresholds);
+    json_object_set_new(root, "apex", apex);
+    return s_dump(root);
+}
+
+char *master_api_exceptions(const master_exception_t *exceptions, size_t n)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "exceptions",
+                        master_json_exceptions(exceptions, n));
+    return s_dump(root);
+}
+
+char *master_api_tasks(const apex_scenario_t *scenario,
+                       const int64_t *users_running)
+{
+    json_t *per_class = json_object();
+    json_t *total = json_object();
+    double weights = 0;
+    int64_t running = 0;
+    for (size_t c = 0; c < scenario->nusers; c++) {
+        weights += scenario->users[c].weight;
+        running += users_running[c];
+    }
+    for (size_t c = 0; c < scenario->nusers; c++) {
+        const apex_user_class_t *cls = &scenario->users[c];
+        double class_ratio = weights > 0 ? cls->weight / weights : 0;
+        double running_ratio =
+            running > 0 ? (double)users_running[c] / (double)running : 0;
+        double task_weights = 0;
+        for (size_t t = 0; t < cls->ntasks; t++)
+            task_weights += cls->tasks[t].weight;
+        json_t *tasks = json_object();
+        json_t *total_tasks = json_object();
+        for (size_t t = 0; t < cls->ntasks; t++) {
+            char fallback[32];
+            snprintf(fallback, sizeof fallback, "task%zu", t + 1);
+            const char *name =
+                cls->tasks[t].name ? cls->tasks[t].name : fallback;
+            double r =
+                task_weights > 0 ? cls->tasks[t].weight / task_weights : 0;
+            json_t *o = json_object();
+            json_object_set_new(o, "ratio", json_real(r));
+            json_object_set_new(tasks, name, o);
+            json_t *ot = json_object();
+            json_object_set_new(ot, "ratio", json_real(r * running_ratio));
+            json_object_set_new(total_tasks, name, ot);
+        }
+        json_t *pc = json_object();
+        json_object_set_new(pc, "ratio", json_real(class_ratio));
+        json_object_set_new(pc, "tasks", tasks);
+        json_object_set_new(per_class, cls->name, pc);
+        json_t *tc = json_object();
+        json_object_set_new(tc, "ratio", json_real(running_ratio));
+        json_object_set_new(tc, "tasks", total_tasks);
+        json_object_set_new(total, cls->name, tc);
+    }
+    json_t *root = json_object();
+    json_object_set_new(root, "per_class", per_class);
+    json_object_set_new(root, "total", total);
+    return s_dump(root);
+}
+
+char *master_api_history(const master_history_t *history)
+{
+    return s_dump(master_history_json(history));
+}

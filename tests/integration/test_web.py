@@ -1,0 +1,280 @@
+"""The master's web API, against a running apex-master in UI mode with
+two apex-workers and apex-target: every endpoint, Locust's JSON shapes
+(keys compared with the captured Locust responses), bad input and basic
+auth."""
+import base64
+import json
+import os
+import time
+import unittest
+import urllib.request
+
+import apexlib
+from apexlib import binary, free_port, http, http_json, wait_for
+from test_run import RunCase
+
+# Responses captured from real Locust 2.12.1 and 2.46.3 masters (copied
+# from the team's reference/locust-captures).
+CAPTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
+                        "locust-web")
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def captured_keys(name):
+    """Keys of a captured Locust JSON response, from both versions."""
+    keys = set()
+    for version in ("web-2.12.1", "web-2.46.3"):
+        path = os.path.join(CAPTURES, version, name)
+        if os.path.exists(path):
+            keys |= set(json.load(open(path)))
+    return keys
+
+
+class WebCase(RunCase):
+    def start_ui(self, *extra, workers=2, auth=None):
+        self.base = self.target()
+        self.web = free_port()
+        self.url = "http://127.0.0.1:%d" % self.web
+        args = [binary("apex-master"), "-f",
+                os.path.join(apexlib.ROOT, "scenarios/apex.json"),
+                "--web-host", "127.0.0.1", "--web-port", self.web,
+                "--master-bind-port", free_port(), "--host", self.base]
+        if auth:
+            args += ["--web-auth", auth]
+        self.master_proc = self.start(args + list(extra), "master")
+        port = int(args[args.index("--master-bind-port") + 1])
+        for i in range(workers):
+            self.worker(port, "worker%d" % (i + 1))
+        self.headers = {}
+        if auth:
+            token = base64.b64encode(auth.encode()).decode()
+            self.headers = {"Authorization": "Basic " + token}
+
+        def ready():
+            try:
+                status, body = http_json("GET", self.url + "/worker-count",
+                                         headers=self.headers, timeout=2)
+            except OSError:
+                return False
+            return status == 200 and body["worker_count"] == workers
+        wait_for(ready, 20, what="the UI and %d workers" % workers)
+
+    def get(self, path):
+        return http_json("GET", self.url + path, headers=self.headers)
+
+    def swarm(self, body):
+        return http_json("POST", self.url + "/swarm", body,
+                         dict(FORM, **self.headers))
+
+
+class WebApiTest(WebCase):
+    def test_every_endpoint_through_a_run(self):
+        self.start_ui("--csv", os.path.join(self.dir, "run"),
+                      "--csv-full-history")
+        status, cfg = self.get("/config")
+        self.assertEqual(status, 200)
+        self.assertEqual(cfg["user_classes"], ["ApexUser"])
+        self.assertEqual(cfg["host"], self.base)
+        self.assertTrue(cfg["full_history_csv"])
+
+        status, ready = self.get("/stats/requests")
+        self.assertEqual(ready["state"], "ready")
+        self.assertEqual(ready["stats"][-1]["name"], "Aggregated")
+
+        status, body = self.swarm("user_count=10&spawn_rate=10")
+        self.assertEqual(status, 200, body)
+        self.assertTrue(set(captured_keys("web_swarm.json")) <= set(body))
+        self.assertEqual(body["message"], "Swarming started")
+
+        def running():
+            stats = self.get("/stats/requests")[1]
+            entries = [s for s in stats["stats"] if s["name"] !=
+                       "Aggregated" and s["num_requests"] > 0]
+            return (stats["state"] == "running" and
+                    stats["user_count"] == 10 and len(entries) >= 3 and
+                    stats)
+        stats = wait_for(running, 20, what="10 users and requests")
+        # Locust's keys (2.12.1 and newest) are all there.
+        self.assertTrue(captured_keys("web_stats_running.json") <= set(stats),
+                        captured_keys("web_stats_running.json") - set(stats))
+        entry_keys = set()
+        workers_keys = set()
+        for version in ("web-2.12.1", "web-2.46.3"):
+            doc = json.load(open(os.path.join(CAPTURES, version,
+                                              "web_stats_running.json")))
+            entry_keys |= set(doc["stats"][0])
+            workers_keys |= set(doc["workers"][0])
+        for e in stats["stats"]:
+            self.assertTrue(entry_keys <= set(e), entry_keys - set(e))
+        self.assertEqual(len(stats["workers"]), 2)
+        for w in stats["workers"]:
+            self.assertTrue(workers_keys <= set(w))
+            self.assertEqual(w["kind"], "apex 0.1.0")
+            self.assertEqual(w["user_count"], 5)
+        self.assertIn("apex", stats)
+        self.assertEqual(stats["worker_count"], 2)
+
+        # Edit while running: a new target.
+        status, body = self.swarm("user_count=4&spawn_rate=10")
+        self.assertEqual(status, 200)
+        wait_for(lambda: self.get("/stats/requests")[1]["user_count"] == 4,
+                 15, what="4 users after the edit")
+
+        status, tasks = self.get("/tasks")
+        self.assertEqual(set(tasks), {"per_class", "total"})
+        ratios = tasks["per_class"]["ApexUser"]["tasks"]
+        self.assertAlmostEqual(sum(t["ratio"] for t in ratios.values()), 1)
+        self.assertAlmostEqual(tasks["total"]["ApexUser"]["ratio"], 1)
+
+        status, history = self.get("/history")
+        self.assertEqual(status, 200)
+        self.assertTrue(history and "rps" in history[-1])
+
+        for path, header in (("/stats/requests/csv", "Type,Name,Request "
+                                                     "Count"),
+                             ("/stats/failures/csv", "Method,Name,Error"),
+                             ("/exceptions/csv", "Count,Message"),
+                             ("/stats/requests_full_history/csv",
+                              "Timestamp,User Count")):
+            status, headers, data = http("GET", self.url + path)
+            self.assertEqual(status, 200, path)
+            self.assertTrue(data.decode().startswith(header), path)
+            self.assertIn("text/csv", headers["Content-Type"])
+            self.assertIn("attachment;filename=",
+                          headers["Content-Disposition"])
+        status, exc = self.get("/exceptions")
+        self.assertEqual(set(exc), captured_keys("web_exceptions.json"))
+
+        status, headers, page = http("GET", self.url + "/report")
+        self.assertEqual(status, 200)
+        self.assertIn("text/html", headers["Content-Type"])
+        self.assertIn(b"apex-report-data", page)
+        status, headers, _ = http("GET", self.url + "/report?download=1")
+        self.assertIn("attachment", headers["Content-Disposition"])
+        status, doc = self.get("/stats/report.json")
+        self.assertGreater(doc["total"]["requests"], 0)
+
+        status, body = self.get("/stop")
+        self.assertEqual(body, {"success": True, "message": "Test stopped"})
+        wait_for(lambda: self.get("/stats/requests")[1]["state"] ==
+                 "stopped", 15, what="the stopped state")
+        stats = self.get("/stats/requests")[1]
+        self.assertEqual(stats["user_count"], 0)
+        self.assertTrue(all(w["state"] == "ready" for w in stats["workers"]))
+
+        # Reset keeps the entries, zeroes the counts.
+        status, _, data = http("GET", self.url + "/stats/reset")
+        self.assertEqual((status, data), (200, b"ok"))
+        total = self.get("/stats/requests")[1]["stats"][-1]
+        self.assertEqual(total["num_requests"], 0)
+
+        # A second test after the stop.
+        status, body = self.swarm("user_count=2&spawn_rate=2&run_time=3s")
+        self.assertEqual(status, 200)
+        self.assertEqual(body["run_time"], 3)
+        wait_for(lambda: self.get("/stats/requests")[1]["state"] ==
+                 "stopped", 20, what="the run time to stop the test")
+        # SIGTERM: the master quits its workers and exits.
+        self.master_proc.signal(15)
+        self.assertIn(self.master_proc.wait(20), (0, 1))
+        for p in self.procs:
+            if p.name.startswith("worker"):
+                self.assertEqual(p.wait(10), 0)
+
+    def test_bad_input_gets_4xx_json(self):
+        self.start_ui(workers=1)
+        cases = [
+            ("user_count=x&spawn_rate=1", "user_count: expected an integer"),
+            ("user_count=-5&spawn_rate=1", "user_count: expected an integer"),
+            ("user_count=5&spawn_rate=-1", "spawn_rate: expected a number"),
+            ("user_count=5&spawn_rate=nan", "spawn_rate: expected a number"),
+            ("user_count=5", "Missing user_count or spawn_rate"),
+            ("user_count=5&spawn_rate=1&host=ftp://x", "host: expected a URL"),
+            ("user_count=5&spawn_rate=1&run_time=soon",
+             "Valid run_time formats"),
+        ]
+        for body, message in cases:
+            status, answer = self.swarm(body)
+            self.assertEqual(status, 400, body)
+            self.assertFalse(answer["success"])
+            self.assertIn(message, answer["message"])
+        status, answer = http_json("POST", self.url + "/swarm",
+                                   {"user_count": 1}, self.headers)
+        self.assertEqual(status, 400)
+        self.assertIn("expected a form", answer["message"])
+        status, answer = http_json("POST", self.url + "/swarm",
+                                   "user_count=1&spawn_rate=1&x=" +
+                                   "a" * (70 * 1024), FORM)
+        self.assertEqual(status, 413)
+        for path in ("/nope", "/stats/nope", "/../etc/passwd"):
+            status, answer = self.get(path)
+            self.assertEqual(status, 404, path)
+            self.assertEqual(answer, {"error": "not found"})
+        status, _, _ = http("DELETE", self.url + "/stop")
+        self.assertEqual(status, 405)
+        status, _, _ = http("GET", self.url + "/swarm")
+        self.assertEqual(status, 405)
+        status, _, data = http("GET",
+                               self.url + "/stats/requests_full_history/csv")
+        self.assertEqual(status, 404)
+        self.assertIn(b"full history", data)
+        # After all that the master still answers and can run a test.
+        status, body = self.swarm("user_count=1&spawn_rate=1")
+        self.assertEqual(status, 200, body)
+        wait_for(lambda: self.get("/stats/requests")[1]["user_count"] == 1,
+                 15, what="1 user")
+
+    def test_basic_auth_on_every_route(self):
+        self.start_ui(workers=1, auth="admin:s3cret")
+        for path in ("/", "/stats/requests", "/report", "/stop",
+                     "/stats/requests/csv"):
+            status, headers, _ = http("GET", self.url + path)
+            self.assertEqual(status, 401, path)
+            self.assertIn("Basic", headers.get("WWW-Authenticate", ""))
+            status, _, _ = http("GET", self.url + path, headers={
+                "Authorization": "Basic " + base64.b64encode(
+                    b"admin:wrong").decode()})
+            self.assertEqual(status, 401, path)
+            status, _, _ = http("GET", self.url + path, headers=self.headers)
+            self.assertEqual(status, 200, path)
+        status, _, _ = http("POST", self.url + "/swarm",
+                            "user_count=1&spawn_rate=1", FORM)
+        self.assertEqual(status, 401)
+
+    def test_autostart_and_autoquit(self):
+        base = self.target()
+        web = free_port()
+        port = free_port()
+        m = self.start([binary("apex-master"), "-f",
+                        os.path.join(apexlib.ROOT, "scenarios/apex.json"),
+                        "--web-host", "127.0.0.1", "--web-port", web,
+                        "--master-bind-port", port, "--host", base,
+                        "--autostart", "--autoquit", "1", "-u", 3, "-r", 3,
+                        "-t", "3s"], "master")
+        self.worker(port, "worker1")
+        self.assertIn(m.wait(30), (0, 1), m.stderr())
+        self.assertIn("--autoquit time reached", m.stderr())
+        self.assertGreater(apexlib.target_stats(base)["total"], 0)
+
+
+class BrowserUiTest(WebCase):
+    def test_ui_in_headless_chromium(self):
+        ui_test = os.path.join(apexlib.ROOT, "tests/browser/ui.test.mjs")
+        if not os.path.exists(ui_test):
+            self.skipTest("tests/browser/ui.test.mjs is not there yet")
+        import subprocess
+        self.start_ui()
+        env = dict(os.environ, APEX_UI_URL=self.url,
+                   APEX_BROWSER_OUT=self.dir)
+        p = subprocess.run(["node", "--test", "--test-reporter=tap",
+                            ui_test], capture_output=True, text=True,
+                           env=env, cwd=apexlib.ROOT, timeout=180)
+        print(p.stdout[-1500:])
+        self.assertEqual(p.returncode, 0, p.stdout[-4000:] + p.stderr)
+        self.assertRegex(p.stdout, r"# fail 0")
+        self.assertTrue([f for f in os.listdir(self.dir)
+                         if f.endswith(".png")])
+
+
+if __name__ == "__main__":
+    unittest.main()
