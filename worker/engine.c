@@ -58,6 +58,7 @@ typedef struct {
     const char *body;           // constant body, or NULL
     size_t body_len;            // its length
     bool custom_method;         // needs CURLOPT_CUSTOMREQUEST
+    bool constant;              // URL, headers and body are all constant
 } s_step_t;
 
 typedef struct {
@@ -99,6 +100,8 @@ struct worker_user {
     bool pending;               // open model: an iteration waits on_start
     uint64_t intended;          // open model: intended start, 0 = none
     uint64_t started;           // loop time the current request was added
+    const s_step_t *applied;    // constant step whose options are set
+    const CURLU *applied_curlu; // the URL handle set with them
     size_t index;               // position in cls->users while running
     worker_user_t *next;        // in the stopping list
     worker_user_t *prev;        // in the stopping list
@@ -384,6 +387,8 @@ static void s_plan_urls(worker_engine_t *self)
                     step->curlu = h;
                 else if (h)
                     curl_url_cleanup(h); // curl reports it per request
+                step->constant = step->curlu && step->headers_constant &&
+                                 (!step->req->body || step->body);
             }
         }
     }
@@ -789,20 +794,21 @@ static void s_set_method(worker_user_t *u, const s_step_t *step,
     }
 }
 
-static void s_start_step(worker_user_t *u)
+// Set a step's options on the user's handle: URL, headers, method and
+// body, timeout. They stay set: a user repeating a constant step (the
+// common case) sets nothing again.
+static void s_apply_options(worker_user_t *u, const s_step_t *step,
+                            const apex_template_ctx_t *ctx)
 {
     worker_engine_t *self = u->engine;
-    const s_step_t *step = &u->task->steps[u->step];
     const apex_request_t *req = step->req;
     CURL *easy = u->easy;
-    apex_template_ctx_t ctx = {(const char *const *)u->vars, &u->rng};
-
     if (step->curlu) {
         curl_easy_setopt(easy, CURLOPT_CURLU, step->curlu);
     } else {
         apex_buf_t scratch;
         apex_buf_init(&scratch);
-        s_build_url(self, req, &ctx, &u->url, &scratch);
+        s_build_url(self, req, ctx, &u->url, &scratch);
         apex_buf_fini(&scratch);
         curl_easy_setopt(easy, CURLOPT_CURLU, NULL);
         curl_easy_setopt(easy, CURLOPT_URL, apex_buf_str(&u->url));
@@ -815,7 +821,7 @@ static void s_start_step(worker_user_t *u)
     } else {
         apex_buf_t scratch;
         apex_buf_init(&scratch);
-        u->headers = s_header_list(req, &ctx, &scratch);
+        u->headers = s_header_list(req, ctx, &scratch);
         apex_buf_fini(&scratch);
         curl_easy_setopt(easy, CURLOPT_HTTPHEADER, u->headers);
     }
@@ -827,12 +833,29 @@ static void s_start_step(worker_user_t *u)
         body_len = step->body_len;
     } else if (req->body) {
         apex_buf_reset(&u->body);
-        apex_template_expand(req->body, &ctx, &u->body);
+        apex_template_expand(req->body, ctx, &u->body);
         body = apex_buf_str(&u->body);
         body_len = u->body.len;
     }
     s_set_method(u, step, body, body_len);
 
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+                     (long)(req->timeout > 0 ? req->timeout * 1000 : 0));
+    u->applied = step->constant ? step : NULL;
+    u->applied_curlu = step->curlu;
+}
+
+static void s_start_step(worker_user_t *u)
+{
+    worker_engine_t *self = u->engine;
+    const s_step_t *step = &u->task->steps[u->step];
+    const apex_request_t *req = step->req;
+    CURL *easy = u->easy;
+    apex_template_ctx_t ctx = {(const char *const *)u->vars, &u->rng};
+
+    if (!step->constant || u->applied != step ||
+        u->applied_curlu != step->curlu)
+        s_apply_options(u, step, &ctx);
     if (req->needs_headers != u->header_fn) {
         // With no header function and no header data curl drops headers.
         curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION,
@@ -841,8 +864,6 @@ static void s_start_step(worker_user_t *u)
                          req->needs_headers ? (void *)u : NULL);
         u->header_fn = req->needs_headers;
     }
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
-                     (long)(req->timeout > 0 ? req->timeout * 1000 : 0));
     apex_buf_reset(&u->resp_body);
     apex_buf_reset(&u->resp_headers);
 
