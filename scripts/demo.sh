@@ -26,17 +26,19 @@ until curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; do
     fi
     sleep 0.1
 done
+curl -fsS -X POST "http://127.0.0.1:$PORT/stats/reset" >/dev/null
 echo "demo: apex-target is up at http://127.0.0.1:$PORT"
 
 set +e
 "$BUILD/apex-master" -f scenarios/apex.json --headless \
     -u "$USERS" -r 10 -t "$DURATION" --host "http://127.0.0.1:$PORT" \
-    --processes 2 --master-bind-port "$MASTER_PORT" --csv results/demo
+    --processes 2 --master-bind-port "$MASTER_PORT" --csv results/demo \
+    --json results/demo.json --html results/demo.html
 rc=$?
 set -e
 echo
-echo "demo: apex-master exited with $rc; CSV files:"
-ls -l results/demo_*.csv
+echo "demo: apex-master exited with $rc; results:"
+ls -l results/demo_*.csv results/demo.json results/demo.html
 echo "demo: requests the API served (GET /stats):"
 curl -fsS "http://127.0.0.1:$PORT/stats"
 echo
