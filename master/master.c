@@ -1085,10 +1085,38 @@ static void s_on_tick(apex_loop_t *loop, apex_timer_t *timer)
     apex_timer_start(loop, timer, MASTER_TICK_US);
 }
 
+// Where the shape is, for the history CSV (NULL without a shape).
+static const master_csv_shape_t *s_csv_shape(master_t *self,
+                                             master_csv_shape_t *out)
+{
+    if (!self->shape)
+        return NULL;
+    bool running = self->state == RUN_SPAWNING || self->state == RUN_RUNNING;
+    out->stage = running ? (int)self->point.stage : 0;
+    out->target_users = running && self->shape->kind == MASTER_SHAPE_STAGES
+                            ? self->point.users
+                            : NAN;
+    out->target_rate = running && self->shape->kind == MASTER_SHAPE_ARRIVAL
+                           ? self->point.rate
+                           : NAN;
+    return out;
+}
+
 static void s_on_console(apex_loop_t *loop, apex_timer_t *timer)
 {
     master_t *self = timer->arg;
     if (self->state == RUN_SPAWNING || self->state == RUN_RUNNING) {
+        if (self->shape && self->shape->kind == MASTER_SHAPE_STAGES)
+            printf("Stage %zu/%zu: target %g users, %lld running\n",
+                   self->point.stage, self->shape->nstages, self->point.users,
+                   (long long)s_reported_users(self));
+        else if (self->shape)
+            printf("Stage %zu/%zu: target %.2f iterations/s, %llu "
+                   "completed, %llu dropped, %lld users\n",
+                   self->point.stage, self->shape->nstages, self->point.rate,
+                   (unsigned long long)self->iterations,
+                   (unsigned long long)self->dropped,
+                   (long long)s_reported_users(self));
         master_report_table(stdout, self->stats, true);
         fflush(stdout);
     }
@@ -1106,11 +1134,13 @@ static void s_write_csv(master_t *self)
 static void s_on_csv(apex_loop_t *loop, apex_timer_t *timer)
 {
     master_t *self = timer->arg;
+    master_csv_shape_t shape;
     s_write_csv(self);
     if (self->history_csv)
         master_csv_history_append(
             self->history_csv, self->stats, s_reported_users(self),
-            self->options.csv_full_history, (int64_t)apex_wall_time());
+            self->options.csv_full_history, (int64_t)apex_wall_time(),
+            s_csv_shape(self, &shape));
     apex_timer_start(loop, timer, MASTER_CSV_US);
 }
 
@@ -1416,7 +1446,8 @@ master_t *master_new(const master_options_t *options, apex_error_t *err,
         }
         mkdir(cmd_dir, 0777);
         free(cmd_dir);
-        self->history_csv = master_csv_history_open(options->csv_prefix, err);
+        self->history_csv = master_csv_history_open(options->csv_prefix,
+                                                    self->shape != NULL, err);
         if (!self->history_csv) {
             *exit_code = MASTER_EXIT_USAGE;
             goto fail;
@@ -1633,11 +1664,13 @@ int master_run(master_t *self)
         return MASTER_EXIT_ABORTED;
     }
     if (self->options.csv_prefix) {
+        master_csv_shape_t shape;
         s_write_csv(self);
         if (self->history_csv)
             master_csv_history_append(self->history_csv, self->stats, 0,
                                       self->options.csv_full_history,
-                                      (int64_t)apex_wall_time());
+                                      (int64_t)apex_wall_time(),
+                                      s_csv_shape(self, &shape));
     }
     self->end_time = self->start_time > 0 ? apex_wall_time() : 0;
     master_th_input_t in = s_th_input(self);

@@ -354,7 +354,8 @@ int master_csv_write(const char *prefix, const apex_stats_t *stats,
     return rc;
 }
 
-FILE *master_csv_history_open(const char *prefix, apex_error_t *err)
+FILE *master_csv_history_open(const char *prefix, bool shaped,
+                              apex_error_t *err)
 {
     char *path = apex_sprintf("%s_stats_history.csv", prefix);
     FILE *f = fopen(path, "wb");
@@ -369,15 +370,16 @@ FILE *master_csv_history_open(const char *prefix, apex_error_t *err)
         fprintf(f, ",%s", s_percentile_labels[i]);
     fputs(",Total Request Count,Total Failure Count,Total Median Response "
           "Time,Total Average Response Time,Total Min Response Time,Total "
-          "Max Response Time,Total Average Content Size\r\n",
+          "Max Response Time,Total Average Content Size",
           f);
+    fputs(shaped ? ",Stage,Target Users,Target Rate\r\n" : "\r\n", f);
     fflush(f);
     return f;
 }
 
 static void s_history_row(apex_buf_t *out, const apex_stats_t *stats,
                           const apex_stats_entry_t *e, int64_t users,
-                          int64_t now)
+                          int64_t now, const master_csv_shape_t *shape)
 {
     char text[64];
     snprintf(text, sizeof text, "%lld", (long long)now);
@@ -407,21 +409,34 @@ static void s_history_row(apex_buf_t *out, const apex_stats_t *stats,
         s_float(out, apex_stats_entry_avg_content_length(e));
     else
         s_uint(out, 0);
+    if (shape) {
+        s_uint(out, (uint64_t)shape->stage);
+        if (isfinite(shape->target_users))
+            s_float(out, shape->target_users);
+        else
+            s_field(out, "", false);
+        if (isfinite(shape->target_rate))
+            s_float(out, shape->target_rate);
+        else
+            s_field(out, "", false);
+    }
     s_eol(out);
 }
 
 void master_csv_history_append(FILE *file, const apex_stats_t *stats,
-                               int64_t user_count, bool full, int64_t now)
+                               int64_t user_count, bool full, int64_t now,
+                               const master_csv_shape_t *shape)
 {
     apex_buf_t out;
     apex_buf_init(&out);
     if (full) {
         apex_stats_entry_t **sorted = apex_stats_sorted(stats);
         for (size_t i = 0; i < apex_stats_size(stats); i++)
-            s_history_row(&out, stats, sorted[i], user_count, now);
+            s_history_row(&out, stats, sorted[i], user_count, now, shape);
         free(sorted);
     }
-    s_history_row(&out, stats, apex_stats_total_const(stats), user_count, now);
+    s_history_row(&out, stats, apex_stats_total_const(stats), user_count, now,
+                  shape);
     fwrite(out.data, 1, out.len, file);
     fflush(file);
     apex_buf_fini(&out);

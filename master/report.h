@@ -61,12 +61,23 @@ int master_csv_write(const char *prefix, const apex_stats_t *stats,
 
 // Open PREFIX_stats_history.csv for appending (header written). NULL with
 // err set on failure.
-FILE *master_csv_history_open(const char *prefix, apex_error_t *err);
+// With shaped true (a load shape drives the run) three columns follow
+// Locust's: Stage, Target Users, Target Rate.
+FILE *master_csv_history_open(const char *prefix, bool shaped,
+                              apex_error_t *err);
+
+typedef struct {
+    int stage;           // 1-based stage in progress, 0 when none
+    double target_users; // users the shape wants, NAN when not stages
+    double target_rate;  // iterations/s it wants, NAN when not arrival
+} master_csv_shape_t;
 
 // Append one history interval: the total row, preceded by one row per
-// entry when full is true.
+// entry when full is true; shape (NULL without one) fills the extra
+// columns.
 void master_csv_history_append(FILE *file, const apex_stats_t *stats,
-                               int64_t user_count, bool full, int64_t now);
+                               int64_t user_count, bool full, int64_t now,
+                               const master_csv_shape_t *shape);
 
 // The percentiles Locust reports, in [0, 1].
 extern const double master_report_percentile_list[];

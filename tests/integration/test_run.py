@@ -79,10 +79,12 @@ class RunCase(unittest.TestCase):
         self.procs.append(proc)
         return base
 
-    def master(self, scenario, *extra, name="master"):
+    def master(self, scenario, *extra, name="master", only_summary=True):
         port = free_port()
         args = [binary("apex-master"), "-f", scenario, "--headless",
-                "--master-bind-port", port, "--only-summary", *extra]
+                "--master-bind-port", port, *extra]
+        if only_summary:
+            args.append("--only-summary")
         return self.start(args, name), port
 
     def worker(self, port, name, *extra):

@@ -34,7 +34,7 @@ class StagesTest(RunCase):
         # 0 -> 8 users over 4 s, hold 4 s, down to 0 over 2 s.
         m, _ = self.master(scn, "--stages", "4s:8,4s:8,2s:0", "--host", base,
                            "--processes", 1, "--csv", prefix, "--json",
-                           prefix + ".json")
+                           prefix + ".json", only_summary=False)
         self.assertEqual(m.wait(60), 0, m.stderr())
         self.assertIn("the load shape is complete", m.stderr())
         doc = json.load(open(prefix + ".json"))
@@ -51,9 +51,17 @@ class StagesTest(RunCase):
         holds = [p for p in history if p["stage"] == 2]
         self.assertTrue(holds)
         self.assertTrue(all(p["users"] == 8 for p in holds[1:]), holds)
+        # The console and the CSV history show the stage and its target.
+        self.assertRegex(m.stdout(), r"Stage 2/3: target 8 users, \d+ "
+                                     r"running")
+        rows = read_csv(prefix + "_stats_history.csv")
+        self.assertEqual(list(rows[0])[-3:],
+                         ["Stage", "Target Users", "Target Rate"])
+        self.assertEqual({r["Stage"] for r in rows} - {"0"},
+                         {"1", "2", "3"})
+        self.assertIn("8.0", {r["Target Users"] for r in rows})
         # The CSV history shows the same ramp up and down.
-        users = [int(r["User Count"])
-                 for r in read_csv(prefix + "_stats_history.csv")]
+        users = [int(r["User Count"]) for r in rows]
         self.assertEqual(max(users), 8)
         peak = users.index(8)
         self.assertEqual(users[:peak + 1], sorted(users[:peak + 1]))
@@ -233,6 +241,8 @@ class ArrivalRateTest(RunCase):
         self.assertGreaterEqual(entry["service"]["p50_ms"], 20)
         rates = [p["target_rate"] for p in doc["history"]]
         self.assertTrue(rates and all(r == 50 for r in rates), rates)
+        self.assertIn("50.0", {r["Target Rate"] for r in
+                               read_csv(prefix + "_stats_history.csv")})
 
     def test_too_few_users_drop_iterations_and_latency_shows_queueing(self):
         # 400 ms per request, 2-4 users: at most 10 iterations/s, 20 asked.

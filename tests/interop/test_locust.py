@@ -90,8 +90,13 @@ class InteropCase(unittest.TestCase):
         return self.start([binary("apex-worker"), "--master-port", port,
                            "-f", SCENARIO, *extra], name)
 
-    def assert_counts(self, base, stats_csv):
-        """The CSV's counts per route equal what apex-target served."""
+    def assert_counts(self, base, stats_csv, in_flight=0):
+        """The CSV's counts per route equal what apex-target served.
+
+        A Locust worker kills its users at quit (no stop_timeout), so the
+        requests they had in flight were served but never reported: with
+        Python workers up to in_flight (their users) may be missing.
+        """
         served = apexlib.target_stats(base)["requests"]
         rows = read_csv(stats_csv)
         total = [r for r in rows if r["Name"] == "Aggregated"][0]
@@ -99,9 +104,13 @@ class InteropCase(unittest.TestCase):
         self.assertTrue(entries, rows)
         for r in entries:
             key = ROUTES[(r["Type"], r["Name"])]
-            self.assertEqual(int(r["Request Count"]), served[key], key)
-        self.assertEqual(int(total["Request Count"]),
-                         sum(served[k] for k in ROUTES.values()))
+            ours = int(r["Request Count"])
+            self.assertLessEqual(ours, served[key], key)
+            self.assertGreaterEqual(ours, served[key] - in_flight, key)
+        all_served = sum(served[k] for k in ROUTES.values())
+        self.assertLessEqual(int(total["Request Count"]), all_served)
+        self.assertGreaterEqual(int(total["Request Count"]),
+                                all_served - in_flight)
         return int(total["Request Count"])
 
 
@@ -226,7 +235,7 @@ class LocustWorkerApexMasterTest(InteropCase):
         w = self.locust_worker(port)
         self.assertEqual(m.wait(60), 0, m.stderr())
         self.assertEqual(w.wait(15), 0, w.stderr()[-3000:])  # quit path
-        total = self.assert_counts(base, prefix + "_stats.csv")
+        total = self.assert_counts(base, prefix + "_stats.csv", in_flight=8)
         self.assertGreater(total, 50)
         self.assertIn("sent an empty version", m.stderr())
         self.assertRegex(m.stdout(), r"\S+_[0-9a-f]{32}\s+locust \(no "
@@ -242,10 +251,11 @@ class LocustWorkerApexMasterTest(InteropCase):
         w = self.locust_worker(port, wrapped=True)
         self.assertEqual(m.wait(60), 1, m.stderr())
         self.assertEqual(w.wait(15), 0)
-        self.assert_counts(base, prefix + "_stats.csv")
+        self.assert_counts(base, prefix + "_stats.csv", in_flight=4)
         failures = read_csv(prefix + "_failures.csv")
-        self.assertEqual(sum(int(f["Occurrences"]) for f in failures),
-                         apexlib.target_stats(base)["errors_injected"])
+        ours = sum(int(f["Occurrences"]) for f in failures)
+        injected = apexlib.target_stats(base)["errors_injected"]
+        self.assertTrue(injected - 4 <= ours <= injected, (ours, injected))
         self.assertRegex(m.stdout(), r"locust 2\.12\.1")
         self.assertNotIn("Unknown message type", w.stderr())
 
@@ -274,7 +284,7 @@ class MixedFleetTest(InteropCase):
         self.assertEqual(m.wait(60), 1, m.stderr())
         self.assertEqual(pw.wait(15), 0)
         self.assertEqual(aw.wait(15), 0)
-        self.assert_counts(base, prefix + "_stats.csv")
+        self.assert_counts(base, prefix + "_stats.csv", in_flight=4)
         table = re.findall(r"^(\S+_[0-9a-f]{32})\s+(apex \S+|locust \(no "
                            r"version\))\s+\S+\s+(\d+)\s+\S+\s+\S+\s+(\d+)",
                            m.stdout(), re.M)
