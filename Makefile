@@ -123,7 +123,7 @@ asan: deps
 	$(MAKE) SAN=address,undefined OPT="-O1 -g" all
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) SAN=address,undefined \
-		OPT="-O1 -g" unit integration interop
+		OPT="-O1 -g" unit integration interop distributed
 
 demo: deps all
 	sh scripts/demo.sh $(BUILD)

@@ -46,8 +46,8 @@ static const apex_cli_option_t s_options[] = {
     {"scenario", 'f', true, "APEX_SCENARIO", "FILE",
      "scenario JSON file (required)", OPT_SCENARIO},
     {"host", 'H', true, "APEX_HOST", "URL",
-     "host to load test, e.g. http://127.0.0.1:8080 (default: the "
-     "scenario's host, else $API_URL)",
+     "host to load test, e.g. http://127.0.0.1:8080 (default: $API_URL, "
+     "else the scenario's host)",
      OPT_HOST},
     {"users", 'u', true, "APEX_USERS", "N",
      "peak number of concurrent users (default 1)", OPT_USERS},

@@ -1282,13 +1282,15 @@ static void s_reap_children(master_t *self)
 static char *s_resolve_host(const master_options_t *o,
                             const apex_scenario_t *scn)
 {
+    // -H, else $API_URL (the benchmark suite's variable), else the
+    // scenario's host.
     if (o->host && o->host[0])
         return apex_strdup(o->host);
-    if (scn->host && scn->host[0])
-        return apex_strdup(scn->host);
     const char *env = getenv("API_URL");
     if (env && env[0])
         return apex_strdup(env);
+    if (scn->host && scn->host[0])
+        return apex_strdup(scn->host);
     return NULL;
 }
 
@@ -1638,7 +1640,7 @@ int master_run(master_t *self)
     apex_info("Starting apex-master %s; workers connect to port %d",
               APEX_VERSION, self->port);
     if (!self->host)
-        apex_warn("no host: give --host, a scenario \"host\" or $API_URL "
+        apex_warn("no host: give --host, $API_URL or a scenario \"host\" "
                   "(requests with relative paths will fail)");
     apex_timer_start(self->loop, &self->tick, MASTER_TICK_US);
     if (self->options.csv_prefix)
