@@ -35,7 +35,7 @@
 #define WORKER_REPORT_US (3 * APEX_USEC_PER_SEC)
 #define WORKER_CONNECT_MIN_US (1 * APEX_USEC_PER_SEC)
 #define WORKER_CONNECT_MAX_US (5 * APEX_USEC_PER_SEC)
-#define WORKER_MASTER_TIMEOUT_US (60 * APEX_USEC_PER_SEC)
+#define WORKER_MASTER_LOST_US (30 * APEX_USEC_PER_SEC)
 #define WORKER_QUIT_LINGER_MS 2000
 #define WORKER_ID_HEX 32
 
@@ -73,9 +73,11 @@ struct worker {
     int exit_code;              // what worker_run() returns
     int signals;                // signals received
     uint64_t malformed;         // frames dropped as malformed
+    bool lost;                  // stopping because the master went silent
 };
 
 static void s_drain(void *arg);
+static void s_on_stopped(void *arg);
 
 // ---------------------------------------------------------------------
 // Sending
@@ -179,13 +181,22 @@ static void s_on_heartbeat(apex_loop_t *loop, apex_timer_t *timer)
     s_send(self);
     uint64_t now = apex_loop_now(loop);
     if (self->master_heartbeat &&
-        now - self->master_heartbeat > WORKER_MASTER_TIMEOUT_US) {
-        apex_err(
-            "no heartbeat from the master in over %llu s, quitting",
-            (unsigned long long)(WORKER_MASTER_TIMEOUT_US / APEX_USEC_PER_SEC));
-        self->exit_code = 1;
-        apex_loop_stop(loop);
-        return;
+        now - self->master_heartbeat > WORKER_MASTER_LOST_US &&
+        self->state != WORKER_QUITTING && self->state != WORKER_STOPPING) {
+        // A master that answered heartbeats went silent (it died or was
+        // restarted): its test is gone. Stop the users, then register
+        // again with back-off, so a restarted master finds us. (Locust's
+        // workers quit after 60 s instead; masters that never send
+        // heartbeats, as Locust before 2.19, never trigger this.)
+        apex_warn(
+            "no heartbeat from the master in over %llu s: stopping "
+            "users and registering again",
+            (unsigned long long)(WORKER_MASTER_LOST_US / APEX_USEC_PER_SEC));
+        self->master_heartbeat = 0;
+        self->state = WORKER_STOPPING;
+        self->lost = true;
+        worker_engine_stop(self->engine, true, s_on_stopped, self);
+        return; // s_on_stopped restarts the heartbeats after the ack
     }
     apex_timer_start(loop, timer, WORKER_HEARTBEAT_US);
 }
@@ -245,6 +256,18 @@ static void s_on_stopped(void *arg)
         proto_encode_empty(&self->out, "quit", self->id);
         s_send(self);
         apex_loop_stop(self->loop);
+        return;
+    }
+    if (self->lost) {
+        // Register again: whatever the old master had is gone.
+        self->lost = false;
+        s_send_stats(self); // queued: delivered if that master returns
+        apex_timer_stop(self->loop, &self->report);
+        self->state = WORKER_CONNECTING;
+        self->index = -1;
+        s_send_client_ready(self);
+        self->connect_delay = WORKER_CONNECT_MIN_US;
+        apex_timer_start(self->loop, &self->connect_timer, self->connect_delay);
         return;
     }
     // A final report first: a Locust master forgets this worker on

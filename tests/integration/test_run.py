@@ -373,3 +373,38 @@ class MalformedFrameTest(RunCase):
         self.assertIn("malformed message from worker " + node, err)
         self.assertIn("malformed messages were dropped", err)
         self.assertNotIn("/evil", open(prefix + "_stats.csv").read())
+
+
+class MasterRestartTest(RunCase):
+    def test_worker_registers_again_with_a_restarted_master(self):
+        # A master that answered heartbeats dies mid-run: after 30 s of
+        # silence the worker stops its users and registers again, so a
+        # master restarted on the same port gets it back (start order and
+        # restarts do not matter, e.g. on Kubernetes).
+        base = self.target()
+        scn = write_scenario(self.dir, SIMPLE)
+        port = free_port()
+        first = self.start([binary("apex-master"), "-f", scn, "--headless",
+                            "--master-bind-port", port, "-u", 2, "-r", 2,
+                            "--host", base, "--only-summary"], "master1")
+        w = self.worker(port, "worker")
+        wait_for(lambda: "All users spawned" in first.stderr(), 20,
+                 what="the first run")
+        first.signal(signal.SIGKILL)
+        first.wait(10)
+        wait_for(lambda: "registering again" in w.stderr(), 45,
+                 what="the worker to notice the master is gone")
+        before = apexlib.target_stats(base)["total"]
+        prefix = os.path.join(self.dir, "second")
+        second = self.start([binary("apex-master"), "-f", scn, "--headless",
+                             "--master-bind-port", port, "-u", 2, "-r", 2,
+                             "-t", "3s", "--host", base, "--csv", prefix,
+                             "--only-summary"], "master2")
+        self.assertEqual(second.wait(60), 0, second.stderr())
+        self.assertEqual(w.wait(10), 0)  # quit by the second master
+        total = [r for r in read_csv(prefix + "_stats.csv")
+                 if r["Name"] == "Aggregated"][0]
+        served = apexlib.target_stats(base)["total"] - before
+        self.assertEqual(int(total["Request Count"]), served)
+        self.assertGreater(served, 10)
+        self.assertEqual(w.stderr().count("registered with the master"), 2)
