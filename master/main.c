@@ -264,9 +264,10 @@ int main(int argc, char **argv)
     int rc = apex_cli_parse(
         s_options, sizeof s_options / sizeof s_options[0], argc, argv, s_option,
         &args,
-        "usage: apex-master -f SCENARIO --headless [-u USERS] [-r RATE] "
+        "usage: apex-master -f SCENARIO [--headless] [-u USERS] [-r RATE] "
         "[-t TIME] [--host URL] [--csv PREFIX] [--processes N | "
-        "--expect-workers N]",
+        "--expect-workers N]\n"
+        "Without --headless the web UI is served on --web-port (8089).",
         "apex-master " APEX_VERSION, &err);
     if (rc == 1)
         return MASTER_EXIT_OK;
