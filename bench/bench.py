@@ -8,9 +8,13 @@
    tool: requests/s and client CPU seconds (user+sys of the whole process
    tree, from getrusage of reaped children), and the median over rounds of
    apex/wrk in requests per client CPU-second.
+Debian's Locust (FastHttpUser, its fastest client, one process) runs in
+   the same rounds for the ratio apex/locust.
 2. Memory: RSS of one apex-worker holding N users (default 10000) that
    each keep an open connection and wait (constant_pacing, long period),
    minus the RSS at 100 users, per user.
+3. Master: apex-master's own CPU with --master-workers workers (16) each
+   running 5 users with 100 ms waits, for one run of --seconds.
 """
 import argparse
 import csv
@@ -125,6 +129,56 @@ def apex_round(build, tmp, scenario, seconds, users):
     return float(total["Requests/s"]), cpu, int(total["Request Count"])
 
 
+LOCUSTFILE = """
+from locust import constant, task
+from locust.contrib.fasthttp import FastHttpUser
+
+
+class BenchUser(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def root(self):
+        self.client.get("/")
+"""
+
+
+def locust_round(tmp, url, seconds, users):
+    """Debian's Locust, one process (FastHttpUser, its fastest client)."""
+    lf = os.path.join(tmp, "bench_locustfile.py")
+    with open(lf, "w") as f:
+        f.write(LOCUSTFILE)
+    prefix = os.path.join(tmp, "locust")
+    _, _, cpu = run_measured(
+        ["/usr/bin/locust", "-f", lf, "--headless", "-u", str(users), "-r",
+         str(users), "-t", "%ds" % seconds, "--host", url.rstrip("/"),
+         "--csv", prefix, "--only-summary", "--loglevel", "WARNING"])
+    with open(prefix + "_stats.csv", newline="") as f:
+        total = [r for r in csv.DictReader(f) if r["Name"] == "Aggregated"][0]
+    return float(total["Requests/s"]), cpu, int(total["Request Count"])
+
+
+def master_cpu(build, tmp, url, workers, seconds):
+    """CPU of apex-master alone with many workers (light load each)."""
+    scenario = write_scenario(tmp, url, {"name": "light",
+                                         "wait": {"constant": 0.1}})
+    port = free_port()
+    master = subprocess.Popen(
+        [os.path.join(build, "apex-master"), "-f", scenario, "--headless",
+         "-u", str(workers * 5), "-r", str(workers * 5), "-t",
+         "%ds" % seconds, "--expect-workers", str(workers),
+         "--master-bind-port", str(port), "--only-summary", "--loglevel",
+         "WARNING"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kids = [subprocess.Popen([os.path.join(build, "apex-worker"),
+                              "--master-port", str(port), "--loglevel",
+                              "WARNING"], stderr=subprocess.DEVNULL)
+            for _ in range(workers)]
+    _, _, usage = os.wait4(master.pid, 0)
+    for k in kids:
+        k.wait(30)
+    return usage.ru_utime + usage.ru_stime
+
+
 def rss_of(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -171,6 +225,8 @@ def main():
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--idle-users", type=int, default=10000)
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--skip-locust", action="store_true")
+    ap.add_argument("--master-workers", type=int, default=16)
     args = ap.parse_args()
     build = os.path.join(ROOT, args.build)
     tmp = tempfile.mkdtemp(prefix="apex-bench-")
@@ -184,19 +240,40 @@ def main():
         scenario = write_scenario(tmp, url, {"name": "zero",
                                              "wait": {"constant": 0}})
         ratios = []
+        locust_ratios = []
+        locust = not args.skip_locust and os.path.exists("/usr/bin/locust")
         for r in range(1, args.rounds + 1):
             wrps, wcpu = wrk_round(url, args.seconds, args.connections)
             arps, acpu, n = apex_round(build, tmp, scenario, args.seconds,
                                        args.connections)
-            ratio = (arps / acpu) / (wrps / wcpu)
+            apex_per_cpu = n / acpu
+            wrk_per_cpu = wrps * args.seconds / wcpu
+            ratio = apex_per_cpu / wrk_per_cpu
             ratios.append(ratio)
             print("round %d: wrk  %9.0f req/s  %5.2f CPU s  %8.0f req/CPU-s"
                   % (r, wrps, wcpu, wrps * args.seconds / wcpu))
             print("round %d: apex %9.0f req/s  %5.2f CPU s  %8.0f req/CPU-s"
                   "  (%d requests)  ratio %.3f"
                   % (r, arps, acpu, n / acpu, n, ratio))
+            if locust:
+                lrps, lcpu, ln = locust_round(tmp, url, args.seconds,
+                                              args.connections)
+                locust_ratios.append(apex_per_cpu / (ln / lcpu))
+                print("round %d: locust %7.0f req/s  %5.2f CPU s  %8.0f "
+                      "req/CPU-s  (FastHttpUser, one process)  apex/locust "
+                      "%.1f" % (r, lrps, lcpu, ln / lcpu, locust_ratios[-1]))
         print("median apex/wrk requests per client CPU-second: %.3f"
               % statistics.median(ratios))
+        if locust_ratios:
+            print("median apex/locust requests per client CPU-second: %.1f"
+                  % statistics.median(locust_ratios))
+        if args.master_workers > 0:
+            cpu = master_cpu(build, tmp, url, args.master_workers,
+                             args.seconds)
+            print("master: %.2f CPU s for a %d s run with %d workers "
+                  "(%.1f %% of a core)" % (cpu, args.seconds,
+                                           args.master_workers,
+                                           100 * cpu / args.seconds))
         if not args.skip_memory:
             idle = write_scenario(tmp, url, {
                 "name": "idle", "wait": {"constant_pacing": 600}})
