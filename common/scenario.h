@@ -1,7 +1,8 @@
 // common/scenario.h - the scenario model: user classes with weights, wait
 // times, on_start steps and weighted tasks of HTTP requests, parsed from
 // JSON (jansson). Errors name the JSON path of the bad node and what was
-// expected, e.g. "$.users[0].tasks[2].weight: expected a positive integer".
+// expected, e.g. "$.users[0].tasks[2].weight: expected an integer from 1 to
+// 10000, got \"x\"".
 //
 // The model is immutable after parsing and shared read-only by every user
 // of a worker. Text that varies per request is a compiled template (see
@@ -134,7 +135,7 @@ typedef struct {
     size_t ncaptures;         // number of captures
     bool needs_body;          // a JSON or regex capture reads the body
     bool needs_headers;       // a header capture reads the headers
-    double timeout;           // seconds for the whole request (0: none)
+    double timeout;           // seconds for the whole request (> 0)
 } apex_request_t;
 
 typedef struct {
