@@ -8,6 +8,7 @@
 # make bench      throughput and memory next to wrk (not a test)
 # make web-deps   npm ci in web/ (uPlot, playwright-core; pinned by the lock)
 # make browser-test  the HTML report in headless Debian Chromium
+# make fuzz       libFuzzer on every decoder, FUZZ_SECONDS (15) each
 # make format / check-format / clean
 
 PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson
@@ -47,6 +48,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 include web/web.mk
+include tests/fuzz/fuzz.mk
 
 LIB := $(BUILD)/libapex.a
 PROGRAMS := $(BUILD)/apex-master $(BUILD)/apex-worker $(BUILD)/apex-target
@@ -87,7 +89,8 @@ $(UNIT): $(call obj,$(UNIT_SRC)) $(LIB)
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:
-	@sh scripts/deps.sh $(DEB_PACKAGES) $(WEB_DEB_PACKAGES)
+	@sh scripts/deps.sh $(DEB_PACKAGES) $(WEB_DEB_PACKAGES) \
+		$(FUZZ_DEB_PACKAGES)
 
 unit: $(UNIT)
 	$(UNIT)
@@ -118,6 +121,7 @@ test: deps
 	$(MAKE) interop
 	$(MAKE) distributed
 	$(MAKE) deploy-check
+	$(MAKE) fuzz
 
 asan: deps
 	$(MAKE) SAN=address,undefined OPT="-O1 -g" all
@@ -132,7 +136,7 @@ bench: deps all
 	sh bench/run.sh $(BUILD)
 
 FORMAT_SRC = $(wildcard common/*.[ch] proto/*.[ch] master/*.[ch] \
-	worker/*.[ch] target/*.[ch] tests/unit/*.[ch])
+	worker/*.[ch] target/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
 
 format:
 	clang-format -i $(FORMAT_SRC)

@@ -13,6 +13,7 @@
 #include "common/alloc.h"
 
 #define APEX_CLI_HELP_ID -1000
+#define APEX_MAX_DURATION_S 1e9 // ~31 years: seconds * 1e6 fits uint64_t
 #define APEX_CLI_VERSION_ID -1001
 
 int apex_parse_long(const char *text, long min, long max, long *out,
@@ -75,6 +76,9 @@ int apex_parse_duration(const char *text, double *seconds, apex_error_t *err)
         }
         total += v * unit;
         any = true;
+        if (!isfinite(total) || total > APEX_MAX_DURATION_S)
+            return apex_error_set(err, "'%s': longer than %g seconds", text,
+                                  APEX_MAX_DURATION_S);
     }
     if (!any)
         goto bad;

@@ -1294,6 +1294,73 @@ static int s_parse_expect(s_parser_t *p, const json_t *v, apex_request_t *r)
 }
 
 // One capture: the path names the variable; a string is a JSON path.
+#define APEX_REGEX_MAX_REPEAT 10000.0 // product of nested {m,n} bounds
+#define APEX_REGEX_MAX_DEPTH 32
+
+// Why a capture regex is refused, or NULL. glibc's regcomp copies a group
+// once per count of each {m,n} around it, so nested bounds multiply
+// (((a{255}){255}){255} takes gigabytes), and back-references make regexec
+// exponential on a body the server under test controls.
+static const char *s_regex_risk(const char *re)
+{
+    double group[APEX_REGEX_MAX_DEPTH + 1]; // largest cost in each group
+    int depth = 0;
+    double atom = 1; // cost of the last atom (for a following {m,n})
+    group[0] = 1;
+    for (const char *p = re; *p; p++) {
+        if (*p == '\\') {
+            if (p[1] >= '1' && p[1] <= '9')
+                return "back-references (\\1 to \\9) are not allowed";
+            if (p[1])
+                p++;
+            atom = 1;
+        } else if (*p == '[') {
+            const char *q = p + 1;
+            if (*q == '^')
+                q++;
+            if (*q == ']')
+                q++;
+            while (*q && *q != ']')
+                q++;
+            if (!*q)
+                break; // regcomp reports it
+            p = q;
+            atom = 1;
+        } else if (*p == '(') {
+            if (depth == APEX_REGEX_MAX_DEPTH)
+                return "groups nested too deeply";
+            group[++depth] = 1;
+            continue;
+        } else if (*p == ')') {
+            if (depth == 0)
+                continue;
+            atom = group[depth--];
+        } else if (*p == '{') {
+            char *end = NULL;
+            double lo = strtod(p + 1, &end);
+            double hi = lo;
+            if (end && *end == ',') {
+                char *end2 = NULL;
+                hi = strtod(end + 1, &end2);
+                if (end2 == end + 1)
+                    hi = lo + 1; // {m,}: unbounded, costs like m + 1
+                end = end2;
+            }
+            atom *= hi > 1 ? hi : 1;
+            const char *close = strchr(p, '}');
+            if (close)
+                p = close;
+        } else {
+            atom = 1;
+        }
+        if (atom > group[depth])
+            group[depth] = atom;
+        if (group[depth] > APEX_REGEX_MAX_REPEAT)
+            return "nested repetition counts multiply to more than 10000";
+    }
+    return NULL;
+}
+
 static int s_parse_capture(s_parser_t *p, const char *var, const json_t *spec,
                            apex_capture_t *c)
 {
@@ -1335,6 +1402,12 @@ static int s_parse_capture(s_parser_t *p, const char *var, const json_t *spec,
             return s_fail_got(p, expr, "a header name");
         c->kind = APEX_CAPTURE_HEADER;
         return 0;
+    }
+    const char *risk = s_regex_risk(c->expr);
+    if (risk) {
+        char quoted[APEX_SCENARIO_EXCERPT + 8];
+        s_excerpt(c->expr, quoted, sizeof quoted);
+        return s_fail(p, "regex %s: %s", quoted, risk);
     }
     int rc = regcomp(&c->regex, c->expr, REG_EXTENDED);
     if (rc != 0) {

@@ -530,12 +530,16 @@ double apex_stats_total_rps(const apex_stats_t *self,
 double apex_stats_current_rps(const apex_stats_t *self,
                               const apex_stats_entry_t *e, bool fails)
 {
-    if (self->total.last_request_timestamp == 0)
+    // Timestamps come from peers; the decoder bounds them, and this keeps
+    // the conversions defined whatever a caller stored.
+    double lt = self->total.last_request_timestamp;
+    double st = self->total.start_time;
+    if (!(lt > 0 && lt < APEX_STATS_MAX_TIME))
         return 0.0;
-    int64_t last = (int64_t)self->total.last_request_timestamp;
+    int64_t last = (int64_t)lt;
     int64_t start = last - APEX_STATS_CURRENT_WINDOW;
-    if ((int64_t)self->total.start_time > start)
-        start = (int64_t)self->total.start_time;
+    if (st > 0 && st < APEX_STATS_MAX_TIME && (int64_t)st > start)
+        start = (int64_t)st;
     int64_t end = last - APEX_STATS_CURRENT_SKIP; // exclusive
     uint64_t sum = 0;
     int64_t n = 0;

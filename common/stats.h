@@ -19,6 +19,7 @@
 #define APEX_STATS_TOTAL_NAME "Aggregated"
 #define APEX_STATS_CURRENT_WINDOW 12 // seconds looked back for current RPS
 #define APEX_STATS_CURRENT_SKIP 2    // newest seconds skipped (late reports)
+#define APEX_STATS_MAX_TIME 1e11     // unix seconds beyond are not trusted
 
 typedef struct {
     int64_t sec;    // unix second this slot counts, 0 when unused

@@ -255,11 +255,11 @@ static void s_utc(apex_buf_t *out, double t)
         s_field(out, "", false);
         return;
     }
-    time_t secs = (time_t)t;
     struct tm tm;
-    gmtime_r(&secs, &tm);
-    char text[32];
-    strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    time_t secs = t < 1e11 ? (time_t)t : 0;
+    char text[32] = "";
+    if (secs && gmtime_r(&secs, &tm))
+        strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
     s_field(out, text, false);
 }
 

@@ -274,9 +274,11 @@ master_shape_t *master_shape_parse_stages(const char *arg, apex_error_t *err)
         long u = 0;
         apex_error_t e = {""};
         if (apex_parse_duration(tok, &s->duration, &e) != 0 ||
-            s->duration <= 0) {
+            s->duration <= 0 || s->duration > 366 * 86400.0) {
             rc = apex_error_set(err, "stage %zu: duration: %s", n + 1,
-                                e.msg[0] ? e.msg : "expected more than 0");
+                                e.msg[0] ? e.msg
+                                         : "expected more than 0 and at most "
+                                           "a year");
             break;
         }
         if (apex_parse_long(users, 0, MASTER_SHAPE_MAX_USERS, &u, &e) != 0) {

@@ -19,6 +19,7 @@
 
 #define PROTO_MAX_RESPONSE_MS 1e12 // ~31 years: beyond is nonsense
 #define PROTO_MAX_COUNT (1ULL << 53)
+#define PROTO_MAX_TIMESTAMP 1e11 // unix seconds (year 5138): beyond is junk
 
 // ---------------------------------------------------------------------
 // Pass 1: structural check of the raw bytes
@@ -348,8 +349,9 @@ static int s_decode_entry(s_ctx_t *ctx, const msgpack_object *o,
         s_get_count(ctx, o, "total_content_length", true,
                     &e->total_content_length, path))
         return -1;
-    if (start < 0 || last < 0)
-        return s_fail(ctx, path, "negative timestamp");
+    if (start < 0 || last < 0 || start > PROTO_MAX_TIMESTAMP ||
+        last > PROTO_MAX_TIMESTAMP)
+        return s_fail(ctx, path, "timestamp out of range");
     e->start_time = start;
     e->last_request_timestamp = last;
     if (s_ms_to_us(ctx, total, &e->total_response_us, path,
@@ -500,6 +502,10 @@ static int s_decode_stats(s_ctx_t *ctx, const msgpack_object *data,
                 s_get_number(ctx, &kv->val, "last_seen", true, &e.last_seen,
                              path)) {
                 rc = -1;
+            } else if (e.first_seen < 0 || e.last_seen < 0 ||
+                       e.first_seen > PROTO_MAX_TIMESTAMP ||
+                       e.last_seen > PROTO_MAX_TIMESTAMP) {
+                rc = s_fail(ctx, path, "first_seen or last_seen out of range");
             } else {
                 apex_stats_merge_error(msg->stats, &e);
             }

@@ -5,23 +5,19 @@
 // starts, edits, stops and resets tests. Every URL is relative to the
 // page. Text from the API only ever goes in through textContent, never as
 // HTML.
-(function () {
+(function (common) {
     "use strict";
+
+    // What is shared with the HTML report (web/common.js): the helpers
+    // used throughout by name, the others as common.NAME.
+    var {DASH, h, append, classes, arr, obj, num, str, pad2, fmtNum, fmtInt,
+        fmtMs, fmtRate, fmtBytes, fmtSpan, fmtClock} = common;
 
     var STATS_EVERY = 2000;     // ms between a stats answer and the next ask
     var EXCEPTIONS_EVERY = 5000;
     var CHART_HEIGHT = 240;
-    var DASH = "\u2013";        // shown for a missing value
     var ACTIVE = {spawning: true, running: true};
     var IN_TEST = {spawning: true, running: true, stopping: true};
-    var COLORS = {              // as in web/report.js
-        rps: "#16a34a",
-        fails: "#dc2626",
-        p50: "#2563eb",
-        p95: "#9333ea",
-        users: "#0891b2",
-        target: "#64748b"
-    };
 
     var ui = {
         config: null,           // GET ./config
@@ -43,67 +39,11 @@
         return document.getElementById(id);
     }
 
-    function h(tag, attrs) {
-        var el = document.createElement(tag);
-        if (attrs) {
-            Object.keys(attrs).forEach(function (k) {
-                var v = attrs[k];
-                if (v == null || v === false) {
-                    return;
-                }
-                if (k === "class") {
-                    el.className = v;
-                } else if (k === "text") {
-                    el.textContent = String(v);
-                } else {
-                    el.setAttribute(k, v);
-                }
-            });
-        }
-        for (var i = 2; i < arguments.length; i++) {
-            append(el, arguments[i]);
-        }
-        return el;
-    }
-
-    function append(el, child) {
-        if (child == null || child === false) {
-            return;
-        }
-        if (Array.isArray(child)) {
-            child.forEach(function (c) { append(el, c); });
-        } else if (typeof child === "object") {
-            el.appendChild(child);
-        } else {
-            el.appendChild(document.createTextNode(String(child)));
-        }
-    }
-
     function setText(el, text) {
         text = String(text);
         if (el.textContent !== text) {
             el.textContent = text;
         }
-    }
-
-    function arr(v) {
-        return Array.isArray(v) ? v : [];
-    }
-
-    function obj(v) {
-        return v && typeof v === "object" && !Array.isArray(v) ? v : {};
-    }
-
-    function num(v) {
-        if (v == null || v === "" || typeof v === "boolean") {
-            return null;
-        }
-        var n = Number(v);
-        return isFinite(n) ? n : null;
-    }
-
-    function str(v) {
-        return v == null ? "" : String(v);
     }
 
     // The first argument that is a number.
@@ -117,35 +57,7 @@
         return null;
     }
 
-    var formats = {};
-
-    function fmtNum(v, digits) {
-        var n = num(v);
-        if (n === null) {
-            return DASH;
-        }
-        var f = formats[digits];
-        if (!f) {
-            f = formats[digits] = new Intl.NumberFormat("en-US", {
-                minimumFractionDigits: 0,
-                maximumFractionDigits: digits
-            });
-        }
-        return f.format(n);
-    }
-
-    function fmtInt(v) {
-        return fmtNum(v, 0);
-    }
-
-    function fmtMs(v) {
-        return fmtNum(v, 2);
-    }
-
-    function fmtRate(v) {
-        return fmtNum(v, 2);
-    }
-
+    // A ratio as a percentage: 0.0321 -> "3.2%", 0.25 -> "25%".
     function fmtPercent(ratio) {
         var n = num(ratio);
         if (n === null) {
@@ -155,59 +67,18 @@
         return fmtNum(n, n > 0 && n < 10 ? 1 : 0) + "%";
     }
 
-    function fmtBytes(v) {
-        var n = num(v);
-        if (n === null) {
-            return DASH;
-        }
-        var units = ["B", "KiB", "MiB", "GiB", "TiB"];
-        var i = 0;
-        while (Math.abs(n) >= 1024 && i < units.length - 1) {
-            n /= 1024;
-            i++;
-        }
-        return fmtNum(n, i === 0 ? 0 : 1) + " " + units[i];
-    }
-
-    // A short length of time: "90s", "5m", "1h30m", "0.5s".
-    function fmtSpan(v) {
-        var s = num(v);
-        if (s === null) {
-            return str(v);
-        }
-        if (s < 60 || s % 1 !== 0) {
-            return fmtNum(s, 2) + "s";
-        }
-        var out = "";
-        var hours = Math.floor(s / 3600);
-        var mins = Math.floor((s % 3600) / 60);
-        var secs = s % 60;
-        if (hours) {
-            out += hours + "h";
-        }
-        if (mins) {
-            out += mins + "m";
-        }
-        if (secs) {
-            out += secs + "s";
-        }
-        return out;
-    }
-
-    // Seconds ago: "0.4 s", "12 s", "3m 05s".
+    // Seconds ago: "0.4 s ago", "12 s ago", "3m 05s ago".
     function fmtAge(v) {
         var s = num(v);
         if (s === null || s < 0) {
             return DASH;
         }
-        if (s < 60) {
-            return fmtNum(s, s < 10 ? 1 : 0) + " s ago";
-        }
-        var m = Math.floor(s / 60);
-        var r = Math.floor(s % 60);
-        return m + "m " + (r < 10 ? "0" : "") + r + "s ago";
+        var text = s < 60 ? fmtNum(s, s < 10 ? 1 : 0) + " s" :
+            Math.floor(s / 60) + "m " + pad2(Math.floor(s % 60)) + "s";
+        return text + " ago";
     }
 
+    // n and its noun: "1 user", "20 users".
     function plural(n, one, many) {
         return fmtInt(n) + " " + (num(n) === 1 ? one : many);
     }
@@ -584,9 +455,8 @@
         return h("tr", {class: total ? "total" : null},
             STATS_COLUMNS.map(function (c) {
                 var v = c.get(e);
-                var classes = [c.num ? "num" : "", c.cls || "",
-                    c.bad && c.bad(v) ? "fails" : ""].join(" ").trim();
-                return h("td", {class: classes || null},
+                return h("td", {class: classes([c.num ? "num" : "",
+                    c.cls || "", c.bad && c.bad(v) ? "fails" : ""])},
                     c.show ? c.show(v) : v);
             }));
     }
@@ -699,33 +569,19 @@
             "neutral");
     }
 
-    function fmtObserved(t) {
-        var v = num(t.observed);
-        if (v === null) {
-            return h("span", {class: "empty"}, "no data yet");
-        }
-        var unit = str(t.unit);
-        if (unit === "ms") {
-            return fmtMs(v) + " ms";
-        }
-        if (unit === "%") {
-            return fmtNum(v, 2) + " %";
-        }
-        return fmtNum(v, Math.abs(v) < 1 ? 4 : 2) + (unit ? " " + unit : "");
-    }
-
     function renderThresholds(s) {
         if ($("tab-thresholds").hidden) {
             return;
         }
         var rows = arr(obj(s.apex).thresholds).map(obj);
         replaceBody("thresholds-table", rows.map(function (t) {
-            var ok = t.ok === true ? "ok" : t.ok === false ? "failed" : null;
+            var ok = common.thresholdClass(t);
             return h("tr", {class: ok},
                 h("td", {class: "status", title: ok || "not evaluated"},
-                    ok === "ok" ? "\u2713" : ok ? "\u2717" : DASH),
+                    common.thresholdMark(t)),
                 h("td", {class: "mono"}, str(t.source)),
-                h("td", {class: "num"}, fmtObserved(t)),
+                h("td", {class: "num"},
+                    common.fmtObserved(t, "no data yet")),
                 h("td", null, ok === "ok" ? "passing" : ok ? "failing" :
                     "no data yet"));
         }));
@@ -748,8 +604,7 @@
         shape = obj(shape);
         var stages = arr(shape.stages).map(obj);
         if (shape.description) {
-            var d = str(shape.description);
-            return d.charAt(0).toUpperCase() + d.slice(1);
+            return common.capitalize(str(shape.description));
         }
         if (shape.kind === "stages") {
             return "Stages: " + stages.map(function (s) {
@@ -910,32 +765,15 @@
 
     // ---- charts ---------------------------------------------------------
 
-    function chartSpecs() {
+    // The charts' specs (web/common.js), with the target lines when the
+    // load shape or the points have targets.
+    function uiChartSpecs() {
         var shape = obj(obj(ui.config).shape);
-        var has = function (key) {
-            return ui.history.some(function (p) {
-                return num(p[key]) !== null;
-            });
-        };
-        var rate = shape.kind === "arrival_rate" || has("target_rate");
+        var rate = shape.kind === "arrival_rate" ||
+            common.hasValue(ui.history, "target_rate");
         var users = (shape.kind && shape.kind !== "arrival_rate") ||
-            has("target_users");
-        return [
-            {id: "chart-rps", unit: "requests/s", digits: 2, series: [
-                {key: "rps", label: "RPS", color: COLORS.rps},
-                {key: "fail_per_sec", label: "Failures/s",
-                    color: COLORS.fails}
-            ].concat(rate ? [{key: "target_rate", label: "Target iterations/s",
-                color: COLORS.target, dash: [6, 4]}] : [])},
-            {id: "chart-response-times", unit: "ms", digits: 2, series: [
-                {key: "p50_ms", label: "Median (p50)", color: COLORS.p50},
-                {key: "p95_ms", label: "95th percentile", color: COLORS.p95}
-            ]},
-            {id: "chart-users", unit: "users", digits: 0, series: [
-                {key: "users", label: "Users", color: COLORS.users}
-            ].concat(users ? [{key: "target_users", label: "Target users",
-                color: COLORS.target, dash: [6, 4]}] : [])}
-        ];
+            common.hasValue(ui.history, "target_users");
+        return common.chartSpecs(rate, users);
     }
 
     function addPoint(s) {
@@ -966,21 +804,6 @@
         });
     }
 
-    function zeroBased(u, min, max) {
-        if (!(max > 0)) {
-            return [0, 1];
-        }
-        var v = max * 1.05;
-        var p = Math.pow(10, Math.floor(Math.log10(v)));
-        var steps = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10];
-        for (var i = 0; i < steps.length; i++) {
-            if (steps[i] * p >= v) {
-                return [0, steps[i] * p];
-            }
-        }
-        return [0, 10 * p];
-    }
-
     // At least a minute on the time axis, so that the first points of a
     // test do not stretch over the whole width.
     var MIN_SPAN = 60;
@@ -999,66 +822,28 @@
     // Local time, 24-hour: "10:05", or "10:05:30" when ticks are less
     // than a minute apart.
     function timeTicks(u, splits, axisIdx, space, incr) {
-        var pad = function (x) { return (x < 10 ? "0" : "") + x; };
         return splits.map(function (ts) {
-            var d = new Date(ts * 1000);
-            return pad(d.getHours()) + ":" + pad(d.getMinutes()) +
-                (incr < 60 ? ":" + pad(d.getSeconds()) : "");
+            return fmtClock(new Date(ts * 1000), false, incr < 60);
         });
-    }
-
-    function chartData(spec) {
-        var data = [ui.history.map(function (p) { return p.time; })];
-        spec.series.forEach(function (s) {
-            data.push(ui.history.map(function (p) { return num(p[s.key]); }));
-        });
-        return data;
-    }
-
-    function chartWidth(el) {
-        return Math.max(el.clientWidth, 300);
     }
 
     function makeChart(spec) {
         var el = $(spec.id);
-        el.setAttribute("data-colors", spec.series.map(function (s) {
-            return s.color;
-        }).join(","));
-        var digits = spec.digits;
-        var opts = {
-            width: chartWidth(el),
+        el.setAttribute("data-colors", common.seriesColors(spec));
+        var opts = common.chartOptions(spec, {
+            width: common.chartWidth(el),
             height: CHART_HEIGHT,
-            padding: [null, 28, null, null],
-            cursor: {sync: {key: "apex-ui"}},
-            scales: {x: {time: true, range: timeRange},
-                y: {range: zeroBased}},
-            series: [{label: "Time", value: "{HH}:{mm}:{ss}"}].concat(
-                spec.series.map(function (s) {
-                    return {
-                        label: s.label,
-                        stroke: s.color,
-                        width: 2,
-                        dash: s.dash,
-                        points: {show: function (u) {
-                            return u.data[0].length < 3;
-                        }, size: 6, fill: s.color},
-                        value: function (u, v) {
-                            return v == null ? DASH : fmtNum(v, digits);
-                        }
-                    };
-                })),
-            axes: [
-                {grid: {stroke: "#eef0f3"}, space: 80, values: timeTicks},
-                {label: spec.unit, size: 64, grid: {stroke: "#eef0f3"},
-                    values: function (u, splits) {
-                        return splits.map(function (v) {
-                            return fmtNum(v, 2);
-                        });
-                    }}
-            ]
-        };
+            padRight: 28,
+            sync: "apex-ui",
+            x: {time: true, range: timeRange},
+            time: {label: "Time", value: "{HH}:{mm}:{ss}"},
+            ticks: timeTicks,
+            points: function (u) {
+                return u.data[0].length < 3;
+            }
+        });
         el.textContent = "";
-        return new uPlot(opts, chartData(spec), el);
+        return new uPlot(opts, common.chartData(ui.history, spec), el);
     }
 
     // Charts exist once their tab has been shown (uPlot needs a width);
@@ -1067,7 +852,7 @@
         if (ui.tab !== "charts" || typeof window.uPlot !== "function") {
             return;
         }
-        var specs = chartSpecs();
+        var specs = uiChartSpecs();
         var sig = JSON.stringify(specs.map(function (s) {
             return s.series.length;
         }));
@@ -1079,11 +864,11 @@
         } else {
             ui.charts.specs.forEach(function (spec, i) {
                 var u = ui.charts.plots[i];
-                var w = chartWidth($(spec.id));
+                var w = common.chartWidth($(spec.id));
                 if (Math.abs(u.width - w) > 1) {
                     u.setSize({width: w, height: CHART_HEIGHT});
                 }
-                u.setData(chartData(spec));
+                u.setData(common.chartData(ui.history, spec));
             });
         }
         ui.charts.specs.forEach(function (spec) {
@@ -1170,16 +955,7 @@
         $("swarm-cancel").addEventListener("click", function () {
             $("swarm-dialog").close();
         });
-        var queued = false;
-        window.addEventListener("resize", function () {
-            if (!queued) {
-                queued = true;
-                window.requestAnimationFrame(function () {
-                    queued = false;
-                    drawCharts();
-                });
-            }
-        });
+        common.onResize(drawCharts);
         window.addEventListener("hashchange", function () {
             showTab(location.hash.slice(1));
         });
@@ -1195,9 +971,5 @@
         });
     }
 
-    if (document.readyState === "loading") {
-        document.addEventListener("DOMContentLoaded", main);
-    } else {
-        main();
-    }
-})();
+    common.whenReady(main);
+})(window.apexCommon);

@@ -3,102 +3,20 @@
 // master) with plain DOM calls and uPlot charts. Every field may be
 // missing or null: sections say "none" rather than fail. Text from the
 // document only ever goes in through textContent, never as HTML.
-(function () {
+(function (common) {
     "use strict";
+
+    // What is shared with the web UI (web/common.js): the helpers used
+    // throughout by name, the others as common.NAME.
+    var {DASH, h, classes, arr, obj, num, str, pad2, fmtNum, fmtInt, fmtMs,
+        fmtRate, fmtValue, fmtBytes, fmtSpan, fmtClock} = common;
 
     var PERCENTILES = ["50", "66", "75", "80", "90", "95", "98", "99",
         "99.9", "99.99", "100"];
-    var COLORS = {
-        rps: "#16a34a",
-        fails: "#dc2626",
-        p50: "#2563eb",
-        p95: "#9333ea",
-        users: "#0891b2",
-        target: "#64748b"
-    };
     var CHART_HEIGHT = 260;
-    var DASH = "\u2013"; // shown for a missing value
     var charts = [];
 
     // ---- small helpers -------------------------------------------------
-
-    function h(tag, attrs) {
-        var el = document.createElement(tag);
-        if (attrs) {
-            Object.keys(attrs).forEach(function (k) {
-                if (attrs[k] == null || attrs[k] === false) {
-                    return;
-                }
-                if (k === "class") {
-                    el.className = attrs[k];
-                } else if (k === "text") {
-                    el.textContent = String(attrs[k]);
-                } else {
-                    el.setAttribute(k, attrs[k]);
-                }
-            });
-        }
-        for (var i = 2; i < arguments.length; i++) {
-            append(el, arguments[i]);
-        }
-        return el;
-    }
-
-    function append(el, child) {
-        if (child == null || child === false) {
-            return;
-        }
-        if (Array.isArray(child)) {
-            child.forEach(function (c) { append(el, c); });
-        } else if (typeof child === "object") {
-            el.appendChild(child);
-        } else {
-            el.appendChild(document.createTextNode(String(child)));
-        }
-    }
-
-    function arr(v) {
-        return Array.isArray(v) ? v : [];
-    }
-
-    function obj(v) {
-        return v && typeof v === "object" && !Array.isArray(v) ? v : {};
-    }
-
-    function num(v) {
-        if (v == null || v === "") {
-            return null;
-        }
-        var n = Number(v);
-        return isFinite(n) ? n : null;
-    }
-
-    function str(v) {
-        return v == null ? "" : String(v);
-    }
-
-    function fmtNum(v, digits) {
-        var n = num(v);
-        if (n === null) {
-            return DASH;
-        }
-        return n.toLocaleString("en-US", {
-            minimumFractionDigits: 0,
-            maximumFractionDigits: digits
-        });
-    }
-
-    function fmtInt(v) {
-        return fmtNum(v, 0);
-    }
-
-    function fmtMs(v) {
-        return fmtNum(v, 2);
-    }
-
-    function fmtRate(v) {
-        return fmtNum(v, 2);
-    }
 
     // "1.5 ms", or the dash alone when there is no value.
     function withUnit(text, unit) {
@@ -110,32 +28,10 @@
         return withUnit(fmtInt(v), num(v) === 1 ? "user" : "users");
     }
 
-    // A value of unknown scale: 4 decimals below 1, 2 above.
-    function fmtValue(v) {
-        var n = num(v);
-        if (n === null) {
-            return DASH;
-        }
-        return fmtNum(n, Math.abs(n) < 1 ? 4 : 2);
-    }
-
+    // A ratio as a percentage: 0.0321 -> "3.21 %".
     function fmtPercent(ratio) {
         var n = num(ratio);
         return n === null ? DASH : fmtNum(n * 100, 2) + " %";
-    }
-
-    function fmtBytes(v) {
-        var n = num(v);
-        if (n === null) {
-            return DASH;
-        }
-        var units = ["B", "KiB", "MiB", "GiB", "TiB"];
-        var i = 0;
-        while (Math.abs(n) >= 1024 && i < units.length - 1) {
-            n /= 1024;
-            i++;
-        }
-        return fmtNum(n, i === 0 ? 0 : 1) + " " + units[i];
     }
 
     // Seconds as "45 s", "1m 05s", "4h 10m 05s" ("0.5 s" below 10 s).
@@ -151,36 +47,15 @@
         var hours = Math.floor(total / 3600);
         var mins = Math.floor((total % 3600) / 60);
         var secs = total % 60;
-        var pad = function (x) { return (x < 10 ? "0" : "") + x; };
         if (hours > 0) {
-            return hours + "h " + pad(mins) + "m " + pad(secs) + "s";
+            return hours + "h " + pad2(mins) + "m " + pad2(secs) + "s";
         }
-        return mins + "m " + pad(secs) + "s";
+        return mins + "m " + pad2(secs) + "s";
     }
 
-    // A short stage length for shapes: "90s", "1m", "1m30s", "4h".
-    function fmtSpan(v) {
-        var s = num(v);
-        if (s === null) {
-            return "?";
-        }
-        if (s < 60 || s % 1 !== 0) {
-            return fmtNum(s, 2) + "s";
-        }
-        var out = "";
-        var hours = Math.floor(s / 3600);
-        var mins = Math.floor((s % 3600) / 60);
-        var secs = s % 60;
-        if (hours) {
-            out += hours + "h";
-        }
-        if (mins) {
-            out += mins + "m";
-        }
-        if (secs) {
-            out += secs + "s";
-        }
-        return out;
+    // A stage length of a shape: "45s", "1m", "1m30s", "4h"; "?" if none.
+    function fmtStageSpan(v) {
+        return num(v) === null ? "?" : fmtSpan(v);
     }
 
     // An ISO 8601 string or Unix seconds as "2026-11-27 10:00:00 UTC".
@@ -194,10 +69,8 @@
         if (!d || isNaN(d.getTime())) {
             return iso ? String(iso) : DASH;
         }
-        var pad = function (x) { return (x < 10 ? "0" : "") + x; };
-        return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" +
-            pad(d.getUTCDate()) + " " + pad(d.getUTCHours()) + ":" +
-            pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds()) + " UTC";
+        return d.getUTCFullYear() + "-" + pad2(d.getUTCMonth() + 1) + "-" +
+            pad2(d.getUTCDate()) + " " + fmtClock(d, true, true) + " UTC";
     }
 
     function section(id, title, count) {
@@ -218,9 +91,8 @@
         var body = h("tbody");
         var addRow = function (row, cls) {
             body.appendChild(h("tr", {class: cls}, columns.map(function (c) {
-                var classes = [c.num ? "num" : "", c.cls ? c.cls(row) : ""];
-                return h("td", {class: classes.join(" ").trim() || null},
-                    c.get(row));
+                return h("td", {class: classes([c.num ? "num" : "",
+                    c.cls ? c.cls(row) : ""])}, c.get(row));
             })));
         };
         rows.forEach(function (r) {
@@ -259,7 +131,7 @@
         if (shape.kind === "stages") {
             return "stages: " + (stages.length ? stages.map(function (s) {
                 s = obj(s);
-                var text = fmtSpan(s.duration) + " \u2192 " +
+                var text = fmtStageSpan(s.duration) + " \u2192 " +
                     fmtUsers(s.users);
                 if (num(s.spawn_rate) !== null) {
                     text += " at " + fmtRate(s.spawn_rate) + "/s";
@@ -277,7 +149,7 @@
                     "") + "in stages: " + stages.map(function (s) {
                     s = obj(s);
                     var rate = s.rate != null ? s.rate : s.target;
-                    return fmtSpan(s.duration) + " \u2192 " +
+                    return fmtStageSpan(s.duration) + " \u2192 " +
                         fmtValue(rate) + "/" + unit;
                 }).join(", "));
             } else {
@@ -307,7 +179,7 @@
         var badge = h("span", {
             class: "verdict " + (VERDICTS[verdict] || "unknown"),
             id: "verdict"
-        }, verdict.charAt(0).toUpperCase() + verdict.slice(1),
+        }, common.capitalize(verdict),
             num(run.exit_code) !== null ? " \u00b7 exit code " +
             fmtInt(run.exit_code) : "");
         s.appendChild(h("div", {class: "summary-head"},
@@ -367,21 +239,6 @@
         return s;
     }
 
-    function fmtObserved(t) {
-        var v = num(t.observed);
-        if (v === null) {
-            return h("span", {class: "empty"}, "no data");
-        }
-        var unit = str(t.unit);
-        if (unit === "ms") {
-            return withUnit(fmtMs(v), "ms");
-        }
-        if (unit === "%") {
-            return fmtNum(v, 2) + " %";
-        }
-        return fmtValue(v) + (unit ? " " + unit : "");
-    }
-
     function renderThresholds(doc) {
         var rows = arr(doc.thresholds).map(obj);
         var failed = rows.filter(function (t) { return t.ok === false; });
@@ -394,10 +251,7 @@
         }
         var trs = table("thresholds-table", [
             {title: "", cls: function () { return "status"; },
-                get: function (t) {
-                    return t.ok === true ? "\u2713" :
-                        t.ok === false ? "\u2717" : DASH;
-                }},
+                get: common.thresholdMark},
             {title: "Threshold", cls: function () { return "mono"; },
                 get: function (t) {
                     return [str(t.source) || (str(t.metric) + ": " +
@@ -415,7 +269,9 @@
             }},
             {title: "Condition", cls: function () { return "mono"; },
                 get: function (t) { return str(t.expression); }},
-            {title: "Observed", num: true, get: fmtObserved},
+            {title: "Observed", num: true, get: function (t) {
+                return common.fmtObserved(t, "no data");
+            }},
             {title: "Result", get: function (t) {
                 return t.ok === true ? "passed" :
                     t.ok === false ? "failed" : DASH;
@@ -424,8 +280,7 @@
         // Colour whole rows by outcome.
         var bodyRows = trs.querySelectorAll("tbody tr");
         rows.forEach(function (t, i) {
-            bodyRows[i].className = t.ok === true ? "ok" :
-                t.ok === false ? "failed" : "";
+            bodyRows[i].className = common.thresholdClass(t) || "";
         });
         s.appendChild(trs);
         return s;
@@ -570,26 +425,6 @@
 
     // ---- charts ----------------------------------------------------------
 
-    // The smallest round number (1, 1.2, 1.5, 2, ... times a power of ten)
-    // at least v.
-    function niceCeil(v) {
-        if (!(v > 0)) {
-            return 1;
-        }
-        var p = Math.pow(10, Math.floor(Math.log10(v)));
-        var steps = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10];
-        for (var i = 0; i < steps.length; i++) {
-            if (steps[i] * p >= v) {
-                return steps[i] * p;
-            }
-        }
-        return 10 * p;
-    }
-
-    function zeroBased(u, min, max) {
-        return [0, niceCeil(max * 1.05)];
-    }
-
     // The time scale: the data's span, but at least MIN_SPAN seconds
     // so that one or two points still get readable ticks (uPlot would
     // stretch a single point over a day).
@@ -608,17 +443,13 @@
     // Time ticks in UTC, 24-hour: "10:05" or "10:05:30" when the ticks are
     // less than a minute apart, with the date when the run spans days.
     function timeTicks(u, splits, axisIdx, space, incr) {
-        var pad = function (x) { return (x < 10 ? "0" : "") + x; };
         var xs = u.data[0];
         var days = xs.length && xs[xs.length - 1] - xs[0] >= 86400;
         return splits.map(function (ts) {
             var d = new Date(ts * 1000);
-            var text = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
-            if (incr < 60) {
-                text += ":" + pad(d.getUTCSeconds());
-            }
+            var text = fmtClock(d, true, incr < 60);
             if (days) {
-                text = pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) +
+                text = pad2(d.getUTCMonth() + 1) + "-" + pad2(d.getUTCDate()) +
                     " " + text;
             }
             return text;
@@ -627,53 +458,24 @@
 
     function makeChart(spec, history) {
         var el = h("div", {class: "chart-box", id: spec.id,
-            "data-colors": spec.series.map(function (s) {
-                return s.color;
-            }).join(",")});
+            "data-colors": common.seriesColors(spec)});
         var box = h("div", {class: "chart"}, h("h3", null, spec.title), el);
-        var data = [history.map(function (p) { return num(p.time); })];
-        spec.series.forEach(function (s) {
-            data.push(history.map(function (p) { return num(p[s.key]); }));
-        });
-        var digits = spec.digits;
-        var opts = {
-            width: 600,
+        var data = common.chartData(history, spec);
+        var opts = common.chartOptions(spec, {
+            width: 600, // drawCharts() sets the box's
             height: CHART_HEIGHT,
-            padding: [null, 32, null, null], // room for the last time tick
+            padRight: 32, // room for the last time tick
             tzDate: function (ts) {
                 return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC");
             },
-            cursor: {sync: {key: "apex"}},
-            scales: {
-                x: timeScale(data[0]),
-                y: {range: zeroBased}
-            },
-            series: [{label: "Time (UTC)",
-                value: "{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}"}].concat(
-                spec.series.map(function (s) {
-                    return {
-                        label: s.label,
-                        stroke: s.color,
-                        width: 2,
-                        dash: s.dash,
-                        points: {show: history.length < 3, size: 6,
-                            fill: s.color},
-                        value: function (u, v) {
-                            return v == null ? DASH : fmtNum(v, digits);
-                        }
-                    };
-                })),
-            axes: [
-                {grid: {stroke: "#eef0f3"}, values: timeTicks, space: 80,
-                    label: "time (UTC)"},
-                {label: spec.unit, size: 64, grid: {stroke: "#eef0f3"},
-                    values: function (u, splits) {
-                        return splits.map(function (v) {
-                            return fmtNum(v, 2);
-                        });
-                    }}
-            ]
-        };
+            sync: "apex",
+            x: timeScale(data[0]),
+            time: {label: "Time (UTC)",
+                value: "{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}"},
+            ticks: timeTicks,
+            timeLabel: "time (UTC)",
+            points: history.length < 3
+        });
         return {box: box, el: el, opts: opts, data: data};
     }
 
@@ -691,33 +493,9 @@
                 "The charting library is missing from this report."));
             return {section: s, pending: []};
         }
-        var has = function (key) {
-            return history.some(function (p) {
-                return num(p[key]) !== null;
-            });
-        };
-        var hasTarget = has("target_users");
-        var specs = [
-            {id: "chart-rps", title: "Total Requests per Second",
-                unit: "requests/s", digits: 2, series: [
-                    {key: "rps", label: "RPS", color: COLORS.rps},
-                    {key: "fail_per_sec", label: "Failures/s",
-                        color: COLORS.fails}
-                ].concat(has("target_rate") ? [{key: "target_rate",
-                    label: "Target iterations/s", color: COLORS.target,
-                    dash: [6, 4]}] : [])},
-            {id: "chart-response-times", title: "Response Times (ms)",
-                unit: "ms", digits: 2, series: [
-                    {key: "p50_ms", label: "Median (p50)", color: COLORS.p50},
-                    {key: "p95_ms", label: "95th percentile",
-                        color: COLORS.p95}]},
-            {id: "chart-users", title: "Number of Users", unit: "users",
-                digits: 0, series: [
-                    {key: "users", label: "Users", color: COLORS.users}
-                ].concat(hasTarget ? [{key: "target_users",
-                    label: "Target users", color: COLORS.target,
-                    dash: [6, 4]}] : [])}
-        ];
+        var specs = common.chartSpecs(
+            common.hasValue(history, "target_rate"),
+            common.hasValue(history, "target_users"));
         var grid = h("div", {class: "charts"});
         var pending = specs.map(function (spec) {
             var c = makeChart(spec, history);
@@ -732,24 +510,16 @@
     // laid out and resized with the window.
     function drawCharts(pending) {
         pending.forEach(function (c) {
-            c.opts.width = Math.max(c.el.clientWidth, 300);
+            c.opts.width = common.chartWidth(c.el);
             charts.push(new uPlot(c.opts, c.data, c.el));
         });
         if (!pending.length) {
             return;
         }
-        var queued = false;
-        window.addEventListener("resize", function () {
-            if (queued) {
-                return;
-            }
-            queued = true;
-            window.requestAnimationFrame(function () {
-                queued = false;
-                charts.forEach(function (u, i) {
-                    u.setSize({width: Math.max(pending[i].el.clientWidth,
-                        300), height: CHART_HEIGHT});
-                });
+        common.onResize(function () {
+            charts.forEach(function (u, i) {
+                u.setSize({width: common.chartWidth(pending[i].el),
+                    height: CHART_HEIGHT});
             });
         });
     }
@@ -821,9 +591,5 @@
         document.body.setAttribute("data-rendered", "true");
     }
 
-    if (document.readyState === "loading") {
-        document.addEventListener("DOMContentLoaded", main);
-    } else {
-        main();
-    }
-})();
+    common.whenReady(main);
+})(window.apexCommon);

@@ -32,7 +32,7 @@ const OUT = outputDir();
 const WAIT = 20_000;        // the longest any one wait may take
 const STEP = 30_000;        // per step (a wait plus its checks)
 
-const COLORS = {            // web/app.js
+const COLORS = {            // web/common.js
   rps: '#16a34a', p50: '#2563eb', users: '#0891b2',
 };
 const CSV_HEADER = 'Type,Name,Request Count,Failure Count,Median Response Time,' +

@@ -242,6 +242,15 @@ static void s_test_values(void)
         "",     "x",    "5y",  "-1",  "1h-2m", "s",     "ms",  "h1",
         "20 s", "1h30", "+5s", "nan", "inf",   "1h 30", "--1", "5m-",
     };
+    // Too long: seconds * 1e6 must stay an integer (found by fuzzing).
+    static const char *const too_long[] = {"1e308", "1e308h", "2e9",
+                                           "400000000h"};
+    for (size_t i = 0; i < sizeof too_long / sizeof too_long[0]; i++) {
+        d = -1;
+        CHECK(apex_parse_duration(too_long[i], &d, &err) == -1);
+        CHECK(d == -1);
+        CHECK(strstr(err.msg, "longer than 1e+09 seconds") != NULL);
+    }
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         d = -1;
         err.msg[0] = '\0';

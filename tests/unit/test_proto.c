@@ -1091,6 +1091,10 @@ static void s_v_neg(msgpack_packer *pk)
 {
     msgpack_pack_int64(pk, -1);
 }
+static void s_v_far(msgpack_packer *pk)
+{
+    msgpack_pack_double(pk, 1e19); // a timestamp no clock will show
+}
 static void s_v_frac(msgpack_packer *pk)
 {
     msgpack_pack_double(pk, 1.5);
@@ -1600,11 +1604,13 @@ static void s_test_bad_stats(void)
          "$.stats[1].min_response_time: response time out of range"},
         {"entry", "start_time", s_v_text,
          "$.stats[1].start_time: expected a finite number"},
-        {"entry", "start_time", s_v_neg, "$.stats[1]: negative timestamp"},
+        {"entry", "start_time", s_v_neg, "$.stats[1]: timestamp out of range"},
         {"entry", "last_request_timestamp", s_v_inf,
          "$.stats[1].last_request_timestamp"},
         {"entry", "last_request_timestamp", s_v_neg,
-         "$.stats[1]: negative timestamp"},
+         "$.stats[1]: timestamp out of range"},
+        {"entry", "last_request_timestamp", s_v_far,
+         "$.stats[1]: timestamp out of range"},
         // Names.
         {"entry", "name", NULL, "$.stats[1].name: missing"},
         {"entry", "name", s_v_int, "$.stats[1].name: expected a string"},

@@ -978,6 +978,12 @@ static void s_test_errors(bool verbose)
         {"{'x': {'json': '$[\\'a\\''}}", ".capture.x.json: bad JSON path"},
         {"{'x': {'regex': '('}}", ".capture.x.regex: bad regex \"(\": "},
         {"{'x': {'regex': 'a{2,1}'}}", ".capture.x.regex: bad regex"},
+        // What glibc's regcomp/regexec cannot afford (found by fuzzing).
+        {"{'x': {'regex': '((a{255}){255}){255}'}}",
+         ".capture.x.regex: regex \"((a{255}){255}){255}\": nested "
+         "repetition counts multiply to more than 10000"},
+        {"{'x': {'regex': '(a*)*\\\\1b'}}",
+         ".capture.x.regex: regex \"(a*)*\\1b\": back-references"},
     };
     for (size_t i = 0; i < sizeof captures / sizeof captures[0]; i++) {
         char task[256];
