@@ -132,11 +132,18 @@ asan: deps
 demo: deps all
 	sh scripts/demo.sh $(BUILD)
 
-bench: deps all
+# A bare libcurl client: the floor under apex-worker's cost per request.
+$(BUILD)/curl-loop: bench/curl_loop.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+bench: deps all $(BUILD)/curl-loop
 	sh bench/run.sh $(BUILD)
 
 FORMAT_SRC = $(wildcard common/*.[ch] proto/*.[ch] master/*.[ch] \
-	worker/*.[ch] target/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
+	worker/*.[ch] target/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] \
+	bench/*.c)
 
 format:
 	clang-format -i $(FORMAT_SRC)

@@ -8,7 +8,11 @@
    tool: requests/s and client CPU seconds (user+sys of the whole process
    tree, from getrusage of reaped children), and the median over rounds of
    apex/wrk in requests per client CPU-second.
-Debian's Locust (FastHttpUser, its fastest client, one process) runs in
+   A bare libcurl client (bench/curl_loop.c, build/curl-loop) runs in the
+   same rounds in two modes: "socket" (the multi socket interface on
+   epoll, as apex-worker uses libcurl) and "perform" (curl_multi_perform
+   + curl_multi_poll). apex/loop shows our own overhead over libcurl's.
+   Debian's Locust (FastHttpUser, its fastest client, one process) runs in
    the same rounds for the ratio apex/locust.
 2. Memory: RSS of one apex-worker holding N users (default 10000) that
    each keep an open connection and wait (constant_pacing, long period),
@@ -104,6 +108,13 @@ def wrk_round(url, seconds, conns):
                                 "-d%ds" % seconds, url])
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     return rps, cpu
+
+
+def curl_loop_round(build, mode, url, seconds, conns):
+    """The bare libcurl client (bench/curl_loop.c): (requests, CPU s)."""
+    out, _, cpu = run_measured([os.path.join(build, "curl-loop"), mode, url,
+                                str(conns), str(seconds)])
+    return int(re.search(r"requests (\d+)", out).group(1)), cpu
 
 
 def write_scenario(tmp, url, wait):
@@ -240,6 +251,7 @@ def main():
         scenario = write_scenario(tmp, url, {"name": "zero",
                                              "wait": {"constant": 0}})
         ratios = []
+        loop_ratios = {"socket": [], "perform": []}
         locust_ratios = []
         locust = not args.skip_locust and os.path.exists("/usr/bin/locust")
         for r in range(1, args.rounds + 1):
@@ -255,6 +267,14 @@ def main():
             print("round %d: apex %9.0f req/s  %5.2f CPU s  %8.0f req/CPU-s"
                   "  (%d requests)  ratio %.3f"
                   % (r, arps, acpu, n / acpu, n, ratio))
+            for mode in ("socket", "perform"):
+                ln, lcpu = curl_loop_round(build, mode, url, args.seconds,
+                                           args.connections)
+                loop_ratios[mode].append(apex_per_cpu / (ln / lcpu))
+                print("round %d: bare libcurl loop (%-7s) %9.0f req/s  %5.2f "
+                      "CPU s  %8.0f req/CPU-s  /wrk %.3f  apex/loop %.3f"
+                      % (r, mode, ln / args.seconds, lcpu, ln / lcpu,
+                         ln / lcpu / wrk_per_cpu, loop_ratios[mode][-1]))
             if locust:
                 lrps, lcpu, ln = locust_round(tmp, url, args.seconds,
                                               args.connections)
@@ -264,6 +284,9 @@ def main():
                       "%.1f" % (r, lrps, lcpu, ln / lcpu, locust_ratios[-1]))
         print("median apex/wrk requests per client CPU-second: %.3f"
               % statistics.median(ratios))
+        for mode, rs in loop_ratios.items():
+            print("median apex/bare libcurl loop (%s) requests per client "
+                  "CPU-second: %.3f" % (mode, statistics.median(rs)))
         if locust_ratios:
             print("median apex/locust requests per client CPU-second: %.1f"
                   % statistics.median(locust_ratios))
