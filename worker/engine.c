@@ -255,27 +255,44 @@ static bool s_headers_constant(const apex_request_t *req)
     return true;
 }
 
-// "Name: value" for each header whose value is not empty, plus "Expect:"
-// when the request has a body, so curl never waits for 100-continue.
-// NULL when there is nothing to add: curl's own defaults (Host, Accept,
-// and the User-Agent set on the handle) then need no list scans.
+// curl_slist_append(), aborting on out of memory as apex_calloc() does
+// (curl returns NULL and the list would leak).
+static struct curl_slist *s_slist_add(struct curl_slist *list, const char *line)
+{
+    struct curl_slist *more = curl_slist_append(list, line);
+    if (!more)
+        abort();
+    return more;
+}
+
+// "Name: value" for each header whose value is not empty, our
+// User-Agent unless the scenario names one (an empty value then sends
+// none), and "Expect:" when the request has a body, so curl never waits
+// for 100-continue. The User-Agent goes in the list rather than in
+// CURLOPT_USERAGENT, which curl 7.88 formats twice per request (an
+// aprintf, then the request line's): 11 % of a request's instructions.
 static struct curl_slist *s_header_list(const apex_request_t *req,
                                         const apex_template_ctx_t *ctx,
                                         apex_buf_t *scratch)
 {
     struct curl_slist *list = NULL;
+    bool user_agent = false;
     for (size_t i = 0; i < req->nheaders; i++) {
+        if (strcasecmp(req->headers[i].name, "User-Agent") == 0)
+            user_agent = true;
         apex_buf_reset(scratch);
         apex_template_expand(req->headers[i].value, ctx, scratch);
         if (scratch->len == 0)
             continue;
         char *line =
             apex_sprintf("%s: %s", req->headers[i].name, apex_buf_str(scratch));
-        list = curl_slist_append(list, line);
+        list = s_slist_add(list, line);
         free(line);
     }
+    if (!user_agent)
+        list = s_slist_add(list, "User-Agent: " APEX_WORKER_USER_AGENT);
     if (req->body)
-        list = curl_slist_append(list, "Expect:");
+        list = s_slist_add(list, "Expect:");
     return list;
 }
 
@@ -641,7 +658,6 @@ static worker_user_t *s_user_new(worker_engine_t *self, s_class_t *cls)
     curl_easy_setopt(easy, CURLOPT_PROXY, ""); // no proxy lookups
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(easy, CURLOPT_USERAGENT, APEX_WORKER_USER_AGENT);
     return u;
 }
 

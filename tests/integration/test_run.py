@@ -6,7 +6,9 @@ counted against what the master reports and writes.
 import json
 import os
 import re
+import http.server
 import signal
+import threading
 import time
 import unittest
 
@@ -293,10 +295,6 @@ class RunTest(RunCase):
         self.assert_counts_match(base, prefix)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class MalformedFrameTest(RunCase):
     """Hostile frames on the master's port: no crash, stats stay right."""
 
@@ -408,3 +406,62 @@ class MasterRestartTest(RunCase):
         self.assertEqual(int(total["Request Count"]), served)
         self.assertGreater(served, 10)
         self.assertEqual(w.stderr().count("registered with the master"), 2)
+
+
+class _HeaderRecorder(http.server.BaseHTTPRequestHandler):
+    """Answers 200 to every GET and keeps each request's header list."""
+    protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+
+    def do_GET(self):
+        self.server.seen.setdefault(self.path, self.headers.items())
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+class HeadersTest(RunCase):
+    def test_user_agent_and_scenario_headers_reach_the_server(self):
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                 _HeaderRecorder)
+        server.daemon_threads = True
+        server.seen = {}
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        scn = write_scenario(self.dir, {
+            "headers": {"X-Suite": "apex"},
+            "users": [{"name": "U", "wait": {"constant": 0.02}, "tasks": [
+                {"request": {"path": "/default"}},
+                {"request": {"path": "/templated",
+                             "headers": {"X-Id": "${uuid()}"}}},
+                {"request": {"path": "/custom",
+                             "headers": {"User-Agent": "custom/1"}}},
+                {"request": {"path": "/none",
+                             "headers": {"user-agent": ""}}},
+            ]}]})
+        m, _ = self.master(scn, "-u", 2, "-r", 2, "-t", "2s", "--host",
+                           "http://127.0.0.1:%d" % server.server_port,
+                           "--processes", 1)
+        self.assertEqual(m.wait(40), 0, m.stderr())
+        seen = server.seen
+        self.assertEqual(sorted(seen), ["/custom", "/default", "/none",
+                                        "/templated"], seen)
+        version = self.start([binary("apex-worker"), "--version"],
+                             "version")
+        self.assertEqual(version.wait(10), 0)
+        ours = "apex-worker/" + version.stdout().split()[-1]
+
+        def values(path, name):
+            return [v for k, v in seen[path] if k.lower() == name.lower()]
+        self.assertEqual(values("/default", "User-Agent"), [ours])
+        self.assertEqual(values("/templated", "User-Agent"), [ours])
+        self.assertRegex(values("/templated", "X-Id")[0],
+                         r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-")
+        self.assertEqual(values("/custom", "User-Agent"), ["custom/1"])
+        self.assertEqual(values("/none", "User-Agent"), [])
+        for path in seen:
+            self.assertEqual(values(path, "X-Suite"), ["apex"], path)
