@@ -40,6 +40,7 @@ enum {
     OPT_WEB_AUTH,
     OPT_AUTOSTART,
     OPT_AUTOQUIT,
+    OPT_METRICS,
 };
 
 static const apex_cli_option_t s_options[] = {
@@ -114,6 +115,10 @@ static const apex_cli_option_t s_options[] = {
      OPT_AUTOSTART},
     {"autoquit", 0, true, "APEX_AUTOQUIT", "SECONDS",
      "with --autostart: quit this long after the test stops", OPT_AUTOQUIT},
+    {"metrics", 0, false, "APEX_METRICS", NULL,
+     "with --headless: serve GET /metrics (Prometheus) on --web-host and "
+     "--web-port; the web UI always serves it",
+     OPT_METRICS},
 };
 
 #define MASTER_MAX_THRESHOLD_ARGS 256
@@ -192,6 +197,9 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
         return 0;
     case OPT_AUTOQUIT:
         return apex_parse_duration(arg, &o->autoquit, err);
+    case OPT_METRICS:
+        o->metrics = true;
+        return 0;
     case OPT_HEADLESS:
         o->headless = true;
         return 0;

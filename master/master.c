@@ -46,6 +46,7 @@
 #include "master/assets.h"
 #include "master/dispatch.h"
 #include "master/history.h"
+#include "master/metrics.h"
 #include "master/report.h"
 #include "master/report_json.h"
 #include "master/shape.h"
@@ -1455,9 +1456,9 @@ master_t *master_new(const master_options_t *options, apex_error_t *err,
             goto fail;
         }
     }
-    if (!options->headless) {
+    if (!options->headless || options->metrics) {
         master_web_options_t web = {options->web_host, options->web_port,
-                                    options->web_auth};
+                                    options->web_auth, options->headless};
         self->web = master_web_new(self->loop, &web, s_web_handle, self, err);
         if (!self->web)
             goto fail;
@@ -1648,12 +1649,15 @@ int master_run(master_t *self)
     if (!self->options.only_summary && self->options.headless)
         apex_timer_start(self->loop, &self->console, MASTER_CONSOLE_US);
     if (self->web)
-        apex_info("Starting web interface at http://%s:%d",
+        apex_info("Starting %s at http://%s:%d%s",
+                  self->options.headless ? "Prometheus metrics"
+                                         : "web interface",
                   self->options.web_host && self->options.web_host[0] &&
                           strcmp(self->options.web_host, "*") != 0
                       ? self->options.web_host
                       : "0.0.0.0",
-                  master_web_port(self->web));
+                  master_web_port(self->web),
+                  self->options.headless ? "/metrics" : "");
     if (self->options.headless || self->options.autostart) {
         self->waiting_for_workers = true;
         self->wait_started = apex_loop_now(self->loop);
@@ -1757,7 +1761,10 @@ static void s_reply_download(master_web_request_t *req, apex_buf_t *body,
                                     (long long)apex_wall_time(), ext);
 }
 
-static void s_web_stats(master_t *self, master_web_request_t *req)
+// The state GET /stats/requests and GET /metrics show. workers is a new
+// array the caller frees after using the input.
+static master_api_input_t s_api_input(master_t *self,
+                                      master_api_worker_t **workers_p)
 {
     master_api_worker_t *workers =
         apex_calloc(self->nworkers + 1, sizeof *workers);
@@ -1795,8 +1802,31 @@ static void s_web_stats(master_t *self, master_web_request_t *req)
         .iterations = self->iterations,
         .dropped_iterations = self->dropped,
     };
+    *workers_p = workers;
+    return in;
+}
+
+static void s_web_stats(master_t *self, master_web_request_t *req)
+{
+    master_api_worker_t *workers;
+    master_api_input_t in = s_api_input(self, &workers);
     s_reply_json(req, 200, master_api_stats(&in));
     free(workers);
+}
+
+static void s_web_metrics(master_t *self, master_web_request_t *req)
+{
+    master_api_worker_t *workers;
+    master_api_input_t in = s_api_input(self, &workers);
+    apex_buf_t b;
+    apex_buf_init(&b);
+    master_metrics_text(&b, &in);
+    free(workers);
+    free(req->body);
+    req->status = 200;
+    req->content_type = MASTER_METRICS_CONTENT_TYPE;
+    req->body_len = b.len;
+    req->body = apex_buf_take(&b);
 }
 
 static void s_web_config(master_t *self, master_web_request_t *req)
@@ -2053,6 +2083,8 @@ static void s_web_handle(void *arg, master_web_request_t *req)
     apex_buf_init(&b);
     if (strcmp(p, "/stats/requests") == 0) {
         s_web_stats(self, req);
+    } else if (strcmp(p, "/metrics") == 0) {
+        s_web_metrics(self, req);
     } else if (strcmp(p, "/config") == 0) {
         s_web_config(self, req);
     } else if (strcmp(p, "/stop") == 0) {

@@ -48,6 +48,7 @@ typedef struct {
     int web_port;                   // --web-port (8089)
     const char *web_auth;           // --web-auth user:password, or NULL
     bool autostart;                 // --autostart (UI mode)
+    bool metrics;                   // --metrics: /metrics when headless
     double autoquit;                // --autoquit seconds, < 0 = never
     apex_log_level_t level;         // --loglevel, passed to local workers
 } master_options_t;

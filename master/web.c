@@ -85,6 +85,7 @@ struct master_web {
     s_job_t *tail;             // newest
     bool closing;              // shutting down: refuse new jobs
     int port;                  // port bound
+    bool metrics_only;         // headless: GET /metrics and nothing else
 };
 
 // ---------------------------------------------------------------------
@@ -324,6 +325,9 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn,
     if (state->too_large)
         return s_json_error(conn, 413, "request body too large");
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    if (self->metrics_only && (!get || strcmp(url, "/metrics") != 0))
+        return s_json_error(conn, 404,
+                            "a headless master serves only GET /metrics");
     if (get) {
         const char *path = strcmp(url, "/index.html") == 0 ? "/" : url;
         const master_asset_t *asset =
@@ -385,6 +389,7 @@ master_web_t *master_web_new(apex_loop_t *loop,
     self->fn = fn;
     self->arg = arg;
     self->efd = -1;
+    self->metrics_only = options->metrics_only;
     pthread_mutex_init(&self->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);

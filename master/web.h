@@ -39,9 +39,10 @@ typedef struct {
 typedef void(master_web_handler_fn)(void *arg, master_web_request_t *req);
 
 typedef struct {
-    const char *host; // address to listen on ("" or "*" = all)
-    int port;         // port (0 = any free port)
-    const char *auth; // "user:password" for basic auth, or NULL
+    const char *host;  // address to listen on ("" or "*" = all)
+    int port;          // port (0 = any free port)
+    const char *auth;  // "user:password" for basic auth, or NULL
+    bool metrics_only; // serve GET /metrics and nothing else (headless)
 } master_web_options_t;
 
 typedef struct master_web master_web_t; // opaque

@@ -227,7 +227,7 @@ class WebApiTest(WebCase):
     def test_basic_auth_on_every_route(self):
         self.start_ui(workers=1, auth="admin:s3cret")
         for path in ("/", "/stats/requests", "/report", "/stop",
-                     "/stats/requests/csv"):
+                     "/stats/requests/csv", "/metrics"):
             status, headers, _ = http("GET", self.url + path)
             self.assertEqual(status, 401, path)
             self.assertIn("Basic", headers.get("WWW-Authenticate", ""))
@@ -240,6 +240,158 @@ class WebApiTest(WebCase):
         status, _, _ = http("POST", self.url + "/swarm",
                             "user_count=1&spawn_rate=1", FORM)
         self.assertEqual(status, 401)
+
+    def test_metrics_in_prometheus_text_format(self):
+        # Parsed with Debian's prometheus_client (the real parser), and
+        # every number checked against /stats/requests and the target.
+        from prometheus_client.parser import text_string_to_metric_families
+        base = self.target("--error-rate", "0.2")
+        odd = 'say "hi" \\ back\nslash'
+        scn = os.path.join(self.dir, "metrics.json")
+        with open(scn, "w") as f:
+            json.dump({"users": [{
+                "name": "MetricsUser", "wait": {"constant": 0.05},
+                "tasks": [{"request": {"path": "/health", "name": odd}},
+                          {"request": {"path": "/api/v1/tasks"}}]}],
+                "thresholds": {"http_req_duration": ["p(95)<100000"],
+                               "http_req_failed": ["rate<0.0001"]}}, f)
+        self.url = "http://127.0.0.1:%d" % free_port()
+        self.headers = {}
+        port = free_port()
+        self.start([binary("apex-master"), "-f", scn, "--web-host",
+                    "127.0.0.1", "--web-port", self.url.rsplit(":", 1)[1],
+                    "--master-bind-port", port, "--host", base,
+                    "--autostart", "-u", 4, "-r", 4], "master")
+        self.worker(port, "worker1")
+        def requests():
+            try:
+                return self.get("/stats/requests")[1]["stats"][-1][
+                    "num_requests"]
+            except OSError:  # not listening yet
+                return 0
+        wait_for(lambda: requests() >= 60, 30, what="60 requests")
+        self.assertEqual(self.get("/stop")[0], 200)
+        wait_for(lambda: self.get("/stats/requests")[1]["state"] ==
+                 "stopped", 15, what="the stop")
+
+        def settled():
+            # The workers' last reports arrive with their stop.
+            before = self.get("/stats/requests")[1]
+            time.sleep(0.5)
+            after = self.get("/stats/requests")[1]
+            return before["stats"] == after["stats"] and after
+        stats = wait_for(settled, 15, what="the final statistics")
+        status, headers, body = http("GET", self.url + "/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith(
+            "text/plain; version=0.0.4"), headers["Content-Type"])
+        families = {f.name: f for f in
+                    text_string_to_metric_families(body.decode())}
+
+        def samples(family, suffix=""):
+            return [s for s in families[family].samples
+                    if s.name == family + suffix]
+
+        def by_entry(family, suffix=""):
+            return {(s.labels["method"], s.labels["name"]): s.value
+                    for s in samples(family, suffix)}
+
+        entries = {(e["method"], e["name"]): e for e in stats["stats"]
+                   if e["name"] != "Aggregated"}
+        self.assertIn(("GET", odd), entries)  # escaping round-trips
+        self.assertEqual(by_entry("apex_requests", "_total"),
+                         {k: e["num_requests"] for k, e in entries.items()})
+        self.assertEqual(by_entry("apex_request_failures", "_total"),
+                         {k: e["num_failures"] for k, e in entries.items()})
+        # The target may have served a request per user that the stop
+        # cut off before its response was counted.
+        served = apexlib.target_stats(base)
+        ours = sum(by_entry("apex_requests", "_total").values())
+        self.assertTrue(0 <= served["total"] - ours <= 4, (ours, served))
+        errors = samples("apex_errors", "_total")
+        self.assertEqual(sum(s.value for s in errors),
+                         stats["stats"][-1]["num_failures"])
+        self.assertTrue(0 <= served["errors_injected"] -
+                        sum(s.value for s in errors) <= 4, served)
+        self.assertGreater(served["errors_injected"], 0)
+        self.assertTrue(all("500 Server Error" in s.labels["error"]
+                            for s in errors), errors)
+        self.assertEqual(families["apex_response_time_seconds"].type,
+                         "summary")
+        counts = by_entry("apex_response_time_seconds", "_count")
+        sums = by_entry("apex_response_time_seconds", "_sum")
+        for key, e in entries.items():
+            self.assertEqual(counts[key], e["num_requests"])
+            self.assertAlmostEqual(sums[key] / counts[key] * 1000,
+                                   e["avg_response_time"], places=3)
+        for s in samples("apex_response_time_seconds"):
+            key = (s.labels["method"], s.labels["name"])
+            q = {"0.5": "50", "0.9": "90", "0.95": "95", "0.99": "99",
+                 "0.999": "99.9"}.get(s.labels["quantile"])
+            if q:
+                self.assertAlmostEqual(
+                    s.value * 1000, entries[key]["apex_percentiles_ms"][q],
+                    places=6)
+        state = {s.labels["state"]: s.value
+                 for s in samples("apex_runner_state")}
+        self.assertEqual(state.pop("stopped"), 1)
+        self.assertEqual(set(state.values()), {0})
+        self.assertEqual(sum(s.value for s in samples("apex_workers")), 1)
+        self.assertGreater(samples("apex_worker_memory_bytes")[0].value, 0)
+        self.assertGreater(samples("apex_iterations", "_total")[0].value, 0)
+        ok = {s.labels["threshold"]: s.value
+              for s in samples("apex_threshold_ok")}
+        self.assertEqual(ok, {"http_req_duration: p(95)<100000": 1,
+                              "http_req_failed: rate<0.0001": 0})
+        observed = {s.labels["threshold"]: s.value
+                    for s in samples("apex_threshold_observed")}
+        total = stats["stats"][-1]
+        self.assertAlmostEqual(observed["http_req_failed: rate<0.0001"],
+                               total["num_failures"] / total["num_requests"])
+        version = samples("apex_info")[0].labels["version"]
+        self.assertRegex(version, r"^\d+\.\d+\.\d+")
+
+    def test_headless_metrics_only_with_the_option(self):
+        from prometheus_client.parser import text_string_to_metric_families
+        base = self.target()
+        scn = os.path.join(apexlib.ROOT, "scenarios/apex.json")
+        web = free_port()
+        url = "http://127.0.0.1:%d" % web
+        m = self.start([binary("apex-master"), "-f", scn, "--headless",
+                        "--metrics", "--web-host", "127.0.0.1", "--web-port",
+                        web, "--host", base, "-u", 3, "-r", 3, "-t", "4s",
+                        "--processes", 1, "--only-summary"], "master")
+
+        def requests():
+            try:
+                status, _, body = http("GET", url + "/metrics", timeout=2)
+            except OSError:  # not listening yet
+                return 0
+            self.assertEqual(status, 200)
+            return sum(s.value for f in
+                       text_string_to_metric_families(body.decode())
+                       if f.name == "apex_requests" for s in f.samples)
+        wait_for(lambda: requests() > 0, 20, what="requests in /metrics")
+        for method, path in (("GET", "/"), ("GET", "/stats/requests"),
+                             ("GET", "/stop"), ("POST", "/swarm"),
+                             ("POST", "/metrics")):
+            status, _, body = http(method, url + path, "user_count=1"
+                                   if method == "POST" else None, FORM)
+            self.assertEqual(status, 404, path)
+            self.assertIn("only GET /metrics", json.loads(body)["error"])
+        self.assertIn(m.wait(30), (0, 1), m.stderr())
+        self.assertIn("Starting Prometheus metrics at", m.stderr())
+        # Without --metrics a headless master opens no web port.
+        web2 = free_port()
+        m2 = self.start([binary("apex-master"), "-f", scn, "--headless",
+                         "--web-port", web2, "--host", base, "-u", 1, "-r",
+                         1, "-t", "2s", "--processes", 1, "--only-summary"],
+                        "master2")
+        wait_for(lambda: "All users spawned" in m2.stderr(), 20,
+                 what="the second run")
+        with self.assertRaises(OSError):
+            http("GET", "http://127.0.0.1:%d/metrics" % web2, timeout=2)
+        self.assertIn(m2.wait(30), (0, 1), m2.stderr())
 
     def test_autostart_and_autoquit(self):
         base = self.target()
