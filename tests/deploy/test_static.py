@@ -502,6 +502,8 @@ class RenderedK8s(Base):
             "master.headless=true", "worker.replicas=5"))
         cls.variants["helm prometheus"] = load_all(helm_template(
             "prometheus.enabled=true", release="load"))
+        cls.variants["helm headless prometheus"] = load_all(helm_template(
+            "master.headless=true", "prometheus.enabled=true"))
         cls.variants["helm existing configmap"] = load_all(helm_template(
             "scenario.existingConfigMap=my-scenario",
             "scenario.key=mine.json", "master.headless=true"))
@@ -750,7 +752,7 @@ class K8sObjectsTest(RenderedK8s):
     def test_prometheus_annotations_only_when_asked(self):
         for variant, objects in self.load_variants().items():
             with self.subTest(variant=variant):
-                (mo, _, meta), _ = self.master_and_workers(objects)
+                (mo, mspec, meta), _ = self.master_and_workers(objects)
                 ann = meta.get("annotations", {})
                 if "prometheus" in variant:
                     self.assertEqual(ann.get("prometheus.io/scrape"), "true")
@@ -758,6 +760,20 @@ class K8sObjectsTest(RenderedK8s):
                                      str(PORTS["web"]))
                     self.assertEqual(ann.get("prometheus.io/path"),
                                      "/metrics")
+                    # The annotated port serves /metrics: the UI does; a
+                    # headless master needs --metrics (APEX_METRICS).
+                    c = [c for c in mspec["containers"]
+                         if c["name"] == "master"][0]
+                    ports = {p["name"]: p["containerPort"]
+                             for p in c.get("ports", [])}
+                    self.assertEqual(ports.get("web"), PORTS["web"])
+                    env = {e["name"]: e.get("value")
+                           for e in c.get("env", [])}
+                    self.assertEqual(env.get("APEX_WEB_PORT",
+                                             str(PORTS["web"])),
+                                     str(PORTS["web"]))
+                    if "--headless" in c.get("args", []):
+                        self.assertEqual(env.get("APEX_METRICS"), "true")
                 else:
                     self.assertNotIn("prometheus.io/scrape", ann)
 
