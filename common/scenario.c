@@ -488,6 +488,7 @@ typedef struct {
     apex_header_t *headers; // the document's "headers", compiled
     size_t nheaders;        // number of them
     const char *src;        // the template being compiled (messages)
+    double regex_size;      // expanded size of the capture regexes so far
 } s_parser_t;
 
 static const char *const s_root_keys[] = {"description", "host",  "headers",
@@ -1294,19 +1295,22 @@ static int s_parse_expect(s_parser_t *p, const json_t *v, apex_request_t *r)
 }
 
 // One capture: the path names the variable; a string is a JSON path.
-#define APEX_REGEX_MAX_REPEAT 10000.0 // product of nested {m,n} bounds
+#define APEX_REGEX_MAX_SIZE 10000.0      // elements of one expanded regex
+#define APEX_REGEX_MAX_SIZE_ALL 100000.0 // of all regexes of a scenario
 #define APEX_REGEX_MAX_DEPTH 32
 
-// Why a capture regex is refused, or NULL. glibc's regcomp copies a group
-// once per count of each {m,n} around it, so nested bounds multiply
-// (((a{255}){255}){255} takes gigabytes), and back-references make regexec
+// Why a capture regex is refused, or NULL; *size_out gets its expanded
+// size. glibc's regcomp copies an element once per count of the {m,n}
+// after it (a{9999} costs 2 MB, and nested bounds multiply:
+// ((a{255}){255}){255} takes gigabytes), so the pattern's size once
+// every bound is expanded is limited. Back-references make regexec
 // exponential on a body the server under test controls.
-static const char *s_regex_risk(const char *re)
+static const char *s_regex_risk(const char *re, double *size_out)
 {
-    double group[APEX_REGEX_MAX_DEPTH + 1]; // largest cost in each group
+    double size[APEX_REGEX_MAX_DEPTH + 1]; // expanded size of each group
     int depth = 0;
-    double atom = 1; // cost of the last atom (for a following {m,n})
-    group[0] = 1;
+    double atom = 0; // expanded size of the last element ({m,n} copies it)
+    size[0] = 0;
     for (const char *p = re; *p; p++) {
         if (*p == '\\') {
             if (p[1] >= '1' && p[1] <= '9')
@@ -1329,12 +1333,13 @@ static const char *s_regex_risk(const char *re)
         } else if (*p == '(') {
             if (depth == APEX_REGEX_MAX_DEPTH)
                 return "groups nested too deeply";
-            group[++depth] = 1;
+            size[++depth] = 0;
+            atom = 0;
             continue;
         } else if (*p == ')') {
             if (depth == 0)
                 continue;
-            atom = group[depth--];
+            atom = size[depth--] + 1;
         } else if (*p == '{') {
             char *end = NULL;
             double lo = strtod(p + 1, &end);
@@ -1346,18 +1351,32 @@ static const char *s_regex_risk(const char *re)
                     hi = lo + 1; // {m,}: unbounded, costs like m + 1
                 end = end2;
             }
-            atom *= hi > 1 ? hi : 1;
             const char *close = strchr(p, '}');
             if (close)
                 p = close;
+            if (hi > APEX_REGEX_MAX_SIZE) // inf too
+                hi = APEX_REGEX_MAX_SIZE + 1;
+            if (hi > 1) { // NaN is not
+                // The element is counted once already: add the copies.
+                size[depth] += atom * (hi - 1);
+                atom *= hi;
+            }
+            if (size[depth] > APEX_REGEX_MAX_SIZE)
+                return "repetition counts expand it to more than 10000 "
+                       "elements";
+            continue;
         } else {
             atom = 1;
         }
-        if (atom > group[depth])
-            group[depth] = atom;
-        if (group[depth] > APEX_REGEX_MAX_REPEAT)
-            return "nested repetition counts multiply to more than 10000";
+        size[depth] += atom;
+        if (size[depth] > APEX_REGEX_MAX_SIZE)
+            return "repetition counts expand it to more than 10000 "
+                   "elements";
     }
+    double total = 0;
+    for (int d = 0; d <= depth; d++)
+        total += size[d];
+    *size_out = total;
     return NULL;
 }
 
@@ -1403,12 +1422,17 @@ static int s_parse_capture(s_parser_t *p, const char *var, const json_t *spec,
         c->kind = APEX_CAPTURE_HEADER;
         return 0;
     }
-    const char *risk = s_regex_risk(c->expr);
+    double size = 0;
+    const char *risk = s_regex_risk(c->expr, &size);
+    if (!risk && p->regex_size + size > APEX_REGEX_MAX_SIZE_ALL)
+        risk = "the scenario's regexes expand to more than 100000 "
+               "elements in all";
     if (risk) {
         char quoted[APEX_SCENARIO_EXCERPT + 8];
         s_excerpt(c->expr, quoted, sizeof quoted);
         return s_fail(p, "regex %s: %s", quoted, risk);
     }
+    p->regex_size += size;
     int rc = regcomp(&c->regex, c->expr, REG_EXTENDED);
     if (rc != 0) {
         char why[128], quoted[APEX_SCENARIO_EXCERPT + 8];

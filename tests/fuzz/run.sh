@@ -31,10 +31,20 @@ ASAN_OPTIONS="detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export ASAN_OPTIONS UBSAN_OPTIONS
 rc=0
+# A hard limit on the whole run: on out-of-memory libFuzzer first prints
+# ASan's heap profile, which took over 18 minutes once (a scenario regex
+# that expanded to gigabytes), before it saves the reproducer.
+limit=$((seconds + 4 * timeout + 60))
 # shellcheck disable=SC2086
-"$bin" -max_total_time="$seconds" -rss_limit_mb="$rss" \
-    -timeout="$timeout" -print_final_stats=1 \
+timeout -k 10 "$limit" "$bin" -max_total_time="$seconds" \
+    -rss_limit_mb="$rss" -timeout="$timeout" -print_final_stats=1 \
     -artifact_prefix="$artifacts/" $dict "$work" >"$log" 2>&1 || rc=$?
+if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    echo "fuzz $name: killed after $limit s (out of memory or hung); log: $log"
+    grep -E 'ERROR|out-of-memory' "$log" | head -n 5 || true
+    grep -E '^#[0-9]+' "$log" | tail -n 3 || true
+    exit 1
+fi
 
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)

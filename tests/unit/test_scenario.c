@@ -1,6 +1,7 @@
 // tests/unit/test_scenario.c - the scenario model: parsing a full document,
 // templates, the wire text, captures, and the error message (with the
 // JSON path) of every kind of bad input. Doubles as a usage example.
+#include "common/buf.h"
 #include "common/scenario.h"
 #include "tests/unit/tests.h"
 
@@ -980,8 +981,17 @@ static void s_test_errors(bool verbose)
         {"{'x': {'regex': 'a{2,1}'}}", ".capture.x.regex: bad regex"},
         // What glibc's regcomp/regexec cannot afford (found by fuzzing).
         {"{'x': {'regex': '((a{255}){255}){255}'}}",
-         ".capture.x.regex: regex \"((a{255}){255}){255}\": nested "
-         "repetition counts multiply to more than 10000"},
+         ".capture.x.regex: regex \"((a{255}){255}){255}\": repetition "
+         "counts expand it to more than 10000 elements"},
+        {"{'x': {'regex': 'a{9999}b{9999}'}}",
+         ".capture.x.regex: regex \"a{9999}b{9999}\": repetition counts "
+         "expand it to more than 10000 elements"},
+        {"{'x': {'regex': '(ab|c{5000}){2}'}}",
+         ".capture.x.regex: regex \"(ab|c{5000}){2}\": repetition counts "
+         "expand"},
+        {"{'x': {'regex': 'a{1,}{1e999}'}}",
+         ".capture.x.regex: regex \"a{1,}{1e999}\": repetition counts "
+         "expand"},
         {"{'x': {'regex': '(a*)*\\\\1b'}}",
          ".capture.x.regex: regex \"(a*)*\\1b\": back-references"},
     };
@@ -990,6 +1000,23 @@ static void s_test_errors(bool verbose)
         snprintf(task, sizeof task, "{'path': '/', 'capture': %s}",
                  captures[i].capture);
         s_check_task_error(verbose, task, AT(captures[i].suffix), NULL);
+    }
+    // Regexes are limited in all too: each "x{9999}" is 9999 elements,
+    // ten fit in a scenario's 100000 and the eleventh does not.
+    {
+        apex_buf_t task;
+        apex_buf_init(&task);
+        apex_buf_puts(&task, "{'path': '/', 'capture': {");
+        for (int i = 0; i < 11; i++)
+            apex_buf_printf(&task, "%s'v%d': {'regex': 'x{9999}'}",
+                            i ? ", " : "", i);
+        apex_buf_puts(&task, "}}");
+        s_check_task_error(verbose, apex_buf_str(&task),
+                           AT(".capture.v10.regex: regex \"x{9999}\": the "
+                              "scenario's regexes expand to more than 100000 "
+                              "elements in all"),
+                           NULL);
+        apex_buf_fini(&task);
     }
 
     // Templates.
