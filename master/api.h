@@ -40,6 +40,10 @@ typedef struct {
     const master_thresholds_t *thresholds; // evaluated, or NULL
     uint64_t iterations;                   // tasks completed
     uint64_t dropped_iterations;           // arrival: not started
+    const char *const *state_names;        // every runner state (/metrics)
+    size_t nstate_names;                   // their number
+    const char *const *worker_state_names; // every worker state (/metrics)
+    size_t nworker_state_names;            // their number
 } master_api_input_t;
 
 // GET /stats/requests: a new JSON string the caller frees.

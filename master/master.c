@@ -22,6 +22,7 @@
 
 #include <czmq.h>
 #include <jansson.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -215,20 +216,23 @@ static size_t s_seen_index(master_t *self, const char *id)
     return self->nseen++;
 }
 
+// State names as the UI, the API and /metrics show them.
+static const char *const s_run_state_names[] = {
+    [RUN_READY] = "ready",     [RUN_SPAWNING] = "spawning",
+    [RUN_RUNNING] = "running", [RUN_STOPPING] = "stopping",
+    [RUN_STOPPED] = "stopped",
+};
+static const char *const s_worker_state_names[] = {
+    [W_READY] = "ready",     [W_SPAWNING] = "spawning",
+    [W_RUNNING] = "running", [W_STOPPING] = "stopping",
+    [W_MISSING] = "missing",
+};
+#define S_NSTATES(names) (sizeof(names) / sizeof((names)[0]))
+
 static const char *s_wstate_name(worker_state_t state)
 {
-    switch (state) {
-    case W_SPAWNING:
-        return "spawning";
-    case W_RUNNING:
-        return "running";
-    case W_STOPPING:
-        return "stopping";
-    case W_MISSING:
-        return "missing";
-    default:
-        return "ready";
-    }
+    assert((size_t)state < S_NSTATES(s_worker_state_names));
+    return s_worker_state_names[state];
 }
 
 static bool s_active(const s_worker_t *w)
@@ -1713,18 +1717,8 @@ int master_run(master_t *self)
 
 static const char *s_state_name(run_state_t state)
 {
-    switch (state) {
-    case RUN_SPAWNING:
-        return "spawning";
-    case RUN_RUNNING:
-        return "running";
-    case RUN_STOPPING:
-        return "stopping";
-    case RUN_STOPPED:
-        return "stopped";
-    default:
-        return "ready";
-    }
+    assert((size_t)state < S_NSTATES(s_run_state_names));
+    return s_run_state_names[state];
 }
 
 static void s_reply_json(master_web_request_t *req, int status, char *json)
@@ -1801,6 +1795,10 @@ static master_api_input_t s_api_input(master_t *self,
         .thresholds = &self->thresholds,
         .iterations = self->iterations,
         .dropped_iterations = self->dropped,
+        .state_names = s_run_state_names,
+        .nstate_names = S_NSTATES(s_run_state_names),
+        .worker_state_names = s_worker_state_names,
+        .nworker_state_names = S_NSTATES(s_worker_state_names),
     };
     *workers_p = workers;
     return in;

@@ -18,14 +18,6 @@
 // Quantiles of apex_response_time_seconds.
 static const double s_quantiles[] = {0.5, 0.75, 0.9, 0.95, 0.99, 0.999};
 
-// Runner states, all listed so an alert can test any of them.
-static const char *const s_states[] = {"ready", "spawning", "running",
-                                       "stopping", "stopped"};
-
-// Worker states as master.c names them.
-static const char *const s_worker_states[] = {"ready", "spawning", "running",
-                                              "stopping", "missing"};
-
 #define S_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static void s_family(apex_buf_t *out, const char *name, const char *type,
@@ -149,26 +141,29 @@ static void s_runner(apex_buf_t *out, const master_api_input_t *in)
     s_label_value(out, APEX_VERSION);
     apex_buf_puts(out, "} 1\n");
 
+    // Every state is listed, so an alert can test any of them.
     s_family(out, "apex_runner_state", "gauge",
              "1 for the test's current state, 0 for the others.");
-    for (size_t i = 0; i < S_COUNT(s_states); i++) {
+    for (size_t i = 0; i < in->nstate_names; i++) {
         apex_buf_puts(out, "apex_runner_state{state=");
-        s_label_value(out, s_states[i]);
+        s_label_value(out, in->state_names[i]);
         apex_buf_printf(out, "} %d\n",
-                        in->state && strcmp(in->state, s_states[i]) == 0);
+                        in->state &&
+                            strcmp(in->state, in->state_names[i]) == 0);
     }
 
     s_family(out, "apex_users", "gauge", "Users the workers run.");
     apex_buf_printf(out, "apex_users %lld\n", (long long)in->user_count);
 
     s_family(out, "apex_workers", "gauge", "Workers by state.");
-    for (size_t s = 0; s < S_COUNT(s_worker_states); s++) {
+    for (size_t s = 0; s < in->nworker_state_names; s++) {
+        const char *name = in->worker_state_names[s];
         size_t count = 0;
         for (size_t i = 0; i < in->nworkers; i++)
-            if (strcmp(in->workers[i].state, s_worker_states[s]) == 0)
+            if (strcmp(in->workers[i].state, name) == 0)
                 count++;
         apex_buf_puts(out, "apex_workers{state=");
-        s_label_value(out, s_worker_states[s]);
+        s_label_value(out, name);
         apex_buf_printf(out, "} %zu\n", count);
     }
 

@@ -270,8 +270,8 @@ static struct curl_slist *s_slist_add(struct curl_slist *list, const char *line)
 // none), and "Expect:" when the request has a body, so curl never waits
 // for 100-continue. The User-Agent goes in the list rather than in
 // CURLOPT_USERAGENT, which curl 7.88 formats twice per request (an
-// aprintf, then into the request): callgrind counts 6,800 instructions
-// per request for the option and 4,400 for the list entry.
+// aprintf, then into the request): callgrind counted 6,800 instructions
+// per request for the option, and the list entry saved 2,400 of them.
 static struct curl_slist *s_header_list(const apex_request_t *req,
                                         const apex_template_ctx_t *ctx,
                                         apex_buf_t *scratch)
