@@ -14,6 +14,7 @@
 #include "master/web.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -37,19 +38,26 @@
 #define MASTER_WEB_TIMEOUT_S 60
 #define MASTER_WEB_REALM "apex"
 
+// Copies a job owns: the method, the path, the form body (split in
+// place into its fields) and a key and a value per query field.
+#define S_JOB_OWNED (3 + 2 * MASTER_WEB_MAX_ARGS)
+
 typedef struct s_job {
-    master_web_request_t req;                 // the request and its answer
-    bool done;                                // answered
-    bool abandoned;                           // the web thread gave up waiting
-    struct s_job *next;                       // in the queue
-    char *owned[2 * MASTER_WEB_MAX_ARGS + 2]; // copies req points into
-    size_t nowned;                            // their number
+    master_web_request_t req; // the request and its answer
+    bool done;                // answered
+    bool abandoned;           // the web thread gave up waiting
+    bool too_many;            // more than MASTER_WEB_MAX_ARGS fields
+    struct s_job *next;       // in the queue
+    char *owned[S_JOB_OWNED]; // copies req points into
+    size_t nowned;            // their number
 } s_job_t;
 
 // A copy of text owned by the job: a job may outlive its connection (its
 // web thread gave up waiting), so it keeps nothing of libmicrohttpd's.
+// The callers never own more than S_JOB_OWNED copies (see above).
 static const char *s_own(s_job_t *job, const char *text)
 {
+    assert(job->nowned < S_JOB_OWNED);
     char *copy = apex_strdup(text ? text : "");
     job->owned[job->nowned++] = copy;
     return copy;
@@ -181,8 +189,10 @@ static void s_parse_form(s_job_t *job, const char *body)
     char *save = NULL;
     for (char *pair = strtok_r(text, "&", &save); pair;
          pair = strtok_r(NULL, "&", &save)) {
-        if (req->nargs >= MASTER_WEB_MAX_ARGS)
+        if (req->nargs >= MASTER_WEB_MAX_ARGS) {
+            job->too_many = true;
             return;
+        }
         char *eq = strchr(pair, '=');
         if (eq)
             *eq = '\0';
@@ -210,8 +220,10 @@ static enum MHD_Result s_collect_arg(void *cls, enum MHD_ValueKind kind,
     (void)kind;
     s_job_t *job = cls;
     master_web_request_t *req = &job->req;
-    if (req->nargs >= MASTER_WEB_MAX_ARGS)
+    if (req->nargs >= MASTER_WEB_MAX_ARGS) {
+        job->too_many = true;
         return MHD_NO;
+    }
     req->keys[req->nargs] = s_own(job, key);
     req->values[req->nargs] = s_own(job, value);
     req->nargs++;
@@ -249,6 +261,14 @@ static enum MHD_Result s_dispatch(master_web_t *self,
             job->req.form_error = true;
         else
             s_parse_form(job, state->body.data);
+    }
+    if (job->too_many) {
+        s_job_free(job);
+        char message[128];
+        snprintf(message, sizeof message,
+                 "too many query and form fields (at most %d)",
+                 MASTER_WEB_MAX_ARGS);
+        return s_json_error(conn, 400, message);
     }
 
     pthread_mutex_lock(&self->lock);

@@ -224,6 +224,37 @@ class WebApiTest(WebCase):
         wait_for(lambda: self.get("/stats/requests")[1]["user_count"] == 1,
                  15, what="1 user")
 
+    def many_fields(self, auth):
+        # The hostile review's first finding: 64 query fields plus a form
+        # body overflowed the job's copies and killed the master (SIGSEGV).
+        self.start_ui(workers=1, auth=auth)
+        query = "&".join("k%d=v" % i for i in range(64))
+        # 64 query fields plus one in the form is one too many.
+        for path, body in (
+                ("/swarm?" + query, "user_count=1"),
+                ("/swarm?" + query + "&k64=v", "user_count=1"),
+                ("/swarm", "&".join("f%d=v" % i for i in range(200))),
+                ("/stats/reset?" + query, "a=b")):
+            status, answer = http_json("POST", self.url + path, body,
+                                       dict(FORM, **self.headers))
+            self.assertEqual(status, 400, (path[:20], answer))
+            self.assertIn("too many query and form fields (at most 64)",
+                          answer["message"])
+            if auth:
+                status, _, _ = http("POST", self.url + path, body, FORM)
+                self.assertEqual(status, 401)
+        self.assertTrue(self.master_proc.running())
+        status, body = self.swarm("user_count=1&spawn_rate=1")
+        self.assertEqual(status, 200, body)
+        wait_for(lambda: self.get("/stats/requests")[1]["user_count"] == 1,
+                 15, what="1 user")
+
+    def test_many_fields_never_crash_the_master(self):
+        self.many_fields(None)
+
+    def test_many_fields_never_crash_the_master_with_auth(self):
+        self.many_fields("admin:s3cret")
+
     def test_basic_auth_on_every_route(self):
         self.start_ui(workers=1, auth="admin:s3cret")
         for path in ("/", "/stats/requests", "/report", "/stop",
