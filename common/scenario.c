@@ -1098,23 +1098,31 @@ static int s_jsonpath_compile(s_parser_t *p, apex_capture_t *c)
 // ---------------------------------------------------------------------
 // Model
 
-static void s_request_fini(apex_request_t *r)
+static void s_http_free(apex_http_step_t *h)
 {
-    free(r->method);
-    s_template_free(r->path);
-    for (size_t i = 0; i < r->nquery; i++) {
-        free(r->query[i].name);
-        s_template_free(r->query[i].value);
+    if (!h)
+        return;
+    free(h->method);
+    s_template_free(h->path);
+    for (size_t i = 0; i < h->nquery; i++) {
+        free(h->query[i].name);
+        s_template_free(h->query[i].value);
     }
-    free(r->query);
+    free(h->query);
+    for (size_t i = 0; i < h->nheaders; i++) {
+        free(h->headers[i].name);
+        s_template_free(h->headers[i].value);
+    }
+    free(h->headers);
+    s_template_free(h->body);
+    free(h->expect);
+    free(h);
+}
+
+static void s_step_fini(apex_step_t *r)
+{
+    free(r->type);
     free(r->name);
-    for (size_t i = 0; i < r->nheaders; i++) {
-        free(r->headers[i].name);
-        s_template_free(r->headers[i].value);
-    }
-    free(r->headers);
-    s_template_free(r->body);
-    free(r->expect);
     for (size_t i = 0; i < r->ncaptures; i++) {
         apex_capture_t *c = &r->captures[i];
         free(c->var);
@@ -1126,18 +1134,19 @@ static void s_request_fini(apex_request_t *r)
             regfree(&c->regex);
     }
     free(r->captures);
+    s_http_free(r->http);
 }
 
 static void s_user_fini(apex_user_class_t *u)
 {
     free(u->name);
     for (size_t i = 0; i < u->non_start; i++)
-        s_request_fini(&u->on_start[i]);
+        s_step_fini(&u->on_start[i]);
     free(u->on_start);
     for (size_t i = 0; i < u->ntasks; i++) {
         free(u->tasks[i].name);
         for (size_t j = 0; j < u->tasks[i].nsteps; j++)
-            s_request_fini(&u->tasks[i].steps[j]);
+            s_step_fini(&u->tasks[i].steps[j]);
         free(u->tasks[i].steps);
     }
     free(u->tasks);
@@ -1191,7 +1200,7 @@ static bool s_has_header(const apex_header_t *h, size_t n, const char *name)
 
 // r->headers holds the request's own headers: put the document's headers
 // that it does not override in front, and a JSON Content-Type at the end.
-static void s_merge_headers(s_parser_t *p, apex_request_t *r, bool json)
+static void s_merge_headers(s_parser_t *p, apex_http_step_t *r, bool json)
 {
     size_t cap = p->nheaders + r->nheaders + 1;
     apex_header_t *merged = apex_calloc(cap, sizeof *merged);
@@ -1215,7 +1224,7 @@ static void s_merge_headers(s_parser_t *p, apex_request_t *r, bool json)
     r->nheaders = n;
 }
 
-static int s_parse_query(s_parser_t *p, const json_t *obj, apex_request_t *r)
+static int s_parse_query(s_parser_t *p, const json_t *obj, apex_http_step_t *r)
 {
     if (!json_is_object(obj))
         return s_fail_got(p, obj, "an object of parameter names and values");
@@ -1265,7 +1274,7 @@ static int s_get_status(s_parser_t *p, const json_t *v, int *out)
     return 0;
 }
 
-static int s_parse_expect(s_parser_t *p, const json_t *v, apex_request_t *r)
+static int s_parse_expect(s_parser_t *p, const json_t *v, apex_http_step_t *r)
 {
     if (!json_is_array(v)) {
         r->expect = apex_calloc(1, sizeof *r->expect);
@@ -1445,7 +1454,7 @@ static int s_parse_capture(s_parser_t *p, const char *var, const json_t *spec,
     return 0;
 }
 
-static int s_parse_captures(s_parser_t *p, const json_t *obj, apex_request_t *r)
+static int s_parse_captures(s_parser_t *p, const json_t *obj, apex_step_t *r)
 {
     if (!json_is_object(obj))
         return s_fail_got(p, obj, "an object of variable names and captures");
@@ -1483,16 +1492,15 @@ static bool s_path_ok(const apex_template_t *path)
            strncasecmp(text, "https://", 8) == 0;
 }
 
-// A request object; shorthand requests (tasks) may carry "weight" and
+// An HTTP request step; shorthand requests (tasks) may carry "weight" and
 // "task", which the caller reads.
-static int s_parse_request(s_parser_t *p, const json_t *obj, apex_request_t *r,
-                           bool shorthand)
+static int s_parse_http(s_parser_t *p, const json_t *obj, apex_step_t *step,
+                        bool shorthand)
 {
-    if (!json_is_object(obj))
-        return s_fail_got(p, obj, "a request object");
     if (s_check_keys(p, obj, shorthand ? s_shorthand_keys : s_request_keys))
         return -1;
     size_t old = p->path.len;
+    apex_http_step_t *r = step->http = apex_calloc(1, sizeof *step->http);
 
     json_t *v = json_object_get(obj, "method");
     r->method = apex_strdup("GET");
@@ -1531,11 +1539,11 @@ static int s_parse_request(s_parser_t *p, const json_t *obj, apex_request_t *r,
         s_path_key(p, "name");
         if (!json_is_string(v) || json_string_length(v) == 0)
             return s_fail_got(p, v, "a non-empty string");
-        r->name = apex_strdup(json_string_value(v));
-        r->name_given = true;
+        step->name = apex_strdup(json_string_value(v));
+        step->name_given = true;
         s_path_restore(p, old);
     } else {
-        r->name = apex_strdup(apex_template_display(r->path));
+        step->name = apex_strdup(apex_template_display(r->path));
     }
 
     v = json_object_get(obj, "query");
@@ -1590,26 +1598,38 @@ static int s_parse_request(s_parser_t *p, const json_t *obj, apex_request_t *r,
     v = json_object_get(obj, "capture");
     if (v) {
         s_path_key(p, "capture");
-        if (s_parse_captures(p, v, r) != 0)
+        if (s_parse_captures(p, v, step) != 0)
             return -1;
         s_path_restore(p, old);
     }
 
-    r->timeout = APEX_SCENARIO_DEFAULT_TIMEOUT;
+    step->timeout = APEX_SCENARIO_DEFAULT_TIMEOUT;
     v = json_object_get(obj, "timeout");
     if (v) {
         s_path_key(p, "timeout");
         if (!json_is_number(v) || json_number_value(v) <= 0)
             return s_fail_got(p, v, "a number of seconds > 0");
-        r->timeout = json_number_value(v);
+        step->timeout = json_number_value(v);
         s_path_restore(p, old);
     }
+    step->type = apex_strdup(r->method);
     return 0;
+}
+
+// A step object of any kind. Today every step is an HTTP request; a new
+// kind is told apart by a key of its own ("ws", "sql", ...).
+static int s_parse_step(s_parser_t *p, const json_t *obj, apex_step_t *step,
+                        bool shorthand)
+{
+    if (!json_is_object(obj))
+        return s_fail_got(p, obj, "a request object");
+    step->kind = APEX_STEP_HTTP;
+    return s_parse_http(p, obj, step, shorthand);
 }
 
 // A list of requests (on_start, sequence); empty allowed unless nonempty.
 static int s_parse_requests(s_parser_t *p, const json_t *v, bool nonempty,
-                            apex_request_t **out, size_t *nout)
+                            apex_step_t **out, size_t *nout)
 {
     if (!json_is_array(v) || (nonempty && json_array_size(v) == 0))
         return s_fail_got(p, v,
@@ -1622,7 +1642,7 @@ static int s_parse_requests(s_parser_t *p, const json_t *v, bool nonempty,
     json_array_foreach(v, i, item)
     {
         size_t old = s_path_index(p, i);
-        if (s_parse_request(p, item, &(*out)[i], false) != 0)
+        if (s_parse_step(p, item, &(*out)[i], false) != 0)
             return -1;
         s_path_restore(p, old);
     }
@@ -1663,7 +1683,7 @@ static int s_parse_task(s_parser_t *p, const json_t *obj, apex_task_t *t)
         if (request) {
             t->steps = apex_calloc(1, sizeof *t->steps);
             t->nsteps = 1;
-            if (s_parse_request(p, request, &t->steps[0], false) != 0)
+            if (s_parse_step(p, request, &t->steps[0], false) != 0)
                 return -1;
         } else if (s_parse_requests(p, sequence, true, &t->steps, &t->nsteps) !=
                    0) {
@@ -1691,7 +1711,7 @@ static int s_parse_task(s_parser_t *p, const json_t *obj, apex_task_t *t)
         return -1;
     t->steps = apex_calloc(1, sizeof *t->steps);
     t->nsteps = 1;
-    return s_parse_request(p, obj, &t->steps[0], true);
+    return s_parse_step(p, obj, &t->steps[0], true);
 }
 
 static int s_parse_wait(s_parser_t *p, const json_t *v, apex_wait_t *w)
@@ -2200,7 +2220,7 @@ static char *s_regex_value(const apex_capture_t *c, const char *text)
 
 // Every capture is evaluated even after one fails, so the variables that
 // were found are stored; the error names the first that was not.
-int apex_captures_apply(const apex_request_t *req, const char *headers,
+int apex_captures_apply(const apex_step_t *req, const char *headers,
                         size_t headers_size, const char *body, size_t body_size,
                         char **vars, uint64_t *rng, apex_error_t *err)
 {

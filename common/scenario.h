@@ -119,43 +119,59 @@ typedef struct {
     apex_template_t *value; // value, URL-encoded when expanded
 } apex_query_t;
 
+// The HTTP part of a step (kind APEX_STEP_HTTP).
 typedef struct {
-    char *method;             // "GET", "POST", ... (upper case)
-    apex_template_t *path;    // "/api/v1/tasks/${id}" or an absolute URL
-    apex_query_t *query;      // query parameters appended to the path
-    size_t nquery;            // number of query parameters
+    char *method;           // "GET", "POST", ... (upper case)
+    apex_template_t *path;  // "/api/v1/tasks/${id}" or an absolute URL
+    apex_query_t *query;    // query parameters appended to the path
+    size_t nquery;          // number of query parameters
+    apex_header_t *headers; // scenario headers merged with the step's
+    size_t nheaders;        // number of headers
+    apex_template_t *body;  // request body, or NULL
+    int *expect;            // accepted statuses; empty: any below 400
+    size_t nexpect;         // number of accepted statuses
+} apex_http_step_t;
+
+// Which protocol runs a step. Each kind has its part of the model here
+// (apex_http_step_t, ...) and one module in worker/ that runs it.
+typedef enum {
+    APEX_STEP_HTTP,      // an HTTP request
+    APEX_STEP_KIND_COUNT // number of kinds
+} apex_step_kind_t;
+
+// One step of a task: what every kind has (stats name, captures,
+// timeout) and the kind's own part.
+typedef struct {
+    apex_step_kind_t kind;    // which protocol runs it
+    char *type;               // stats request type: "GET", "POST", ...
     char *name;               // stats name ("/api/v1/tasks/{id}")
     bool name_given;          // name came from the scenario, not the path
-    apex_header_t *headers;   // scenario headers merged with the step's
-    size_t nheaders;          // number of headers
-    apex_template_t *body;    // request body, or NULL
-    int *expect;              // accepted statuses; empty: any below 400
-    size_t nexpect;           // number of accepted statuses
     apex_capture_t *captures; // values to capture from the response
     size_t ncaptures;         // number of captures
     bool needs_body;          // a JSON or regex capture reads the body
     bool needs_headers;       // a header capture reads the headers
-    double timeout;           // seconds for the whole request (> 0)
-} apex_request_t;
+    double timeout;           // seconds for the whole step (> 0)
+    apex_http_step_t *http;   // APEX_STEP_HTTP: the request
+} apex_step_t;
 
 typedef struct {
-    char *name;            // task name (for task ratios), or NULL
-    unsigned weight;       // relative weight, >= 1
-    apex_request_t *steps; // one request, or a sequence run in order
-    size_t nsteps;         // number of steps
+    char *name;         // task name (for task ratios), or NULL
+    unsigned weight;    // relative weight, >= 1
+    apex_step_t *steps; // one step, or a sequence run in order
+    size_t nsteps;      // number of steps
 } apex_task_t;
 
 typedef struct {
-    char *name;               // class name the Locust protocol dispatches by
-    unsigned weight;          // relative share of users, >= 1
-    unsigned fixed_count;     // users of this class spawned first (0: none)
-    apex_wait_t wait;         // think time after each task
-    apex_request_t *on_start; // steps run once when a user starts
-    size_t non_start;         // number of on_start steps
-    apex_task_t *tasks;       // weighted tasks
-    size_t ntasks;            // number of tasks
-    uint32_t *pick;           // task indexes repeated by weight
-    size_t npick;             // length of pick (sum of task weights)
+    char *name;            // class name the Locust protocol dispatches by
+    unsigned weight;       // relative share of users, >= 1
+    unsigned fixed_count;  // users of this class spawned first (0: none)
+    apex_wait_t wait;      // think time after each task
+    apex_step_t *on_start; // steps run once when a user starts
+    size_t non_start;      // number of on_start steps
+    apex_task_t *tasks;    // weighted tasks
+    size_t ntasks;         // number of tasks
+    uint32_t *pick;        // task indexes repeated by weight
+    size_t npick;          // length of pick (sum of task weights)
 } apex_user_class_t;
 
 typedef struct {
@@ -190,18 +206,18 @@ void apex_scenario_destroy(apex_scenario_t **self_p);
 const apex_user_class_t *apex_scenario_find_user(const apex_scenario_t *self,
                                                  const char *name);
 
-// Apply every capture of req to a response: parse the body as JSON once
+// Apply every capture of step to a response: parse the body as JSON once
 // if any JSON capture needs it, evaluate each capture and store the value
 // in vars[capture->slot] (freeing the old value; vars has the scenario's
 // nvars slots). headers is the raw response header block ("Name: value"
 // lines, CRLF or LF separated), body the raw body; either may be NULL when
-// the request does not need it. A JSON value that is a string is stored
+// the step does not need it. A JSON value that is a string is stored
 // as its text, a number as Python prints it (integers without ".0"), true
 // and false as such, arrays and objects as compact JSON. Returns 0, or -1
 // with err set for the first capture that found nothing, naming it:
 // "capture task_id: $.id: not found in response" (the variable keeps its
 // old value).
-int apex_captures_apply(const apex_request_t *req, const char *headers,
+int apex_captures_apply(const apex_step_t *step, const char *headers,
                         size_t headers_size, const char *body, size_t body_size,
                         char **vars, uint64_t *rng, apex_error_t *err);
 

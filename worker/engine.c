@@ -49,7 +49,7 @@
 typedef struct worker_user worker_user_t;
 
 typedef struct {
-    const apex_request_t *req;  // the request in the model
+    const apex_step_t *req;     // the step in the model
     apex_stats_entry_t *entry;  // its stats entry
     CURLU *curlu;               // parsed URL when constant, else NULL
     char *url;                  // its text (for error messages)
@@ -247,7 +247,7 @@ void worker_engine_after_iteration(worker_engine_t *self)
 // ---------------------------------------------------------------------
 // Plan: the scenario compiled for this engine
 
-static bool s_headers_constant(const apex_request_t *req)
+static bool s_headers_constant(const apex_http_step_t *req)
 {
     for (size_t i = 0; i < req->nheaders; i++)
         if (!apex_template_constant(req->headers[i].value))
@@ -272,7 +272,7 @@ static struct curl_slist *s_slist_add(struct curl_slist *list, const char *line)
 // CURLOPT_USERAGENT, which curl 7.88 formats twice per request (an
 // aprintf, then into the request): callgrind counted 6,800 instructions
 // per request for the option, and the list entry saved 2,400 of them.
-static struct curl_slist *s_header_list(const apex_request_t *req,
+static struct curl_slist *s_header_list(const apex_http_step_t *req,
                                         const apex_template_ctx_t *ctx,
                                         apex_buf_t *scratch)
 {
@@ -342,7 +342,8 @@ static void s_url_encode(apex_buf_t *out, const char *text, size_t len)
 
 // The full URL of a request for one user (or constant when ctx has no
 // variables and the templates are constant).
-static void s_build_url(const worker_engine_t *self, const apex_request_t *req,
+static void s_build_url(const worker_engine_t *self,
+                        const apex_http_step_t *req,
                         const apex_template_ctx_t *ctx, apex_buf_t *out,
                         apex_buf_t *scratch)
 {
@@ -361,7 +362,7 @@ static void s_build_url(const worker_engine_t *self, const apex_request_t *req,
     }
 }
 
-static bool s_url_constant(const apex_request_t *req)
+static bool s_url_constant(const apex_http_step_t *req)
 {
     if (!apex_template_constant(req->path))
         return false;
@@ -395,9 +396,9 @@ static void s_plan_urls(worker_engine_t *self)
                 }
                 free(step->url);
                 step->url = NULL;
-                if (!s_url_constant(step->req))
+                if (!s_url_constant(step->req->http))
                     continue;
-                s_build_url(self, step->req, &ctx, &url, &scratch);
+                s_build_url(self, step->req->http, &ctx, &url, &scratch);
                 step->url = apex_strdup(apex_buf_str(&url));
                 CURLU *h = curl_url();
                 if (h && curl_url_set(h, CURLUPART_URL, apex_buf_str(&url),
@@ -406,7 +407,7 @@ static void s_plan_urls(worker_engine_t *self)
                 else if (h)
                     curl_url_cleanup(h); // curl reports it per request
                 step->constant = step->curlu && step->headers_constant &&
-                                 (!step->req->body || step->body);
+                                 (!step->req->http->body || step->body);
             }
         }
     }
@@ -415,7 +416,7 @@ static void s_plan_urls(worker_engine_t *self)
 }
 
 static void s_plan_task(worker_engine_t *self, s_task_t *task,
-                        const apex_request_t *reqs, size_t n)
+                        const apex_step_t *reqs, size_t n)
 {
     task->nsteps = n;
     task->steps = apex_calloc(n ? n : 1, sizeof *task->steps);
@@ -424,9 +425,9 @@ static void s_plan_task(worker_engine_t *self, s_task_t *task,
     apex_template_ctx_t ctx = {NULL, &self->rng};
     for (size_t i = 0; i < n; i++) {
         s_step_t *step = &task->steps[i];
-        const apex_request_t *req = &reqs[i];
-        step->req = req;
-        step->entry = apex_stats_get(self->stats, req->method, req->name,
+        step->req = &reqs[i];
+        const apex_http_step_t *req = reqs[i].http;
+        step->entry = apex_stats_get(self->stats, reqs[i].type, reqs[i].name,
                                      apex_wall_time());
         step->headers_constant = s_headers_constant(req);
         if (step->headers_constant)
@@ -789,7 +790,7 @@ static void s_set_method(worker_user_t *u, const s_step_t *step,
                          const char *body, size_t body_len)
 {
     CURL *easy = u->easy;
-    const char *method = step->req->method;
+    const char *method = step->req->http->method;
     // HTTPGET resets the method, clears POST and NOBODY.
     curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
     if (u->custom_method && !step->custom_method) {
@@ -818,7 +819,7 @@ static void s_apply_options(worker_user_t *u, const s_step_t *step,
                             const apex_template_ctx_t *ctx)
 {
     worker_engine_t *self = u->engine;
-    const apex_request_t *req = step->req;
+    const apex_http_step_t *req = step->req->http;
     CURL *easy = u->easy;
     if (step->curlu) {
         curl_easy_setopt(easy, CURLOPT_CURLU, step->curlu);
@@ -856,8 +857,9 @@ static void s_apply_options(worker_user_t *u, const s_step_t *step,
     }
     s_set_method(u, step, body, body_len);
 
+    double timeout = step->req->timeout;
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
-                     (long)(req->timeout > 0 ? req->timeout * 1000 : 0));
+                     (long)(timeout > 0 ? timeout * 1000 : 0));
     u->applied = step->constant ? step : NULL;
     u->applied_curlu = step->curlu;
 }
@@ -866,7 +868,7 @@ static void s_start_step(worker_user_t *u)
 {
     worker_engine_t *self = u->engine;
     const s_step_t *step = &u->task->steps[u->step];
-    const apex_request_t *req = step->req;
+    const apex_step_t *req = step->req;
     CURL *easy = u->easy;
     apex_template_ctx_t ctx = {(const char *const *)u->vars, &u->rng};
 
@@ -941,7 +943,8 @@ static const char *s_reason(long status)
 static void s_failure_text(worker_user_t *u, const s_step_t *step, CURLcode res,
                            long status, char *out, size_t size)
 {
-    const apex_request_t *req = step->req;
+    const apex_step_t *req = step->req;
+    const apex_http_step_t *http = req->http;
     out[0] = '\0';
     if (res != CURLE_OK) {
         long os_errno = 0;
@@ -959,14 +962,14 @@ static void s_failure_text(worker_user_t *u, const s_step_t *step, CURLcode res,
                      curl_easy_strerror(res));
         return;
     }
-    if (req->nexpect) {
-        for (size_t i = 0; i < req->nexpect; i++)
-            if (req->expect[i] == status)
+    if (http->nexpect) {
+        for (size_t i = 0; i < http->nexpect; i++)
+            if (http->expect[i] == status)
                 return;
         apex_buf_t list;
         apex_buf_init(&list);
-        for (size_t i = 0; i < req->nexpect; i++)
-            apex_buf_printf(&list, "%s%d", i ? ", " : "", req->expect[i]);
+        for (size_t i = 0; i < http->nexpect; i++)
+            apex_buf_printf(&list, "%s%d", i ? ", " : "", http->expect[i]);
         snprintf(out, size,
                  "UnexpectedStatus('%ld for url: %s, expected "
                  "%s')",

@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apex_buf_init(&out);
     const apex_user_class_t *u = &sc->users[0];
     for (size_t t = 0; t < u->ntasks; t++) {
-        const apex_request_t *r = &u->tasks[t].steps[0];
+        const apex_step_t *r = &u->tasks[t].steps[0];
         apex_error_t err = {""};
         int rc = apex_captures_apply(r, h, h ? headers_size : 0, b,
                                      b ? body_size : 0, vars, &rng, &err);
@@ -109,13 +109,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    "failed without an error");
         apex_template_ctx_t ctx = {(const char *const *)vars, &rng};
         apex_buf_reset(&out);
-        s_expand(r->path, &ctx, &out);
-        for (size_t i = 0; i < r->nquery; i++)
-            s_expand(r->query[i].value, &ctx, &out);
-        for (size_t i = 0; i < r->nheaders; i++)
-            s_expand(r->headers[i].value, &ctx, &out);
+        s_expand(r->http->path, &ctx, &out);
+        for (size_t i = 0; i < r->http->nquery; i++)
+            s_expand(r->http->query[i].value, &ctx, &out);
+        for (size_t i = 0; i < r->http->nheaders; i++)
+            s_expand(r->http->headers[i].value, &ctx, &out);
         size_t before = out.len;
-        s_expand(r->body, &ctx, &out);
+        s_expand(r->http->body, &ctx, &out);
         if (t == APEX_FUZZ_JSON_TASK && utf8) {
             json_error_t jerr;
             json_t *doc =

@@ -34,13 +34,14 @@ static void s_expand(const apex_template_t *t, const apex_template_ctx_t *ctx,
     FUZZ_CHECK(apex_template_display(t), "template without display text");
 }
 
-static void s_use_request(const apex_scenario_t *sc, const apex_request_t *r,
+static void s_use_request(const apex_scenario_t *sc, const apex_step_t *r,
                           char **vars, uint64_t *rng, apex_buf_t *out)
 {
-    FUZZ_CHECK(r->method && r->path && r->name, "request without %s",
-               !r->method ? "method"
-               : !r->path ? "path"
-                          : "name");
+    FUZZ_CHECK(r->http->method && r->http->path && r->name,
+               "request without %s",
+               !r->http->method ? "method"
+               : !r->http->path ? "path"
+                                : "name");
     for (int pass = 0; pass < 3; pass++) {
         // Pass 0: every variable unset; 1: empty; 2: set to hostile text.
         for (size_t i = 0; i < sc->nvars; i++) {
@@ -50,12 +51,12 @@ static void s_use_request(const apex_scenario_t *sc, const apex_request_t *r,
                                   : apex_strdup("\"\\\n\x01${x}$$%s{}");
         }
         apex_template_ctx_t ctx = {(const char *const *)vars, rng};
-        s_expand(r->path, &ctx, out);
-        for (size_t i = 0; i < r->nquery; i++)
-            s_expand(r->query[i].value, &ctx, out);
-        for (size_t i = 0; i < r->nheaders; i++)
-            s_expand(r->headers[i].value, &ctx, out);
-        s_expand(r->body, &ctx, out);
+        s_expand(r->http->path, &ctx, out);
+        for (size_t i = 0; i < r->http->nquery; i++)
+            s_expand(r->http->query[i].value, &ctx, out);
+        for (size_t i = 0; i < r->http->nheaders; i++)
+            s_expand(r->http->headers[i].value, &ctx, out);
+        s_expand(r->http->body, &ctx, out);
     }
     apex_error_t err = {""};
     (void)apex_captures_apply(r, s_headers, sizeof s_headers - 1, s_body,

@@ -100,11 +100,11 @@ static size_t s_slot(const apex_scenario_t *sc, const char *name)
     return 0;
 }
 
-static const apex_header_t *s_header(const apex_request_t *r, const char *name)
+static const apex_header_t *s_header(const apex_step_t *r, const char *name)
 {
-    for (size_t i = 0; i < r->nheaders; i++)
-        if (strcasecmp(r->headers[i].name, name) == 0)
-            return &r->headers[i];
+    for (size_t i = 0; i < r->http->nheaders; i++)
+        if (strcasecmp(r->http->headers[i].name, name) == 0)
+            return &r->http->headers[i];
     return NULL;
 }
 
@@ -243,10 +243,12 @@ static void s_test_model(void)
     // on_start: method upper-cased, JSON body with environment folded in
     // (so it is constant), Content-Type added, scenario headers merged.
     CHECK_EQ(u->non_start, 1);
-    const apex_request_t *login = &u->on_start[0];
-    CHECK_STR(login->method, "POST");
+    const apex_step_t *login = &u->on_start[0];
+    CHECK_EQ(login->kind, APEX_STEP_HTTP);
+    CHECK_STR(login->http->method, "POST");
+    CHECK_STR(login->type, "POST"); // the stats entry's method column
     CHECK_STR(login->name, "/login");
-    CHECK_STR(apex_template_constant(login->body),
+    CHECK_STR(apex_template_constant(login->http->body),
               "{\"user\":\"admin\",\"n\":1}");
     CHECK_STR(apex_template_constant(s_header(login, "content-type")->value),
               "application/json");
@@ -257,22 +259,22 @@ static void s_test_model(void)
     CHECK_EQ(login->captures[0].slot, s_slot(sc, "token"));
     CHECK(login->needs_body && !login->needs_headers);
     CHECK_NEAR(login->timeout, 60, 0);
-    CHECK_EQ(login->nexpect, 0);
+    CHECK_EQ(login->http->nexpect, 0);
 
-    const apex_request_t *health = &u->tasks[0].steps[0];
+    const apex_step_t *health = &u->tasks[0].steps[0];
     CHECK_EQ(u->tasks[0].nsteps, 1);
-    CHECK_STR(health->method, "GET");
-    CHECK_EQ(health->nexpect, 1);
-    CHECK_EQ(health->expect[0], 200);
+    CHECK_STR(health->http->method, "GET");
+    CHECK_EQ(health->http->nexpect, 1);
+    CHECK_EQ(health->http->expect[0], 200);
     CHECK_NEAR(health->timeout, 5, 0);
-    CHECK(health->body == NULL);
+    CHECK(health->http->body == NULL);
     CHECK(!health->needs_body && !health->needs_headers);
-    CHECK_EQ(health->nheaders, 3);
+    CHECK_EQ(health->http->nheaders, 3);
 
     // The sequence: step headers override the scenario's in any case.
     CHECK_EQ(u->tasks[1].nsteps, 2);
-    const apex_request_t *create = &u->tasks[1].steps[0];
-    CHECK_EQ(create->nheaders, 4); // X-Env, accept, Authorization, C-T
+    const apex_step_t *create = &u->tasks[1].steps[0];
+    CHECK_EQ(create->http->nheaders, 4); // X-Env, accept, Authorization, C-T
     CHECK_STR(apex_template_constant(s_header(create, "Accept")->value),
               "text/plain");
     CHECK_STR(s_header(create, "Accept")->name, "accept");
@@ -281,9 +283,9 @@ static void s_test_model(void)
     CHECK_STR(apex_template_display(s_header(create, "Authorization")->value),
               "Bearer {token}");
     CHECK(s_header(create, "Content-Type"));
-    CHECK_EQ(create->nexpect, 2);
-    CHECK_EQ(create->expect[0], 200);
-    CHECK_EQ(create->expect[1], 201);
+    CHECK_EQ(create->http->nexpect, 2);
+    CHECK_EQ(create->http->expect[0], 200);
+    CHECK_EQ(create->http->expect[1], 201);
     CHECK_EQ(create->ncaptures, 3);
     CHECK_EQ(create->captures[0].kind, APEX_CAPTURE_JSON);
     CHECK_STR(create->captures[0].var, "task_id");
@@ -297,20 +299,20 @@ static void s_test_model(void)
     CHECK(create->captures[2].has_group);
     CHECK(create->needs_body && create->needs_headers);
 
-    const apex_request_t *get = &u->tasks[1].steps[1];
-    CHECK_STR(get->method, "GET");
+    const apex_step_t *get = &u->tasks[1].steps[1];
+    CHECK_STR(get->http->method, "GET");
     CHECK_STR(get->name, "/api/v1/tasks/{task_id}");
-    CHECK_EQ(get->nquery, 3);
-    CHECK_STR(get->query[0].name, "limit");
-    CHECK_STR(apex_template_constant(get->query[0].value), "20");
-    CHECK_STR(apex_template_display(get->query[1].value), "{n}");
-    CHECK_STR(apex_template_constant(get->query[2].value), "0.5");
+    CHECK_EQ(get->http->nquery, 3);
+    CHECK_STR(get->http->query[0].name, "limit");
+    CHECK_STR(apex_template_constant(get->http->query[0].value), "20");
+    CHECK_STR(apex_template_display(get->http->query[1].value), "{n}");
+    CHECK_STR(apex_template_constant(get->http->query[2].value), "0.5");
     CHECK_EQ(get->ncaptures, 0);
 
     // Shorthand task: "task" names it, "name" is the stats name.
-    const apex_request_t *dags = &u->tasks[2].steps[0];
+    const apex_step_t *dags = &u->tasks[2].steps[0];
     CHECK_STR(dags->name, "dags");
-    CHECK_STR(apex_template_constant(dags->path),
+    CHECK_STR(apex_template_constant(dags->http->path),
               "http://10.0.0.5:8080/api/v1/dags");
     const apex_capture_t *any = &dags->captures[0];
     CHECK_EQ(any->nsteps, 3);
@@ -318,30 +320,30 @@ static void s_test_model(void)
     CHECK_STR(any->steps[2].key, "id");
 
     // A raw body with its own Content-Type: no JSON type added.
-    const apex_request_t *del = &u->tasks[3].steps[0];
-    CHECK_STR(del->method, "DELETE");
+    const apex_step_t *del = &u->tasks[3].steps[0];
+    CHECK_STR(del->http->method, "DELETE");
     CHECK_STR(del->name, "/api/v1/dags/{dag_id}/x");
-    CHECK_EQ(del->nheaders, 4);
+    CHECK_EQ(del->http->nheaders, 4);
     CHECK_STR(apex_template_constant(s_header(del, "content-type")->value),
               "text/plain");
-    CHECK_STR(apex_template_display(del->body), "raw {dag_id}");
+    CHECK_STR(apex_template_display(del->http->body), "raw {dag_id}");
 
-    const apex_request_t *opt = &sc->users[1].tasks[0].steps[0];
-    CHECK_STR(opt->method, "OPTIONS");
+    const apex_step_t *opt = &sc->users[1].tasks[0].steps[0];
+    CHECK_STR(opt->http->method, "OPTIONS");
     CHECK_STR(opt->name, "https://example.com/x");
 
     // Expansion of the model's templates.
     const char *vars[APEX_SCENARIO_MAX_VARS] = {NULL};
     uint64_t rng = S_SEED;
-    CHECK_EXPAND(get->path, vars, &rng, "/api/v1/tasks/");
+    CHECK_EXPAND(get->http->path, vars, &rng, "/api/v1/tasks/");
     vars[s_slot(sc, "task_id")] = "42";
-    CHECK_EXPAND(get->path, vars, &rng, "/api/v1/tasks/42");
+    CHECK_EXPAND(get->http->path, vars, &rng, "/api/v1/tasks/42");
     vars[s_slot(sc, "token")] = "tok";
     CHECK_EXPAND(s_header(create, "Authorization")->value, vars, &rng,
                  "Bearer tok");
 
     // JSON mode: a default, a uuid, and a value needing escapes.
-    char *body = s_expand(create->body, vars, &rng);
+    char *body = s_expand(create->http->body, vars, &rng);
     json_t *doc = json_loads(body, 0, NULL);
     CHECK(doc);
     CHECK_STR(json_string_value(json_object_get(doc, "title")), "untitled");
@@ -349,7 +351,7 @@ static void s_test_model(void)
     json_decref(doc);
     free(body);
     vars[s_slot(sc, "title")] = "a \"quoted\" \\path\\\n";
-    body = s_expand(create->body, vars, &rng);
+    body = s_expand(create->http->body, vars, &rng);
     doc = json_loads(body, 0, NULL);
     CHECK(doc);
     CHECK_STR(json_string_value(json_object_get(doc, "title")),
@@ -394,7 +396,7 @@ static void s_test_templates(void)
     if (!sc)
         fprintf(stderr, "%s\n", err.msg);
     CHECK(sc);
-    const apex_request_t *r = &sc->users[0].tasks[0].steps[0];
+    const apex_step_t *r = &sc->users[0].tasks[0].steps[0];
     const char *vars[APEX_SCENARIO_MAX_VARS] = {NULL};
     size_t a = s_slot(sc, "a"), b = s_slot(sc, "b");
     uint64_t rng = S_SEED;
@@ -429,7 +431,7 @@ static void s_test_templates(void)
 
     // JSON mode escapes environment values folded in, too.
     vars[a] = NULL;
-    char *body = s_expand(r->body, vars, &rng);
+    char *body = s_expand(r->http->body, vars, &rng);
     json_t *doc = json_loads(body, 0, NULL);
     CHECK(doc);
     CHECK_STR(json_string_value(json_object_get(doc, "q")), "say \"hi\"\\");
@@ -506,7 +508,7 @@ static void s_test_env_object(void)
         &err);
     CHECK(sc);
     CHECK_STR(sc->host, "from-env");
-    const apex_request_t *r = &sc->users[0].tasks[0].steps[0];
+    const apex_step_t *r = &sc->users[0].tasks[0].steps[0];
     CHECK_STR(apex_template_constant(s_header(r, "A")->value), "d");
     CHECK_STR(apex_template_constant(s_header(r, "B")->value), "m");
     apex_scenario_destroy(&sc);
@@ -550,15 +552,15 @@ static void s_test_wire(void)
     CHECK_STR(local->host, "http://b:2");
     CHECK_STR(worker->wire, master->wire);
 
-    const apex_request_t *m = &master->users[0].tasks[0].steps[0];
-    const apex_request_t *w = &worker->users[0].tasks[0].steps[0];
+    const apex_step_t *m = &master->users[0].tasks[0].steps[0];
+    const apex_step_t *w = &worker->users[0].tasks[0].steps[0];
     const char *vars[APEX_SCENARIO_MAX_VARS] = {NULL};
     vars[s_slot(master, "id")] = "7";
     uint64_t rng = S_SEED;
-    CHECK_EXPAND(m->path, vars, &rng, "/p/u/7");
-    CHECK_EXPAND(w->path, vars, &rng, "/p/u/7");
-    CHECK_EXPAND(m->body, vars, &rng, "{\"k\":\"t\\\"1\",\"id\":\"7\"}");
-    CHECK_EXPAND(w->body, vars, &rng, "{\"k\":\"t\\\"1\",\"id\":\"7\"}");
+    CHECK_EXPAND(m->http->path, vars, &rng, "/p/u/7");
+    CHECK_EXPAND(w->http->path, vars, &rng, "/p/u/7");
+    CHECK_EXPAND(m->http->body, vars, &rng, "{\"k\":\"t\\\"1\",\"id\":\"7\"}");
+    CHECK_EXPAND(w->http->body, vars, &rng, "{\"k\":\"t\\\"1\",\"id\":\"7\"}");
     CHECK_STR(apex_template_constant(s_header(w, "Authorization")->value),
               "Bearer t\"1");
     CHECK_STR(m->name, w->name);
@@ -593,7 +595,7 @@ static void s_test_captures(void)
                        " \"o\": {\"a\": [1, 2], \"c d\": \"x\"},"
                        " \"arr\": [{\"id\": 1}, {\"id\": 2}, {\"id\": 3}],"
                        " \"nul\": null}";
-    const apex_request_t *j = &u->tasks[0].steps[0];
+    const apex_step_t *j = &u->tasks[0].steps[0];
     CHECK(j->needs_body && !j->needs_headers);
     CHECK_EQ(
         apex_captures_apply(j, NULL, 0, body, strlen(body), vars, &rng, &err),
@@ -624,7 +626,7 @@ static void s_test_captures(void)
 
     // Missing key: an error naming the capture; the old value stays, the
     // other captures of the request are still applied.
-    const apex_request_t *m = &u->tasks[1].steps[0];
+    const apex_step_t *m = &u->tasks[1].steps[0];
     size_t miss = s_slot(sc, "miss");
     vars[miss] = strdup("old");
     free(vars[s_slot(sc, "s")]);
@@ -643,7 +645,7 @@ static void s_test_captures(void)
     CHECK_STR(vars[miss], "old");
 
     // Headers: any case, trimmed, the last one wins.
-    const apex_request_t *h = &u->tasks[2].steps[0];
+    const apex_step_t *h = &u->tasks[2].steps[0];
     CHECK(h->needs_headers && !h->needs_body);
     const char *headers = "HTTP/1.1 201 Created\r\nLocation:  /a/1 \r\n"
                           "X-Other: y\r\nLOCATION:\t/a/2 \r\n\r\n";
@@ -664,7 +666,7 @@ static void s_test_captures(void)
     CHECK_STR(vars[s_slot(sc, "loc")], "/lf");
 
     // Regex: group 1 when there is one, else the whole match.
-    const apex_request_t *r = &u->tasks[3].steps[0];
+    const apex_step_t *r = &u->tasks[3].steps[0];
     const char *page = "<a href=\"/x?id=123\">";
     CHECK_EQ(
         apex_captures_apply(r, NULL, 0, page, strlen(page), vars, &rng, &err),
