@@ -14,4 +14,13 @@ uint64_t apex_now_us(void);
 // Unix time in seconds, with microsecond resolution (time.time()).
 double apex_wall_time(void);
 
+// Seconds (a duration from a scenario, an option or the wire) to
+// microseconds, truncated: negative or NaN gives 0, too large saturates
+// at UINT64_MAX.
+uint64_t apex_us_from_s(double seconds);
+
+// Microseconds to seconds and to milliseconds, as doubles.
+double apex_s_from_us(uint64_t us);
+double apex_ms_from_us(uint64_t us);
+
 #endif

@@ -43,7 +43,7 @@ void apex_procstat_sample(apex_procstat_t *self)
     long hz = sysconf(_SC_CLK_TCK);
     if (now > self->wall_us && hz > 0 && ticks >= self->cpu_ticks) {
         double cpu_s = (double)(ticks - self->cpu_ticks) / (double)hz;
-        double wall_s = (double)(now - self->wall_us) / 1e6;
+        double wall_s = apex_s_from_us(now - self->wall_us);
         self->cpu_percent = 100.0 * cpu_s / wall_s;
     }
     self->cpu_ticks = ticks;

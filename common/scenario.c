@@ -112,6 +112,8 @@
 
 #include "common/alloc.h"
 #include "common/pyfmt.h"
+#include "common/rng.h"
+#include "common/url.h"
 
 #define APEX_SCENARIO_MAX_PICK 100000      // sum of task weights per class
 #define APEX_SCENARIO_DEFAULT_TIMEOUT 60.0 // seconds per request
@@ -125,8 +127,7 @@
 #define APEX_RANDOM_CHARSET                                                    \
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 #define APEX_RANDOM_CHARSET_LEN (sizeof APEX_RANDOM_CHARSET - 1)
-#define APEX_RNG_MULTIPLIER 0x2545F4914F6CDD1DULL // xorshift64*
-#define APEX_UUID_VERSION_MASK 0xF000ULL          // in the high word
+#define APEX_UUID_VERSION_MASK 0xF000ULL // in the high word
 #define APEX_UUID_VERSION_4 0x4000ULL
 #define APEX_UUID_VARIANT_MASK 0xC000000000000000ULL // in the low word
 #define APEX_UUID_VARIANT_RFC 0x8000000000000000ULL
@@ -372,29 +373,13 @@ static apex_template_t *s_template_dup(const apex_template_t *self)
     return t;
 }
 
-uint64_t apex_rng_next(uint64_t *state)
-{
-    assert(state && *state != 0);
-    uint64_t x = *state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * APEX_RNG_MULTIPLIER;
-}
-
 // A uniform integer in [lo, hi], without modulo bias.
 static long long s_random_int(uint64_t *rng, long long lo, long long hi)
 {
     uint64_t span = (uint64_t)hi - (uint64_t)lo; // range - 1
-    uint64_t r = apex_rng_next(rng);
     if (span == UINT64_MAX)
-        return (long long)((uint64_t)lo + r);
-    uint64_t range = span + 1;
-    uint64_t limit = UINT64_MAX - UINT64_MAX % range; // a multiple of range
-    while (r >= limit)
-        r = apex_rng_next(rng);
-    return (long long)((uint64_t)lo + r % range);
+        return (long long)((uint64_t)lo + apex_rng_next(rng));
+    return (long long)((uint64_t)lo + apex_rng_below(rng, span + 1));
 }
 
 static void s_put_uuid(apex_buf_t *out, uint64_t *rng)
@@ -1488,8 +1473,7 @@ static bool s_path_ok(const apex_template_t *path)
     if (path->segs[0].kind != APEX_SEG_LITERAL)
         return true;
     const char *text = path->segs[0].text;
-    return text[0] == '/' || strncasecmp(text, "http://", 7) == 0 ||
-           strncasecmp(text, "https://", 8) == 0;
+    return text[0] == '/' || apex_url_is_absolute(text);
 }
 
 // An HTTP request step; shorthand requests (tasks) may carry "weight" and

@@ -17,6 +17,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/rng.h"
 
 #define APEX_SCENARIO_MAX_BYTES (16u * 1024u * 1024u) // file size limit
 #define APEX_SCENARIO_MAX_WEIGHT 10000 // per task and per user class
@@ -60,9 +61,6 @@ const char *apex_template_constant(const apex_template_t *self);
 // The template's source text, with user variables written as {NAME}
 // (used for default stats names: "/api/v1/tasks/{task_id}"). Borrowed.
 const char *apex_template_display(const apex_template_t *self);
-
-// The next value of a PRNG state (xorshift64*); state must not be 0.
-uint64_t apex_rng_next(uint64_t *state);
 
 // ---------------------------------------------------------------------
 // Model

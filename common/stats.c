@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 
 #define APEX_STATS_TABLE_MIN 16
 
@@ -466,26 +467,26 @@ static uint64_t s_timed(const apex_stats_entry_t *e)
 double apex_stats_entry_avg_ms(const apex_stats_entry_t *e)
 {
     uint64_t n = s_timed(e);
-    return n ? (double)e->total_response_us / 1000.0 / (double)n : 0.0;
+    return n ? apex_ms_from_us(e->total_response_us) / (double)n : 0.0;
 }
 
 double apex_stats_entry_min_ms(const apex_stats_entry_t *e)
 {
     return e->min_response_us == APEX_STATS_NO_MIN
                ? 0.0
-               : (double)e->min_response_us / 1000.0;
+               : apex_ms_from_us(e->min_response_us);
 }
 
 double apex_stats_entry_max_ms(const apex_stats_entry_t *e)
 {
-    return (double)e->max_response_us / 1000.0;
+    return apex_ms_from_us(e->max_response_us);
 }
 
 double apex_stats_entry_median_ms(const apex_stats_entry_t *e)
 {
     if (apex_histogram_count(e->hist) == 0)
         return 0.0;
-    double ms = nearbyint((double)apex_histogram_median(e->hist) / 1000.0);
+    double ms = nearbyint(apex_ms_from_us(apex_histogram_median(e->hist)));
     double max = apex_stats_entry_max_ms(e);
     double min = apex_stats_entry_min_ms(e);
     if (ms > max)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 
 #define MASTER_HISTORY_RING (MASTER_HISTORY_WINDOW + 1)
 
@@ -97,7 +98,7 @@ double master_history_current_percentile(const master_history_t *self,
         apex_histogram_subtract(window, old->hist);
     double v = NAN;
     if (apex_histogram_count(window))
-        v = (double)apex_histogram_percentile(window, p) / 1000.0;
+        v = apex_ms_from_us(apex_histogram_percentile(window, p));
     apex_histogram_destroy(&window);
     return v;
 }
@@ -117,8 +118,8 @@ void master_history_add(master_history_t *self, const apex_stats_t *stats,
     }
     point.p50_ms = point.p95_ms = point.avg_ms = NAN;
     if (apex_histogram_count(window)) {
-        point.p50_ms = (double)apex_histogram_percentile(window, 0.50) / 1000.0;
-        point.p95_ms = (double)apex_histogram_percentile(window, 0.95) / 1000.0;
+        point.p50_ms = apex_ms_from_us(apex_histogram_percentile(window, 0.50));
+        point.p95_ms = apex_ms_from_us(apex_histogram_percentile(window, 0.95));
     }
     if (count)
         point.avg_ms = (double)total / 1000.0 / (double)count;

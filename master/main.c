@@ -9,6 +9,7 @@
 
 #include "common/cli.h"
 #include "common/log.h"
+#include "common/url.h"
 #include "common/loop.h"
 #include "common/version.h"
 #include "master/master.h"
@@ -139,7 +140,7 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
         o->scenario_path = arg;
         return 0;
     case OPT_HOST:
-        if (strncmp(arg, "http://", 7) != 0 && strncmp(arg, "https://", 8) != 0)
+        if (!apex_url_is_absolute(arg))
             return apex_error_set(err,
                                   "expected a URL starting with http:// "
                                   "or https://, got '%s'",

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/url.h"
 #include "common/buf.h"
 #include "common/cli.h"
 #include "common/clock.h"
@@ -443,7 +444,7 @@ static void s_on_dispatch(apex_loop_t *loop, apex_timer_t *timer)
     s_dispatch_send(self, self->dispatched);
     if (self->dispatched != self->target) {
         double wait = (double)step / self->rate;
-        apex_timer_start(loop, timer, (uint64_t)(wait * 1e6));
+        apex_timer_start(loop, timer, apex_us_from_s(wait));
         return;
     }
     // Like Locust, wait (up to a second) for the workers' reports to
@@ -509,7 +510,7 @@ static void s_quit_test(master_t *self, const char *why)
     }
     uint64_t wait = MASTER_QUIT_WAIT_US;
     if (self->options.stop_timeout > 0)
-        wait += (uint64_t)(self->options.stop_timeout * 1e6);
+        wait += apex_us_from_s(self->options.stop_timeout);
     apex_timer_start(self->loop, &self->quit_timer, wait);
 }
 
@@ -581,7 +582,7 @@ static void s_stop_test(master_t *self)
         apex_info("quitting in %g seconds (--autoquit)",
                   self->options.autoquit);
         apex_timer_start(self->loop, &self->autoquit_timer,
-                         (uint64_t)(self->options.autoquit * 1e6));
+                         apex_us_from_s(self->options.autoquit));
     }
 }
 
@@ -917,7 +918,7 @@ static void s_shape_step(master_t *self)
     if (!self->shape || self->quitting ||
         (self->state != RUN_SPAWNING && self->state != RUN_RUNNING))
         return;
-    double t = (double)(apex_loop_now(self->loop) - self->shape_started) / 1e6;
+    double t = apex_s_from_us(apex_loop_now(self->loop) - self->shape_started);
     self->point = master_shape_at(self->shape, t);
     if (self->point.over)
         return; // the run timer ends it, at the exact time
@@ -947,7 +948,7 @@ static void s_begin_test(master_t *self)
             apex_info("Run time limit set to %g seconds",
                       self->options.run_time);
             apex_timer_start(self->loop, &self->run_timer,
-                             (uint64_t)(self->options.run_time * 1e6));
+                             apex_us_from_s(self->options.run_time));
         }
         return;
     }
@@ -961,7 +962,7 @@ static void s_begin_test(master_t *self)
     // arrival-rate run lasts what it says (its iteration count depends on
     // it).
     apex_timer_start(self->loop, &self->run_timer,
-                     (uint64_t)(master_shape_duration(self->shape) * 1e6));
+                     apex_us_from_s(master_shape_duration(self->shape)));
     if (self->shape->kind == MASTER_SHAPE_ARRIVAL) {
         // The pre-allocated users go out at once; the rate goes with them.
         s_start(self, self->shape->pre_allocated,
@@ -1070,7 +1071,7 @@ static void s_on_tick(apex_loop_t *loop, apex_timer_t *timer)
             self->waiting_for_workers = false;
             s_begin_test(self);
         } else if (self->options.expect_workers_max_wait > 0 &&
-                   (double)waited / 1e6 >=
+                   apex_s_from_us(waited) >=
                        self->options.expect_workers_max_wait) {
             apex_err("Gave up waiting for workers to connect: %zu of %d "
                      "ready",
@@ -1921,8 +1922,7 @@ static void s_web_swarm(master_t *self, master_web_request_t *req)
             if (*p != '<' && *p != '>')
                 apex_buf_putc(&b, *p);
         clean_host = apex_buf_take(&b);
-        if (strncmp(clean_host, "http://", 7) != 0 &&
-            strncmp(clean_host, "https://", 8) != 0) {
+        if (!apex_url_is_absolute(clean_host)) {
             free(clean_host);
             s_reply_error(req, 400,
                           "host: expected a URL starting with "
@@ -1957,7 +1957,7 @@ static void s_web_swarm(master_t *self, master_web_request_t *req)
         if (run_time > 0) {
             self->options.run_time = run_time;
             apex_timer_start(self->loop, &self->run_timer,
-                             (uint64_t)(run_time * 1e6));
+                             apex_us_from_s(run_time));
         }
     }
     json_t *o = json_object();

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/version.h"
 
 static const char *const s_labels[MASTER_REPORT_PERCENTILES] = {
@@ -58,7 +59,7 @@ static json_t *s_entry(const apex_stats_t *stats, const apex_stats_entry_t *e)
                               : json_null());
     json_object_set_new(
         o, "median_ms",
-        timed ? json_real((double)apex_histogram_median(e->hist) / 1000.0)
+        timed ? json_real(apex_ms_from_us(apex_histogram_median(e->hist)))
               : json_null());
     json_object_set_new(o, "avg_content_length",
                         json_real(apex_stats_entry_avg_content_length(e)));
@@ -92,7 +93,7 @@ static json_t *s_entry(const apex_stats_t *stats, const apex_stats_entry_t *e)
                       1000.0));
         json_object_set_new(
             svc, "max_ms",
-            json_real((double)apex_histogram_max(e->service) / 1000.0));
+            json_real(apex_ms_from_us(apex_histogram_max(e->service))));
         json_object_set_new(o, "service", svc);
     }
     return o;

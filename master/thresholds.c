@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/cli.h"
 
 static const struct {
@@ -413,9 +414,9 @@ bool master_thresholds_evaluate(master_thresholds_t *self,
             if (!has)
                 break;
             if (t->agg == TH_P)
-                v = (double)apex_histogram_percentile(e->hist, t->p) / 1000.0;
+                v = apex_ms_from_us(apex_histogram_percentile(e->hist, t->p));
             else if (t->agg == TH_MED)
-                v = (double)apex_histogram_median(e->hist) / 1000.0;
+                v = apex_ms_from_us(apex_histogram_median(e->hist));
             else if (t->agg == TH_AVG)
                 v = apex_stats_entry_avg_ms(e);
             else if (t->agg == TH_MIN)

@@ -38,6 +38,7 @@
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/url.h"
 #include "common/version.h"
 
 #define APEX_WORKER_STOP_GRACE_US (1 * APEX_USEC_PER_SEC)
@@ -304,42 +305,6 @@ static const char *s_base(const worker_engine_t *self)
     return self->scenario && self->scenario->host ? self->scenario->host : NULL;
 }
 
-static bool s_is_absolute(const char *url)
-{
-    return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
-}
-
-// Base URL + path, without a doubled slash.
-static void s_join_url(apex_buf_t *out, const char *base, const char *path)
-{
-    if (s_is_absolute(path) || !base) {
-        apex_buf_puts(out, path);
-        return;
-    }
-    size_t n = strlen(base);
-    while (n > 0 && base[n - 1] == '/')
-        n--;
-    apex_buf_append(out, base, n);
-    apex_buf_puts(out, path);
-}
-
-static void s_url_encode(apex_buf_t *out, const char *text, size_t len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-            c == '~') {
-            apex_buf_putc(out, (char)c);
-        } else {
-            apex_buf_putc(out, '%');
-            apex_buf_putc(out, hex[c >> 4]);
-            apex_buf_putc(out, hex[c & 15]);
-        }
-    }
-}
-
 // The full URL of a request for one user (or constant when ctx has no
 // variables and the templates are constant).
 static void s_build_url(const worker_engine_t *self,
@@ -350,15 +315,15 @@ static void s_build_url(const worker_engine_t *self,
     apex_buf_reset(out);
     apex_buf_reset(scratch);
     apex_template_expand(req->path, ctx, scratch);
-    s_join_url(out, s_base(self), apex_buf_str(scratch));
+    apex_url_join(out, s_base(self), apex_buf_str(scratch));
     for (size_t i = 0; i < req->nquery; i++) {
         apex_buf_putc(out, i == 0 && !strchr(apex_buf_str(scratch), '?') ? '?'
                                                                          : '&');
-        s_url_encode(out, req->query[i].name, strlen(req->query[i].name));
+        apex_url_encode(out, req->query[i].name, strlen(req->query[i].name));
         apex_buf_putc(out, '=');
         apex_buf_reset(scratch);
         apex_template_expand(req->query[i].value, ctx, scratch);
-        s_url_encode(out, scratch->data ? scratch->data : "", scratch->len);
+        apex_url_encode(out, scratch->data ? scratch->data : "", scratch->len);
     }
 }
 
@@ -491,10 +456,7 @@ worker_engine_t *worker_engine_new(apex_loop_t *loop, apex_error_t *err)
     self->multi = multi;
     self->stop_timeout = -1;
     self->stats = apex_stats_new(apex_wall_time());
-    self->rng = apex_now_us() ^ ((uint64_t)(uintptr_t)self << 17) ^
-                0x9e3779b97f4a7c15ULL;
-    if (self->rng == 0)
-        self->rng = 1;
+    self->rng = apex_rng_seed(apex_now_us() ^ (uint64_t)(uintptr_t)self);
     apex_timer_init(&self->curl_timer, s_on_curl_timer, self);
     apex_timer_init(&self->cutoff, s_on_cutoff, self);
     apex_timer_init(&self->arrival_timer, s_on_arrival, self);
@@ -643,7 +605,7 @@ static worker_user_t *s_user_new(worker_engine_t *self, s_class_t *cls)
     u->engine = self;
     u->cls = cls;
     u->easy = easy;
-    u->rng = apex_rng_next(&self->rng) | 1;
+    u->rng = apex_rng_seed(apex_rng_next(&self->rng));
     u->vars = apex_calloc(self->scenario->nvars ? self->scenario->nvars : 1,
                           sizeof *u->vars);
     u->pacing_last_run = apex_loop_now(self->loop);
@@ -703,7 +665,7 @@ static uint64_t s_wait_us(worker_user_t *u)
         seconds = w->a;
         break;
     case APEX_WAIT_BETWEEN: {
-        double r = (double)(apex_rng_next(&u->rng) >> 11) / 9007199254740992.0;
+        double r = apex_rng_unit(&u->rng);
         seconds = w->a + r * (w->b - w->a);
         break;
     }
@@ -713,7 +675,7 @@ static uint64_t s_wait_us(worker_user_t *u)
         // previous wait ended is taken off the period.
         double period =
             w->kind == APEX_WAIT_CONSTANT_PACING ? w->a : 1.0 / w->a;
-        uint64_t period_us = (uint64_t)(period * 1e6);
+        uint64_t period_us = apex_us_from_s(period);
         uint64_t since = now - u->pacing_last_run;
         uint64_t run =
             since > u->pacing_last_wait ? since - u->pacing_last_wait : 0;
@@ -722,7 +684,7 @@ static uint64_t s_wait_us(worker_user_t *u)
         return u->pacing_last_wait;
     }
     }
-    return seconds > 0 ? (uint64_t)(seconds * 1e6) : 0;
+    return seconds > 0 ? apex_us_from_s(seconds) : 0;
 }
 
 // The task just finished (or failed): free a stopping user, or wait.
@@ -1121,7 +1083,7 @@ static void s_stop_user(worker_engine_t *self, worker_user_t *u, bool graceful)
     self->nstopping++;
     if (!apex_timer_active(&self->cutoff)) {
         uint64_t grace = self->stop_timeout > 0
-                             ? (uint64_t)(self->stop_timeout * 1e6)
+                             ? apex_us_from_s(self->stop_timeout)
                              : APEX_WORKER_STOP_GRACE_US;
         apex_timer_start(self->loop, &self->cutoff, grace);
     }
@@ -1312,7 +1274,7 @@ static void s_on_arrival(apex_loop_t *loop, apex_timer_t *timer)
     worker_engine_t *self = timer->arg;
     if (!self->arrival || self->arrival_rate <= 0)
         return;
-    uint64_t interval = (uint64_t)(1e6 / self->arrival_rate);
+    uint64_t interval = apex_us_from_s(1.0 / self->arrival_rate);
     if (interval == 0)
         interval = 1;
     uint64_t now = apex_loop_now(loop);

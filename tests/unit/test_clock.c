@@ -4,6 +4,7 @@
 // machine is.
 #include "tests/unit/tests.h"
 
+#include <math.h>
 #include <time.h>
 
 #include "common/clock.h"
@@ -16,6 +17,17 @@
 void test_clock(bool verbose)
 {
     CHECK_EQ(APEX_USEC_PER_SEC, 1000 * APEX_USEC_PER_MSEC);
+
+    // Unit conversions: truncation, and hostile values bounded.
+    CHECK_EQ(apex_us_from_s(1.5), 1500000);
+    CHECK_EQ(apex_us_from_s(0.0000019), 1);
+    CHECK_EQ(apex_us_from_s(0), 0);
+    CHECK_EQ(apex_us_from_s(-3), 0);
+    CHECK_EQ(apex_us_from_s(NAN), 0);
+    CHECK_EQ(apex_us_from_s(1e300), UINT64_MAX);
+    CHECK_EQ(apex_us_from_s(INFINITY), UINT64_MAX);
+    CHECK(apex_s_from_us(2500000) == 2.5);
+    CHECK(apex_ms_from_us(269) == 0.269);
 
     // Monotonic: non-decreasing over many reads.
     uint64_t prev = apex_now_us();

@@ -12,24 +12,13 @@
 // the functions of master/dispatch.h.
 #include "tests/unit/tests.h"
 
+#include "common/rng.h"
 #include "master/dispatch.c"
 
 #define S_MAX_WORKERS 16
 #define S_MAX_CLASSES 4
 #define S_RANDOM_IDS 200
 #define S_BIG_TOTAL 100000
-
-typedef struct {
-    uint64_t state; // splitmix64
-} s_rng_t;
-
-static uint64_t s_rng_next(s_rng_t *rng)
-{
-    uint64_t z = (rng->state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 // Order ids and compare with the expected sequence of ids.
 static void s_check_order(const char *const *ids, size_t n,
@@ -112,10 +101,10 @@ static void s_test_order_random(void)
     const char *ids[S_RANDOM_IDS];
     const char *shuffled[S_RANDOM_IDS];
     size_t rank[S_RANDOM_IDS];
-    s_rng_t rng = {11};
+    uint64_t rng = apex_rng_seed(11);
     for (size_t i = 0; i < S_RANDOM_IDS; i++) {
         snprintf(names[i], sizeof names[i], "host%d_%016" PRIx64,
-                 (int)(s_rng_next(&rng) % 7), s_rng_next(&rng));
+                 (int)(apex_rng_next(&rng) % 7), apex_rng_next(&rng));
         ids[i] = names[i];
         shuffled[i] = names[i];
     }
@@ -142,7 +131,7 @@ static void s_test_order_random(void)
         }
     }
     for (size_t i = S_RANDOM_IDS - 1; i > 0; i--) {
-        size_t j = (size_t)(s_rng_next(&rng) % (i + 1));
+        size_t j = (size_t)(apex_rng_next(&rng) % (i + 1));
         const char *t = shuffled[i];
         shuffled[i] = shuffled[j];
         shuffled[j] = t;

@@ -10,31 +10,13 @@
 
 #include <math.h>
 
+#include "common/rng.h"
 #include "common/histogram.h"
 
 #define S_VALUES 100000        // values per random data set
 #define S_MAX_REL_ERROR 0.01   // allowed relative error of any percentile
 #define S_HOUR_US 3600000000.0 // the top of the log-uniform data
 #define S_FUZZ_ROUNDS 20000    // random inputs for the decoder
-
-// A small deterministic generator (splitmix64), one per test run.
-typedef struct {
-    uint64_t state; // advanced by every draw
-} s_rng_t;
-
-static uint64_t s_rng_next(s_rng_t *rng)
-{
-    uint64_t z = (rng->state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-// A double uniform in [0, 1).
-static double s_rng_unit(s_rng_t *rng)
-{
-    return (double)(s_rng_next(rng) >> 11) * 0x1p-53;
-}
 
 static int s_cmp_u64(const void *a, const void *b)
 {
@@ -102,12 +84,12 @@ static void s_test_percentiles(bool verbose)
     CHECK(values != NULL);
     static const uint64_t seeds[] = {1, 42, 20261127};
     for (size_t s = 0; s < sizeof seeds / sizeof seeds[0]; s++) {
-        s_rng_t rng = {seeds[s]};
+        uint64_t rng = apex_rng_seed(seeds[s]);
         for (size_t i = 0; i < S_VALUES; i++)
-            values[i] = s_rng_next(&rng) % 2000000; // 0 .. 2 s
+            values[i] = apex_rng_next(&rng) % 2000000; // 0 .. 2 s
         s_check_percentiles("uniform", values, S_VALUES, verbose);
         for (size_t i = 0; i < S_VALUES; i++)
-            values[i] = (uint64_t)exp(s_rng_unit(&rng) * log(S_HOUR_US));
+            values[i] = (uint64_t)exp(apex_rng_unit(&rng) * log(S_HOUR_US));
         s_check_percentiles("log-uniform", values, S_VALUES, verbose);
     }
 
@@ -220,11 +202,11 @@ static void s_check_same(const apex_histogram_t *a, const apex_histogram_t *b)
     CHECK(memcmp(ea, eb, la) == 0);
 }
 
-static void s_fill_random(apex_histogram_t *h, s_rng_t *rng, size_t n)
+static void s_fill_random(apex_histogram_t *h, uint64_t *rng, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        apex_histogram_record(h,
-                              (uint64_t)exp(s_rng_unit(rng) * log(S_HOUR_US)));
+        apex_histogram_record(
+            h, (uint64_t)exp(apex_rng_unit(rng) * log(S_HOUR_US)));
 }
 
 static apex_histogram_t *s_roundtrip(const apex_histogram_t *h, size_t *size)
@@ -242,12 +224,12 @@ static apex_histogram_t *s_roundtrip(const apex_histogram_t *h, size_t *size)
 
 static void s_test_merge_subtract(void)
 {
-    s_rng_t rng = {7};
+    uint64_t rng = apex_rng_seed(7);
     apex_histogram_t *first = apex_histogram_new();
     apex_histogram_t *second = apex_histogram_new();
     apex_histogram_t *all = apex_histogram_new();
     for (size_t i = 0; i < S_VALUES; i++) {
-        uint64_t v = (uint64_t)exp(s_rng_unit(&rng) * log(S_HOUR_US));
+        uint64_t v = (uint64_t)exp(apex_rng_unit(&rng) * log(S_HOUR_US));
         apex_histogram_record(i % 2 ? first : second, v);
         apex_histogram_record(all, v);
     }
@@ -362,7 +344,7 @@ static void s_test_encoding(void)
     CHECK(memcmp(buf, "\x01\x06\x64\x64\x01\x64\x01", 7) == 0);
 
     // Random data, and every bucket at once with the largest counts.
-    s_rng_t rng = {99};
+    uint64_t rng = apex_rng_seed(99);
     s_fill_random(h, &rng, S_VALUES);
     back = s_roundtrip(h, &size);
     apex_histogram_destroy(&back);
@@ -438,12 +420,12 @@ static void s_test_encoding(void)
     uint8_t junk[64];
     for (int round = 0; round < S_FUZZ_ROUNDS; round++) {
         const uint8_t *data = junk;
-        size_t len = s_rng_next(&rng) % sizeof junk;
+        size_t len = apex_rng_next(&rng) % sizeof junk;
         for (size_t i = 0; i < len; i++)
-            junk[i] = (uint8_t)s_rng_next(&rng);
+            junk[i] = (uint8_t)apex_rng_next(&rng);
         if (round % 2) {
             memcpy(longer, buf, valid);
-            longer[s_rng_next(&rng) % valid] = (uint8_t)s_rng_next(&rng);
+            longer[apex_rng_next(&rng) % valid] = (uint8_t)apex_rng_next(&rng);
             data = longer;
             len = valid;
         } else if (len >= 2) {
@@ -595,7 +577,7 @@ static void s_test_locust(void)
     CHECK_EQ(out[0].count, apex_histogram_count(h));
 
     // Random data over the whole range.
-    s_rng_t rng = {5};
+    uint64_t rng = apex_rng_seed(5);
     s_fill_random(h, &rng, S_VALUES);
     s_check_locust(h);
 

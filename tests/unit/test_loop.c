@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "common/rng.h"
 #include "common/clock.h"
 #include "common/loop.h"
 
@@ -19,18 +20,6 @@
 #define S_MANY 5000                         // timers in the random test
 #define S_MANY_SPREAD_US 30000              // their times: now .. +30 ms
 #define S_SPIN_LIMIT 100000                 // firings that mean starvation
-
-typedef struct {
-    uint64_t state; // splitmix64
-} s_rng_t;
-
-static uint64_t s_rng_next(s_rng_t *rng)
-{
-    uint64_t z = (rng->state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 // What the callbacks write down.
 typedef struct {
@@ -436,7 +425,7 @@ static void s_test_many(apex_loop_t *loop)
 {
     s_many_t *timers = calloc(S_MANY, sizeof *timers);
     CHECK(timers != NULL);
-    s_rng_t rng = {20261127};
+    uint64_t rng = apex_rng_seed(20261127);
     uint64_t last = 0;
     size_t fired = 0, expected = 0;
     uint64_t now = apex_loop_update_now(loop);
@@ -447,20 +436,20 @@ static void s_test_many(apex_loop_t *loop)
         m->should_fire = true;
         apex_timer_init(&m->timer, s_on_many, m);
         apex_timer_start_at(loop, &m->timer,
-                            now + s_rng_next(&rng) % S_MANY_SPREAD_US);
+                            now + apex_rng_next(&rng) % S_MANY_SPREAD_US);
     }
     CHECK_EQ(apex_loop_timer_count(loop), S_MANY);
     // Stop a tenth, move a tenth (some earlier, some later), and arm a
     // few at exactly the same time.
     for (size_t i = 0; i < S_MANY; i++) {
         s_many_t *m = &timers[i];
-        uint64_t r = s_rng_next(&rng) % 10;
+        uint64_t r = apex_rng_next(&rng) % 10;
         if (r == 0) {
             apex_timer_stop(loop, &m->timer);
             m->should_fire = false;
         } else if (r == 1) {
             apex_timer_start_at(loop, &m->timer,
-                                now + s_rng_next(&rng) % S_MANY_SPREAD_US);
+                                now + apex_rng_next(&rng) % S_MANY_SPREAD_US);
         } else if (r == 2) {
             apex_timer_start_at(loop, &m->timer, now + S_MANY_SPREAD_US / 2);
         }

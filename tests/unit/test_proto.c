@@ -15,6 +15,7 @@
 #include <math.h>
 #include <msgpack.h>
 
+#include "common/rng.h"
 #include "common/clock.h"
 #include "proto/proto.h"
 
@@ -35,18 +36,6 @@
     "dd0cb59aa487825ab3e9c886599ab24a76a8c5cb51fa7fed4c523b04097d0d87"
 #define S_ERR_HEALTH "CatchResponseError('body did not match')"
 #define S_ERR_REFUSED "ConnectionRefusedError(111, 'Connection refused')"
-
-typedef struct {
-    uint64_t state; // splitmix64
-} s_rng_t;
-
-static uint64_t s_rng_next(s_rng_t *rng)
-{
-    uint64_t z = (rng->state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 // ---------------------------------------------------------------------
 // Helpers
@@ -433,7 +422,7 @@ static void s_check_wire_entry(const msgpack_object *o,
 static void s_test_stats_round_trip(void)
 {
     apex_stats_t *stats = apex_stats_new(S_T0);
-    s_rng_t rng = {42};
+    uint64_t rng = apex_rng_seed(42);
     static const char *const paths[][2] = {
         {"GET", "/health"},      {"POST", "/"},    {"GET", "/item?id=[id]"},
         {"CUSTOM", "synthetic"}, {"GET", "/idle"}, {"GET", "refused"},
@@ -445,10 +434,10 @@ static void s_test_stats_round_trip(void)
     // fails (no response time), like a refused connection.
     for (int i = 0; i < 5000; i++) {
         apex_stats_entry_t *e = apex_stats_at(stats, (size_t)i % 4);
-        double now = S_T0 + (double)(s_rng_next(&rng) % 20000) / 1000.0;
-        uint64_t us = s_rng_next(&rng) % (i % 10 ? 200000 : 20000000);
-        apex_stats_record(stats, e, us, s_rng_next(&rng) % 5000, now);
-        if (s_rng_next(&rng) % 9 == 0)
+        double now = S_T0 + (double)(apex_rng_next(&rng) % 20000) / 1000.0;
+        uint64_t us = apex_rng_next(&rng) % (i % 10 ? 200000 : 20000000);
+        apex_stats_record(stats, e, us, apex_rng_next(&rng) % 5000, now);
+        if (apex_rng_next(&rng) % 9 == 0)
             apex_stats_record_failure(stats, e, S_ERR_HEALTH, now);
     }
     apex_stats_entry_t *refused = apex_stats_at(stats, 5);
@@ -2085,25 +2074,25 @@ static void s_test_junk(void)
     }
 
     // Random bytes, some starting like a frame.
-    s_rng_t rng = {1795737094};
+    uint64_t rng = apex_rng_seed(1795737094);
     uint8_t junk[S_RANDOM_MAX_LEN];
     for (int round = 0; round < S_RANDOM_FRAMES; round++) {
-        size_t len = (size_t)(s_rng_next(&rng) % S_RANDOM_MAX_LEN);
+        size_t len = (size_t)(apex_rng_next(&rng) % S_RANDOM_MAX_LEN);
         for (size_t i = 0; i < len; i++)
-            junk[i] = (uint8_t)s_rng_next(&rng);
+            junk[i] = (uint8_t)apex_rng_next(&rng);
         if (len > 0 && round % 2)
             junk[0] = 0x93;
         s_decode_any(junk, len);
     }
     // Valid frames with one to four bytes damaged.
     for (int round = 0; round < S_MUTATED_FRAMES; round++) {
-        size_t i = (size_t)(s_rng_next(&rng) % n);
+        size_t i = (size_t)(apex_rng_next(&rng) % n);
         uint8_t *copy = malloc(sizes[i]);
         CHECK(copy != NULL);
         memcpy(copy, frames[i], sizes[i]);
-        int damage = 1 + (int)(s_rng_next(&rng) % 4);
+        int damage = 1 + (int)(apex_rng_next(&rng) % 4);
         for (int d = 0; d < damage; d++)
-            copy[s_rng_next(&rng) % sizes[i]] = (uint8_t)s_rng_next(&rng);
+            copy[apex_rng_next(&rng) % sizes[i]] = (uint8_t)apex_rng_next(&rng);
         s_decode_any(copy, sizes[i]);
         free(copy);
     }

@@ -9,6 +9,7 @@
 
 #include <math.h>
 
+#include "common/rng.h"
 #include "common/stats.h"
 
 #define S_T0 1795737094.25 // a unix time from the captures
@@ -25,18 +26,6 @@
     "dd0cb59aa487825ab3e9c886599ab24a76a8c5cb51fa7fed4c523b04097d0d87"
 #define S_ERR_HEALTH "CatchResponseError('body did not match')"
 #define S_ERR_REFUSED "ConnectionRefusedError(111, 'Connection refused')"
-
-typedef struct {
-    uint64_t state; // splitmix64
-} s_rng_t;
-
-static uint64_t s_rng_next(s_rng_t *rng)
-{
-    uint64_t z = (rng->state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 // The per-second slot of sec in e, or NULL when the ring does not hold
 // that second.
@@ -501,14 +490,14 @@ static void s_test_entry_merge(void)
     apex_stats_entry_t *e1 = apex_stats_get(w1, "GET", "/", S_T0 + 0.5);
     apex_stats_entry_t *e2 = apex_stats_get(w2, "GET", "/", S_T0);
     apex_stats_entry_t *ea = apex_stats_get(all, "GET", "/", S_T0);
-    s_rng_t rng = {2026};
+    uint64_t rng = apex_rng_seed(2026);
     for (int i = 0; i < S_MERGE_RECORDS; i++) {
-        uint64_t us = s_rng_next(&rng) % 5000000;
-        uint64_t bytes = s_rng_next(&rng) % 1000;
+        uint64_t us = apex_rng_next(&rng) % 5000000;
+        uint64_t bytes = apex_rng_next(&rng) % 1000;
         // Time only moves forward, as on a real worker.
         double now = S_T0 + 1 + (double)i * S_MERGE_SECONDS / S_MERGE_RECORDS +
-                     (double)(s_rng_next(&rng) % 1000) / 1e9;
-        bool fail = s_rng_next(&rng) % 7 == 0;
+                     (double)(apex_rng_next(&rng) % 1000) / 1e9;
+        bool fail = apex_rng_next(&rng) % 7 == 0;
         apex_stats_t *w = i % 3 ? w1 : w2;
         apex_stats_entry_t *e = i % 3 ? e1 : e2;
         apex_stats_record(w, e, us, bytes, now);

@@ -15,6 +15,8 @@
     X(error)                                                                   \
     X(alloc)                                                                   \
     X(clock)                                                                   \
+    X(rng)                                                                     \
+    X(url)                                                                     \
     X(log)                                                                     \
     X(procstat)                                                                \
     X(dispatch)
