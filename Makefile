@@ -15,12 +15,12 @@ PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson
 
 # Debian packages: build, tests (python3-locust, msgpack/zmq for raw
 # frames, iproute2 for namespaces, prometheus-client to parse /metrics),
-# bench (nginx-light, wrk).
+# bench (nginx-light, wrk, valgrind for callgrind).
 DEB_PACKAGES := build-essential pkg-config clang-format \
 	libczmq-dev libzmq3-dev libmsgpack-dev libcurl4-openssl-dev \
 	libmicrohttpd-dev libjansson-dev \
 	python3 python3-locust python3-msgpack python3-zmq \
-	nginx-light wrk iproute2 procps curl ca-certificates \
+	nginx-light wrk valgrind iproute2 procps curl ca-certificates \
 	python3-yaml python3-jsonschema yamllint shellcheck \
 	python3-prometheus-client
 
