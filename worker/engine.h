@@ -1,8 +1,8 @@
 // worker/engine.h - the load engine of a worker: simulated users on one
-// event loop, their HTTP requests on a libcurl multi handle driven by the
-// loop's epoll (curl's socket interface) and their think times on the
-// loop's timer heap. It records into an apex_stats_t that the protocol
-// side reports and resets every few seconds.
+// event loop, their think times on the loop's timer heap and their steps
+// run by step kinds (worker/kind.h: HTTP on libcurl today) on the same
+// loop. It records into an apex_stats_t that the protocol side reports
+// and resets every few seconds. It knows nothing of the wire.
 #ifndef WORKER_ENGINE_H
 #define WORKER_ENGINE_H
 
@@ -13,15 +13,29 @@
 #include "common/loop.h"
 #include "common/scenario.h"
 #include "common/stats.h"
-#include "proto/proto.h"
 
 typedef struct worker_engine worker_engine_t; // opaque
+typedef struct worker_kind_ops worker_kind_ops_t;
+
+// Users of one class.
+typedef struct {
+    const char *name; // class name (borrowed)
+    int64_t count;    // users
+} worker_count_t;
 
 // Called once when a stop started by worker_engine_stop() has finished.
 typedef void(worker_engine_stopped_fn)(void *arg);
 
-// Create an engine on loop. NULL with err set if libcurl fails.
+// Create an engine on loop with the worker's step kinds (worker/kinds.h).
+// NULL with err set if a kind cannot start (libcurl fails).
 worker_engine_t *worker_engine_new(apex_loop_t *loop, apex_error_t *err);
+
+// The same with another table of kinds, indexed by apex_step_kind_t (the
+// unit tests run users on a test-only kind). kinds must outlive the engine.
+worker_engine_t *
+worker_engine_new_with_kinds(apex_loop_t *loop,
+                             const worker_kind_ops_t *const *kinds,
+                             apex_error_t *err);
 
 // Stop every user at once and free everything; sets *self_p to NULL.
 void worker_engine_destroy(worker_engine_t **self_p);
@@ -46,7 +60,7 @@ void worker_engine_set_stop_timeout(worker_engine_t *self, double seconds);
 // newest surplus ones. Classes missing from counts get 0. A name the
 // scenario does not define is skipped and reported through unknown (a
 // comma-separated list the caller frees, NULL when all were known).
-void worker_engine_apply(worker_engine_t *self, const proto_count_t *counts,
+void worker_engine_apply(worker_engine_t *self, const worker_count_t *counts,
                          size_t ncounts, char **unknown);
 
 // Stop every user: waiting users at once, users with a request in flight
@@ -79,16 +93,16 @@ void worker_engine_put_back_counters(worker_engine_t *self, uint64_t iterations,
 // Running users (not counting those stopping).
 size_t worker_engine_user_count(const worker_engine_t *self);
 
-// Per-class running user counts for the wire, in scenario order: fills
+// Per-class running user counts, in scenario order: fills
 // a new array the caller frees (names borrowed from the scenario).
-proto_count_t *worker_engine_counts(const worker_engine_t *self,
-                                    size_t *ncounts);
+worker_count_t *worker_engine_counts(const worker_engine_t *self,
+                                     size_t *ncounts);
 
 // The statistics recorded so far (the caller may reset them).
 apex_stats_t *worker_engine_stats(worker_engine_t *self);
 
-// Work to do at the end of every loop iteration (frees sockets closed
-// during it). Call from the loop's iteration hook.
+// Work to do at the end of every loop iteration (the kinds free sockets
+// closed during it). Call from the loop's iteration hook.
 void worker_engine_after_iteration(worker_engine_t *self);
 
 #endif

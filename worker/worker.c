@@ -116,10 +116,23 @@ static void s_send_client_ready(worker_t *self)
     s_send(self);
 }
 
+// The engine's per-class user counts in the wire's form.
+static proto_count_t *s_counts(worker_t *self, size_t *n)
+{
+    worker_count_t *users = worker_engine_counts(self->engine, n);
+    proto_count_t *counts = apex_calloc(*n ? *n : 1, sizeof *counts);
+    for (size_t i = 0; i < *n; i++) {
+        counts[i].name = (char *)users[i].name; // borrowed: encoders read it
+        counts[i].count = users[i].count;
+    }
+    free(users);
+    return counts;
+}
+
 static bool s_send_stats(worker_t *self)
 {
     size_t n = 0;
-    proto_count_t *counts = worker_engine_counts(self->engine, &n);
+    proto_count_t *counts = s_counts(self, &n);
     apex_stats_t *stats = worker_engine_stats(self->engine);
     proto_stats_extra_t extra = {0, 0};
     worker_engine_take_counters(self->engine, &extra.iterations,
@@ -141,7 +154,7 @@ static bool s_send_stats(worker_t *self)
 static void s_send_spawning_complete(worker_t *self)
 {
     size_t n = 0;
-    proto_count_t *counts = worker_engine_counts(self->engine, &n);
+    proto_count_t *counts = s_counts(self, &n);
     proto_encode_spawning_complete(
         &self->out, counts, n, (int64_t)worker_engine_user_count(self->engine),
         self->id);
@@ -356,7 +369,14 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
     worker_engine_set_arrival(self->engine, msg->arrival_rate >= 0,
                               msg->arrival_rate, msg->arrival_max_users);
     char *unknown = NULL;
-    worker_engine_apply(self->engine, msg->counts, msg->ncounts, &unknown);
+    worker_count_t *targets =
+        apex_calloc(msg->ncounts ? msg->ncounts : 1, sizeof *targets);
+    for (size_t i = 0; i < msg->ncounts; i++) {
+        targets[i].name = msg->counts[i].name;
+        targets[i].count = msg->counts[i].count;
+    }
+    worker_engine_apply(self->engine, targets, msg->ncounts, &unknown);
+    free(targets);
     if (unknown && (!self->unknown_classes ||
                     strcmp(unknown, self->unknown_classes) != 0)) {
         char *text = apex_sprintf("unknown user class(es) %s: the scenario "

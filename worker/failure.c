@@ -1,0 +1,108 @@
+// worker/failure.c - see failure.h. Texts are Python reprs (quotes chosen
+// and escaped as Python would, common/pyfmt.h) of the exceptions Locust's
+// HttpUser records, so a row from an apex worker and one from a Locust
+// worker hash to the same error key on the master.
+#include "worker/failure.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/pyfmt.h"
+
+#define WORKER_FAILURE_CLIENT_ERROR 400 // statuses from here fail by default
+#define WORKER_FAILURE_SERVER_ERROR 500 // "Server Error" from here
+
+const char *worker_failure_reason(long status)
+{
+    switch (status) {
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "";
+    }
+}
+
+static void s_unexpected(char *out, size_t size, long status, const int *expect,
+                         size_t nexpect, const char *name)
+{
+    apex_buf_t list;
+    apex_buf_init(&list);
+    for (size_t i = 0; i < nexpect; i++)
+        apex_buf_printf(&list, "%s%d", i ? ", " : "", expect[i]);
+    snprintf(out, size, "UnexpectedStatus('%ld for url: %s, expected %s')",
+             status, name, apex_buf_str(&list));
+    apex_buf_fini(&list);
+}
+
+void worker_failure_status(char *out, size_t size, long status,
+                           const int *expect, size_t nexpect, const char *name,
+                           const char *url)
+{
+    out[0] = '\0';
+    if (nexpect) {
+        for (size_t i = 0; i < nexpect; i++)
+            if (expect[i] == status)
+                return;
+        s_unexpected(out, size, status, expect, nexpect, name);
+        return;
+    }
+    if (status < WORKER_FAILURE_CLIENT_ERROR)
+        return;
+    char *text =
+        apex_sprintf("%ld %s Error: %s for url: %s", status,
+                     status < WORKER_FAILURE_SERVER_ERROR ? "Client" : "Server",
+                     worker_failure_reason(status), url);
+    char *quoted = apex_py_repr_str(text);
+    snprintf(out, size, "HTTPError(%s)", quoted);
+    free(quoted);
+    free(text);
+}
+
+void worker_failure_refused(char *out, size_t size)
+{
+    snprintf(out, size, "ConnectionRefusedError(%d, 'Connection refused')",
+             ECONNREFUSED);
+}
+
+void worker_failure_timeout(char *out, size_t size, double seconds)
+{
+    snprintf(out, size, "Timeout('request timed out after %g s')", seconds);
+}
+
+void worker_failure_capture(char *out, size_t size, const char *message)
+{
+    char *quoted = apex_py_repr_str(message);
+    snprintf(out, size, "CaptureError(%s)", quoted);
+    free(quoted);
+}

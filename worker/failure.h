@@ -1,0 +1,35 @@
+// worker/failure.h - failure texts as Locust's HttpUser words them, so that
+// errors from Python and apex workers, and from any HTTP engine, merge into
+// one row of the failures table: "HTTPError('404 Client Error: Not Found
+// for url: /x')", "ConnectionRefusedError(111, 'Connection refused')".
+// Each function writes at most size bytes (always NUL-terminated).
+#ifndef WORKER_FAILURE_H
+#define WORKER_FAILURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define WORKER_FAILURE_MAX 512 // bytes of a failure text, with its NUL
+
+// The failure of a response with this status, or "" when it passes: when
+// expect is not empty, any status not in it ("UnexpectedStatus('400 for
+// url: NAME, expected 201')"); otherwise a status of 400 or more
+// (HTTPError, naming url: the full URL, or the stats name when the
+// scenario gave one, as requests' raise_for_status does).
+void worker_failure_status(char *out, size_t size, long status,
+                           const int *expect, size_t nexpect, const char *name,
+                           const char *url);
+
+// The connection was refused.
+void worker_failure_refused(char *out, size_t size);
+
+// The step took longer than its timeout (seconds).
+void worker_failure_timeout(char *out, size_t size, double seconds);
+
+// A capture found nothing: message is apex_captures_apply()'s error.
+void worker_failure_capture(char *out, size_t size, const char *message);
+
+// The reason phrase of a status ("Not Found"), or "" for an unusual one.
+const char *worker_failure_reason(long status);
+
+#endif

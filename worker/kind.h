@@ -1,0 +1,87 @@
+// worker/kind.h - the seam between users and protocols: a step kind is one
+// table of operations that runs the steps of one kind (common/scenario.h's
+// apex_step_kind_t) for the users of an engine.
+//
+// The engine compiles every step of the scenario once with plan(), and a
+// user's step with start(). The kind does its I/O on the engine's loop and
+// reports the outcome once with worker_user_step_done(); everything else
+// (think times, task choice, sequences, captures, stats, failures, stop
+// and the open model) is done by worker/user.c the same way for every
+// kind. A kind keeps per-user state (a connection, buffers) in the
+// `conn` slot start() receives: NULL on a user's first step of the kind,
+// freed with conn_free() when the user goes.
+//
+// Adding a kind: its model and JSON form in common/ (apex_step_t gets a
+// part for it), a worker/step_<kind>.c exporting a worker_kind_ops_t, and
+// its entry in worker_kinds[] (worker/kinds.c). See docs/HACKING.md.
+#ifndef WORKER_KIND_H
+#define WORKER_KIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/loop.h"
+#include "common/scenario.h"
+#include "worker/engine.h"
+
+typedef struct worker_user worker_user_t; // a simulated user (worker/core.h)
+
+// A kind's engine-wide state: each kind has its own type behind it.
+typedef void worker_kind_t;
+
+// What a finished step reports.
+typedef struct {
+    uint64_t elapsed_us; // the step's own time (service time), microseconds
+    uint64_t bytes;      // response content bytes (stats' content length)
+    const char *failure; // why it failed, as Locust words it, or NULL
+    const char *headers; // response header block when step->needs_headers
+    size_t headers_len;  // its length
+    const char *body;    // response body when step->needs_body
+    size_t body_len;     // its length
+} worker_result_t;
+
+struct worker_kind_ops {
+    const char *name; // the kind's name in logs ("http")
+
+    // The kind's state for one engine on loop; NULL with err set.
+    worker_kind_t *(*create)(apex_loop_t *loop, apex_error_t *err);
+
+    // Free *self_p (every conn and plan is already freed); sets it NULL.
+    void (*destroy)(worker_kind_t **self_p);
+
+    // Compile one step of the scenario. Never fails: a step the kind cannot
+    // run fails when started. The kind owns the result.
+    void *(*plan)(worker_kind_t *self, const apex_step_t *step);
+
+    // Free a plan from plan(); steps of in-flight work are finished.
+    void (*plan_free)(worker_kind_t *self, void *plan);
+
+    // The base URL for relative targets (NULL: none), set before the first
+    // plan and whenever the master names another host; plans that depend
+    // on it are rebuilt. Optional.
+    void (*set_base)(worker_kind_t *self, const char *base);
+
+    // Start the step for user u, with *conn the user's state for this kind
+    // (NULL the first time: the kind creates it). Returns 0 and later calls
+    // worker_user_step_done(u, ...) once, never from within start(); or -1
+    // when the step could not start at all (logged by the kind).
+    int (*start)(worker_kind_t *self, void *plan, const apex_step_t *step,
+                 worker_user_t *u, void **conn);
+
+    // Free a user's state; abandons a step in flight without reporting it.
+    void (*conn_free)(worker_kind_t *self, void *conn);
+
+    // Work at the end of every loop iteration. Optional.
+    void (*after_iteration)(worker_kind_t *self);
+};
+
+// For kinds: the template context of user u (its variables and PRNG),
+// valid until u's next step.
+apex_template_ctx_t worker_user_template_ctx(worker_user_t *u);
+
+// For kinds: report the end of the step started on u. result is read
+// before this returns (its pointers may be the kind's buffers).
+void worker_user_step_done(worker_user_t *u, const worker_result_t *result);
+
+#endif

@@ -1,0 +1,8 @@
+// worker/kinds.c - see kinds.h.
+#include "worker/kinds.h"
+
+#include "worker/step_http.h"
+
+const worker_kind_ops_t *const worker_kinds[APEX_STEP_KIND_COUNT] = {
+    [APEX_STEP_HTTP] = &worker_step_http_ops,
+};

@@ -1,0 +1,199 @@
+// worker/user.c - see user.h.
+//
+// A user runs one step at a time. Starting a step hands it to its kind
+// (worker/kind.h); the kind calls worker_user_step_done() when it ends,
+// and everything that follows is decided here for every kind alike:
+// record the latency (from the intended start in the open model) and the
+// bytes, apply the step's captures, record a failure and end the task,
+// or go on with the next step of a sequence; when the task ends, count
+// the iteration, free a user that was told to stop, or wait the class's
+// think time on the user's timer before the next task.
+#include "worker/user.h"
+
+#include <stdlib.h>
+
+#include "common/alloc.h"
+#include "common/clock.h"
+#include "worker/failure.h"
+
+static void s_start_step(worker_user_t *u);
+
+static void s_on_timer(apex_loop_t *loop, apex_timer_t *timer)
+{
+    (void)loop;
+    worker_user_start_task(timer->arg);
+}
+
+worker_user_t *worker_user_new(worker_engine_t *engine, worker_class_t *cls)
+{
+    worker_user_t *u = apex_calloc(1, sizeof *u);
+    u->engine = engine;
+    u->cls = cls;
+    u->rng = apex_rng_seed(apex_rng_next(&engine->rng));
+    size_t nvars = engine->scenario->nvars;
+    u->vars = apex_calloc(nvars ? nvars : 1, sizeof *u->vars);
+    u->pacing_last_run = apex_loop_now(engine->loop);
+    apex_timer_init(&u->timer, s_on_timer, u);
+    return u;
+}
+
+void worker_user_free(worker_user_t *u)
+{
+    worker_engine_t *engine = u->engine;
+    apex_timer_stop(engine->loop, &u->timer);
+    for (size_t k = 0; k < APEX_STEP_KIND_COUNT; k++)
+        if (u->conns[k])
+            engine->ops[k]->conn_free(engine->kinds[k], u->conns[k]);
+    for (size_t i = 0; i < engine->scenario->nvars; i++)
+        free(u->vars[i]);
+    free(u->vars);
+    free(u);
+}
+
+apex_template_ctx_t worker_user_template_ctx(worker_user_t *u)
+{
+    return (apex_template_ctx_t){(const char *const *)u->vars, &u->rng};
+}
+
+// Microseconds to wait after a task, by the class's rule.
+static uint64_t s_wait_us(worker_user_t *u)
+{
+    const apex_wait_t *w = &u->cls->cls->wait;
+    uint64_t now = apex_loop_now(u->engine->loop);
+    switch (w->kind) {
+    case APEX_WAIT_CONSTANT:
+        return apex_us_from_s(w->a);
+    case APEX_WAIT_BETWEEN:
+        return apex_us_from_s(w->a + apex_rng_unit(&u->rng) * (w->b - w->a));
+    case APEX_WAIT_CONSTANT_PACING:
+    case APEX_WAIT_CONSTANT_THROUGHPUT: {
+        // Locust's constant_pacing: the time spent in the task since the
+        // previous wait ended is taken off the period.
+        double period =
+            w->kind == APEX_WAIT_CONSTANT_PACING ? w->a : 1.0 / w->a;
+        uint64_t period_us = apex_us_from_s(period);
+        uint64_t since = now - u->pacing_last_run;
+        uint64_t run =
+            since > u->pacing_last_wait ? since - u->pacing_last_wait : 0;
+        u->pacing_last_wait = run < period_us ? period_us - run : 0;
+        u->pacing_last_run = now;
+        return u->pacing_last_wait;
+    }
+    }
+    return 0;
+}
+
+// The task just finished (or failed): free a stopping user, or go on.
+static void s_task_done(worker_user_t *u)
+{
+    worker_engine_t *engine = u->engine;
+    bool was_on_start = u->task == &u->cls->on_start;
+    u->task = NULL;
+    if (!was_on_start)
+        engine->iterations++;
+    if (u->stopping) {
+        worker_engine_release(engine, u);
+        return;
+    }
+    if (engine->arrival.on) {
+        // Open model: no think time; the user is free for the next
+        // iteration, or runs the one that waited for it.
+        worker_arrival_task_done(u, was_on_start);
+        return;
+    }
+    if (was_on_start) {
+        worker_user_start_task(u); // Locust runs a task right after on_start
+        return;
+    }
+    apex_timer_start(engine->loop, &u->timer, s_wait_us(u));
+}
+
+bool worker_user_run_on_start(worker_user_t *u)
+{
+    if (u->cls->on_start.nsteps == 0)
+        return false;
+    u->task = &u->cls->on_start;
+    u->step = 0;
+    s_start_step(u);
+    return true;
+}
+
+void worker_user_start_task(worker_user_t *u)
+{
+    const apex_user_class_t *cls = u->cls->cls;
+    if (cls->npick == 0) {
+        apex_timer_start(u->engine->loop, &u->timer, APEX_USEC_PER_SEC);
+        return;
+    }
+    uint32_t t = cls->pick[apex_rng_below(&u->rng, cls->npick)];
+    u->task = &u->cls->tasks[t];
+    u->step = 0;
+    s_start_step(u);
+}
+
+static void s_start_step(worker_user_t *u)
+{
+    worker_engine_t *engine = u->engine;
+    const worker_step_t *step = &u->task->steps[u->step];
+    u->started = apex_loop_now(engine->loop);
+    if (step->ops->start(step->kind, step->plan, step->model, u,
+                         &u->conns[step->model->kind]) != 0) {
+        // The kind logged why; try a new task in a second.
+        apex_timer_start(engine->loop, &u->timer, APEX_USEC_PER_SEC);
+        u->task = NULL;
+        return;
+    }
+    u->in_flight = true;
+}
+
+// Record the step's time and size; in the open model the first step of
+// an iteration is timed from when it should have started, so time spent
+// queueing for a free user (or behind a stalled server) is not hidden.
+static void s_record(worker_user_t *u, const worker_step_t *step,
+                     const worker_result_t *result, double wall)
+{
+    worker_engine_t *engine = u->engine;
+    uint64_t latency = result->elapsed_us;
+    if (u->intended) {
+        latency += u->started > u->intended ? u->started - u->intended : 0;
+        u->intended = 0;
+    }
+    apex_stats_record(engine->stats, step->entry, latency, result->bytes, wall);
+    if (engine->arrival.on)
+        apex_stats_record_service(step->entry, result->elapsed_us);
+}
+
+void worker_user_step_done(worker_user_t *u, const worker_result_t *result)
+{
+    worker_engine_t *engine = u->engine;
+    const worker_step_t *step = &u->task->steps[u->step];
+    u->in_flight = false;
+    double wall = worker_engine_wall(engine);
+    s_record(u, step, result, wall);
+
+    const char *failure = result->failure;
+    char capture[WORKER_FAILURE_MAX];
+    if (!failure && step->model->ncaptures) {
+        apex_error_t err = {""};
+        if (apex_captures_apply(
+                step->model, result->headers, result->headers_len, result->body,
+                result->body_len, u->vars, &u->rng, &err) != 0) {
+            worker_failure_capture(capture, sizeof capture, err.msg);
+            failure = capture;
+        }
+    }
+    if (failure) {
+        apex_stats_record_failure(engine->stats, step->entry, failure, wall);
+        s_task_done(u); // a failed step ends its task, like an exception
+        return;
+    }
+    // A user told to stop finishes its task only when a stop timeout
+    // lets it; otherwise it goes after this step.
+    if (u->step + 1 < u->task->nsteps &&
+        (!u->stopping || engine->stop_timeout > 0)) {
+        u->step++;
+        s_start_step(u);
+        return;
+    }
+    s_task_done(u);
+}

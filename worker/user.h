@@ -1,0 +1,28 @@
+// worker/user.h - a simulated user's life cycle, the same for every step
+// kind: on_start, then tasks picked by weight, each one step or a sequence
+// of steps run in order, with the class's think time between tasks (or,
+// in the open model, an iteration per task). A finished step is recorded
+// in the stats, its captures applied, and a failure ends its task, as an
+// exception ends a Locust task. Internal to the engine (worker/core.h has
+// the struct).
+#ifndef WORKER_USER_H
+#define WORKER_USER_H
+
+#include <stdbool.h>
+
+#include "worker/core.h"
+
+// A new user of class cls (not yet running anything). Never fails.
+worker_user_t *worker_user_new(worker_engine_t *engine, worker_class_t *cls);
+
+// Free u: its kinds' state (abandoning a step in flight), its timer and
+// variables. u must no longer be on any list.
+void worker_user_free(worker_user_t *u);
+
+// Start u's on_start steps; false (nothing started) when it has none.
+bool worker_user_run_on_start(worker_user_t *u);
+
+// Pick a task by weight and start its first step.
+void worker_user_start_task(worker_user_t *u);
+
+#endif
