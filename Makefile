@@ -86,7 +86,7 @@ $(BUILD)/apex-target: $(call obj,$(TARGET_SRC)) $(LIB)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(UNIT): $(call obj,$(UNIT_SRC)) $(LIB)
+$(UNIT): $(call obj,$(UNIT_SRC)) $(call obj,$(filter-out worker/main.c,$(WORKER_SRC))) $(LIB)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

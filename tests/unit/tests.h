@@ -17,6 +17,7 @@
     X(clock)                                                                   \
     X(rng)                                                                     \
     X(url)                                                                     \
+    X(user)                                                                    \
     X(log)                                                                     \
     X(procstat)                                                                \
     X(dispatch)
