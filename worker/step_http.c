@@ -30,6 +30,7 @@
 #define WORKER_HTTP_MAX_CAPTURE (16u * 1024u * 1024u) // bytes kept per reply
 #define WORKER_HTTP_USER_AGENT "apex-worker/" APEX_VERSION
 #define WORKER_HTTP_MAX_REDIRS 5L
+#define WORKER_HTTP_PROTOCOLS "http,https"
 #define WORKER_HTTP_RETRY_ERROR "curl_easy_init failed: out of memory?"
 
 typedef struct s_plan s_plan_t;
@@ -305,6 +306,10 @@ static s_conn_t *s_conn_new(s_http_t *self, worker_user_t *u)
     curl_easy_setopt(easy, CURLOPT_PROXY, ""); // no proxy lookups
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(easy, CURLOPT_MAXREDIRS, WORKER_HTTP_MAX_REDIRS);
+    // Only HTTP, whatever a master's host, a captured URL or a redirect
+    // says: a hostile peer must not make us read file:// or talk ftp://.
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, WORKER_HTTP_PROTOCOLS);
+    curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, WORKER_HTTP_PROTOCOLS);
     self->nconns++;
     worker_curlm_reserve(self->multi, self->nconns);
     return conn;
