@@ -9,7 +9,8 @@
 #include "proto/proto.h"
 #include "tests/unit/proto_util.h"
 
-static void s_test_small_fixtures(void)
+// client_ready of both versions; heartbeats ready and running.
+static void s_test_hello_fixtures(void)
 {
     proto_msg_t *msg = proto_test_decode_fixture("client_ready-2.12.1");
     CHECK_EQ(msg->type, PROTO_CLIENT_READY);
@@ -41,11 +42,15 @@ static void s_test_small_fixtures(void)
         CHECK(msg->apex_version == NULL);
         proto_msg_destroy(&msg);
     }
+}
 
+// spawning_complete from workers and a master; acks.
+static void s_test_count_fixtures(void)
+{
     static const char *const classes[] = {"HealthUser", "OtherUser",
                                           "SyntheticUser"};
     static const int64_t c2121[] = {2, 1, 1};
-    msg = proto_test_decode_fixture("spawning_complete-2.12.1");
+    proto_msg_t *msg = proto_test_decode_fixture("spawning_complete-2.12.1");
     CHECK_EQ(msg->type, PROTO_SPAWNING_COMPLETE);
     proto_test_check_counts(msg, classes, c2121, 3);
     CHECK_EQ(msg->user_count, 4);
@@ -70,7 +75,12 @@ static void s_test_small_fixtures(void)
     CHECK_EQ(msg->index, 1);
     CHECK_STR(msg->node_id, "otherhost_1f1801f19f0c4ffa9ed6fe025dda1119");
     proto_msg_destroy(&msg);
+}
 
+// Messages without data, a custom one, and a malformed frame.
+static void s_test_empty_fixtures(void)
+{
+    proto_msg_t *msg;
     static const struct {
         const char *name;  // fixture
         proto_type_t type; // decoded
@@ -136,7 +146,9 @@ static void s_test_spawn_fixtures(void)
 void test_proto_decode(bool verbose)
 {
     (void)verbose;
-    s_test_small_fixtures();
+    s_test_hello_fixtures();
+    s_test_count_fixtures();
+    s_test_empty_fixtures();
     s_test_spawn_fixtures();
 
     apex_buf_t buf;

@@ -10,11 +10,24 @@
 
 #define S_BIG_TEXT (1u << 20) // a 1 MiB traceback
 
-static void s_test_simple_round_trips(void)
+// The user classes of the captures (locust.md A.4) and one count each.
+static const char *const s_names[] = {"HealthUser", "OtherUser",
+                                      "SyntheticUser"};
+static const int64_t s_counts[] = {2, 0, 1};
+
+static void s_classes(proto_count_t pc[3])
+{
+    for (size_t i = 0; i < 3; i++) {
+        pc[i].name = (char *)s_names[i];
+        pc[i].count = s_counts[i];
+    }
+}
+
+// client_ready with a version or -1; heartbeat.
+static void s_test_client_ready_heartbeat(void)
 {
     apex_buf_t buf;
     apex_buf_init(&buf);
-
     proto_encode_client_ready(&buf, PROTO_VERSION, PROTO_TEST_NODE);
     proto_msg_t *msg = proto_test_decode_buf(&buf);
     CHECK_EQ(msg->type, PROTO_CLIENT_READY);
@@ -50,19 +63,22 @@ static void s_test_simple_round_trips(void)
     CHECK(msg->apex_version == NULL);
     proto_msg_destroy(&msg);
 
+    apex_buf_fini(&buf);
+}
+
+// spawning_complete from a worker and from the master; ack.
+static void s_test_spawning_complete_ack(void)
+{
+    apex_buf_t buf;
+    apex_buf_init(&buf);
+    proto_msg_t *msg;
     // spawning_complete both ways.
-    static const char *const names[] = {"HealthUser", "OtherUser",
-                                        "SyntheticUser"};
-    static const int64_t counts[] = {2, 0, 1};
     proto_count_t pc[3];
-    for (size_t i = 0; i < 3; i++) {
-        pc[i].name = (char *)names[i];
-        pc[i].count = counts[i];
-    }
+    s_classes(pc);
     proto_encode_spawning_complete(&buf, pc, 3, 3, PROTO_TEST_NODE);
     msg = proto_test_decode_buf(&buf);
     CHECK_EQ(msg->type, PROTO_SPAWNING_COMPLETE);
-    proto_test_check_counts(msg, names, counts, 3);
+    proto_test_check_counts(msg, s_names, s_counts, 3);
     CHECK_EQ(msg->user_count, 3);
     proto_msg_destroy(&msg);
     proto_encode_spawning_complete(&buf, NULL, 0, 0, PROTO_TEST_NODE);
@@ -88,6 +104,17 @@ static void s_test_simple_round_trips(void)
     CHECK_EQ(msg->index, 123456);
     proto_msg_destroy(&msg);
 
+    apex_buf_fini(&buf);
+}
+
+// spawn, with and without options.
+static void s_test_spawn(void)
+{
+    apex_buf_t buf;
+    apex_buf_init(&buf);
+    proto_msg_t *msg;
+    proto_count_t pc[3];
+    s_classes(pc);
     // spawn: host str/None, stop_timeout None/number, scenario or not.
     proto_spawn_options_t opts = {.scenario = "{\"users\":[{\"name\":\"A\"}]}",
                                   .num_users = 4,
@@ -97,7 +124,7 @@ static void s_test_simple_round_trips(void)
     msg = proto_test_decode_buf(&buf);
     CHECK_EQ(msg->type, PROTO_SPAWN);
     CHECK(msg->timestamp == 1795737092.2213676);
-    proto_test_check_counts(msg, names, counts, 3);
+    proto_test_check_counts(msg, s_names, s_counts, 3);
     CHECK_STR(msg->host, "http://127.0.0.1:8088");
     CHECK(msg->stop_timeout == -1);
     CHECK_STR(msg->scenario, opts.scenario);
@@ -120,6 +147,15 @@ static void s_test_simple_round_trips(void)
     CHECK_EQ(msg->ncounts, 0);
     proto_msg_destroy(&msg);
 
+    apex_buf_fini(&buf);
+}
+
+// exception.
+static void s_test_exception(void)
+{
+    apex_buf_t buf;
+    apex_buf_init(&buf);
+    proto_msg_t *msg;
     // exception, with a big traceback and non-ASCII text.
     char *tb = malloc(S_BIG_TEXT + 1);
     CHECK(tb != NULL);
@@ -135,6 +171,15 @@ static void s_test_simple_round_trips(void)
     proto_msg_destroy(&msg);
     free(tb);
 
+    apex_buf_fini(&buf);
+}
+
+// Messages without data; type names; replacing, not appending.
+static void s_test_empties(void)
+{
+    apex_buf_t buf;
+    apex_buf_init(&buf);
+    proto_msg_t *msg;
     // Messages without data, and types we do not handle.
     static const struct {
         const char *type;  // on the wire
@@ -198,5 +243,9 @@ static void s_test_simple_round_trips(void)
 void test_proto_encode(bool verbose)
 {
     (void)verbose;
-    s_test_simple_round_trips();
+    s_test_client_ready_heartbeat();
+    s_test_spawning_complete_ack();
+    s_test_spawn();
+    s_test_exception();
+    s_test_empties();
 }

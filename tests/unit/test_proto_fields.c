@@ -454,163 +454,163 @@ static void s_test_built_frames(void)
     msgpack_sbuffer_destroy(&w.sb);
 }
 
+// One bad field of a stats frame each, and what the error must say.
+static const s_bad_t s_bad_stats[] = {
+    // Counts: strings, negatives, fractions, NaN, beyond 2^53, absent.
+    {"entry", "num_requests", proto_test_v_text,
+     "stats: $.stats[1].num_requests: expected a non-negative integer"},
+    {"entry", "num_requests", s_v_neg, "$.stats[1].num_requests"},
+    {"entry", "num_requests", proto_test_v_frac, "$.stats[1].num_requests"},
+    {"entry", "num_requests", s_v_nan, "$.stats[1].num_requests"},
+    {"entry", "num_requests", s_v_inf, "$.stats[1].num_requests"},
+    {"entry", "num_requests", s_v_2_53, "$.stats[1].num_requests"},
+    {"entry", "num_requests", s_v_u64_max, "$.stats[1].num_requests"},
+    {"entry", "num_requests", proto_test_v_nil, "$.stats[1].num_requests"},
+    {"entry", "num_requests", NULL, "$.stats[1].num_requests: missing"},
+    {"entry", "num_failures", proto_test_v_text, "$.stats[1].num_failures"},
+    {"entry", "num_failures", s_v_neg, "$.stats[1].num_failures"},
+    {"entry", "num_failures", NULL, "$.stats[1].num_failures: missing"},
+    {"entry", "num_none_requests", proto_test_v_text,
+     "$.stats[1].num_none_requests"},
+    {"entry", "num_none_requests", s_v_99,
+     "$.stats[1]: num_none_requests > num_requests"},
+    {"entry", "total_content_length", s_v_neg,
+     "$.stats[1].total_content_length"},
+    {"entry", "total_content_length", proto_test_v_text,
+     "$.stats[1].total_content_length"},
+    // Times: types, NaN, infinity, negative and absurd values.
+    {"entry", "total_response_time", proto_test_v_text,
+     "$.stats[1].total_response_time: expected a finite number"},
+    {"entry", "total_response_time", s_v_nan,
+     "$.stats[1].total_response_time: expected a finite number"},
+    {"entry", "total_response_time", s_v_inf, "$.stats[1].total_response_time"},
+    {"entry", "total_response_time", s_v_neg,
+     "$.stats[1].total_response_time: response time out of range"},
+    {"entry", "total_response_time", s_v_huge,
+     "$.stats[1].total_response_time: response time out of range"},
+    {"entry", "total_response_time", NULL,
+     "$.stats[1].total_response_time: missing"},
+    {"entry", "max_response_time", proto_test_v_text,
+     "$.stats[1].max_response_time"},
+    {"entry", "max_response_time", s_v_huge, "$.stats[1].max_response_time"},
+    {"entry", "min_response_time", proto_test_v_text,
+     "$.stats[1].min_response_time"},
+    {"entry", "min_response_time", s_v_nan, "$.stats[1].min_response_time"},
+    {"entry", "min_response_time", s_v_neg,
+     "$.stats[1].min_response_time: response time out of range"},
+    {"entry", "start_time", proto_test_v_text,
+     "$.stats[1].start_time: expected a finite number"},
+    {"entry", "start_time", s_v_neg, "$.stats[1]: timestamp out of range"},
+    {"entry", "last_request_timestamp", s_v_inf,
+     "$.stats[1].last_request_timestamp"},
+    {"entry", "last_request_timestamp", s_v_neg,
+     "$.stats[1]: timestamp out of range"},
+    {"entry", "last_request_timestamp", s_v_far,
+     "$.stats[1]: timestamp out of range"},
+    // Names.
+    {"entry", "name", NULL, "$.stats[1].name: missing"},
+    {"entry", "name", proto_test_v_int, "$.stats[1].name: expected a string"},
+    {"entry", "name", proto_test_v_nil, "$.stats[1].name"},
+    {"entry", "method", proto_test_v_int,
+     "$.stats[1].method: expected a string"},
+    // The histogram, Locust's and ours.
+    {"entry", "response_times", proto_test_v_text,
+     "$.stats[1].response_times: expected a map"},
+    {"entry", "response_times", NULL, "$.stats[1].response_times: missing"},
+    {"entry", "response_times", proto_test_v_map_str_key,
+     "$.stats[1].response_times: expected milliseconds as keys"},
+    {"entry", "response_times", s_v_map_neg_key,
+     "$.stats[1].response_times: expected milliseconds"},
+    {"entry", "response_times", s_v_map_nan_key,
+     "$.stats[1].response_times: expected milliseconds"},
+    {"entry", "response_times", s_v_map_huge_key,
+     "$.stats[1].response_times: expected milliseconds"},
+    {"entry", "response_times", s_v_map_neg_value,
+     "$.stats[1].response_times: expected counts as values"},
+    {"entry", "response_times", s_v_map_frac_value,
+     "$.stats[1].response_times: expected counts"},
+    {"entry", PROTO_HIST_KEY, s_v_junk_bin,
+     "$.stats[1].apex_hist: histogram: 4 bytes"},
+    {"entry", PROTO_HIST_KEY, proto_test_v_text,
+     "$.stats[1].apex_hist: expected bytes"},
+    {"entry", PROTO_HIST_KEY, proto_test_v_int, "$.stats[1].apex_hist"},
+    // Per-second maps.
+    {"entry", "num_reqs_per_sec", proto_test_v_text,
+     "$.stats[1].num_reqs_per_sec: expected a map"},
+    {"entry", "num_reqs_per_sec", proto_test_v_map_str_key,
+     "$.stats[1].num_reqs_per_sec: expected unix seconds as keys"},
+    {"entry", "num_reqs_per_sec", s_v_map_neg_key,
+     "$.stats[1].num_reqs_per_sec: expected unix seconds"},
+    {"entry", "num_reqs_per_sec", s_v_map_huge_key,
+     "$.stats[1].num_reqs_per_sec: expected unix seconds"},
+    {"entry", "num_reqs_per_sec", s_v_map_neg_value,
+     "$.stats[1].num_reqs_per_sec: expected counts as values"},
+    {"entry", "num_fail_per_sec", proto_test_v_list,
+     "$.stats[1].num_fail_per_sec: expected a map"},
+    {"entry", "num_fail_per_sec", s_v_map_frac_value,
+     "$.stats[1].num_fail_per_sec: expected counts"},
+    // The total, the errors, the counts.
+    {"total", "num_requests", proto_test_v_text,
+     "stats: $.stats_total.num_requests: expected a non-negative"},
+    {"total", "total_response_time", s_v_nan,
+     "$.stats_total.total_response_time"},
+    {"total", "response_times", s_v_true, "$.stats_total.response_times"},
+    {"total", PROTO_HIST_KEY, s_v_junk_bin, "$.stats_total.apex_hist"},
+    {"error", "occurrences", proto_test_v_text, "$.errors[0].occurrences"},
+    {"error", "occurrences", s_v_neg, "$.errors[0].occurrences"},
+    {"error", "occurrences", NULL, "$.errors[0].occurrences: missing"},
+    {"error", "name", proto_test_v_int, "$.errors[0].name: expected a string"},
+    {"error", "error", proto_test_v_list,
+     "$.errors[0].error: expected a string"},
+    {"error", "first_seen", proto_test_v_text, "$.errors[0].first_seen"},
+    {"error", "last_seen", s_v_nan, "$.errors[0].last_seen"},
+    {"top", "stats", proto_test_v_text, "stats: $.stats: expected a list"},
+    {"top", "stats", NULL, "$.stats: expected a list"},
+    {"top", "stats", proto_test_v_list, "$.stats[0]"},
+    {"top", "stats_total", NULL, "$.stats_total: missing"},
+    {"top", "stats_total", proto_test_v_int, "$.stats_total: expected a map"},
+    {"top", "errors", proto_test_v_list, "$.errors: expected a map"},
+    {"top", "errors", s_v_map_int_class, "$.errors[0]: expected a key"},
+    {"top", "errors", proto_test_v_map_str_key, "$.errors[0]: expected a map"},
+    {"top", "user_classes_count", proto_test_v_text,
+     "$.user_classes_count: expected a map of class name to count"},
+    {"top", "user_classes_count", s_v_map_int_class,
+     "$.user_classes_count: expected class names as keys"},
+    {"top", "user_classes_count", proto_test_v_class_neg,
+     "$.user_classes_count.HealthUser: expected a user count"},
+    {"top", "user_classes_count", s_v_class_text,
+     "$.user_classes_count.HealthUser"},
+    {"top", "user_classes_count", s_v_class_huge,
+     "$.user_classes_count.HealthUser"},
+    {"top", "user_count", s_v_neg, "$.user_count: expected a user count"},
+    {"top", "user_count", proto_test_v_text, "$.user_count"},
+    {"top", "user_count", proto_test_v_frac, "$.user_count"},
+    // Tolerated: optional fields left out or None, unknown keys,
+    // None for apex_hist (falls back to response_times).
+    {"entry", "method", NULL, NULL},
+    {"entry", "min_response_time", proto_test_v_nil, NULL},
+    {"entry", "last_request_timestamp", proto_test_v_nil, NULL},
+    {"entry", "num_none_requests", NULL, NULL},
+    {"entry", "num_reqs_per_sec", NULL, NULL},
+    {"entry", "num_fail_per_sec", proto_test_v_nil, NULL},
+    {"entry", PROTO_HIST_KEY, proto_test_v_nil, NULL},
+    {"entry", "extra", proto_test_v_list, NULL},
+    {"error", "first_seen", NULL, NULL},
+    {"error", "error", NULL, NULL},
+    {"top", "errors", NULL, NULL},
+    {"top", "user_count", NULL, NULL},
+    {"top", "user_classes_count", proto_test_v_nil, NULL},
+};
+
 static void s_test_bad_stats(void)
 {
-    static const s_bad_t bads[] = {
-        // Counts: strings, negatives, fractions, NaN, beyond 2^53, absent.
-        {"entry", "num_requests", proto_test_v_text,
-         "stats: $.stats[1].num_requests: expected a non-negative integer"},
-        {"entry", "num_requests", s_v_neg, "$.stats[1].num_requests"},
-        {"entry", "num_requests", proto_test_v_frac, "$.stats[1].num_requests"},
-        {"entry", "num_requests", s_v_nan, "$.stats[1].num_requests"},
-        {"entry", "num_requests", s_v_inf, "$.stats[1].num_requests"},
-        {"entry", "num_requests", s_v_2_53, "$.stats[1].num_requests"},
-        {"entry", "num_requests", s_v_u64_max, "$.stats[1].num_requests"},
-        {"entry", "num_requests", proto_test_v_nil, "$.stats[1].num_requests"},
-        {"entry", "num_requests", NULL, "$.stats[1].num_requests: missing"},
-        {"entry", "num_failures", proto_test_v_text, "$.stats[1].num_failures"},
-        {"entry", "num_failures", s_v_neg, "$.stats[1].num_failures"},
-        {"entry", "num_failures", NULL, "$.stats[1].num_failures: missing"},
-        {"entry", "num_none_requests", proto_test_v_text,
-         "$.stats[1].num_none_requests"},
-        {"entry", "num_none_requests", s_v_99,
-         "$.stats[1]: num_none_requests > num_requests"},
-        {"entry", "total_content_length", s_v_neg,
-         "$.stats[1].total_content_length"},
-        {"entry", "total_content_length", proto_test_v_text,
-         "$.stats[1].total_content_length"},
-        // Times: types, NaN, infinity, negative and absurd values.
-        {"entry", "total_response_time", proto_test_v_text,
-         "$.stats[1].total_response_time: expected a finite number"},
-        {"entry", "total_response_time", s_v_nan,
-         "$.stats[1].total_response_time: expected a finite number"},
-        {"entry", "total_response_time", s_v_inf,
-         "$.stats[1].total_response_time"},
-        {"entry", "total_response_time", s_v_neg,
-         "$.stats[1].total_response_time: response time out of range"},
-        {"entry", "total_response_time", s_v_huge,
-         "$.stats[1].total_response_time: response time out of range"},
-        {"entry", "total_response_time", NULL,
-         "$.stats[1].total_response_time: missing"},
-        {"entry", "max_response_time", proto_test_v_text,
-         "$.stats[1].max_response_time"},
-        {"entry", "max_response_time", s_v_huge,
-         "$.stats[1].max_response_time"},
-        {"entry", "min_response_time", proto_test_v_text,
-         "$.stats[1].min_response_time"},
-        {"entry", "min_response_time", s_v_nan, "$.stats[1].min_response_time"},
-        {"entry", "min_response_time", s_v_neg,
-         "$.stats[1].min_response_time: response time out of range"},
-        {"entry", "start_time", proto_test_v_text,
-         "$.stats[1].start_time: expected a finite number"},
-        {"entry", "start_time", s_v_neg, "$.stats[1]: timestamp out of range"},
-        {"entry", "last_request_timestamp", s_v_inf,
-         "$.stats[1].last_request_timestamp"},
-        {"entry", "last_request_timestamp", s_v_neg,
-         "$.stats[1]: timestamp out of range"},
-        {"entry", "last_request_timestamp", s_v_far,
-         "$.stats[1]: timestamp out of range"},
-        // Names.
-        {"entry", "name", NULL, "$.stats[1].name: missing"},
-        {"entry", "name", proto_test_v_int,
-         "$.stats[1].name: expected a string"},
-        {"entry", "name", proto_test_v_nil, "$.stats[1].name"},
-        {"entry", "method", proto_test_v_int,
-         "$.stats[1].method: expected a string"},
-        // The histogram, Locust's and ours.
-        {"entry", "response_times", proto_test_v_text,
-         "$.stats[1].response_times: expected a map"},
-        {"entry", "response_times", NULL, "$.stats[1].response_times: missing"},
-        {"entry", "response_times", proto_test_v_map_str_key,
-         "$.stats[1].response_times: expected milliseconds as keys"},
-        {"entry", "response_times", s_v_map_neg_key,
-         "$.stats[1].response_times: expected milliseconds"},
-        {"entry", "response_times", s_v_map_nan_key,
-         "$.stats[1].response_times: expected milliseconds"},
-        {"entry", "response_times", s_v_map_huge_key,
-         "$.stats[1].response_times: expected milliseconds"},
-        {"entry", "response_times", s_v_map_neg_value,
-         "$.stats[1].response_times: expected counts as values"},
-        {"entry", "response_times", s_v_map_frac_value,
-         "$.stats[1].response_times: expected counts"},
-        {"entry", PROTO_HIST_KEY, s_v_junk_bin,
-         "$.stats[1].apex_hist: histogram: 4 bytes"},
-        {"entry", PROTO_HIST_KEY, proto_test_v_text,
-         "$.stats[1].apex_hist: expected bytes"},
-        {"entry", PROTO_HIST_KEY, proto_test_v_int, "$.stats[1].apex_hist"},
-        // Per-second maps.
-        {"entry", "num_reqs_per_sec", proto_test_v_text,
-         "$.stats[1].num_reqs_per_sec: expected a map"},
-        {"entry", "num_reqs_per_sec", proto_test_v_map_str_key,
-         "$.stats[1].num_reqs_per_sec: expected unix seconds as keys"},
-        {"entry", "num_reqs_per_sec", s_v_map_neg_key,
-         "$.stats[1].num_reqs_per_sec: expected unix seconds"},
-        {"entry", "num_reqs_per_sec", s_v_map_huge_key,
-         "$.stats[1].num_reqs_per_sec: expected unix seconds"},
-        {"entry", "num_reqs_per_sec", s_v_map_neg_value,
-         "$.stats[1].num_reqs_per_sec: expected counts as values"},
-        {"entry", "num_fail_per_sec", proto_test_v_list,
-         "$.stats[1].num_fail_per_sec: expected a map"},
-        {"entry", "num_fail_per_sec", s_v_map_frac_value,
-         "$.stats[1].num_fail_per_sec: expected counts"},
-        // The total, the errors, the counts.
-        {"total", "num_requests", proto_test_v_text,
-         "stats: $.stats_total.num_requests: expected a non-negative"},
-        {"total", "total_response_time", s_v_nan,
-         "$.stats_total.total_response_time"},
-        {"total", "response_times", s_v_true, "$.stats_total.response_times"},
-        {"total", PROTO_HIST_KEY, s_v_junk_bin, "$.stats_total.apex_hist"},
-        {"error", "occurrences", proto_test_v_text, "$.errors[0].occurrences"},
-        {"error", "occurrences", s_v_neg, "$.errors[0].occurrences"},
-        {"error", "occurrences", NULL, "$.errors[0].occurrences: missing"},
-        {"error", "name", proto_test_v_int,
-         "$.errors[0].name: expected a string"},
-        {"error", "error", proto_test_v_list,
-         "$.errors[0].error: expected a string"},
-        {"error", "first_seen", proto_test_v_text, "$.errors[0].first_seen"},
-        {"error", "last_seen", s_v_nan, "$.errors[0].last_seen"},
-        {"top", "stats", proto_test_v_text, "stats: $.stats: expected a list"},
-        {"top", "stats", NULL, "$.stats: expected a list"},
-        {"top", "stats", proto_test_v_list, "$.stats[0]"},
-        {"top", "stats_total", NULL, "$.stats_total: missing"},
-        {"top", "stats_total", proto_test_v_int,
-         "$.stats_total: expected a map"},
-        {"top", "errors", proto_test_v_list, "$.errors: expected a map"},
-        {"top", "errors", s_v_map_int_class, "$.errors[0]: expected a key"},
-        {"top", "errors", proto_test_v_map_str_key,
-         "$.errors[0]: expected a map"},
-        {"top", "user_classes_count", proto_test_v_text,
-         "$.user_classes_count: expected a map of class name to count"},
-        {"top", "user_classes_count", s_v_map_int_class,
-         "$.user_classes_count: expected class names as keys"},
-        {"top", "user_classes_count", proto_test_v_class_neg,
-         "$.user_classes_count.HealthUser: expected a user count"},
-        {"top", "user_classes_count", s_v_class_text,
-         "$.user_classes_count.HealthUser"},
-        {"top", "user_classes_count", s_v_class_huge,
-         "$.user_classes_count.HealthUser"},
-        {"top", "user_count", s_v_neg, "$.user_count: expected a user count"},
-        {"top", "user_count", proto_test_v_text, "$.user_count"},
-        {"top", "user_count", proto_test_v_frac, "$.user_count"},
-        // Tolerated: optional fields left out or None, unknown keys,
-        // None for apex_hist (falls back to response_times).
-        {"entry", "method", NULL, NULL},
-        {"entry", "min_response_time", proto_test_v_nil, NULL},
-        {"entry", "last_request_timestamp", proto_test_v_nil, NULL},
-        {"entry", "num_none_requests", NULL, NULL},
-        {"entry", "num_reqs_per_sec", NULL, NULL},
-        {"entry", "num_fail_per_sec", proto_test_v_nil, NULL},
-        {"entry", PROTO_HIST_KEY, proto_test_v_nil, NULL},
-        {"entry", "extra", proto_test_v_list, NULL},
-        {"error", "first_seen", NULL, NULL},
-        {"error", "error", NULL, NULL},
-        {"top", "errors", NULL, NULL},
-        {"top", "user_count", NULL, NULL},
-        {"top", "user_classes_count", proto_test_v_nil, NULL},
-    };
-    s_check_bad_frames(s_stats_frame, bads, sizeof bads / sizeof bads[0]);
+    s_check_bad_frames(s_stats_frame, s_bad_stats,
+                       sizeof s_bad_stats / sizeof s_bad_stats[0]);
+}
 
-    // Data of the wrong type.
+// Data of the wrong type.
+static void s_test_stats_not_a_map(void)
+{
     proto_test_writer_t w;
     proto_test_writer_init(&w);
     msgpack_pack_array(&w.pk, 3);
@@ -619,7 +619,12 @@ static void s_test_bad_stats(void)
     proto_test_str(&w.pk, PROTO_TEST_NODE);
     proto_test_decode_bad(w.sb.data, w.sb.size, "stats: $: expected a map");
     msgpack_sbuffer_destroy(&w.sb);
-    // An error key longer than a sha256.
+}
+
+// An error key longer than a sha256.
+static void s_test_error_key_too_long(void)
+{
+    proto_test_writer_t w;
     proto_test_writer_init(&w);
     msgpack_pack_array(&w.pk, 3);
     proto_test_str(&w.pk, "stats");
@@ -636,8 +641,12 @@ static void s_test_bad_stats(void)
     proto_test_decode_bad(w.sb.data, w.sb.size,
                           "$.errors[0]: expected a key of at most 64 chars");
     msgpack_sbuffer_destroy(&w.sb);
+}
 
-    // Float and int keys for the same bucket merge: {120.0: 3, 120: 4}.
+// Float and int keys for the same bucket merge: {120.0: 3, 120: 4}.
+static void s_test_float_and_int_keys(void)
+{
+    proto_test_writer_t w;
     proto_test_writer_init(&w);
     msgpack_pack_array(&w.pk, 3);
     proto_test_str(&w.pk, "stats");
@@ -747,5 +756,8 @@ void test_proto_fields(bool verbose)
     (void)verbose;
     s_test_built_frames();
     s_test_bad_stats();
+    s_test_stats_not_a_map();
+    s_test_error_key_too_long();
+    s_test_float_and_int_keys();
     s_test_bad_heartbeat_spawn();
 }

@@ -231,13 +231,19 @@ static const char *const s_fixture_names[] = {
 };
 #define S_NFIXTURES (sizeof s_fixture_names / sizeof s_fixture_names[0])
 
-static void s_test_junk(void)
+#define S_NFRAMES (S_NFIXTURES + 3) // the fixtures and three of ours
+
+// Valid frames: Locust's captures and our stats, spawn and heartbeat.
+typedef struct {
+    uint8_t *data[S_NFRAMES]; // each frame's bytes
+    size_t size[S_NFRAMES];   // its length
+    size_t n;                 // how many
+} s_frames_t;
+
+static void s_frames_load(s_frames_t *f)
 {
-    // Truncations of every fixture and of our own frames.
-    uint8_t *frames[S_NFIXTURES + 3];
-    size_t sizes[S_NFIXTURES + 3];
     for (size_t i = 0; i < S_NFIXTURES; i++)
-        frames[i] = proto_test_fixture(s_fixture_names[i], &sizes[i]);
+        f->data[i] = proto_test_fixture(s_fixture_names[i], &f->size[i]);
     apex_buf_t buf;
     apex_buf_init(&buf);
     apex_stats_t *stats = apex_stats_new(PROTO_TEST_T0);
@@ -248,58 +254,87 @@ static void s_test_junk(void)
     apex_stats_record_failure(stats, e, PROTO_TEST_ERR_HEALTH, PROTO_TEST_T0);
     proto_count_t pc = {(char *)"HealthUser", 3};
     proto_encode_stats(&buf, stats, &pc, 1, 3, NULL, PROTO_TEST_NODE);
-    size_t n = S_NFIXTURES;
-    sizes[n] = buf.len;
-    frames[n++] = (uint8_t *)apex_buf_take(&buf);
+    f->n = S_NFIXTURES;
+    f->size[f->n] = buf.len;
+    f->data[f->n++] = (uint8_t *)apex_buf_take(&buf);
     proto_spawn_options_t opts = {"{\"a\":1}", 4, 2, false, 0, 0};
     proto_encode_spawn(&buf, PROTO_TEST_T0, &pc, 1, "http://h", 3, &opts,
                        PROTO_TEST_NODE);
-    sizes[n] = buf.len;
-    frames[n++] = (uint8_t *)apex_buf_take(&buf);
+    f->size[f->n] = buf.len;
+    f->data[f->n++] = (uint8_t *)apex_buf_take(&buf);
     proto_encode_heartbeat(&buf, "ready", 1.5, 1234, "0.3.1", PROTO_TEST_NODE);
-    sizes[n] = buf.len;
-    frames[n++] = (uint8_t *)apex_buf_take(&buf);
+    f->size[f->n] = buf.len;
+    f->data[f->n++] = (uint8_t *)apex_buf_take(&buf);
     apex_stats_destroy(&stats);
-    for (size_t i = 0; i < n; i++) {
-        s_decode_any(frames[i], sizes[i]); // whole: valid
-        s_check_truncations(frames[i], sizes[i]);
+}
+
+static void s_frames_free(s_frames_t *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        free(f->data[i]);
+}
+
+// Each frame whole, every proper prefix, and one byte too many.
+static void s_test_truncations(const s_frames_t *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        s_decode_any(f->data[i], f->size[i]); // whole: valid
+        s_check_truncations(f->data[i], f->size[i]);
         // One byte too many.
-        uint8_t *longer = malloc(sizes[i] + 1);
+        uint8_t *longer = malloc(f->size[i] + 1);
         CHECK(longer != NULL);
-        memcpy(longer, frames[i], sizes[i]);
-        longer[sizes[i]] = 0xc0;
-        proto_test_decode_bad(longer, sizes[i] + 1, "1 trailing bytes");
+        memcpy(longer, f->data[i], f->size[i]);
+        longer[f->size[i]] = 0xc0;
+        proto_test_decode_bad(longer, f->size[i] + 1, "1 trailing bytes");
         free(longer);
     }
+}
 
-    // Random bytes, some starting like a frame.
-    uint64_t rng = apex_rng_seed(1795737094);
+// Random bytes, some starting like a frame.
+static void s_test_random(uint64_t *rng)
+{
     uint8_t junk[S_RANDOM_MAX_LEN];
     for (int round = 0; round < S_RANDOM_FRAMES; round++) {
-        size_t len = (size_t)(apex_rng_next(&rng) % S_RANDOM_MAX_LEN);
+        size_t len = (size_t)(apex_rng_next(rng) % S_RANDOM_MAX_LEN);
         for (size_t i = 0; i < len; i++)
-            junk[i] = (uint8_t)apex_rng_next(&rng);
+            junk[i] = (uint8_t)apex_rng_next(rng);
         if (len > 0 && round % 2)
             junk[0] = 0x93;
         s_decode_any(junk, len);
     }
-    // Valid frames with one to four bytes damaged.
+}
+
+// Valid frames with one to four bytes damaged.
+static void s_test_mutated(const s_frames_t *f, uint64_t *rng)
+{
     for (int round = 0; round < S_MUTATED_FRAMES; round++) {
-        size_t i = (size_t)(apex_rng_next(&rng) % n);
-        uint8_t *copy = malloc(sizes[i]);
+        size_t i = (size_t)(apex_rng_next(rng) % f->n);
+        uint8_t *copy = malloc(f->size[i]);
         CHECK(copy != NULL);
-        memcpy(copy, frames[i], sizes[i]);
-        int damage = 1 + (int)(apex_rng_next(&rng) % 4);
+        memcpy(copy, f->data[i], f->size[i]);
+        int damage = 1 + (int)(apex_rng_next(rng) % 4);
         for (int d = 0; d < damage; d++)
-            copy[apex_rng_next(&rng) % sizes[i]] = (uint8_t)apex_rng_next(&rng);
-        s_decode_any(copy, sizes[i]);
+            copy[apex_rng_next(rng) % f->size[i]] = (uint8_t)apex_rng_next(rng);
+        s_decode_any(copy, f->size[i]);
         free(copy);
     }
-    for (size_t i = 0; i < n; i++)
-        free(frames[i]);
+}
 
-    // Size bombs: containers and strings declaring far more than the
-    // frame holds, at the top and inside a valid envelope.
+static void s_test_junk(void)
+{
+    s_frames_t f;
+    s_frames_load(&f);
+    s_test_truncations(&f);
+    uint64_t rng = apex_rng_seed(1795737094);
+    s_test_random(&rng);
+    s_test_mutated(&f, &rng);
+    s_frames_free(&f);
+}
+
+// Size bombs: containers and strings declaring far more than the frame
+// holds, at the top and inside a valid envelope.
+static void s_test_bombs(void)
+{
     static const struct {
         const char *bytes; // the declaration
         size_t size;       // its length
@@ -332,10 +367,13 @@ static void s_test_junk(void)
         frame[len++] = 'x';
         proto_test_decode_bad(frame, len, "not valid msgpack");
     }
+}
 
-    // Nesting: PROTO_MAX_DEPTH levels of containers (the envelope is the
-    // first) are accepted, one more is not, and far more cannot blow the
-    // stack.
+// Nesting: PROTO_MAX_DEPTH levels of containers (the envelope is the
+// first) are accepted, one more is not, and far more cannot blow the
+// stack.
+static void s_test_depth(void)
+{
     uint8_t *deep = malloc(S_DEEP + 16);
     CHECK(deep != NULL);
     static const size_t depths[] = {PROTO_MAX_DEPTH, PROTO_MAX_DEPTH + 1,
@@ -360,9 +398,12 @@ static void s_test_junk(void)
         }
     }
     free(deep);
+}
 
-    // Frame sizes: empty, and one byte more than the largest allowed
-    // (refused before it is read).
+// Frame sizes: empty, and one byte more than the largest allowed
+// (refused before it is read). A NULL err is allowed.
+static void s_test_sizes(void)
+{
     proto_test_decode_bad("", 0, "frame of 0 bytes");
     proto_test_decode_bad(NULL, 0, "frame of 0 bytes");
     uint8_t *big = malloc(PROTO_MAX_FRAME + 1u);
@@ -381,4 +422,7 @@ void test_proto_hostile(bool verbose)
     s_test_bad_data();
     s_test_bad_envelope();
     s_test_junk();
+    s_test_bombs();
+    s_test_depth();
+    s_test_sizes();
 }

@@ -73,7 +73,14 @@ static void s_check_wire_entry(const msgpack_object *o,
                                                    : MSGPACK_OBJECT_FLOAT64));
 }
 
-static void s_test_stats_round_trip(void)
+// The user classes the round trip reports.
+static const char *const s_rt_names[] = {"HealthUser", "SyntheticUser"};
+static const int64_t s_rt_counts[] = {3, 1};
+
+// Six entries: random traffic over 20 seconds on the first four, with
+// response times from 0 to 20 s; "/idle" stays empty; "refused" only
+// fails (no response time), like a refused connection.
+static apex_stats_t *s_traffic(void)
 {
     apex_stats_t *stats = apex_stats_new(PROTO_TEST_T0);
     uint64_t rng = apex_rng_seed(42);
@@ -84,9 +91,6 @@ static void s_test_stats_round_trip(void)
     for (size_t i = 0; i < 6; i++)
         apex_stats_get(stats, paths[i][0], paths[i][1],
                        PROTO_TEST_T0 + (double)i);
-    // Random traffic over 20 seconds on the first four entries, with
-    // response times from 0 to 20 s; "/idle" stays empty; "refused" only
-    // fails (no response time), like a refused connection.
     for (int i = 0; i < 5000; i++) {
         apex_stats_entry_t *e = apex_stats_at(stats, (size_t)i % 4);
         double now =
@@ -101,17 +105,16 @@ static void s_test_stats_round_trip(void)
         apex_stats_record_failure(stats, refused, PROTO_TEST_ERR_REFUSED,
                                   PROTO_TEST_T0 + i);
     apex_stats_at(stats, 1)->num_none_requests = 7; // decoded reports do it
-    static const char *const names[] = {"HealthUser", "SyntheticUser"};
-    static const int64_t counts[] = {3, 1};
-    proto_count_t pc[2] = {{(char *)names[0], 3}, {(char *)names[1], 1}};
+    return stats;
+}
 
-    apex_buf_t buf;
-    apex_buf_init(&buf);
-    proto_encode_stats(&buf, stats, pc, 2, 4, NULL, PROTO_TEST_NODE);
-    proto_msg_t *msg = proto_test_decode_buf(&buf);
+// What we read back: every entry, the total and the errors, exactly.
+static void s_check_decoded(const apex_buf_t *buf, const apex_stats_t *stats)
+{
+    proto_msg_t *msg = proto_test_decode_buf(buf);
     CHECK_EQ(msg->type, PROTO_STATS);
     CHECK_STR(msg->node_id, PROTO_TEST_NODE);
-    proto_test_check_counts(msg, names, counts, 2);
+    proto_test_check_counts(msg, s_rt_names, s_rt_counts, 2);
     CHECK_EQ(msg->user_count, 4);
     const apex_stats_t *got = msg->stats;
     CHECK(got != NULL);
@@ -144,12 +147,15 @@ static void s_test_stats_round_trip(void)
         CHECK(a->last_seen == b->last_seen);
     }
     proto_msg_destroy(&msg);
+}
 
-    // What Locust reads: the keys in order and its rounded histogram.
+// What Locust reads: the keys in order and its rounded histogram.
+static void s_check_wire(const apex_buf_t *buf, const apex_stats_t *stats)
+{
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0;
-    CHECK(msgpack_unpack_next(&up, buf.data, buf.len, &off) ==
+    CHECK(msgpack_unpack_next(&up, buf->data, buf->len, &off) ==
           MSGPACK_UNPACK_SUCCESS);
     const msgpack_object *data = &up.data.via.array.ptr[1];
     static const char *const top[] = {"stats", "stats_total", "errors",
@@ -166,12 +172,24 @@ static void s_test_stats_round_trip(void)
     s_check_wire_entry(s_obj_get(data, "stats_total"),
                        apex_stats_total_const(stats));
     msgpack_unpacked_destroy(&up);
+}
+
+static void s_test_stats_round_trip(void)
+{
+    apex_stats_t *stats = s_traffic();
+    proto_count_t pc[2] = {{(char *)s_rt_names[0], 3},
+                           {(char *)s_rt_names[1], 1}};
+    apex_buf_t buf;
+    apex_buf_init(&buf);
+    proto_encode_stats(&buf, stats, pc, 2, 4, NULL, PROTO_TEST_NODE);
+    s_check_decoded(&buf, stats);
+    s_check_wire(&buf, stats);
 
     // An empty set (a worker's first report): no entries, a total with
     // None for the last request and min, and no errors.
     apex_stats_clear(stats, PROTO_TEST_T0);
     proto_encode_stats(&buf, stats, NULL, 0, 0, NULL, PROTO_TEST_NODE);
-    msg = proto_test_decode_buf(&buf);
+    proto_msg_t *msg = proto_test_decode_buf(&buf);
     CHECK_EQ(apex_stats_size(msg->stats), 0);
     CHECK_EQ(apex_stats_error_count(msg->stats), 0);
     proto_test_check_same_entry(apex_stats_total_const(msg->stats),
@@ -472,7 +490,8 @@ static void s_check_user_classes(const proto_msg_t *msg)
     CHECK_EQ(msg->user_count, 4);
 }
 
-static void s_test_stats_fixtures(void)
+// The first report of a fresh 2.12.1 worker.
+static void s_test_first_report(void)
 {
     // The first report of a fresh 2.12.1 worker: nothing yet, and the
     // total's method is None.
@@ -494,8 +513,12 @@ static void s_test_stats_fixtures(void)
     proto_test_check_counts(msg, classes, zeros, 3);
     CHECK_EQ(msg->user_count, 0);
     proto_msg_destroy(&msg);
+}
 
-    msg = proto_test_decode_fixture("stats-2.12.1");
+// The 2.12.1 report of locust.md A.4, and figures derived from it.
+static void s_test_report_2121(void)
+{
+    proto_msg_t *msg = proto_test_decode_fixture("stats-2.12.1");
     CHECK_STR(msg->node_id, PROTO_TEST_NODE);
     size_t n = sizeof s_b_entries / sizeof s_b_entries[0];
     CHECK_EQ(apex_stats_size(msg->stats), n);
@@ -518,16 +541,20 @@ static void s_test_stats_fixtures(void)
     CHECK_NEAR(apex_stats_entry_avg_content_length(health), 15, 1e-12);
     CHECK_NEAR(apex_stats_entry_avg_ms(health), 32.902 / 23, 1e-12);
     proto_msg_destroy(&msg);
+}
 
-    msg = proto_test_decode_fixture("stats-2.46.3");
+// The 2.46.3 report: int keys, errors with first and last seen.
+static void s_test_report_2463(void)
+{
+    proto_msg_t *msg = proto_test_decode_fixture("stats-2.46.3");
     CHECK_STR(msg->node_id, PROTO_TEST_NODE_2463);
-    n = sizeof s_d_entries / sizeof s_d_entries[0];
+    size_t n = sizeof s_d_entries / sizeof s_d_entries[0];
     CHECK_EQ(apex_stats_size(msg->stats), n);
     for (size_t i = 0; i < n; i++)
         s_check_entry_case(apex_stats_at(msg->stats, i), &s_d_entries[i]);
     s_check_entry_case(apex_stats_total_const(msg->stats), &s_d_total);
     CHECK_EQ(apex_stats_error_count(msg->stats), 2);
-    e = apex_stats_error_at(msg->stats, 0);
+    const apex_stats_error_t *e = apex_stats_error_at(msg->stats, 0);
     CHECK_STR(e->key, PROTO_TEST_KEY_HEALTH);
     CHECK_EQ(e->occurrences, 4);
     CHECK(e->first_seen == 1795737230.849736);
@@ -540,9 +567,15 @@ static void s_test_stats_fixtures(void)
     CHECK(e->first_seen == 1795737232.8703754);
     CHECK(e->last_seen == 1795737233.088464);
     s_check_user_classes(msg);
+    proto_msg_destroy(&msg);
+}
 
+// A master merging both reports.
+static void s_test_merge_reports(void)
+{
     // A master merging both reports, as Locust's worker_report does.
     proto_msg_t *old = proto_test_decode_fixture("stats-2.12.1");
+    proto_msg_t *msg = proto_test_decode_fixture("stats-2.46.3");
     apex_stats_t *master = apex_stats_new(PROTO_TEST_T0 + 1000);
     proto_msg_t *reports[] = {old, msg};
     for (size_t r = 0; r < 2; r++) {
@@ -572,7 +605,7 @@ static void s_test_stats_fixtures(void)
     static const uint64_t syn_counts[] = {12, 12, 12, 12, 12, 12, 12};
     proto_test_check_buckets(syn, syn_keys, syn_counts, 7);
     CHECK_EQ(apex_stats_error_count(master), 2);
-    e = apex_stats_error_at(master, 0);
+    const apex_stats_error_t *e = apex_stats_error_at(master, 0);
     CHECK_EQ(e->occurrences, 7);
     CHECK(e->first_seen == 1795737230.849736);
     proto_msg_destroy(&old);
@@ -584,5 +617,8 @@ void test_proto_stats(bool verbose)
 {
     (void)verbose;
     s_test_stats_round_trip();
-    s_test_stats_fixtures();
+    s_test_first_report();
+    s_test_report_2121();
+    s_test_report_2463();
+    s_test_merge_reports();
 }
