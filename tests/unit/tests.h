@@ -14,6 +14,7 @@
     X(proto_stats)                                                             \
     X(proto_fields)                                                            \
     X(proto_hostile)                                                           \
+    X(zio)                                                                     \
     X(loop)                                                                    \
     X(cli)                                                                     \
     X(buf)                                                                     \
