@@ -40,7 +40,7 @@
 #define S_PRINTABLE_LAST 0x7e  // '~'
 
 typedef struct {
-    char *id;   // raw identity bytes (not NUL-terminated text)
+    char *id;   // the identity's bytes (a NUL may be among them)
     size_t len; // their number
 } s_peer_t;
 
