@@ -515,16 +515,24 @@ static void s_test_first_report(void)
     proto_msg_destroy(&msg);
 }
 
+// A decoded report comes from node and holds the entries and the total.
+static void s_check_report(const proto_msg_t *msg, const char *node,
+                           const s_entry_case_t *entries, size_t n,
+                           const s_entry_case_t *total)
+{
+    CHECK_STR(msg->node_id, node);
+    CHECK_EQ(apex_stats_size(msg->stats), n);
+    for (size_t i = 0; i < n; i++)
+        s_check_entry_case(apex_stats_at(msg->stats, i), &entries[i]);
+    s_check_entry_case(apex_stats_total_const(msg->stats), total);
+}
+
 // The 2.12.1 report of locust.md A.4, and figures derived from it.
 static void s_test_report_2121(void)
 {
     proto_msg_t *msg = proto_test_decode_fixture("stats-2.12.1");
-    CHECK_STR(msg->node_id, PROTO_TEST_NODE);
-    size_t n = sizeof s_b_entries / sizeof s_b_entries[0];
-    CHECK_EQ(apex_stats_size(msg->stats), n);
-    for (size_t i = 0; i < n; i++)
-        s_check_entry_case(apex_stats_at(msg->stats, i), &s_b_entries[i]);
-    s_check_entry_case(apex_stats_total_const(msg->stats), &s_b_total);
+    s_check_report(msg, PROTO_TEST_NODE, s_b_entries,
+                   sizeof s_b_entries / sizeof s_b_entries[0], &s_b_total);
     CHECK_EQ(apex_stats_error_count(msg->stats), 1);
     const apex_stats_error_t *e = apex_stats_error_at(msg->stats, 0);
     CHECK_STR(e->key, PROTO_TEST_KEY_HEALTH);
@@ -547,12 +555,8 @@ static void s_test_report_2121(void)
 static void s_test_report_2463(void)
 {
     proto_msg_t *msg = proto_test_decode_fixture("stats-2.46.3");
-    CHECK_STR(msg->node_id, PROTO_TEST_NODE_2463);
-    size_t n = sizeof s_d_entries / sizeof s_d_entries[0];
-    CHECK_EQ(apex_stats_size(msg->stats), n);
-    for (size_t i = 0; i < n; i++)
-        s_check_entry_case(apex_stats_at(msg->stats, i), &s_d_entries[i]);
-    s_check_entry_case(apex_stats_total_const(msg->stats), &s_d_total);
+    s_check_report(msg, PROTO_TEST_NODE_2463, s_d_entries,
+                   sizeof s_d_entries / sizeof s_d_entries[0], &s_d_total);
     CHECK_EQ(apex_stats_error_count(msg->stats), 2);
     const apex_stats_error_t *e = apex_stats_error_at(msg->stats, 0);
     CHECK_STR(e->key, PROTO_TEST_KEY_HEALTH);
