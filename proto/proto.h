@@ -12,6 +12,12 @@
 // Decoding treats input as hostile: sizes are checked against the bytes
 // present before anything is allocated, every field's type is checked,
 // numbers may be int or float, map keys may be int, uint, float or str.
+//
+// This header is the whole API that master/ and worker/ use. decode.c
+// implements the decoder, encode.c the encoders; inside proto/, check.c
+// (pass 1: the structural check of raw bytes), field.c (pass 2: typed
+// field access) and stats_entry.c (one stats entry, both ways) serve
+// them. zio.h, the ZeroMQ receive and send loop, is separate.
 #ifndef APEX_PROTO_H
 #define APEX_PROTO_H
 

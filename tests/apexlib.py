@@ -2,7 +2,9 @@
 
 They start our real programs (and peers) as processes on 127.0.0.1, with
 logs in a per-test output folder, poll with deadlines (never fixed
-sleeps), and make sure nothing is left running.
+sleeps), and make sure nothing is left running. ProcCase is the base
+class of every suite's test cases; SIMPLE is the scenario whose request
+counts the suites compare with what apex-target served.
 """
 import csv
 import json
@@ -12,12 +14,30 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, os.environ.get("APEX_BUILD", "build"))
 RESULTS = os.path.join(ROOT, "results", "tests")
+
+# A scenario with fixed names and short waits, so counts are meaningful.
+SIMPLE = {
+    "users": [{
+        "name": "WebUser",
+        "wait": {"constant": 0.05},
+        "tasks": [
+            {"weight": 3, "request": {"path": "/health"}},
+            {"weight": 1, "request": {"path": "/api/v1/tasks",
+                                      "query": {"limit": 5}}},
+        ],
+    }],
+}
+
+# SIMPLE's stats entries (Type, Name) -> apex-target's route names.
+ROUTES = {("GET", "/health"): "GET /health",
+          ("GET", "/api/v1/tasks"): "GET /api/v1/tasks"}
 
 
 def binary(name):
@@ -169,6 +189,14 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
+def write_scenario(folder, doc, name="scenario.json"):
+    """Write a scenario (a dict) as JSON into folder; returns its path."""
+    path = os.path.join(folder, name)
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    return path
+
+
 def start_target(folder, *extra, name="target"):
     """Start apex-target on a free port; returns (Proc, base URL)."""
     port = free_port()
@@ -196,3 +224,55 @@ def target_stats(base):
     status, value = http_json("GET", base + "/stats")
     assert status == 200, status
     return value
+
+
+class ProcCase(unittest.TestCase):
+    """Runs each test in its own output folder (self.dir) and, after it,
+    stops the processes it started (self.procs, newest first) and fails
+    if one is left running or printed a sanitizer report."""
+
+    DIR_PREFIX = ""    # prefix of the output folder's name
+    STOP_TIMEOUT = 10  # seconds Proc.stop() waits before SIGKILL
+
+    def setUp(self):
+        self.dir = out_dir(self.DIR_PREFIX + self.id().split(".")[-1])
+        self.procs = []
+
+    def tearDown(self):
+        for p in reversed(self.procs):
+            p.stop(timeout=self.STOP_TIMEOUT)
+        for p in self.procs:
+            self.assertFalse(p.running(), p.name + " left running")
+            self.assertIsNone(sanitizer_report(p), p.name)
+
+    def start(self, args, name, env=None):
+        """Start a process whose output goes to self.dir/name.*."""
+        p = Proc(args, self.dir, name, env=env)
+        self.procs.append(p)
+        return p
+
+    def target(self, *extra):
+        """Start apex-target on 127.0.0.1; returns its base URL."""
+        proc, base = start_target(self.dir, *extra)
+        self.procs.append(proc)
+        return base
+
+    def assert_routes_served(self, served, prefix, exact=True):
+        """The Aggregated row of PREFIX_stats.csv sums the others, and
+        each of them (one of ROUTES) counts what apex-target served
+        (`served`: the "requests" of its GET /stats), or at most that when
+        not exact. Returns the Aggregated row and all rows."""
+        rows = read_csv(prefix + "_stats.csv")
+        total = [r for r in rows if r["Name"] == "Aggregated"][0]
+        entries = [r for r in rows if r["Name"] != "Aggregated"]
+        self.assertEqual(int(total["Request Count"]),
+                         sum(int(r["Request Count"]) for r in entries))
+        for r in entries:
+            key = ROUTES.get((r["Type"], r["Name"]))
+            self.assertIsNotNone(key, r)
+            ours, theirs = int(r["Request Count"]), served[key]
+            if exact:
+                self.assertEqual(ours, theirs, key)
+            else:
+                self.assertLessEqual(ours, theirs, key)
+        return total, rows

@@ -21,22 +21,7 @@ import unittest
 
 import apexlib
 import netns
-from apexlib import Proc, binary, out_dir, read_csv, wait_for
-
-# Fixed names and short waits, so counts are large and comparable.
-SIMPLE = {
-    "users": [{
-        "name": "WebUser",
-        "wait": {"constant": 0.05},
-        "tasks": [
-            {"weight": 3, "request": {"path": "/health"}},
-            {"weight": 1, "request": {"path": "/api/v1/tasks",
-                                      "query": {"limit": 5}}},
-        ],
-    }],
-}
-ROUTES = {("GET", "/health"): "GET /health",
-          ("GET", "/api/v1/tasks"): "GET /api/v1/tasks"}
+from apexlib import ROUTES, SIMPLE, binary, wait_for, write_scenario
 
 MASTER_PORT = 5557
 TARGET_PORT = 8080
@@ -70,44 +55,33 @@ def tearDownModule():
         raise AssertionError("namespaces or interfaces left: %s" % left)
 
 
-class MultiHostTest(unittest.TestCase):
+class MultiHostTest(apexlib.ProcCase):
+    DIR_PREFIX = "distributed-"
+    STOP_TIMEOUT = 5
+
     def setUp(self):
         if _REASON:
             self.skipTest("cannot build test hosts here: " + _REASON)
-        self.dir = out_dir("distributed-" + self.id().split(".")[-1])
-        self.procs = []
+        super().setUp()
         self.net = netns.Network(next(_TAGS))
-        # Cleanups run last-in first-out: processes die before the
-        # namespaces they run in are deleted, also when setUp fails.
+        # tearDown stops the processes before this cleanup deletes the
+        # namespaces they run in; it also runs when setUp fails.
         self.addCleanup(self.net.close)
-        self.addCleanup(self._stop_all)
         self.net.open()
         self.master_host = self.net.add_host("master")
         self.target_host = self.net.add_host("target")
         self.workers_hosts = [self.net.add_host("w%d" % i)
                               for i in (1, 2, 3)]
 
-    def _stop_all(self):
-        for p in reversed(self.procs):
-            p.stop(timeout=5)
-        for p in self.procs:
-            self.assertFalse(p.running(), p.name + " left running")
-            # Read the log file itself: stop() has closed Proc's handles.
-            with open(p.err_path, errors="replace") as f:
-                bad = [line for line in f
-                       if any(k in line for k in apexlib.SANITIZER_MARKS)]
-            self.assertEqual(bad, [], p.name)
-
-    def start(self, host, args, name):
-        p = Proc(host.command(args), self.dir, name)
-        self.procs.append(p)
-        return p
+    def start_on(self, host, args, name):
+        """Start a process on one of the test hosts."""
+        return self.start(host.command(args), name)
 
     # -- the programs ------------------------------------------------------
 
     def target(self):
         t = self.target_host
-        proc = self.start(t, [binary("apex-target"), "--bind", t.address,
+        proc = self.start_on(t, [binary("apex-target"), "--bind", t.address,
                               "--port", TARGET_PORT, "--threads", 2],
                           "target")
         base = "http://%s:%d" % (t.address, TARGET_PORT)
@@ -130,11 +104,9 @@ class MultiHostTest(unittest.TestCase):
         return json.loads(text)
 
     def master(self, base, prefix, *extra):
-        path = os.path.join(self.dir, "scenario.json")
-        with open(path, "w") as f:
-            json.dump(SIMPLE, f)
+        path = write_scenario(self.dir, SIMPLE)
         m = self.master_host
-        return self.start(m, [
+        return self.start_on(m, [
             binary("apex-master"), "-f", path, "--headless",
             "--master-bind-host", m.address,
             "--master-bind-port", MASTER_PORT,
@@ -143,7 +115,7 @@ class MultiHostTest(unittest.TestCase):
             "--only-summary", *extra], "master")
 
     def workers(self):
-        return [self.start(h, [binary("apex-worker"), "--master-host",
+        return [self.start_on(h, [binary("apex-worker"), "--master-host",
                                self.master_host.address, "--master-port",
                                MASTER_PORT], "worker-" + h.name)
                 for h in self.workers_hosts]
@@ -153,16 +125,8 @@ class MultiHostTest(unittest.TestCase):
     def assert_counts_match(self, base, prefix):
         """Our merged CSV counts per route equal what the target served."""
         served = self.target_counts(base)["requests"]
-        rows = read_csv(prefix + "_stats.csv")
-        total = [r for r in rows if r["Name"] == "Aggregated"][0]
-        entries = [r for r in rows if r["Name"] != "Aggregated"]
-        self.assertEqual(int(total["Request Count"]),
-                         sum(int(r["Request Count"]) for r in entries))
+        total, rows = self.assert_routes_served(served, prefix)
         self.assertEqual(int(total["Failure Count"]), 0, rows)
-        for r in entries:
-            key = ROUTES.get((r["Type"], r["Name"]))
-            self.assertIsNotNone(key, r)
-            self.assertEqual(int(r["Request Count"]), served[key], key)
         self.assertEqual(int(total["Request Count"]),
                          sum(served[k] for k in ROUTES.values()))
         return int(total["Request Count"])

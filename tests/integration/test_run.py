@@ -3,17 +3,16 @@
 Every test starts real processes on 127.0.0.1 and checks what the target
 counted against what the master reports and writes.
 """
-import json
 import os
 import re
 import http.server
 import signal
 import threading
 import time
-import unittest
 
 import apexlib
-from apexlib import Proc, binary, free_port, out_dir, read_csv, wait_for
+from apexlib import (SIMPLE, binary, free_port, read_csv, wait_for,
+                     write_scenario)
 
 STATS_HEADER = ("Type,Name,Request Count,Failure Count,Median Response Time,"
                 "Average Response Time,Min Response Time,Max Response Time,"
@@ -28,58 +27,14 @@ HISTORY_HEADER = ("Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,"
 FAILURES_HEADER = "Method,Name,Error,Occurrences,First Seen,Last Seen"
 EXCEPTIONS_HEADER = "Count,Message,Traceback,Nodes"
 
-# A scenario with fixed names and short waits, so counts are meaningful.
-SIMPLE = {
-    "users": [{
-        "name": "WebUser",
-        "wait": {"constant": 0.05},
-        "tasks": [
-            {"weight": 3, "request": {"path": "/health"}},
-            {"weight": 1, "request": {"path": "/api/v1/tasks",
-                                      "query": {"limit": 5}}},
-        ],
-    }],
-}
-
-ROUTES = {("GET", "/health"): "GET /health",
-          ("GET", "/api/v1/tasks"): "GET /api/v1/tasks"}
-
-
-def write_scenario(folder, doc, name="scenario.json"):
-    path = os.path.join(folder, name)
-    with open(path, "w") as f:
-        json.dump(doc, f)
-    return path
-
 
 def first_line(path):
     with open(path, newline="") as f:
         return f.readline()
 
 
-class RunCase(unittest.TestCase):
-    """Starts our processes in a per-test folder and stops them after."""
-
-    def setUp(self):
-        self.dir = out_dir(self.id().split(".")[-1])
-        self.procs = []
-
-    def tearDown(self):
-        for p in reversed(self.procs):
-            p.stop()
-        for p in self.procs:
-            self.assertFalse(p.running(), p.name + " left running")
-            self.assertIsNone(apexlib.sanitizer_report(p), p.name)
-
-    def start(self, args, name, env=None):
-        p = Proc(args, self.dir, name, env=env)
-        self.procs.append(p)
-        return p
-
-    def target(self, *extra):
-        proc, base = apexlib.start_target(self.dir, *extra)
-        self.procs.append(proc)
-        return base
+class RunCase(apexlib.ProcCase):
+    """Headless masters and workers against apex-target."""
 
     def master(self, scenario, *extra, name="master", only_summary=True):
         port = free_port()
@@ -95,20 +50,8 @@ class RunCase(unittest.TestCase):
 
     def assert_counts_match(self, base, prefix, exact=True):
         """Our CSV counts per route equal what the target counted."""
-        served = apexlib.target_stats(base)["requests"]
-        rows = read_csv(prefix + "_stats.csv")
-        total = [r for r in rows if r["Name"] == "Aggregated"][0]
-        entries = [r for r in rows if r["Name"] != "Aggregated"]
-        self.assertEqual(int(total["Request Count"]),
-                         sum(int(r["Request Count"]) for r in entries))
-        for r in entries:
-            key = ROUTES.get((r["Type"], r["Name"]))
-            self.assertIsNotNone(key, r)
-            ours, theirs = int(r["Request Count"]), served[key]
-            if exact:
-                self.assertEqual(ours, theirs, key)
-            else:
-                self.assertLessEqual(ours, theirs, key)
+        total, _ = self.assert_routes_served(
+            apexlib.target_stats(base)["requests"], prefix, exact)
         return int(total["Request Count"])
 
 

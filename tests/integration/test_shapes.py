@@ -10,8 +10,8 @@ import subprocess
 import unittest
 
 import apexlib
-from apexlib import binary, free_port, read_csv
-from test_run import RunCase, write_scenario
+from apexlib import binary, free_port, read_csv, write_scenario
+from test_run import RunCase
 
 ROOT = apexlib.ROOT
 

@@ -13,7 +13,7 @@ import time
 import unittest
 
 import apexlib
-from apexlib import Proc, binary, free_port, out_dir, read_csv, wait_for
+from apexlib import binary, free_port, read_csv, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOCUSTFILE = os.path.join(HERE, "locustfile.py")
@@ -41,29 +41,7 @@ def setUpModule():
                      "2.12.1)\n" % locust_version())
 
 
-class InteropCase(unittest.TestCase):
-    def setUp(self):
-        self.dir = out_dir(self.id().split(".")[-1])
-        self.procs = []
-        self.addCleanup(self.cleanup)
-
-    def cleanup(self):
-        for p in reversed(self.procs):
-            p.stop()
-        for p in self.procs:
-            self.assertFalse(p.running(), p.name + " left running")
-            self.assertIsNone(apexlib.sanitizer_report(p), p.name)
-
-    def start(self, args, name, env=None):
-        p = Proc(args, self.dir, name, env=env)
-        self.procs.append(p)
-        return p
-
-    def target(self, *extra):
-        proc, base = apexlib.start_target(self.dir, *extra)
-        self.procs.append(proc)
-        return base
-
+class InteropCase(apexlib.ProcCase):
     def locust_master(self, base, *extra, wrapped=False, name="locust"):
         port = free_port()
         cmd = LOCUST_WRAPPED if wrapped else LOCUST

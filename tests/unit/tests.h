@@ -1,4 +1,5 @@
-// tests/unit/tests.h - every unit test, one per module of common/ and proto/.
+// tests/unit/tests.h - every unit test: one per module of common/ and proto/
+// (proto.h's codec has five, test_proto_*.c, by topic).
 #ifndef APEX_TESTS_H
 #define APEX_TESTS_H
 #include <stdbool.h>
@@ -8,7 +9,12 @@
     X(pyfmt)                                                                   \
     X(scenario)                                                                \
     X(stats)                                                                   \
-    X(proto)                                                                   \
+    X(proto_encode)                                                            \
+    X(proto_decode)                                                            \
+    X(proto_stats)                                                             \
+    X(proto_fields)                                                            \
+    X(proto_hostile)                                                           \
+    X(zio)                                                                     \
     X(loop)                                                                    \
     X(cli)                                                                     \
     X(buf)                                                                     \

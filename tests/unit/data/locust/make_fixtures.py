@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Rebuild the Locust wire fixtures used by tests/unit/test_proto.c.
+"""Rebuild the Locust wire fixtures used by tests/unit/test_proto_*.c.
 
 Every frame here was sent by a real Locust process (2.12.1 or 2.46.3) and
 captured by a fake peer; see /work/shared/reference/locust-captures/*.log

@@ -1,0 +1,451 @@
+// proto/decode.c - proto_decode(), proto_msg_destroy() and
+// proto_type_name() of proto.h: a frame's bytes to a proto_msg_t.
+//
+// Decoding runs in two passes. proto_check_frame() (check.c) walks the
+// raw bytes once and refuses anything whose declared sizes exceed the
+// bytes present, or that nests deeper than PROTO_MAX_DEPTH, so that
+// msgpack-c's unpacker can never be made to allocate more than a small
+// multiple of the frame size. Then msgpack-c builds the object tree in a
+// zone, and each message type's decoder below picks its fields out with
+// the typed getters of field.c, which write "type: path: expected ..."
+// errors. Stats entries are stats_entry.c's. Everything the message
+// holds is copied out of the zone, which is freed before returning.
+#include "proto/proto.h"
+
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/clock.h"
+#include "proto/check.h"
+#include "proto/field.h"
+#include "proto/stats_entry.h"
+
+#define S_MAX_TYPE_NAME 64          // longest message type accepted
+#define S_MAX_NODE_ID 1024          // longest node id accepted
+#define S_MAX_MEMORY 0x1p64         // beyond uint64_t: undefined
+#define S_MAX_ARRIVAL_RATE 1e9      // iterations per second per worker
+#define S_MAX_ARRIVAL_USERS 1e8     // users one worker may allocate
+#define S_MAX_CLASS_COUNT INT32_MAX // users of one class
+#define S_PATH_ITEM 64              // room for "$.stats[4294967295]"
+
+typedef int(s_decoder_fn)(proto_field_ctx_t *ctx, const msgpack_object *data,
+                          proto_msg_t *msg);
+
+// ---------------------------------------------------------------------
+// Shared parts: user class counts and user_count
+
+static int s_decode_counts(proto_field_ctx_t *ctx, const msgpack_object *o,
+                           proto_msg_t *msg, const char *path)
+{
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return proto_field_fail(ctx, path,
+                                "expected a map of class name to count");
+    uint32_t n = o->via.map.size;
+    msg->counts = apex_calloc(n ? n : 1, sizeof *msg->counts);
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
+        int64_t count;
+        if (kv->key.type != MSGPACK_OBJECT_STR)
+            return proto_field_fail(ctx, path, "expected class names as keys");
+        if (!proto_field_int(&kv->val, &count) || count < 0 ||
+            count > S_MAX_CLASS_COUNT) {
+            char where[PROTO_MAX_PATH];
+            snprintf(where, sizeof where, "%s.%.*s", path,
+                     (int)kv->key.via.str.size, kv->key.via.str.ptr);
+            return proto_field_fail(ctx, where, "expected a user count");
+        }
+        msg->counts[i].name = proto_field_strdup(&kv->key);
+        msg->counts[i].count = count;
+        msg->ncounts++;
+    }
+    return 0;
+}
+
+// "user_classes_count" and "user_count" of data, each optional (nil is
+// accepted only when nil_ok: stats allows it, spawning_complete not).
+static int s_decode_users(proto_field_ctx_t *ctx, const msgpack_object *data,
+                          proto_msg_t *msg, bool nil_ok)
+{
+    const msgpack_object *c = proto_field_get(data, "user_classes_count");
+    if (c && !(nil_ok && c->type == MSGPACK_OBJECT_NIL) &&
+        s_decode_counts(ctx, c, msg, "$.user_classes_count"))
+        return -1;
+    const msgpack_object *u = proto_field_get(data, "user_count");
+    if (u && !(nil_ok && u->type == MSGPACK_OBJECT_NIL) &&
+        (!proto_field_int(u, &msg->user_count) || msg->user_count < 0))
+        return proto_field_fail(ctx, "$.user_count", "expected a user count");
+    return 0;
+}
+
+// ---------------------------------------------------------------------
+// stats
+
+// The "stats" list: entries with the same (method, name) merge.
+static int s_decode_entries(proto_field_ctx_t *ctx, const msgpack_object *data,
+                            proto_msg_t *msg, apex_stats_entry_t *scratch)
+{
+    const msgpack_object *list = proto_field_get(data, "stats");
+    if (!list || list->type != MSGPACK_OBJECT_ARRAY)
+        return proto_field_fail(ctx, "$.stats", "expected a list");
+    for (uint32_t i = 0; i < list->via.array.size; i++) {
+        const msgpack_object *o = &list->via.array.ptr[i];
+        char path[S_PATH_ITEM];
+        snprintf(path, sizeof path, "$.stats[%u]", i);
+        char *name = NULL, *method = NULL;
+        apex_stats_entry_reset(scratch, 0);
+        int rc = proto_field_get_str(ctx, o, "name", false, &name, path) ||
+                         proto_field_get_str(ctx, o, "method", true, &method,
+                                             path) ||
+                         proto_stats_entry_decode(ctx, o, scratch, path)
+                     ? -1
+                     : 0;
+        if (rc == 0)
+            apex_stats_entry_merge(apex_stats_get(msg->stats,
+                                                  method ? method : "", name,
+                                                  scratch->start_time),
+                                   scratch);
+        free(name);
+        free(method);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+static int s_decode_total(proto_field_ctx_t *ctx, const msgpack_object *data,
+                          proto_msg_t *msg, apex_stats_entry_t *scratch)
+{
+    const msgpack_object *total = proto_field_get(data, "stats_total");
+    if (!total)
+        return proto_field_fail(ctx, "$.stats_total", "missing");
+    apex_stats_entry_reset(scratch, 0);
+    if (proto_stats_entry_decode(ctx, total, scratch, "$.stats_total"))
+        return -1;
+    apex_stats_entry_t *t = apex_stats_total(msg->stats);
+    apex_stats_entry_reset(t, scratch->start_time);
+    apex_stats_entry_merge(t, scratch);
+    return 0;
+}
+
+// One StatsErrorDict under its sha256 key.
+static int s_decode_error(proto_field_ctx_t *ctx, const msgpack_object_kv *kv,
+                          proto_msg_t *msg, const char *path)
+{
+    if (kv->key.type != MSGPACK_OBJECT_STR ||
+        kv->key.via.str.size >= APEX_SHA256_HEX)
+        return proto_field_fail(ctx, path,
+                                "expected a key of at most 64 chars");
+    if (kv->val.type != MSGPACK_OBJECT_MAP)
+        return proto_field_fail(ctx, path, "expected a map");
+    const msgpack_object *o = &kv->val;
+    apex_stats_error_t e = {.occurrences = 0};
+    memcpy(e.key, kv->key.via.str.ptr, kv->key.via.str.size);
+    e.key[kv->key.via.str.size] = '\0';
+    int rc = 0;
+    if (proto_field_get_str(ctx, o, "name", true, &e.name, path) ||
+        proto_field_get_str(ctx, o, "method", true, &e.method, path) ||
+        proto_field_get_str(ctx, o, "error", true, &e.error, path) ||
+        proto_field_get_count(ctx, o, "occurrences", false, &e.occurrences,
+                              path) ||
+        proto_field_get_number(ctx, o, "first_seen", true, &e.first_seen,
+                               path) ||
+        proto_field_get_number(ctx, o, "last_seen", true, &e.last_seen, path))
+        rc = -1;
+    else if (e.first_seen < 0 || e.last_seen < 0 ||
+             e.first_seen > PROTO_MAX_TIMESTAMP ||
+             e.last_seen > PROTO_MAX_TIMESTAMP)
+        rc =
+            proto_field_fail(ctx, path, "first_seen or last_seen out of range");
+    else
+        apex_stats_merge_error(msg->stats, &e);
+    free(e.name);
+    free(e.method);
+    free(e.error);
+    return rc;
+}
+
+static int s_decode_errors(proto_field_ctx_t *ctx, const msgpack_object *data,
+                           proto_msg_t *msg)
+{
+    const msgpack_object *errors = proto_field_get(data, "errors");
+    if (!errors || errors->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (errors->type != MSGPACK_OBJECT_MAP)
+        return proto_field_fail(ctx, "$.errors", "expected a map");
+    for (uint32_t i = 0; i < errors->via.map.size; i++) {
+        char path[S_PATH_ITEM];
+        snprintf(path, sizeof path, "$.errors[%u]", i);
+        if (s_decode_error(ctx, &errors->via.map.ptr[i], msg, path))
+            return -1;
+    }
+    return 0;
+}
+
+static int s_decode_stats(proto_field_ctx_t *ctx, const msgpack_object *data,
+                          proto_msg_t *msg)
+{
+    if (data->type != MSGPACK_OBJECT_MAP)
+        return proto_field_fail(ctx, "$", "expected a map");
+    msg->stats = apex_stats_new(apex_wall_time());
+    // One scratch entry for every entry read (entries merge into it).
+    apex_stats_entry_t scratch;
+    memset(&scratch, 0, sizeof scratch);
+    scratch.hist = apex_histogram_new();
+    apex_stats_entry_reset(&scratch, 0);
+    uint64_t iterations = 0, dropped = 0;
+    int rc = s_decode_entries(ctx, data, msg, &scratch) ||
+                     s_decode_total(ctx, data, msg, &scratch) ||
+                     s_decode_errors(ctx, data, msg) ||
+                     s_decode_users(ctx, data, msg, true) ||
+                     proto_field_get_count(ctx, data, PROTO_ITERATIONS_KEY,
+                                           true, &iterations, "$") ||
+                     proto_field_get_count(ctx, data, PROTO_DROPPED_KEY, true,
+                                           &dropped, "$")
+                 ? -1
+                 : 0;
+    msg->iterations = iterations;
+    msg->dropped_iterations = dropped;
+    apex_histogram_destroy(&scratch.hist);
+    apex_histogram_destroy(&scratch.service);
+    return rc;
+}
+
+// ---------------------------------------------------------------------
+// The other messages
+
+static int s_decode_client_ready(proto_field_ctx_t *ctx,
+                                 const msgpack_object *data, proto_msg_t *msg)
+{
+    if (data->type == MSGPACK_OBJECT_STR)
+        msg->version = proto_field_strdup(data);
+    else if (!proto_field_int(data, &msg->version_int))
+        return proto_field_fail(ctx, "$", "expected a version string or -1");
+    return 0;
+}
+
+static int s_decode_heartbeat(proto_field_ctx_t *ctx,
+                              const msgpack_object *data, proto_msg_t *msg)
+{
+    if (data->type == MSGPACK_OBJECT_NIL)
+        return 0; // the master's reply
+    if (data->type != MSGPACK_OBJECT_MAP)
+        return proto_field_fail(ctx, "$", "expected a map");
+    double mem = 0;
+    if (proto_field_get_str(ctx, data, "state", false, &msg->state, "$") ||
+        proto_field_get_number(ctx, data, "current_cpu_usage", false,
+                               &msg->cpu_usage, "$") ||
+        proto_field_get_number(ctx, data, "current_memory_usage", true, &mem,
+                               "$") ||
+        proto_field_get_str(ctx, data, PROTO_APEX_VERSION_KEY, true,
+                            &msg->apex_version, "$"))
+        return -1;
+    if (mem < 0 || mem >= S_MAX_MEMORY)
+        return proto_field_fail(ctx, "$.current_memory_usage",
+                                "expected a size in bytes");
+    msg->memory_usage = (uint64_t)mem;
+    return 0;
+}
+
+static int s_decode_spawning_complete(proto_field_ctx_t *ctx,
+                                      const msgpack_object *data,
+                                      proto_msg_t *msg)
+{
+    if (data->type != MSGPACK_OBJECT_MAP)
+        return proto_field_fail(ctx, "$", "expected a map");
+    return s_decode_users(ctx, data, msg, false);
+}
+
+static int s_decode_exception(proto_field_ctx_t *ctx,
+                              const msgpack_object *data, proto_msg_t *msg)
+{
+    if (data->type != MSGPACK_OBJECT_MAP)
+        return proto_field_fail(ctx, "$", "expected a map");
+    if (proto_field_get_str(ctx, data, "msg", true, &msg->msg, "$") ||
+        proto_field_get_str(ctx, data, "traceback", true, &msg->traceback, "$"))
+        return -1;
+    return 0;
+}
+
+static int s_decode_ack(proto_field_ctx_t *ctx, const msgpack_object *data,
+                        proto_msg_t *msg)
+{
+    // Masters up to 2.10.2 send None.
+    const msgpack_object *i = proto_field_get(data, "index");
+    if (i && !proto_field_int(i, &msg->index))
+        return proto_field_fail(ctx, "$.index", "expected an integer");
+    return 0;
+}
+
+// parsed_options: our scenario and the open model's rate (extensions).
+static int s_decode_options(proto_field_ctx_t *ctx, const msgpack_object *opts,
+                            proto_msg_t *msg)
+{
+    if (opts && opts->type == MSGPACK_OBJECT_MAP &&
+        proto_field_get_str(ctx, opts, PROTO_SCENARIO_KEY, true, &msg->scenario,
+                            "$.parsed_options"))
+        return -1;
+    const msgpack_object *arr = proto_field_get(opts, PROTO_ARRIVAL_KEY);
+    if (!arr || arr->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    const char *ap = "$.parsed_options.apex_arrival";
+    double rate = -1, max = 0;
+    if (arr->type != MSGPACK_OBJECT_MAP)
+        return proto_field_fail(ctx, ap, "expected a map");
+    if (proto_field_get_number(ctx, arr, "rate", false, &rate, ap) ||
+        proto_field_get_number(ctx, arr, "max_users", false, &max, ap))
+        return -1;
+    if (rate < 0 || rate > S_MAX_ARRIVAL_RATE || max < 0 ||
+        max > S_MAX_ARRIVAL_USERS)
+        return proto_field_fail(ctx, ap, "rate or max_users out of range");
+    msg->arrival_rate = rate;
+    msg->arrival_max_users = (int64_t)max;
+    return 0;
+}
+
+static int s_decode_spawn(proto_field_ctx_t *ctx, const msgpack_object *data,
+                          proto_msg_t *msg)
+{
+    if (data->type != MSGPACK_OBJECT_MAP)
+        return proto_field_fail(ctx, "$", "expected a map");
+    const msgpack_object *c = proto_field_get(data, "user_classes_count");
+    if (!c)
+        return proto_field_fail(ctx, "$.user_classes_count", "missing");
+    if (s_decode_counts(ctx, c, msg, "$.user_classes_count") ||
+        proto_field_get_number(ctx, data, "timestamp", false, &msg->timestamp,
+                               "$") ||
+        proto_field_get_str(ctx, data, "host", true, &msg->host, "$"))
+        return -1;
+    double stop = -1;
+    if (proto_field_get_number(ctx, data, "stop_timeout", true, &stop, "$"))
+        return -1;
+    msg->stop_timeout = stop < 0 ? -1 : stop;
+    return s_decode_options(ctx, proto_field_get(data, "parsed_options"), msg);
+}
+
+// ---------------------------------------------------------------------
+// Types and the envelope [type, data, node_id]
+
+static const struct {
+    proto_type_t type;    // enum value
+    const char *name;     // wire name
+    s_decoder_fn *decode; // reads its data, or NULL: none we use
+} s_types[] = {
+    {PROTO_CLIENT_READY, "client_ready", s_decode_client_ready},
+    {PROTO_HEARTBEAT, "heartbeat", s_decode_heartbeat},
+    {PROTO_STATS, "stats", s_decode_stats},
+    {PROTO_SPAWNING, "spawning", NULL},
+    {PROTO_SPAWNING_COMPLETE, "spawning_complete", s_decode_spawning_complete},
+    {PROTO_CLIENT_STOPPED, "client_stopped", NULL},
+    {PROTO_QUIT, "quit", NULL},
+    {PROTO_EXCEPTION, "exception", s_decode_exception},
+    {PROTO_LOGS, "logs", NULL},
+    {PROTO_ACK, "ack", s_decode_ack},
+    {PROTO_SPAWN, "spawn", s_decode_spawn},
+    {PROTO_STOP, "stop", NULL},
+    {PROTO_RECONNECT, "reconnect", NULL},
+};
+#define S_NTYPES (sizeof s_types / sizeof s_types[0])
+
+const char *proto_type_name(proto_type_t type)
+{
+    for (size_t i = 0; i < S_NTYPES; i++)
+        if (s_types[i].type == type)
+            return s_types[i].name;
+    return "unknown";
+}
+
+// The envelope's checks; err says what was wrong.
+static bool s_envelope_ok(const msgpack_object *root, size_t size,
+                          apex_error_t *err)
+{
+    if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size != 3) {
+        apex_error_set(err,
+                       "frame of %zu bytes: expected an array "
+                       "[type, data, node_id]",
+                       size);
+        return false;
+    }
+    const msgpack_object *type = &root->via.array.ptr[0];
+    const msgpack_object *node = &root->via.array.ptr[2];
+    if (type->type != MSGPACK_OBJECT_STR || type->via.str.size == 0 ||
+        type->via.str.size > S_MAX_TYPE_NAME) {
+        apex_error_set(err,
+                       "frame of %zu bytes: message type is not a "
+                       "short string",
+                       size);
+        return false;
+    }
+    if (node->type != MSGPACK_OBJECT_STR ||
+        node->via.str.size > S_MAX_NODE_ID) {
+        apex_error_set(err, "frame of %zu bytes: node id is not a string",
+                       size);
+        return false;
+    }
+    return true;
+}
+
+static proto_msg_t *s_decode_root(const msgpack_object *root, apex_error_t *err)
+{
+    const msgpack_object *type = &root->via.array.ptr[0];
+    const msgpack_object *body = &root->via.array.ptr[1];
+    proto_msg_t *msg = apex_calloc(1, sizeof *msg);
+    msg->type_name = proto_field_strdup(type);
+    msg->node_id = proto_field_strdup(&root->via.array.ptr[2]);
+    msg->index = -1;
+    msg->user_count = -1;
+    msg->stop_timeout = -1;
+    msg->arrival_rate = -1;
+    msg->has_data = body->type != MSGPACK_OBJECT_NIL;
+    s_decoder_fn *decode = NULL;
+    for (size_t i = 0; i < S_NTYPES; i++) {
+        if (strcmp(s_types[i].name, msg->type_name) == 0) {
+            msg->type = s_types[i].type;
+            decode = s_types[i].decode;
+        }
+    }
+    proto_field_ctx_t ctx = {err, msg->type_name};
+    if (decode && decode(&ctx, body, msg) != 0)
+        proto_msg_destroy(&msg);
+    return msg;
+}
+
+proto_msg_t *proto_decode(const void *data, size_t size, apex_error_t *err)
+{
+    if (proto_check_frame(data, size, err) != 0)
+        return NULL;
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    size_t off = 0;
+    proto_msg_t *msg = NULL;
+    int rc = msgpack_unpack_next(&result, data, size, &off);
+    if (rc != MSGPACK_UNPACK_SUCCESS)
+        apex_error_set(err, "frame of %zu bytes: msgpack error %d", size, rc);
+    else if (s_envelope_ok(&result.data, size, err))
+        msg = s_decode_root(&result.data, err);
+    msgpack_unpacked_destroy(&result);
+    return msg;
+}
+
+void proto_msg_destroy(proto_msg_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    proto_msg_t *self = *self_p;
+    free(self->type_name);
+    free(self->node_id);
+    free(self->version);
+    free(self->state);
+    free(self->apex_version);
+    free(self->host);
+    free(self->scenario);
+    for (size_t i = 0; i < self->ncounts; i++)
+        free(self->counts[i].name);
+    free(self->counts);
+    apex_stats_destroy(&self->stats);
+    free(self->msg);
+    free(self->traceback);
+    free(self);
+    *self_p = NULL;
+}
