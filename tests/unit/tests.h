@@ -7,6 +7,7 @@
     X(histogram)                                                               \
     X(pyfmt)                                                                   \
     X(scenario)                                                                \
+    X(json)                                                                    \
     X(stats)                                                                   \
     X(proto)                                                                   \
     X(loop)                                                                    \
