@@ -290,9 +290,9 @@ static void s_test_model(void)
     CHECK_EQ(create->captures[0].kind, APEX_CAPTURE_JSON);
     CHECK_STR(create->captures[0].var, "task_id");
     CHECK_STR(create->captures[0].expr, "$.id");
-    CHECK_EQ(create->captures[0].nsteps, 1);
-    CHECK_EQ(create->captures[0].steps[0].kind, APEX_JSONPATH_KEY);
-    CHECK_STR(create->captures[0].steps[0].key, "id");
+    CHECK_EQ(create->captures[0].path.nsteps, 1);
+    CHECK_EQ(create->captures[0].path.steps[0].kind, APEX_JSONPATH_KEY);
+    CHECK_STR(create->captures[0].path.steps[0].key, "id");
     CHECK_EQ(create->captures[1].kind, APEX_CAPTURE_HEADER);
     CHECK_STR(create->captures[1].expr, "Location");
     CHECK_EQ(create->captures[2].kind, APEX_CAPTURE_REGEX);
@@ -315,9 +315,9 @@ static void s_test_model(void)
     CHECK_STR(apex_template_constant(dags->http->path),
               "http://10.0.0.5:8080/api/v1/dags");
     const apex_capture_t *any = &dags->captures[0];
-    CHECK_EQ(any->nsteps, 3);
-    CHECK_EQ(any->steps[1].kind, APEX_JSONPATH_ANY);
-    CHECK_STR(any->steps[2].key, "id");
+    CHECK_EQ(any->path.nsteps, 3);
+    CHECK_EQ(any->path.steps[1].kind, APEX_JSONPATH_ANY);
+    CHECK_STR(any->path.steps[2].key, "id");
 
     // A raw body with its own Content-Type: no JSON type added.
     const apex_step_t *del = &u->tasks[3].steps[0];
