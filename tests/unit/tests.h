@@ -7,7 +7,12 @@
     X(histogram)                                                               \
     X(pyfmt)                                                                   \
     X(scenario)                                                                \
+    X(scenario_parse)                                                          \
+    X(scenario_http)                                                           \
+    X(template)                                                                \
+    X(jsonpath)                                                                \
     X(json)                                                                    \
+    X(capture)                                                                 \
     X(stats)                                                                   \
     X(proto)                                                                   \
     X(loop)                                                                    \
