@@ -49,6 +49,14 @@ void apex_error_prefix(apex_error_t *err, const char *fmt, ...)
     err->msg[n + m] = '\0';
 }
 
+void apex_error_quote(const char *text, char *out, size_t size)
+{
+    if (strlen(text) > APEX_ERROR_EXCERPT)
+        snprintf(out, size, "\"%.*s\"...", APEX_ERROR_EXCERPT, text);
+    else
+        snprintf(out, size, "\"%s\"", text);
+}
+
 bool apex_error_is_set(const apex_error_t *err)
 {
     return err && err->msg[0] != '\0';

@@ -1,6 +1,7 @@
 // tests/unit/test_error.c - the error buffer: set (and its va_list
 // twin), prefix as an error travels up, truncation at APEX_ERROR_MAX
-// without overflow, and a NULL err that silently drops the message.
+// without overflow, a NULL err that silently drops the message, and bad
+// values quoted (and cut) for messages.
 #include "tests/unit/tests.h"
 
 #include "common/error.h"
@@ -23,6 +24,29 @@ static int s_vset(apex_error_t *err, const char *fmt, ...)
     int rc = apex_error_vset(err, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+// Quoting a bad value: whole up to APEX_ERROR_EXCERPT bytes, cut after
+// that; nothing is escaped; a small buffer is not overrun.
+static void s_test_quote(void)
+{
+    char quoted[APEX_ERROR_QUOTE_MAX];
+    apex_error_quote("", quoted, sizeof quoted);
+    CHECK_STR(quoted, "\"\"");
+    apex_error_quote("a \"b\"", quoted, sizeof quoted);
+    CHECK_STR(quoted, "\"a \"b\"\"");
+    char text[APEX_ERROR_EXCERPT + 2];
+    memset(text, 'q', sizeof text - 1);
+    text[sizeof text - 1] = '\0';
+    apex_error_quote(text, quoted, sizeof quoted);
+    CHECK_EQ(strlen(quoted), APEX_ERROR_EXCERPT + strlen("\"\"..."));
+    CHECK(strcmp(quoted + APEX_ERROR_EXCERPT + 1, "\"...") == 0);
+    text[APEX_ERROR_EXCERPT] = '\0'; // exactly the excerpt: whole
+    apex_error_quote(text, quoted, sizeof quoted);
+    CHECK_EQ(strlen(quoted), APEX_ERROR_EXCERPT + 2);
+    char tiny[4];
+    apex_error_quote("abcdef", tiny, sizeof tiny);
+    CHECK_STR(tiny, "\"ab");
 }
 
 void test_error(bool verbose)
@@ -86,4 +110,6 @@ void test_error(bool verbose)
     apex_error_set(&err, "%s", "100%s %n");
     apex_error_prefix(&err, "%s", "%d");
     CHECK_STR(err.msg, "%d: 100%s %n");
+
+    s_test_quote();
 }

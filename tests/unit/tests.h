@@ -8,6 +8,12 @@
     X(histogram)                                                               \
     X(pyfmt)                                                                   \
     X(scenario)                                                                \
+    X(scenario_parse)                                                          \
+    X(scenario_http)                                                           \
+    X(template)                                                                \
+    X(jsonpath)                                                                \
+    X(json)                                                                    \
+    X(capture)                                                                 \
     X(stats)                                                                   \
     X(proto_encode)                                                            \
     X(proto_decode)                                                            \

@@ -1,0 +1,379 @@
+// common/capture.c - captures: the "capture" object of a step compiled
+// into apex_capture_t (JSON paths, header names, regexes with their cost
+// bounded), and their application to a response.
+//
+// The form, in a step:
+//   "capture": {"task_id": {"json": "$.id"},      // a JSON path
+//               "loc": {"header": "Location"},    // a response header
+//               "n": {"regex": "id=([0-9]+)"},    // group 1, or the match
+//               "dag_id": "$.dags[*].id"}         // a string is a path
+// Each key is a variable name whose slot the loader assigned in its first
+// pass over the document, so every class shares one slot table.
+//
+// Regexes: before regcomp() sees a pattern, s_regex_risk() walks it once
+// and computes its size with every {m,n} bound expanded (the way glibc
+// compiles it: the element before a bound is copied once per count, and
+// nested bounds multiply), refusing back-references outright. One
+// regex's size and the scenario's total are limited (capture.h).
+//
+// Applying: the body is parsed as JSON at most once per response, and
+// NUL-terminated at most once for regexec(); every capture is evaluated
+// even after one fails, so the variables that were found are stored.
+#include "common/capture.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "common/alloc.h"
+#include "common/json.h"
+#include "common/scenario.h"
+#include "common/scenario_parse.h"
+
+#define APEX_REGEX_WHY_MAX 128 // regerror()'s text
+#define APEX_REGEX_MATCHES 2   // the whole match and group 1
+
+static const char *const s_capture_keys[] = {"json", "header", "regex", NULL};
+static const char s_too_large[] = "repetition counts expand it to more than "
+                                  "10000 elements";
+
+void apex_capture_fini(apex_capture_t *c)
+{
+    free(c->var);
+    free(c->expr);
+    apex_jsonpath_fini(&c->path);
+    if (c->kind == APEX_CAPTURE_REGEX)
+        regfree(&c->regex);
+    memset(c, 0, sizeof *c);
+}
+
+// ---------------------------------------------------------------------
+// Regex limits
+
+// The "]" that ends the bracket expression at p ("[", "[^", a leading
+// "]" belongs to the set), or NULL when there is none.
+static const char *s_bracket_end(const char *p)
+{
+    const char *q = p + 1;
+    if (*q == '^')
+        q++;
+    if (*q == ']')
+        q++;
+    while (*q && *q != ']')
+        q++;
+    return *q ? q : NULL;
+}
+
+// The largest count of the bound "{m}", "{m,}" or "{m,n}" at *pp, capped
+// just past APEX_REGEX_MAX_SIZE (NaN stays NaN); *pp moves to its "}".
+static double s_bound_count(const char **pp)
+{
+    const char *p = *pp;
+    char *end = NULL;
+    double lo = strtod(p + 1, &end);
+    double hi = lo;
+    if (end && *end == ',') {
+        char *end2 = NULL;
+        hi = strtod(end + 1, &end2);
+        if (end2 == end + 1)
+            hi = lo + 1; // {m,}: unbounded, costs like m + 1
+    }
+    const char *close = strchr(p, '}');
+    if (close)
+        *pp = close;
+    if (hi > APEX_REGEX_MAX_SIZE) // inf too
+        hi = APEX_REGEX_MAX_SIZE + 1;
+    return hi;
+}
+
+// Why a capture regex is refused, or NULL; *size_out gets its expanded
+// size (see the top of this file).
+static const char *s_regex_risk(const char *re, double *size_out)
+{
+    double size[APEX_REGEX_MAX_DEPTH + 1]; // expanded size of each group
+    int depth = 0;
+    double atom = 0; // expanded size of the last element ({m,n} copies it)
+    size[0] = 0;
+    for (const char *p = re; *p; p++) {
+        if (*p == '\\') {
+            if (p[1] >= '1' && p[1] <= '9')
+                return "back-references (\\1 to \\9) are not allowed";
+            if (p[1])
+                p++;
+            atom = 1;
+        } else if (*p == '[') {
+            const char *q = s_bracket_end(p);
+            if (!q)
+                break; // regcomp reports it
+            p = q;
+            atom = 1;
+        } else if (*p == '(') {
+            if (depth == APEX_REGEX_MAX_DEPTH)
+                return "groups nested too deeply";
+            size[++depth] = 0;
+            atom = 0;
+            continue;
+        } else if (*p == ')') {
+            if (depth == 0)
+                continue;
+            atom = size[depth--] + 1;
+        } else if (*p == '{') {
+            double hi = s_bound_count(&p);
+            if (hi > 1) { // NaN is not
+                // The element is counted once already: add the copies.
+                size[depth] += atom * (hi - 1);
+                atom *= hi;
+            }
+            if (size[depth] > APEX_REGEX_MAX_SIZE)
+                return s_too_large;
+            continue;
+        } else {
+            atom = 1;
+        }
+        size[depth] += atom;
+        if (size[depth] > APEX_REGEX_MAX_SIZE)
+            return s_too_large;
+    }
+    double total = 0;
+    for (int d = 0; d <= depth; d++)
+        total += size[d];
+    *size_out = total;
+    return NULL;
+}
+
+// ---------------------------------------------------------------------
+// Compiling
+
+static int s_compile_regex(apex_parser_t *p, apex_capture_t *c)
+{
+    char quoted[APEX_ERROR_QUOTE_MAX];
+    double size = 0;
+    const char *risk = s_regex_risk(c->expr, &size);
+    if (!risk && p->regex_size + size > APEX_REGEX_MAX_SIZE_ALL)
+        risk = "the scenario's regexes expand to more than 100000 "
+               "elements in all";
+    if (risk) {
+        apex_error_quote(c->expr, quoted, sizeof quoted);
+        return apex_parse_fail(p, "regex %s: %s", quoted, risk);
+    }
+    p->regex_size += size;
+    int rc = regcomp(&c->regex, c->expr, REG_EXTENDED);
+    if (rc != 0) {
+        char why[APEX_REGEX_WHY_MAX];
+        regerror(rc, &c->regex, why, sizeof why);
+        apex_error_quote(c->expr, quoted, sizeof quoted);
+        return apex_parse_fail(p, "bad regex %s: %s", quoted, why);
+    }
+    c->kind = APEX_CAPTURE_REGEX; // only now does fini call regfree()
+    c->has_group = c->regex.re_nsub >= 1;
+    return 0;
+}
+
+// Compile expr (a JSON string) of the given kind into c.
+static int s_compile(apex_parser_t *p, apex_capture_t *c, const char *kind,
+                     const json_t *expr)
+{
+    if (!json_is_string(expr) || json_string_length(expr) == 0)
+        return apex_parse_fail_got(p, expr,
+                                   strcmp(kind, "json") == 0 ? "a JSON path"
+                                   : strcmp(kind, "header") == 0
+                                       ? "a header name"
+                                       : "a regex");
+    c->expr = apex_strdup(json_string_value(expr));
+    if (strcmp(kind, "json") == 0) {
+        apex_error_t err = {""};
+        c->kind = APEX_CAPTURE_JSON;
+        if (apex_jsonpath_compile(&c->path, c->expr, &err) != 0)
+            return apex_parse_fail(p, "%s", err.msg);
+        return 0;
+    }
+    if (strcmp(kind, "header") == 0) {
+        if (!apex_parse_is_token(c->expr))
+            return apex_parse_fail_got(p, expr, "a header name");
+        c->kind = APEX_CAPTURE_HEADER;
+        return 0;
+    }
+    return s_compile_regex(p, c);
+}
+
+// One capture: the path names the variable; a string is a JSON path.
+static int s_parse_capture(apex_parser_t *p, const char *var,
+                           const json_t *spec, apex_capture_t *c)
+{
+    if (!apex_parse_is_name(var))
+        return apex_parse_fail(p, "expected a variable name "
+                                  "([A-Za-z_][A-Za-z0-9_]*)");
+    long slot = apex_parse_var_slot(p, var, strlen(var));
+    if (slot < 0) // the first pass stopped collecting
+        return apex_parse_fail(p, "more than %d capture variables",
+                               APEX_SCENARIO_MAX_VARS);
+    c->var = apex_strdup(var);
+    c->slot = (size_t)slot;
+    const char *kind = "json";
+    const json_t *expr = spec;
+    if (json_is_object(spec)) {
+        if (apex_parse_check_keys(p, spec, s_capture_keys, NULL) != 0)
+            return -1;
+        if (json_object_size(spec) != 1)
+            return apex_parse_fail_got(p, spec,
+                                       "exactly one of: json, header, regex");
+        kind = json_object_iter_key(json_object_iter((json_t *)spec));
+        expr = json_object_get(spec, kind);
+        apex_parse_path_key(p, kind);
+    } else if (!json_is_string(spec)) {
+        return apex_parse_fail_got(p, spec,
+                                   "a JSON path or an object with one of: "
+                                   "json, header, regex");
+    }
+    return s_compile(p, c, kind, expr);
+}
+
+// One member of a "capture" object into step->captures[i].
+static int s_parse_member(apex_parser_t *p, const char *key,
+                          const json_t *value, size_t i, void *arg)
+{
+    apex_step_t *step = arg;
+    apex_capture_t *c = &step->captures[i];
+    if (s_parse_capture(p, key, value, c) != 0)
+        return -1;
+    if (c->kind == APEX_CAPTURE_HEADER)
+        step->needs_headers = true;
+    else
+        step->needs_body = true;
+    return 0;
+}
+
+int apex_parse_captures(apex_parser_t *p, const json_t *obj, apex_step_t *step)
+{
+    if (!json_is_object(obj))
+        return apex_parse_fail_got(p, obj,
+                                   "an object of variable names and captures");
+    step->captures = apex_calloc(json_object_size(obj), sizeof *step->captures);
+    step->ncaptures = json_object_size(obj);
+    return apex_parse_members(p, obj, s_parse_member, step);
+}
+
+// ---------------------------------------------------------------------
+// Applying
+
+static bool s_is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+// The value of the last header called name in a raw header block.
+static char *s_header_value(const char *headers, size_t size, const char *name)
+{
+    if (!headers)
+        return NULL;
+    size_t namelen = strlen(name);
+    const char *found = NULL;
+    size_t foundlen = 0;
+    const char *end = headers + size;
+    for (const char *line = headers; line < end;) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        const char *next = eol ? eol + 1 : end;
+        if (!eol)
+            eol = end;
+        if (eol > line && eol[-1] == '\r')
+            eol--;
+        const char *colon = memchr(line, ':', (size_t)(eol - line));
+        if (colon && (size_t)(colon - line) == namelen &&
+            strncasecmp(line, name, namelen) == 0) {
+            const char *v = colon + 1;
+            const char *vend = eol;
+            while (v < vend && s_is_blank(*v))
+                v++;
+            while (vend > v && s_is_blank(vend[-1]))
+                vend--;
+            found = v;
+            foundlen = (size_t)(vend - v);
+        }
+        line = next;
+    }
+    return found ? apex_strndup(found, foundlen) : NULL;
+}
+
+static char *s_regex_value(const apex_capture_t *c, const char *text)
+{
+    regmatch_t m[APEX_REGEX_MATCHES];
+    if (regexec(&c->regex, text, APEX_REGEX_MATCHES, m, 0) != 0)
+        return NULL;
+    const regmatch_t *g = &m[c->has_group ? 1 : 0];
+    if (g->rm_so < 0) // the group took no part in the match
+        return NULL;
+    return apex_strndup(text + g->rm_so, (size_t)(g->rm_eo - g->rm_so));
+}
+
+// What one response gives the captures of a step: the raw parts, and
+// the body parsed or NUL-terminated on first use.
+typedef struct {
+    const char *headers; // raw header block, or NULL
+    size_t headers_size; // its length
+    const char *body;    // raw body, or NULL
+    size_t body_size;    // its length
+    json_t *doc;         // the body as JSON, once parsed (NULL: not JSON)
+    bool parsed;         // doc was tried
+    char *text;          // the body NUL-terminated, for regexec()
+} s_response_t;
+
+// The value c captures from r (a new string), or NULL with *kind and
+// *problem set for the message.
+static char *s_capture_value(const apex_capture_t *c, s_response_t *r,
+                             uint64_t *rng, const char **kind,
+                             const char **problem)
+{
+    *kind = "";
+    *problem = "not found in response";
+    if (c->kind == APEX_CAPTURE_JSON) {
+        if (!r->parsed) {
+            r->parsed = true;
+            if (r->body)
+                r->doc =
+                    json_loadb(r->body, r->body_size, JSON_DECODE_ANY, NULL);
+        }
+        if (!r->doc) {
+            *problem = "response body is not JSON";
+            return NULL;
+        }
+        const json_t *v = apex_jsonpath_eval(&c->path, r->doc, rng);
+        return v ? apex_json_text(v) : NULL;
+    }
+    if (c->kind == APEX_CAPTURE_HEADER) {
+        *kind = "header ";
+        return s_header_value(r->headers, r->headers_size, c->expr);
+    }
+    *kind = "regex ";
+    if (!r->text)
+        r->text =
+            r->body ? apex_strndup(r->body, r->body_size) : apex_strdup("");
+    return s_regex_value(c, r->text);
+}
+
+int apex_captures_apply(const apex_step_t *step, const char *headers,
+                        size_t headers_size, const char *body, size_t body_size,
+                        char **vars, uint64_t *rng, apex_error_t *err)
+{
+    assert(step && (vars || step->ncaptures == 0));
+    s_response_t r = {headers, headers_size, body, body_size,
+                      NULL,    false,        NULL};
+    int rc = 0;
+    for (size_t i = 0; i < step->ncaptures; i++) {
+        const apex_capture_t *c = &step->captures[i];
+        const char *kind, *problem;
+        char *value = s_capture_value(c, &r, rng, &kind, &problem);
+        if (value) {
+            free(vars[c->slot]);
+            vars[c->slot] = value;
+        } else if (rc == 0) {
+            rc = apex_error_set(err, "capture %s: %s%s: %s", c->var, kind,
+                                c->expr, problem);
+        }
+    }
+    json_decref(r.doc);
+    free(r.text);
+    return rc;
+}

@@ -1,0 +1,150 @@
+// common/scenario_parse.h - internal to the scenario loader: the parser's
+// state and the helpers shared by the files that each parse one part of
+// a scenario (scenario.c the document, users, tasks and what every step
+// has; scenario_http.c an HTTP step; capture.c a step's captures). Only
+// those files, and their unit tests, include it; the rest of the tree
+// sees the model through common/scenario.h.
+//
+// Every helper that fails writes "ORIGIN: $.json.path: what" into the
+// parser's error and returns -1 (or NULL), so a part's parser reads as a
+// list of checks, each `return apex_parse_fail...(p, ...)` on bad input.
+#ifndef APEX_SCENARIO_PARSE_H
+#define APEX_SCENARIO_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/scenario.h"
+
+typedef struct {
+    apex_scenario_t *sc;    // the model being built
+    apex_error_t *err;      // where the first error goes
+    apex_buf_t path;        // JSON path of the node being parsed
+    json_t *env;            // the document's "env" object, or NULL
+    json_t *used_env;       // each environment name looked up -> value
+    apex_header_t *headers; // the document's "headers", compiled
+    size_t nheaders;        // number of them
+    double regex_size;      // expanded size of the capture regexes so far
+} apex_parser_t;
+
+// Start parsing into sc (origin set): the path is "$", no environment
+// looked up yet. err may be NULL.
+void apex_parser_init(apex_parser_t *p, apex_scenario_t *sc, apex_error_t *err);
+
+// Free what the parser holds (not the model).
+void apex_parser_fini(apex_parser_t *p);
+
+// ---------------------------------------------------------------------
+// The JSON path of the node being parsed
+
+// Append .key, or ["key"] when key is not a plain name. Returns the old
+// length for apex_parse_path_restore().
+size_t apex_parse_path_key(apex_parser_t *p, const char *key);
+
+// Append [index]. Returns the old length.
+size_t apex_parse_path_index(apex_parser_t *p, size_t index);
+
+// Cut the path back to len bytes (a value from the two above).
+void apex_parse_path_restore(apex_parser_t *p, size_t len);
+
+// ---------------------------------------------------------------------
+// Errors, each returning -1
+
+// "ORIGIN: PATH: message" (printf-style).
+int apex_parse_fail(apex_parser_t *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+// "expected WHAT, got VALUE", VALUE as compact JSON cut after
+// APEX_ERROR_EXCERPT bytes.
+int apex_parse_fail_got(apex_parser_t *p, const json_t *value,
+                        const char *what);
+
+// "missing (expected WHAT)" for a required key, named in the path.
+int apex_parse_fail_missing(apex_parser_t *p, const char *key,
+                            const char *what);
+
+// Every key of obj must be in allowed or, when more is not NULL, in more
+// (both NULL-terminated); else "unknown key (expected one of: ...)"
+// with both lists, the path naming the key.
+int apex_parse_check_keys(apex_parser_t *p, const json_t *obj,
+                          const char *const *allowed, const char *const *more);
+
+// Call fn on each element of array, in order, with its index in the
+// path; the first failure stops the walk and is returned.
+typedef int (*apex_parse_item_fn)(apex_parser_t *p, const json_t *item,
+                                  size_t index, void *arg);
+int apex_parse_items(apex_parser_t *p, const json_t *array,
+                     apex_parse_item_fn fn, void *arg);
+
+// Call fn on each member of object, in document order, with its key in
+// the path; the first failure stops the walk and is returned.
+typedef int (*apex_parse_member_fn)(apex_parser_t *p, const char *key,
+                                    const json_t *value, size_t index,
+                                    void *arg);
+int apex_parse_members(apex_parser_t *p, const json_t *object,
+                       apex_parse_member_fn fn, void *arg);
+
+// An integer in [min, max] (JSON integers only: 1.0 is not one).
+int apex_parse_get_int(apex_parser_t *p, const json_t *v, long long min,
+                       long long max, long long *out);
+
+// ---------------------------------------------------------------------
+// Names and templates
+
+// True for [A-Za-z_][A-Za-z0-9_]* (class and variable names).
+bool apex_parse_is_name(const char *s);
+
+// True for an HTTP header name (an RFC 9110 token).
+bool apex_parse_is_token(const char *s);
+
+// True when s is one of the NULL-terminated list.
+bool apex_parse_in_list(const char *s, const char *const *list);
+
+// The slot of capture variable name (len bytes), or -1.
+long apex_parse_var_slot(const apex_parser_t *p, const char *name, size_t len);
+
+// Compile a template found at the current path: ${NAME} is a user
+// variable when a capture defines NAME, else an environment variable
+// looked up in the document's "env" (when it has one) or the process
+// environment, and recorded for the wire text. NULL with the error set
+// ("ORIGIN: PATH: unterminated ...") on failure.
+apex_template_t *apex_parse_template(apex_parser_t *p, const char *src,
+                                     bool json);
+
+// ---------------------------------------------------------------------
+// Parts, each parsed in the file of its concept
+
+// capture.c: a step's "capture" object into step->captures (and its
+// needs_body / needs_headers).
+int apex_parse_captures(apex_parser_t *p, const json_t *obj, apex_step_t *step);
+
+// scenario_http.c: a "headers" object (the document's or a request's):
+// names are tokens, unique in any case; values are templates.
+int apex_parse_headers(apex_parser_t *p, const json_t *obj, apex_header_t **out,
+                       size_t *nout);
+
+// scenario_http.c: free n headers and the array.
+void apex_headers_free(apex_header_t *headers, size_t n);
+
+// One kind of step: how the loader tells it, parses it and frees it.
+// Each kind's file defines one; scenario.c lists them by kind.
+typedef struct {
+    const char *key;         // the key that marks a step of this kind
+    const char *const *keys; // every key such a step may have
+    // Parse obj (an object whose keys were checked) into step->kind's
+    // part of step, and step->type and step->name. The loader parses
+    // what every kind has ("capture", "timeout") afterwards.
+    int (*parse)(apex_parser_t *p, const json_t *obj, apex_step_t *step);
+    // Free the kind's part of step; a NULL part (a step that failed
+    // early) is fine.
+    void (*fini)(apex_step_t *step);
+} apex_step_parser_t;
+
+// scenario_http.c: APEX_STEP_HTTP, marked by "path".
+extern const apex_step_parser_t apex_http_step_parser;
+
+#endif
