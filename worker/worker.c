@@ -7,12 +7,11 @@
 // stats every 3 s as deltas. A stats report that cannot be sent is not
 // lost: the stats are only reset after a successful send.
 //
-// The socket is ZeroMQ's: its ZMQ_FD is edge-triggered, so after every
-// loop iteration (and after each send, which can consume the edge) we
-// look at ZMQ_EVENTS and drain all waiting messages.
+// The socket is proto/zio.h's DEALER: it decodes what the master sends
+// and hands it to s_on_message; it is drained after every loop iteration
+// (ZMQ_FD is edge-triggered and a send can consume its edge).
 #include "worker/worker.h"
 
-#include <czmq.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 #include "common/procstat.h"
 #include "common/version.h"
 #include "proto/proto.h"
+#include "proto/zio.h"
 #include "worker/engine.h"
 
 #define WORKER_HEARTBEAT_US (1 * APEX_USEC_PER_SEC)
@@ -54,8 +54,7 @@ struct worker {
     char id[300];               // node id, also the socket identity
     apex_loop_t *loop;          // the one loop
     worker_engine_t *engine;    // users and requests
-    zsock_t *sock;              // DEALER to the master
-    apex_io_t sock_io;          // watches ZMQ_FD
+    proto_zio_t *zio;           // DEALER to the master
     int sigfd;                  // signalfd for SIGINT/SIGTERM
     apex_io_t sig_io;           // watches sigfd
     apex_timer_t connect_timer; // resends client_ready
@@ -72,11 +71,9 @@ struct worker {
     apex_buf_t out;             // encoded outgoing message
     int exit_code;              // what worker_run() returns
     int signals;                // signals received
-    uint64_t malformed;         // frames dropped as malformed
     bool lost;                  // stopping because the master went silent
 };
 
-static void s_drain(void *arg);
 static void s_on_stopped(void *arg);
 
 // ---------------------------------------------------------------------
@@ -86,13 +83,7 @@ static void s_on_stopped(void *arg);
 // master connected, or the queue is full).
 static bool s_send(worker_t *self)
 {
-    void *handle = zsock_resolve(self->sock);
-    int rc = zmq_send(handle, self->out.data, self->out.len, ZMQ_DONTWAIT);
-    if (rc < 0) {
-        apex_debug("send failed: %s", zmq_strerror(zmq_errno()));
-        return false;
-    }
-    return true;
+    return proto_zio_send(self->zio, NULL, &self->out) == PROTO_ZIO_SENT;
 }
 
 static const char *s_state_name(worker_state_t state)
@@ -219,43 +210,6 @@ static void s_on_report(apex_loop_t *loop, apex_timer_t *timer)
     worker_t *self = timer->arg;
     s_send_stats(self);
     apex_timer_start(loop, timer, WORKER_REPORT_US);
-}
-
-// ---------------------------------------------------------------------
-// Socket
-
-static int s_open_socket(worker_t *self, apex_error_t *err)
-{
-    self->sock = zsock_new(ZMQ_DEALER);
-    if (!self->sock)
-        return apex_error_set(err, "cannot create a ZeroMQ socket");
-    zsock_set_identity(self->sock, self->id);
-    zsock_set_linger(self->sock, WORKER_QUIT_LINGER_MS);
-    // Queue nothing for a master that is not connected: a client_ready
-    // sent while the master is down must not pile up and arrive later.
-    zsock_set_immediate(self->sock, 1);
-    zsock_set_maxmsgsize(self->sock, (int)PROTO_MAX_FRAME);
-    zsock_set_tcp_keepalive(self->sock, 1);
-    zsock_set_tcp_keepalive_idle(self->sock, 30);
-    if (zsock_connect(self->sock, "%s", self->endpoint) != 0) {
-        zsock_destroy(&self->sock);
-        return apex_error_set(err, "cannot connect to %s: %s", self->endpoint,
-                              zmq_strerror(zmq_errno()));
-    }
-    if (apex_io_start(self->loop, &self->sock_io, zsock_fd(self->sock), EPOLLIN,
-                      err) != 0) {
-        zsock_destroy(&self->sock);
-        return -1;
-    }
-    return 0;
-}
-
-static void s_close_socket(worker_t *self)
-{
-    if (!self->sock)
-        return;
-    apex_io_stop(self->loop, &self->sock_io);
-    zsock_destroy(&self->sock);
 }
 
 // ---------------------------------------------------------------------
@@ -425,8 +379,7 @@ static void s_handle(worker_t *self, proto_msg_t *msg)
         apex_warn("the master asked us to reconnect; resetting the "
                   "connection");
         apex_error_t err = {""};
-        s_close_socket(self);
-        if (s_open_socket(self, &err) != 0) {
+        if (proto_zio_reconnect(self->zio, &err) != 0) {
             apex_err("%s", err.msg);
             self->exit_code = 1;
             apex_loop_stop(self->loop);
@@ -445,48 +398,9 @@ static void s_handle(worker_t *self, proto_msg_t *msg)
     }
 }
 
-// Read every waiting message (ZMQ_FD is edge-triggered).
-static void s_drain(void *arg)
+static void s_on_message(void *arg, proto_msg_t *msg)
 {
-    worker_t *self = arg;
-    while (self->sock && (zsock_events(self->sock) & ZMQ_POLLIN)) {
-        zmq_msg_t frame;
-        zmq_msg_init(&frame);
-        if (zmq_msg_recv(&frame, zsock_resolve(self->sock), ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&frame);
-            break;
-        }
-        bool more = zmq_msg_more(&frame);
-        apex_error_t err = {""};
-        proto_msg_t *msg =
-            proto_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), &err);
-        zmq_msg_close(&frame);
-        while (more) { // extra frames are ignored, as Locust does
-            zmq_msg_t extra;
-            zmq_msg_init(&extra);
-            if (zmq_msg_recv(&extra, zsock_resolve(self->sock), ZMQ_DONTWAIT) <
-                0)
-                more = false;
-            else
-                more = zmq_msg_more(&extra);
-            zmq_msg_close(&extra);
-        }
-        if (!msg) {
-            if (self->malformed++ == 0)
-                apex_err("malformed message from the master dropped: %s",
-                         err.msg);
-            continue;
-        }
-        s_handle(self, msg);
-        proto_msg_destroy(&msg);
-    }
-}
-
-static void s_on_socket(apex_loop_t *loop, apex_io_t *io, uint32_t events)
-{
-    (void)loop;
-    (void)events;
-    s_drain(io->arg);
+    s_handle(arg, msg);
 }
 
 static void s_on_signal(apex_loop_t *loop, apex_io_t *io, uint32_t events)
@@ -507,7 +421,7 @@ static void s_on_signal(apex_loop_t *loop, apex_io_t *io, uint32_t events)
 static void s_on_iteration(void *arg)
 {
     worker_t *self = arg;
-    s_drain(self);
+    proto_zio_drain(self->zio);
     worker_engine_after_iteration(self->engine);
 }
 
@@ -547,7 +461,6 @@ worker_t *worker_new(const worker_options_t *options, apex_error_t *err)
     snprintf(self->endpoint, sizeof self->endpoint, "tcp://%s:%d",
              options->master_host, options->master_port);
     s_make_id(self->id, sizeof self->id);
-    apex_io_init(&self->sock_io, s_on_socket, self);
     apex_io_init(&self->sig_io, s_on_signal, self);
 
     self->loop = apex_loop_new(err);
@@ -580,7 +493,14 @@ worker_t *worker_new(const worker_options_t *options, apex_error_t *err)
     }
     if (apex_io_start(self->loop, &self->sig_io, self->sigfd, EPOLLIN, err))
         goto fail;
-    if (s_open_socket(self, err) != 0)
+    proto_zio_options_t zio = {.role = PROTO_ZIO_DEALER,
+                               .endpoint = self->endpoint,
+                               .identity = self->id,
+                               .linger_ms = WORKER_QUIT_LINGER_MS,
+                               .fn = s_on_message,
+                               .arg = self};
+    self->zio = proto_zio_new(self->loop, &zio, err);
+    if (!self->zio)
         goto fail;
     return self;
 fail:
@@ -598,7 +518,7 @@ void worker_destroy(worker_t **self_p)
         apex_timer_stop(self->loop, &self->heartbeat);
         apex_timer_stop(self->loop, &self->report);
         apex_io_stop(self->loop, &self->sig_io);
-        s_close_socket(self);
+        proto_zio_destroy(&self->zio);
     }
     worker_engine_destroy(&self->engine);
     if (self->sigfd >= 0)
@@ -624,9 +544,10 @@ int worker_run(worker_t *self)
         apex_err("%s", err.msg);
         return 1;
     }
-    if (self->malformed)
+    uint64_t malformed = proto_zio_counters(self->zio)->malformed;
+    if (malformed)
         apex_warn("%llu malformed messages from the master were dropped",
-                  (unsigned long long)self->malformed);
+                  (unsigned long long)malformed);
     apex_info("shutting down (exit code %d)", self->exit_code);
     return self->exit_code;
 }
