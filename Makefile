@@ -11,15 +11,17 @@
 # make fuzz       libFuzzer on every decoder, FUZZ_SECONDS (15) each
 # make format / check-format / clean
 
-PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson
+PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl
 
 # Debian packages: build, tests (python3-locust, msgpack/zmq for raw
 # frames, iproute2 for namespaces, prometheus-client to parse /metrics),
 # bench (nginx-light, wrk, valgrind for callgrind).
 DEB_PACKAGES := build-essential pkg-config clang-format \
 	libczmq-dev libzmq3-dev libmsgpack-dev libcurl4-openssl-dev \
-	libmicrohttpd-dev libjansson-dev \
-	python3 python3-locust python3-msgpack python3-zmq \
+	libmicrohttpd-dev libjansson-dev libssl-dev libwslay-dev \
+	libhttp-parser-dev \
+	python3 python3-locust python3-msgpack python3-zmq python3-websockets \
+	openssl \
 	nginx-light wrk valgrind iproute2 procps curl ca-certificates \
 	python3-yaml python3-jsonschema yamllint shellcheck \
 	python3-prometheus-client
@@ -38,7 +40,9 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -MMD -MP -I. \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+# wslay and http-parser ship no pkg-config file.
+LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay -lhttp_parser \
+	-lm -lpthread
 LDFLAGS += $(SANFLAGS)
 
 COMMON_SRC := $(wildcard common/*.c) $(wildcard proto/*.c)

@@ -147,26 +147,34 @@ static const char *s_regex_risk(const char *re, double *size_out)
 // ---------------------------------------------------------------------
 // Compiling
 
-static int s_compile_regex(apex_parser_t *p, apex_capture_t *c)
+int apex_parse_regex(apex_parser_t *p, const char *expr, int flags,
+                     regex_t *out)
 {
     char quoted[APEX_ERROR_QUOTE_MAX];
     double size = 0;
-    const char *risk = s_regex_risk(c->expr, &size);
+    const char *risk = s_regex_risk(expr, &size);
     if (!risk && p->regex_size + size > APEX_REGEX_MAX_SIZE_ALL)
         risk = "the scenario's regexes expand to more than 100000 "
                "elements in all";
     if (risk) {
-        apex_error_quote(c->expr, quoted, sizeof quoted);
+        apex_error_quote(expr, quoted, sizeof quoted);
         return apex_parse_fail(p, "regex %s: %s", quoted, risk);
     }
     p->regex_size += size;
-    int rc = regcomp(&c->regex, c->expr, REG_EXTENDED);
+    int rc = regcomp(out, expr, flags);
     if (rc != 0) {
         char why[APEX_REGEX_WHY_MAX];
-        regerror(rc, &c->regex, why, sizeof why);
-        apex_error_quote(c->expr, quoted, sizeof quoted);
+        regerror(rc, out, why, sizeof why);
+        apex_error_quote(expr, quoted, sizeof quoted);
         return apex_parse_fail(p, "bad regex %s: %s", quoted, why);
     }
+    return 0;
+}
+
+static int s_compile_regex(apex_parser_t *p, apex_capture_t *c)
+{
+    if (apex_parse_regex(p, c->expr, REG_EXTENDED, &c->regex) != 0)
+        return -1;
     c->kind = APEX_CAPTURE_REGEX; // only now does fini call regfree()
     c->has_group = c->regex.re_nsub >= 1;
     return 0;

@@ -91,6 +91,7 @@
 // whose parser reports what is missing. A new kind adds its row here.
 static const apex_step_parser_t *const s_step_kinds[APEX_STEP_KIND_COUNT] = {
     [APEX_STEP_HTTP] = &apex_http_step_parser,
+    [APEX_STEP_WS] = &apex_ws_step_parser,
 };
 
 static const char *const s_root_keys[] = {"description", "host",  "headers",

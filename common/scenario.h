@@ -12,6 +12,7 @@
 #ifndef APEX_SCENARIO_H
 #define APEX_SCENARIO_H
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,10 +66,60 @@ typedef struct {
     size_t nexpect;         // number of accepted statuses
 } apex_http_step_t;
 
+// What a WebSocket step does (kind APEX_STEP_WS).
+typedef enum {
+    APEX_WS_CONNECT, // open the user's connection (closing an older one)
+    APEX_WS_SEND,    // send a message
+    APEX_WS_RECEIVE, // wait for a message that matches
+    APEX_WS_REQUEST, // send, then wait for the reply that correlates
+    APEX_WS_LISTEN,  // take messages for a time or a count
+    APEX_WS_PING,    // a ping and its pong
+    APEX_WS_CLOSE    // the close handshake
+} apex_ws_op_t;
+
+typedef enum {
+    APEX_WS_MATCH_ANY,   // any message
+    APEX_WS_MATCH_TEXT,  // exactly this text
+    APEX_WS_MATCH_REGEX, // a regex finds a match in it
+    APEX_WS_MATCH_JSON   // a JSON path leads to a value (equal to text)
+} apex_ws_match_kind_t;
+
+// Which message a receive waits for.
+typedef struct {
+    apex_ws_match_kind_t kind; // how to tell
+    char *text;                // TEXT: the message; JSON: the value the
+                               // path must lead to, or NULL for any
+    regex_t regex;             // REGEX: compiled (REG_EXTENDED)
+    bool has_regex;            // regex is compiled (to free)
+    apex_jsonpath_t path;      // JSON: the path
+} apex_ws_match_t;
+
+// The WebSocket part of a step (kind APEX_STEP_WS).
+typedef struct {
+    apex_ws_op_t op;           // what it does
+    apex_template_t *url;      // CONNECT: ws:// or wss:// URL
+    apex_header_t *headers;    // CONNECT: extra upgrade request headers
+    size_t nheaders;           // their number
+    char *protocols;           // CONNECT: Sec-WebSocket-Protocol, or NULL
+    double ping_interval;      // CONNECT: seconds between keep-alive pings
+    apex_template_t *message;  // SEND, REQUEST: what to send
+    bool binary;               // SEND, REQUEST: a binary message
+    apex_ws_match_t match;     // RECEIVE: which message ends it
+    apex_jsonpath_t correlate; // REQUEST: the path to the value a reply
+                               // repeats ($.id)
+    double duration;           // LISTEN: seconds (0: until count)
+    uint64_t count;            // LISTEN: messages (0: until duration)
+    apex_jsonpath_t timestamp; // LISTEN: the server's time in ms in each
+    bool has_timestamp;        // message (push latency), when given
+    int code;                  // CLOSE: the close code
+    char *reason;              // CLOSE: the close reason, or NULL
+} apex_ws_step_t;
+
 // Which protocol runs a step. Each kind has its part of the model here
 // (apex_http_step_t, ...) and one module in worker/ that runs it.
 typedef enum {
     APEX_STEP_HTTP,      // an HTTP request
+    APEX_STEP_WS,        // a WebSocket operation
     APEX_STEP_KIND_COUNT // number of kinds
 } apex_step_kind_t;
 
@@ -84,7 +135,10 @@ typedef struct apex_step {
     bool needs_body;          // a JSON or regex capture reads the body
     bool needs_headers;       // a header capture reads the headers
     double timeout;           // seconds for the whole step (> 0)
+    bool timed;               // its time is a sample in the stats (a
+                              // request); false for a WebSocket send
     apex_http_step_t *http;   // APEX_STEP_HTTP: the request
+    apex_ws_step_t *ws;       // APEX_STEP_WS: the operation
 } apex_step_t;
 
 typedef struct {

@@ -334,6 +334,7 @@ static int s_parse(apex_parser_t *p, const json_t *obj, apex_step_t *step)
     if (s_member(p, obj, "expect", r, s_parse_expect) != 0)
         return -1;
     step->type = apex_strdup(r->method);
+    step->timed = true;
     return 0;
 }
 

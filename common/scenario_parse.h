@@ -12,6 +12,7 @@
 #define APEX_SCENARIO_PARSE_H
 
 #include <stdbool.h>
+#include <regex.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -122,6 +123,14 @@ apex_template_t *apex_parse_template(apex_parser_t *p, const char *src,
 // needs_body / needs_headers).
 int apex_parse_captures(apex_parser_t *p, const json_t *obj, apex_step_t *step);
 
+// capture.c: compile a regex a step gives (a capture, a WebSocket match)
+// with flags, after bounding its cost (APEX_REGEX_MAX_SIZE, per regex
+// and for the whole scenario). 0, or -1 with the error set ("regex
+// \"...\": ..." or "bad regex \"...\": ..."); *out needs regfree() only
+// on success.
+int apex_parse_regex(apex_parser_t *p, const char *expr, int flags,
+                     regex_t *out);
+
 // scenario_http.c: a "headers" object (the document's or a request's):
 // names are tokens, unique in any case; values are templates.
 int apex_parse_headers(apex_parser_t *p, const json_t *obj, apex_header_t **out,
@@ -146,5 +155,8 @@ typedef struct {
 
 // scenario_http.c: APEX_STEP_HTTP, marked by "path".
 extern const apex_step_parser_t apex_http_step_parser;
+
+// scenario_ws.c: APEX_STEP_WS, marked by "ws".
+extern const apex_step_parser_t apex_ws_step_parser;
 
 #endif

@@ -25,7 +25,8 @@
 // One step of the scenario, compiled for this engine.
 typedef struct {
     const apex_step_t *model;     // the step in the scenario
-    apex_stats_entry_t *entry;    // its stats entry (found once)
+    apex_stats_entry_t *entry;    // its stats row (found once), or NULL
+                                  // until needed when it is no request
     const worker_kind_ops_t *ops; // its kind's operations
     worker_kind_t *kind;          // its kind's state
     void *plan;                   // its kind's plan of it

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/alloc.h"
 #include "common/buf.h"
@@ -91,8 +92,34 @@ void worker_failure_status(char *out, size_t size, long status,
 
 void worker_failure_refused(char *out, size_t size)
 {
-    snprintf(out, size, "ConnectionRefusedError(%d, 'Connection refused')",
-             ECONNREFUSED);
+    worker_failure_errno(out, size, ECONNREFUSED);
+}
+
+// Python's name for the OSError subclass of an errno (PEP 3151).
+static const char *s_os_error(int error)
+{
+    switch (error) {
+    case ECONNREFUSED:
+        return "ConnectionRefusedError";
+    case ECONNRESET:
+        return "ConnectionResetError";
+    case ECONNABORTED:
+        return "ConnectionAbortedError";
+    case EPIPE:
+    case ESHUTDOWN:
+        return "BrokenPipeError";
+    case ETIMEDOUT:
+        return "TimeoutError";
+    default:
+        return "OSError";
+    }
+}
+
+void worker_failure_errno(char *out, size_t size, int error)
+{
+    char *quoted = apex_py_repr_str(strerror(error));
+    snprintf(out, size, "%s(%d, %s)", s_os_error(error), error, quoted);
+    free(quoted);
 }
 
 void worker_failure_timeout(char *out, size_t size, double seconds)

@@ -23,6 +23,10 @@ void worker_failure_status(char *out, size_t size, long status,
 // The connection was refused.
 void worker_failure_refused(char *out, size_t size);
 
+// A socket error as Python's OSError subclass shows it:
+// "ConnectionResetError(104, 'Connection reset by peer')".
+void worker_failure_errno(char *out, size_t size, int error);
+
 // The step took longer than its timeout (seconds).
 void worker_failure_timeout(char *out, size_t size, double seconds);
 

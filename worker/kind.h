@@ -17,6 +17,7 @@
 #ifndef WORKER_KIND_H
 #define WORKER_KIND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,9 @@ typedef struct {
     size_t headers_len;  // its length
     const char *body;    // response body when step->needs_body
     size_t body_len;     // its length
+    bool unrecorded;     // not a sample: the step is not a request (a
+                         // send) or its samples were recorded as they
+                         // came (worker_user_sample)
 } worker_result_t;
 
 struct worker_kind_ops {
@@ -81,7 +85,14 @@ struct worker_kind_ops {
 apex_template_ctx_t worker_user_template_ctx(worker_user_t *u);
 
 // For kinds: report the end of the step started on u. result is read
-// before this returns (its pointers may be the kind's buffers).
+// before anything else happens (its pointers may be the kind's buffers);
+// then u may start its next step or be freed, with the kind's conn: the
+// kind must not touch either after this call.
 void worker_user_step_done(worker_user_t *u, const worker_result_t *result);
+
+// For kinds: one sample of the step in flight, recorded in its stats row
+// as a request of this latency and size (a WebSocket push), while the
+// step goes on.
+void worker_user_sample(worker_user_t *u, uint64_t latency_us, uint64_t bytes);
 
 #endif

@@ -16,8 +16,11 @@ static void s_plan_task(worker_engine_t *engine, worker_task_t *task,
         worker_step_t *step = &task->steps[i];
         const apex_step_t *model = &steps[i];
         step->model = model;
-        step->entry =
-            apex_stats_get(engine->stats, model->type, model->name, now);
+        // A step that is no request (a WebSocket send) gets a row only
+        // if it fails (worker/user.c).
+        if (model->timed)
+            step->entry =
+                apex_stats_get(engine->stats, model->type, model->name, now);
         step->ops = engine->ops[model->kind];
         step->kind = engine->kinds[model->kind];
         step->plan = step->ops->plan(step->kind, model);

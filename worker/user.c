@@ -146,6 +146,17 @@ static void s_start_step(worker_user_t *u)
     u->in_flight = true;
 }
 
+// The step's stats row, made the first time an untimed step needs one.
+static apex_stats_entry_t *s_entry(worker_user_t *u, const worker_step_t *step)
+{
+    worker_step_t *mutable = (worker_step_t *)step;
+    if (!mutable->entry)
+        mutable->entry =
+            apex_stats_get(u->engine->stats, step->model->type,
+                           step->model->name, worker_engine_wall(u->engine));
+    return mutable->entry;
+}
+
 // Record the step's time and size; in the open model the first step of
 // an iteration is timed from when it should have started, so time spent
 // queueing for a free user (or behind a stalled server) is not hidden.
@@ -158,9 +169,20 @@ static void s_record(worker_user_t *u, const worker_step_t *step,
         latency += u->started > u->intended ? u->started - u->intended : 0;
         u->intended = 0;
     }
-    apex_stats_record(engine->stats, step->entry, latency, result->bytes, wall);
+    if (result->unrecorded)
+        return;
+    apex_stats_entry_t *entry = s_entry(u, step);
+    apex_stats_record(engine->stats, entry, latency, result->bytes, wall);
     if (engine->arrival.on)
-        apex_stats_record_service(step->entry, result->elapsed_us);
+        apex_stats_record_service(entry, result->elapsed_us);
+}
+
+void worker_user_sample(worker_user_t *u, uint64_t latency_us, uint64_t bytes)
+{
+    const worker_step_t *step = &u->task->steps[u->step];
+    double wall = worker_engine_wall(u->engine);
+    apex_stats_record(u->engine->stats, s_entry(u, step), latency_us, bytes,
+                      wall);
 }
 
 void worker_user_step_done(worker_user_t *u, const worker_result_t *result)
@@ -183,7 +205,8 @@ void worker_user_step_done(worker_user_t *u, const worker_result_t *result)
         }
     }
     if (failure) {
-        apex_stats_record_failure(engine->stats, step->entry, failure, wall);
+        apex_stats_record_failure(engine->stats, s_entry(u, step), failure,
+                                  wall);
         s_task_done(u); // a failed step ends its task, like an exception
         return;
     }

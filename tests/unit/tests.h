@@ -30,6 +30,7 @@
     X(rng)                                                                     \
     X(url)                                                                     \
     X(user)                                                                    \
+    X(scenario_ws)                                                             \
     X(log)                                                                     \
     X(procstat)                                                                \
     X(dispatch)
