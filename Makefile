@@ -13,13 +13,18 @@
 
 PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson
 
+# apex-target alone also links libcrypto (SHA-1 and base64 for the
+# WebSocket handshake) and libwslay (WebSocket framing; no .pc file).
+TARGET_PKGS := libcrypto
+
 # Debian packages: build, tests (python3-locust, msgpack/zmq for raw
-# frames, iproute2 for namespaces, prometheus-client to parse /metrics),
-# bench (nginx-light, wrk, valgrind for callgrind).
+# frames, iproute2 for namespaces, prometheus-client to parse /metrics,
+# websockets as an independent WebSocket client), bench (nginx-light, wrk,
+# valgrind for callgrind).
 DEB_PACKAGES := build-essential pkg-config clang-format \
 	libczmq-dev libzmq3-dev libmsgpack-dev libcurl4-openssl-dev \
-	libmicrohttpd-dev libjansson-dev \
-	python3 python3-locust python3-msgpack python3-zmq \
+	libmicrohttpd-dev libjansson-dev libssl-dev libwslay-dev \
+	python3 python3-locust python3-msgpack python3-zmq python3-websockets \
 	nginx-light wrk valgrind iproute2 procps curl ca-certificates \
 	python3-yaml python3-jsonschema yamllint shellcheck \
 	python3-prometheus-client
@@ -37,8 +42,9 @@ OPT ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -MMD -MP -I. \
-	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+	$(shell pkg-config --cflags $(PKGS) $(TARGET_PKGS) 2>/dev/null)
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+TARGET_LDLIBS := $(shell pkg-config --libs $(TARGET_PKGS) 2>/dev/null) -lwslay
 LDFLAGS += $(SANFLAGS)
 
 COMMON_SRC := $(wildcard common/*.c) $(wildcard proto/*.c)
@@ -84,7 +90,7 @@ $(BUILD)/apex-worker: $(call obj,$(WORKER_SRC)) $(LIB)
 
 $(BUILD)/apex-target: $(call obj,$(TARGET_SRC)) $(LIB)
 	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(CC) $(LDFLAGS) -o $@ $^ $(TARGET_LDLIBS) $(LDLIBS)
 
 $(UNIT): $(call obj,$(UNIT_SRC)) $(call obj,$(filter-out worker/main.c,$(WORKER_SRC))) $(LIB)
 	@echo "  LD      $@"
