@@ -22,9 +22,11 @@
 // reserved bits), 1007 (bad UTF-8) and 1009 (over APEX_TARGET_WS_MAX_MESSAGE)
 // itself. The few frame headers it refuses without a close code go
 // through target/framecheck.h first, which holds them back, so they are
-// closed 1002 here. After each read the epoll interest follows wslay:
-// EPOLLIN while it wants to read (and the connection's send backlog is
-// under APEX_TARGET_WS_BACKLOG_MAX, so a client that sends without
+// closed 1002 here. A connection failed so is failed at once: its close
+// goes out ahead of any answer still queued (wslay sends control frames
+// first), as RFC 6455 section 7.1.7 allows. After each read the epoll interest
+// follows wslay: EPOLLIN while it wants to read (and the connection's send
+// backlog is under APEX_TARGET_WS_BACKLOG_MAX, so a client that sends without
 // reading is slowed, not buffered without end), EPOLLOUT while it has
 // something to send; a connection that wants neither is over.
 //
