@@ -297,6 +297,13 @@ static void s_classify(s_conn_t *c)
     }
 }
 
+// Has c more queued for it than APEX_TARGET_WS_BACKLOG_MAX?
+static bool s_behind(s_conn_t *c)
+{
+    return wslay_event_get_queued_msg_length(c->ctx) >
+           APEX_TARGET_WS_BACKLOG_MAX;
+}
+
 // Set the epoll interest from what wslay wants; end the connection when
 // it wants nothing more.
 static void s_update(s_conn_t *c)
@@ -311,8 +318,7 @@ static void s_update(s_conn_t *c)
         return;
     }
     uint32_t events = 0;
-    if (want_read && (!want_write || wslay_event_get_queued_msg_length(
-                                         c->ctx) <= APEX_TARGET_WS_BACKLOG_MAX))
+    if (want_read && (!want_write || !s_behind(c)))
         events |= EPOLLIN;
     if (want_write)
         events |= EPOLLOUT;
@@ -355,8 +361,7 @@ static bool s_queue(s_conn_t *c, uint8_t opcode, const uint8_t *data,
 {
     if (c->ended || c->end != S_END_NONE)
         return false;
-    if (wslay_event_get_queued_msg_length(c->ctx) >
-        APEX_TARGET_WS_BACKLOG_MAX) {
+    if (s_behind(c)) {
         s_add(c->thread, TARGET_STATS_WS_DROPPED, 1);
         return false;
     }

@@ -19,6 +19,8 @@
 #define FUZZ_WS_READ_SIZES 7 // read sizes picked from the first byte
 #define FUZZ_WS_HEADERS 4    // Upgrade, Connection, version, key
 #define FUZZ_WS_MAX_MESSAGE (64u * 1024)
+#define FUZZ_WS_BAD_REQUEST 400 // the handshake's two refusals
+#define FUZZ_WS_UPGRADE_REQUIRED 426
 
 // The bytes wslay reads from, as a socket would give them.
 typedef struct {
@@ -144,8 +146,10 @@ static void fuzz_handshake(const uint8_t *data, size_t size)
         FUZZ_CHECK(strlen(accept) == APEX_TARGET_WS_ACCEPT_SIZE - 1,
                    "accept '%s'", accept);
     } else {
-        FUZZ_CHECK((status == 400 || status == 426) && message, "status %u",
-                   status);
+        FUZZ_CHECK((status == FUZZ_WS_BAD_REQUEST ||
+                    status == FUZZ_WS_UPGRADE_REQUIRED) &&
+                       message,
+                   "status %u", status);
     }
     free(text);
 }
