@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "target/handshake.h"
 #include "target/store.h"
 
 #define APEX_TARGET_JSON "application/json"
@@ -36,6 +37,7 @@
 #define APEX_TARGET_TASKS_PATH "/api/v1/tasks"
 #define APEX_TARGET_DAGS_PATH "/api/v1/dags"
 #define APEX_TARGET_EXECUTE_SUFFIX "/execute"
+#define APEX_TARGET_WS_PREFIX "/ws/"
 
 static const char *const s_key_names[TARGET_KEY_COUNT] = {
     [TARGET_KEY_HEALTH] = "GET /health",
@@ -145,6 +147,31 @@ static void s_pick(target_route_t *route, const char *method,
     }
 }
 
+// /ws/{name}: the WebSocket routes, GET only. The upgrades are counted
+// in /stats' "websocket" object, not as requests; a wrong method is.
+static void s_route_ws(target_route_t *route, const char *method,
+                       const char *name)
+{
+    static const struct {
+        const char *name;           // the path after /ws/
+        target_endpoint_t endpoint; // its endpoint
+    } routes[] = {
+        {"echo", TARGET_ENDPOINT_WS_ECHO},
+        {"events", TARGET_ENDPOINT_WS_EVENTS},
+        {"chat", TARGET_ENDPOINT_WS_CHAT},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+        if (strcmp(name, routes[i].name) != 0)
+            continue;
+        route->delayed = false;
+        s_pick(route, method, routes[i].endpoint, TARGET_KEY_OTHER,
+               TARGET_ENDPOINT_BAD_METHOD, TARGET_KEY_OTHER,
+               APEX_TARGET_ALLOW_GET);
+        route->counted = route->endpoint == TARGET_ENDPOINT_BAD_METHOD;
+        return;
+    }
+}
+
 void target_api_route(const char *method, const char *url,
                       target_route_t *route)
 {
@@ -170,6 +197,10 @@ void target_api_route(const char *method, const char *url,
             s_pick(route, method, TARGET_ENDPOINT_STATS, TARGET_KEY_OTHER,
                    TARGET_ENDPOINT_BAD_METHOD, TARGET_KEY_OTHER,
                    APEX_TARGET_ALLOW_GET);
+        return;
+    }
+    if (s_prefix(url, APEX_TARGET_WS_PREFIX, &rest)) {
+        s_route_ws(route, method, rest);
         return;
     }
     if (strcmp(url, "/health") == 0) {
@@ -303,10 +334,11 @@ static unsigned s_queue(struct MHD_Connection *conn, unsigned status,
     return MHD_queue_response(conn, status, resp) == MHD_YES ? status : 0;
 }
 
-// Queue *text_p (JSON, from malloc) with status; takes the text and sets
+// Queue *text_p (JSON, from malloc) with status and the headers in
+// extra (name, value, ..., NULL; may be NULL); takes the text and sets
 // *text_p to NULL.
-static unsigned s_queue_text(struct MHD_Connection *conn, unsigned status,
-                             char **text_p)
+static unsigned s_queue_with(struct MHD_Connection *conn, unsigned status,
+                             char **text_p, const char *const *extra)
 {
     char *text = *text_p;
     *text_p = NULL;
@@ -316,16 +348,25 @@ static unsigned s_queue_text(struct MHD_Connection *conn, unsigned status,
         free(text);
         return 0;
     }
-    unsigned queued = 0;
-    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                APEX_TARGET_JSON) == MHD_YES)
-        queued = s_queue(conn, status, resp);
+    bool ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                      APEX_TARGET_JSON) == MHD_YES;
+    for (size_t i = 0; ok && extra && extra[i]; i += 2)
+        ok = MHD_add_response_header(resp, extra[i], extra[i + 1]) == MHD_YES;
+    unsigned queued = ok ? s_queue(conn, status, resp) : 0;
     MHD_destroy_response(resp); // MHD keeps its own reference when queued
     return queued;
 }
 
-unsigned target_api_respond_error(struct MHD_Connection *conn, unsigned status,
-                                  const char *message)
+// Queue *text_p (JSON, from malloc) with status; takes the text and sets
+// *text_p to NULL.
+static unsigned s_queue_text(struct MHD_Connection *conn, unsigned status,
+                             char **text_p)
+{
+    return s_queue_with(conn, status, text_p, NULL);
+}
+
+// {"error":message} as new text the caller frees.
+static char *s_error_text(const char *message)
 {
     json_t *value = json_string(message);
     if (!value) // not UTF-8: it quoted bytes a client sent
@@ -336,6 +377,27 @@ unsigned target_api_respond_error(struct MHD_Connection *conn, unsigned status,
     json_decref(root);
     if (!text)
         abort(); // jansson only fails to dump when out of memory
+    return text;
+}
+
+unsigned target_api_respond_upgrade_required(struct MHD_Connection *conn,
+                                             const char *message)
+{
+    static const char *const headers[] = {
+        MHD_HTTP_HEADER_UPGRADE,
+        "websocket",
+        MHD_HTTP_HEADER_SEC_WEBSOCKET_VERSION,
+        APEX_TARGET_WS_VERSION,
+        NULL,
+    };
+    char *text = s_error_text(message);
+    return s_queue_with(conn, MHD_HTTP_UPGRADE_REQUIRED, &text, headers);
+}
+
+unsigned target_api_respond_error(struct MHD_Connection *conn, unsigned status,
+                                  const char *message)
+{
+    char *text = s_error_text(message);
     return s_queue_text(conn, status, &text);
 }
 
@@ -485,6 +547,10 @@ unsigned target_api_respond(target_api_t *self, struct MHD_Connection *conn,
         assert(route->allow > 0 && route->allow < APEX_TARGET_ALLOW_VARIANTS);
         return s_queue(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
                        self->bad_method[route->allow]);
+    case TARGET_ENDPOINT_WS_ECHO:
+    case TARGET_ENDPOINT_WS_EVENTS:
+    case TARGET_ENDPOINT_WS_CHAT:
+        // target_ws_respond() answers these; a 404 if a caller forgot.
     case TARGET_ENDPOINT_NOT_FOUND:
         break;
     }

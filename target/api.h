@@ -1,5 +1,6 @@
 // target/api.h - the Project Apex demo API: which route a request is for,
-// and the JSON response each route queues on its MHD connection.
+// and the JSON response each route queues on its MHD connection (the
+// WebSocket routes are answered by target/ws.h).
 #ifndef APEX_TARGET_API_H
 #define APEX_TARGET_API_H
 
@@ -38,6 +39,9 @@ typedef enum {
     TARGET_ENDPOINT_DAG_EXECUTE,
     TARGET_ENDPOINT_STATS,
     TARGET_ENDPOINT_STATS_RESET,
+    TARGET_ENDPOINT_WS_ECHO,   // GET /ws/echo (target/ws.h)
+    TARGET_ENDPOINT_WS_EVENTS, // GET /ws/events
+    TARGET_ENDPOINT_WS_CHAT,   // GET /ws/chat
     TARGET_ENDPOINT_NOT_FOUND,
     TARGET_ENDPOINT_BAD_METHOD,
 } target_endpoint_t;
@@ -94,6 +98,12 @@ unsigned target_api_respond_injected(target_api_t *self,
 // Queue 413 for a body over APEX_TARGET_MAX_BODY. Returns 413, or 0.
 unsigned target_api_respond_too_large(target_api_t *self,
                                       struct MHD_Connection *conn);
+
+// Queue 426 {"error":message} with Upgrade: websocket and
+// Sec-WebSocket-Version: 13, as RFC 6455 asks of a refused WebSocket
+// handshake. Returns 426, or 0.
+unsigned target_api_respond_upgrade_required(struct MHD_Connection *conn,
+                                             const char *message);
 
 // Queue status with {"error":message}. Returns status, or 0.
 unsigned target_api_respond_error(struct MHD_Connection *conn, unsigned status,

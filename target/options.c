@@ -17,6 +17,7 @@ enum {
     APEX_TARGET_OPT_PORT = 256,
     APEX_TARGET_OPT_BIND,
     APEX_TARGET_OPT_THREADS,
+    APEX_TARGET_OPT_WS_THREADS,
     APEX_TARGET_OPT_DELAY_MS,
     APEX_TARGET_OPT_ERROR_RATE,
     APEX_TARGET_OPT_LOGLEVEL,
@@ -26,6 +27,7 @@ static const struct option s_long_options[] = {
     {"port", required_argument, NULL, APEX_TARGET_OPT_PORT},
     {"bind", required_argument, NULL, APEX_TARGET_OPT_BIND},
     {"threads", required_argument, NULL, APEX_TARGET_OPT_THREADS},
+    {"ws-threads", required_argument, NULL, APEX_TARGET_OPT_WS_THREADS},
     {"delay-ms", required_argument, NULL, APEX_TARGET_OPT_DELAY_MS},
     {"error-rate", required_argument, NULL, APEX_TARGET_OPT_ERROR_RATE},
     {"loglevel", required_argument, NULL, APEX_TARGET_OPT_LOGLEVEL},
@@ -100,6 +102,9 @@ int target_options_parse(target_options_t *opts, int argc, char **argv,
     };
     if (opts->threads > APEX_TARGET_MAX_THREADS)
         opts->threads = APEX_TARGET_MAX_THREADS;
+    opts->ws_threads = opts->threads < APEX_TARGET_WS_MAX_THREADS
+                           ? opts->threads
+                           : APEX_TARGET_WS_MAX_THREADS;
 
     opterr = 0;
     optind = 0; // 0 makes glibc reinitialize, so parsing can be repeated
@@ -125,6 +130,12 @@ int target_options_parse(target_options_t *opts, int argc, char **argv,
                              err) != 0)
                 return -1;
             opts->threads = (unsigned)v;
+            break;
+        case APEX_TARGET_OPT_WS_THREADS:
+            if (s_parse_uint("ws-threads", optarg, 1,
+                             APEX_TARGET_WS_MAX_THREADS, &v, err) != 0)
+                return -1;
+            opts->ws_threads = (unsigned)v;
             break;
         case APEX_TARGET_OPT_DELAY_MS:
             if (s_parse_uint("delay-ms", optarg, 0, APEX_TARGET_MAX_DELAY_MS,
@@ -172,6 +183,8 @@ void target_options_usage(FILE *out)
             "  --port N          TCP port (default %d; 0 = pick a free one)\n"
             "  --bind ADDR       IPv4 or IPv6 address (default %s)\n"
             "  --threads N       worker threads (default: number of CPUs)\n"
+            "  --ws-threads N    WebSocket threads (default: number of "
+            "CPUs)\n"
             "  --delay-ms N      latency added to every request except "
             "/stats\n"
             "                    (0..%d; ?delay_ms=N adds more per request)\n"
@@ -187,7 +200,8 @@ void target_options_usage(FILE *out)
             "/api/v1/tasks/{id},\n"
             "GET /api/v1/agents, GET /api/v1/dags, POST "
             "/api/v1/dags/{id}/execute,\n"
-            "GET /stats, POST /stats/reset.\n",
+            "GET /stats, POST /stats/reset; WebSocket: GET /ws/echo,\n"
+            "GET /ws/events?rate=N (1..1000 a second), GET /ws/chat.\n",
             APEX_TARGET_DEFAULT_PORT, APEX_TARGET_DEFAULT_BIND,
             APEX_TARGET_MAX_DELAY_MS);
 }

@@ -34,6 +34,12 @@
 // destroy sets `stopping` before it reads `parked` (both seq_cst), so
 // one of the two always sees the other.
 //
+// WebSockets: a GET for /ws/* is answered on its last call by
+// target_ws_respond() (MHD_ALLOW_UPGRADE), which upgrades it and hands
+// the socket to the WebSocket threads of target/ws.h. Shutdown closes
+// those (1001) while MHD still runs, since MHD closes the sockets given
+// back, then stops MHD, then frees them.
+//
 // Injected errors use a per-thread xorshift64* generator, seeded from the
 // clock and the thread's own address, so the hot path takes no lock.
 // Counting is per thread too (target/stats.h).
@@ -61,6 +67,7 @@
 #include "target/api.h"
 #include "target/stats.h"
 #include "target/timer.h"
+#include "target/ws.h"
 
 #define APEX_TARGET_CONNECTION_LIMIT 65536
 #define APEX_TARGET_LISTEN_BACKLOG 4096
@@ -79,6 +86,7 @@ struct target_server {
     target_stats_t *stats;     // request counters
     target_api_t *api;         // routes and responses
     target_timer_t *timer;     // wakes delayed requests
+    target_ws_t *ws;           // the WebSocket routes and threads
     uint64_t delay_us;         // --delay-ms
     double error_rate;         // --error-rate
     uint16_t port;             // the port listened on
@@ -215,20 +223,42 @@ static void s_count(target_server_t *self, const target_route_t *route,
         target_stats_record(self->stats, route->key, status, injected);
 }
 
+// The WebSocket route of an endpoint; false for the other endpoints.
+static bool s_ws_route(target_endpoint_t endpoint, target_ws_route_t *route)
+{
+    switch (endpoint) {
+    case TARGET_ENDPOINT_WS_ECHO:
+        *route = TARGET_WS_ECHO;
+        return true;
+    case TARGET_ENDPOINT_WS_EVENTS:
+        *route = TARGET_WS_EVENTS;
+        return true;
+    case TARGET_ENDPOINT_WS_CHAT:
+        *route = TARGET_WS_CHAT;
+        return true;
+    default:
+        return false;
+    }
+}
+
 // Queue the answer to a fully received request (req may be NULL on the
 // fast path) and count it.
 static enum MHD_Result s_answer(target_server_t *self,
                                 struct MHD_Connection *conn,
                                 const target_route_t *route,
-                                const s_request_t *req, const char *bad_query)
+                                const s_request_t *req, const char *bad_query,
+                                const char *version)
 {
     unsigned status = 0;
     bool injected = false;
+    target_ws_route_t ws_route;
     if (req && req->too_large) {
         status = target_api_respond_too_large(self->api, conn);
     } else if (bad_query) {
         status =
             target_api_respond_error(conn, MHD_HTTP_BAD_REQUEST, bad_query);
+    } else if (s_ws_route(route->endpoint, &ws_route)) {
+        status = target_ws_respond(self->ws, conn, ws_route, version);
     } else if (route->injectable && self->error_rate > 0.0 &&
                s_random() < self->error_rate) {
         injected = true;
@@ -307,13 +337,12 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn,
                                 const char *version, const char *upload_data,
                                 size_t *upload_data_size, void **req_p)
 {
-    (void)version;
     target_server_t *self = cls;
     target_route_t route;
     target_api_route(method, url, &route);
 
     if (*req_p == &self->plain) // the last call of a plain request
-        return s_answer(self, conn, &route, NULL, NULL);
+        return s_answer(self, conn, &route, NULL, NULL, version);
     s_request_t *req = *req_p;
     if (!req) { // the headers are in
         const char *bad_query = NULL;
@@ -345,7 +374,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn,
     }
     if (req->delay_us > 0 && s_park(self, req))
         return MHD_YES;
-    return s_answer(self, conn, &route, req, req->bad_query);
+    return s_answer(self, conn, &route, req, req->bad_query, version);
 }
 
 static void s_completed(void *cls, struct MHD_Connection *conn, void **req_p,
@@ -408,9 +437,13 @@ target_server_t *target_server_new(const target_options_t *opts,
     self->timer = target_timer_new(s_wake, err);
     if (!self->timer)
         goto fail;
+    self->ws = target_ws_new(opts->ws_threads, self->stats, err);
+    if (!self->ws)
+        goto fail;
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
+                     MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     errno = 0;
@@ -464,9 +497,12 @@ void target_server_destroy(target_server_t **self_p)
             struct timespec pause = {0, APEX_TARGET_STOP_POLL_NS};
             nanosleep(&pause, NULL);
         }
+        if (self->ws)
+            target_ws_close(self->ws);
         MHD_stop_daemon(self->daemon);
         self->daemon = NULL;
     }
+    target_ws_destroy(&self->ws);
     target_timer_destroy(&self->timer);
     target_api_destroy(&self->api);
     target_stats_destroy(&self->stats);

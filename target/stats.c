@@ -11,6 +11,10 @@
 // sums as a baseline, and reads report sum - baseline. Counters only grow,
 // so the difference is never negative.
 //
+// The WebSocket counters ride in the same slots. "open" is the one level
+// among them: opened minus ended, computed from the raw sums, so a reset
+// does not make it negative.
+//
 // Statuses are counted for 100..599; the ones the API produces are always
 // printed, any other only when it was seen.
 #include "target/stats.h"
@@ -41,6 +45,7 @@ typedef struct {
     uint64_t requests[APEX_TARGET_STATS_MAX_KEYS]; // per route key
     uint64_t statuses[APEX_TARGET_STATUS_SPAN];    // per status - MIN
     uint64_t injected;                             // injected 500s
+    uint64_t ws[TARGET_STATS_WS_COUNT];            // WebSocket counters
 } s_counts_t;
 
 typedef struct s_slot {
@@ -48,6 +53,7 @@ typedef struct s_slot {
     _Atomic uint64_t requests[APEX_TARGET_STATS_MAX_KEYS]; // per route key
     _Atomic uint64_t statuses[APEX_TARGET_STATUS_SPAN];    // per status - MIN
     _Atomic uint64_t injected;                             // injected 500s
+    _Atomic uint64_t ws[TARGET_STATS_WS_COUNT];            // WebSocket
     char pad_after[APEX_TARGET_CACHE_LINE]; // keeps neighbours' lines apart
     struct s_slot *next;                    // next registered slot
 } s_slot_t;
@@ -113,10 +119,15 @@ static s_slot_t *s_my_slot(target_stats_t *self)
 
 // Add one to a counter only this thread writes: a plain load and store,
 // atomic only so that readers on other threads see whole values.
-static void s_bump(_Atomic uint64_t *counter)
+static void s_add(_Atomic uint64_t *counter, uint64_t n)
 {
     uint64_t v = atomic_load_explicit(counter, memory_order_relaxed);
-    atomic_store_explicit(counter, v + 1, memory_order_relaxed);
+    atomic_store_explicit(counter, v + n, memory_order_relaxed);
+}
+
+static void s_bump(_Atomic uint64_t *counter)
+{
+    s_add(counter, 1);
 }
 
 void target_stats_record(target_stats_t *self, size_t key, unsigned status,
@@ -132,6 +143,14 @@ void target_stats_record(target_stats_t *self, size_t key, unsigned status,
         s_bump(&slot->injected);
 }
 
+void target_stats_ws_add(target_stats_t *self, target_stats_ws_t counter,
+                         uint64_t n)
+{
+    assert(self);
+    assert(counter < TARGET_STATS_WS_COUNT);
+    s_add(&s_my_slot(self)->ws[counter], n);
+}
+
 // Sum all slots into *sums. Caller holds the lock.
 static void s_sum(target_stats_t *self, s_counts_t *sums)
 {
@@ -145,6 +164,9 @@ static void s_sum(target_stats_t *self, s_counts_t *sums)
                 atomic_load_explicit(&slot->statuses[i], memory_order_relaxed);
         sums->injected +=
             atomic_load_explicit(&slot->injected, memory_order_relaxed);
+        for (size_t i = 0; i < TARGET_STATS_WS_COUNT; i++)
+            sums->ws[i] +=
+                atomic_load_explicit(&slot->ws[i], memory_order_relaxed);
     }
 }
 
@@ -166,17 +188,75 @@ static bool s_is_usual(unsigned status)
     return false;
 }
 
+// The "websocket" object: counts since the last reset in now, and the
+// connections open now from the raw sums.
+static json_t *s_ws_json(const s_counts_t *now, const s_counts_t *raw)
+{
+    static const char *const names[TARGET_STATS_WS_RECEIVED_ECHO] = {
+        [TARGET_STATS_WS_OPENED] = "opened",
+        [TARGET_STATS_WS_REJECTED] = "rejected",
+        [TARGET_STATS_WS_CLOSED_BY_CLIENT] = "closed_by_client",
+        [TARGET_STATS_WS_CLOSED_BY_SERVER] = "closed_by_server",
+        [TARGET_STATS_WS_ABORTED] = "aborted",
+        [TARGET_STATS_WS_PROTOCOL_ERRORS] = "protocol_errors",
+        [TARGET_STATS_WS_DROPPED] = "dropped",
+        [TARGET_STATS_WS_BYTES_RECEIVED] = "bytes_received",
+        [TARGET_STATS_WS_BYTES_SENT] = "bytes_sent",
+    };
+    static const char *const routes[APEX_TARGET_STATS_WS_ROUTES] = {
+        "echo", "events", "chat"};
+    _Static_assert(TARGET_STATS_WS_SENT_ECHO - TARGET_STATS_WS_RECEIVED_ECHO ==
+                           APEX_TARGET_STATS_WS_ROUTES &&
+                       TARGET_STATS_WS_COUNT - TARGET_STATS_WS_SENT_ECHO ==
+                           APEX_TARGET_STATS_WS_ROUTES,
+                   "one received and one sent counter per route");
+    uint64_t ended = raw->ws[TARGET_STATS_WS_CLOSED_BY_CLIENT] +
+                     raw->ws[TARGET_STATS_WS_CLOSED_BY_SERVER] +
+                     raw->ws[TARGET_STATS_WS_ABORTED];
+    // Slots are read one counter at a time while threads write them, so
+    // an end may be seen before its opening.
+    uint64_t opened = raw->ws[TARGET_STATS_WS_OPENED];
+    uint64_t open = opened > ended ? opened - ended : 0;
+    json_t *received = json_object();
+    json_t *sent = json_object();
+    for (size_t i = 0; i < APEX_TARGET_STATS_WS_ROUTES; i++) {
+        json_object_set_new(
+            received, routes[i],
+            json_integer(
+                (json_int_t)now->ws[TARGET_STATS_WS_RECEIVED_ECHO + i]));
+        json_object_set_new(
+            sent, routes[i],
+            json_integer((json_int_t)now->ws[TARGET_STATS_WS_SENT_ECHO + i]));
+    }
+    json_t *ws = json_object();
+    for (size_t i = 0; i < TARGET_STATS_WS_BYTES_RECEIVED; i++) {
+        json_object_set_new(ws, names[i], json_integer((json_int_t)now->ws[i]));
+        if (i == TARGET_STATS_WS_OPENED)
+            json_object_set_new(ws, "open", json_integer((json_int_t)open));
+    }
+    json_object_set_new(ws, "messages_received", received);
+    json_object_set_new(ws, "messages_sent", sent);
+    for (size_t i = TARGET_STATS_WS_BYTES_RECEIVED;
+         i < TARGET_STATS_WS_RECEIVED_ECHO; i++)
+        json_object_set_new(ws, names[i], json_integer((json_int_t)now->ws[i]));
+    return ws;
+}
+
 char *target_stats_json(target_stats_t *self)
 {
     assert(self);
     s_counts_t now;
+    s_counts_t raw;
     pthread_mutex_lock(&self->lock);
     s_sum(self, &now);
+    raw = now;
     for (size_t i = 0; i < self->nkeys; i++)
         now.requests[i] -= self->baseline.requests[i];
     for (size_t i = 0; i < APEX_TARGET_STATUS_SPAN; i++)
         now.statuses[i] -= self->baseline.statuses[i];
     now.injected -= self->baseline.injected;
+    for (size_t i = 0; i < TARGET_STATS_WS_COUNT; i++)
+        now.ws[i] -= self->baseline.ws[i];
     pthread_mutex_unlock(&self->lock);
 
     uint64_t total = 0;
@@ -202,6 +282,7 @@ char *target_stats_json(target_stats_t *self)
     json_object_set_new(root, "status", statuses);
     json_object_set_new(root, "errors_injected",
                         json_integer((json_int_t)now.injected));
+    json_object_set_new(root, "websocket", s_ws_json(&now, &raw));
     char *text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
     if (!text)

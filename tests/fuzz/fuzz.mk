@@ -25,7 +25,7 @@ FUZZ_RSS_MB ?= 2048
 FUZZ_TIMEOUT ?= 10
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_NAMES := proto histogram scenario captures shape stages thresholds \
-	threshold_arg cli
+	threshold_arg cli ws
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 
 FUZZ_PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson
@@ -44,8 +44,13 @@ FUZZ_LIB_SRC := $(wildcard common/*.c) $(wildcard proto/*.c) \
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRC))
 FUZZ_MAIN_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_NAMES))
 
+# fuzz_ws also links apex-target's frame check and handshake, with
+# libwslay (checked against) and libcrypto.
+FUZZ_WS_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,target/framecheck.c \
+	target/handshake.c)
+
 # Objects made through the pattern rules below are kept between builds.
-.SECONDARY: $(FUZZ_LIB_OBJS) $(FUZZ_MAIN_OBJS) \
+.SECONDARY: $(FUZZ_LIB_OBJS) $(FUZZ_MAIN_OBJS) $(FUZZ_WS_OBJS) \
 	$(FUZZ_DIR)/obj/tests/fuzz/gen_seeds.o
 
 .PHONY: fuzz fuzz-build fuzz-seeds $(addprefix fuzz-,$(FUZZ_NAMES))
@@ -72,6 +77,12 @@ $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $<"
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_ws: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_ws.o $(FUZZ_WS_OBJS) \
+		$(FUZZ_LIB_OBJS)
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LDLIBS) \
+		-lwslay $(shell pkg-config --libs libcrypto)
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
 	@echo "  FUZZLD  $@"

@@ -285,7 +285,8 @@ class StatsTest(TargetCase):
         base = self.start()
         stats = apexlib.target_stats(base)
         self.assertEqual(list(stats.keys()),
-                         ["total", "requests", "status", "errors_injected"])
+                         ["total", "requests", "status", "errors_injected",
+                          "websocket"])
         self.assertEqual(list(stats["requests"].keys()), ROUTE_KEYS)
         self.assertEqual(list(stats["status"].keys()), USUAL_STATUSES)
         # start_target reset the counts after its probes of /health.
