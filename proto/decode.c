@@ -183,6 +183,60 @@ static int s_decode_errors(proto_field_ctx_t *ctx, const msgpack_object *data,
     return 0;
 }
 
+// True for a metric name: [a-z0-9_], 1 to PROTO_METRIC_NAME_MAX bytes.
+static bool s_metric_name(const msgpack_object *key)
+{
+    if (key->type != MSGPACK_OBJECT_STR || key->via.str.size == 0 ||
+        key->via.str.size > PROTO_METRIC_NAME_MAX)
+        return false;
+    for (uint32_t i = 0; i < key->via.str.size; i++) {
+        char c = key->via.str.ptr[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+// An apex_counters or apex_gauges map (absent is empty): names checked,
+// values integers (counters >= 0), at most PROTO_MAX_METRICS of them.
+static int s_decode_metrics(proto_field_ctx_t *ctx, const msgpack_object *data,
+                            const char *key, bool counters,
+                            proto_metric_t **out, size_t *nout)
+{
+    const msgpack_object *o = proto_field_get(data, key);
+    char path[PROTO_MAX_PATH];
+    snprintf(path, sizeof path, "$.%s", key);
+    if (!o || o->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (o->type != MSGPACK_OBJECT_MAP || o->via.map.size > PROTO_MAX_METRICS)
+        return proto_field_fail(ctx, path,
+                                "expected a map of at most 64 metrics");
+    uint32_t n = o->via.map.size;
+    *out = apex_calloc(n ? n : 1, sizeof **out);
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
+        int64_t value;
+        if (!s_metric_name(&kv->key))
+            return proto_field_fail(ctx, path,
+                                    "expected metric names ([a-z0-9_], at "
+                                    "most 64 bytes) as keys");
+        if (!proto_field_int(&kv->val, &value) || (counters && value < 0)) {
+            char name[PROTO_METRIC_NAME_MAX + 1];
+            memcpy(name, kv->key.via.str.ptr, kv->key.via.str.size);
+            name[kv->key.via.str.size] = '\0';
+            char where[PROTO_MAX_PATH + sizeof name + 1];
+            snprintf(where, sizeof where, "%s.%s", path, name);
+            return proto_field_fail(ctx, where,
+                                    counters ? "expected a count"
+                                             : "expected an integer");
+        }
+        (*out)[i].name = proto_field_strdup(&kv->key);
+        (*out)[i].value = value;
+        (*nout)++;
+    }
+    return 0;
+}
+
 static int s_decode_stats(proto_field_ctx_t *ctx, const msgpack_object *data,
                           proto_msg_t *msg)
 {
@@ -202,7 +256,11 @@ static int s_decode_stats(proto_field_ctx_t *ctx, const msgpack_object *data,
                      proto_field_get_count(ctx, data, PROTO_ITERATIONS_KEY,
                                            true, &iterations, "$") ||
                      proto_field_get_count(ctx, data, PROTO_DROPPED_KEY, true,
-                                           &dropped, "$")
+                                           &dropped, "$") ||
+                     s_decode_metrics(ctx, data, PROTO_COUNTERS_KEY, true,
+                                      &msg->counters, &msg->ncounters) ||
+                     s_decode_metrics(ctx, data, PROTO_GAUGES_KEY, false,
+                                      &msg->gauges, &msg->ngauges)
                  ? -1
                  : 0;
     msg->iterations = iterations;
@@ -443,6 +501,12 @@ void proto_msg_destroy(proto_msg_t **self_p)
     for (size_t i = 0; i < self->ncounts; i++)
         free(self->counts[i].name);
     free(self->counts);
+    for (size_t i = 0; i < self->ncounters; i++)
+        free(self->counters[i].name);
+    free(self->counters);
+    for (size_t i = 0; i < self->ngauges; i++)
+        free(self->gauges[i].name);
+    free(self->gauges);
     apex_stats_destroy(&self->stats);
     free(self->msg);
     free(self->traceback);

@@ -16,10 +16,12 @@
 #include "proto/field.h"
 #include "proto/stats_entry.h"
 
-#define S_ENVELOPE_ITEMS 3       // [type, data, node_id]
-#define S_HEARTBEAT_KEYS 3       // state, current_cpu_usage, ..._memory_usage
-#define S_STATS_KEYS 5           // stats ... user_count
-#define S_STATS_EXTRA_KEYS 2     // apex_iterations, apex_dropped_iterations
+#define S_ENVELOPE_ITEMS 3 // [type, data, node_id]
+#define S_HEARTBEAT_KEYS 3 // state, current_cpu_usage, ..._memory_usage
+#define S_STATS_KEYS 5     // stats ... user_count
+#define S_STATS_EXTRA_KEYS                                                     \
+    2                            // apex_iterations, apex_dropped_iterations
+                                 // (and apex_counters, apex_gauges if any)
 #define S_ERROR_KEYS 6           // name ... last_seen
 #define S_SPAWN_KEYS 5           // timestamp ... parsed_options
 #define S_SPAWN_OPTION_KEYS 5    // host, num_users, spawn_rate, tags, ...
@@ -145,17 +147,32 @@ static void s_pack_errors(msgpack_packer *pk, const apex_stats_t *stats)
     }
 }
 
+// {name: value} for a run-wide metric map.
+static void s_pack_metrics(msgpack_packer *pk, const proto_metric_t *m,
+                           size_t n)
+{
+    msgpack_pack_map(pk, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        proto_field_pack_str(pk, m[i].name);
+        msgpack_pack_int64(pk, m[i].value);
+    }
+}
+
 void proto_encode_stats(apex_buf_t *out, const apex_stats_t *stats,
                         const proto_count_t *counts, size_t ncounts,
                         int64_t user_count, const proto_stats_extra_t *extra,
                         const char *node_id)
 {
+    size_t nextra = 0;
+    if (extra)
+        nextra = S_STATS_EXTRA_KEYS + (extra->ncounters ? 1 : 0) +
+                 (extra->ngauges ? 1 : 0);
     apex_locust_bucket_t *buckets =
         apex_calloc(APEX_HISTOGRAM_BUCKETS, sizeof *buckets);
     uint8_t *hist_buf = apex_calloc(1, APEX_HISTOGRAM_ENCODE_MAX);
     msgpack_packer pk;
     s_begin(&pk, out, "stats");
-    msgpack_pack_map(&pk, S_STATS_KEYS + (extra ? S_STATS_EXTRA_KEYS : 0));
+    msgpack_pack_map(&pk, (uint32_t)(S_STATS_KEYS + nextra));
     proto_field_pack_str(&pk, "stats");
     s_pack_entries(&pk, stats, buckets, hist_buf);
     proto_field_pack_str(&pk, "stats_total");
@@ -172,6 +189,14 @@ void proto_encode_stats(apex_buf_t *out, const apex_stats_t *stats,
         msgpack_pack_uint64(&pk, extra->iterations);
         proto_field_pack_str(&pk, PROTO_DROPPED_KEY);
         msgpack_pack_uint64(&pk, extra->dropped_iterations);
+        if (extra->ncounters) {
+            proto_field_pack_str(&pk, PROTO_COUNTERS_KEY);
+            s_pack_metrics(&pk, extra->counters, extra->ncounters);
+        }
+        if (extra->ngauges) {
+            proto_field_pack_str(&pk, PROTO_GAUGES_KEY);
+            s_pack_metrics(&pk, extra->gauges, extra->ngauges);
+        }
     }
     proto_field_pack_str(&pk, node_id);
     free(buckets);

@@ -39,6 +39,10 @@
 #define PROTO_ITERATIONS_KEY "apex_iterations"
 #define PROTO_DROPPED_KEY "apex_dropped_iterations"
 #define PROTO_ARRIVAL_KEY "apex_arrival"
+#define PROTO_COUNTERS_KEY "apex_counters" // {name: delta since last report}
+#define PROTO_GAUGES_KEY "apex_gauges"     // {name: value now}
+#define PROTO_MAX_METRICS 64               // names in each of the two maps
+#define PROTO_METRIC_NAME_MAX 64           // bytes of a name, [a-z0-9_]
 
 typedef enum {
     PROTO_UNKNOWN,           // a type we do not handle (type_name says)
@@ -61,6 +65,14 @@ typedef struct {
     char *name;    // user class name
     int64_t count; // users of that class
 } proto_count_t;
+
+// A run-wide figure a worker reports next to its stats (an apex
+// extension): a counter's delta since its last report ("ws_sessions": 3)
+// or a gauge's value now ("ws_connections": 120).
+typedef struct {
+    char *name;    // [a-z0-9_]+, at most PROTO_METRIC_NAME_MAX bytes
+    int64_t value; // counters: >= 0
+} proto_metric_t;
 
 typedef struct {
     proto_type_t type; // decoded type
@@ -93,6 +105,10 @@ typedef struct {
     apex_stats_t *stats;         // the delta: entries, total, errors
     uint64_t iterations;         // tasks completed (apex extension)
     uint64_t dropped_iterations; // iterations not started (extension)
+    proto_metric_t *counters;    // run-wide counters' deltas (extension)
+    size_t ncounters;            // their number
+    proto_metric_t *gauges;      // run-wide gauges now (extension)
+    size_t ngauges;              // their number
     // exception
     char *msg;       // exception message
     char *traceback; // traceback text
@@ -130,8 +146,12 @@ void proto_encode_heartbeat(apex_buf_t *out, const char *state,
 
 // Counters a worker reports next to its stats (apex extension keys).
 typedef struct {
-    uint64_t iterations;         // tasks completed since the last report
-    uint64_t dropped_iterations; // arrival iterations not started
+    uint64_t iterations;            // tasks completed since the last report
+    uint64_t dropped_iterations;    // arrival iterations not started
+    const proto_metric_t *counters; // counters' deltas (names valid), or
+    size_t ncounters;               // NULL and 0
+    const proto_metric_t *gauges;   // gauges' values now, or NULL and 0
+    size_t ngauges;                 // their number
 } proto_stats_extra_t;
 
 // stats: every non-empty entry of stats, its total and its errors, with

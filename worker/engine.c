@@ -138,6 +138,16 @@ worker_count_t *worker_engine_counts(const worker_engine_t *self,
     return counts;
 }
 
+size_t worker_engine_metrics(worker_engine_t *self, worker_metric_t *out,
+                             size_t max)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < APEX_STEP_KIND_COUNT; k++)
+        if (self->ops[k]->metrics)
+            n += self->ops[k]->metrics(self->kinds[k], out + n, max - n);
+    return n;
+}
+
 double worker_engine_wall(worker_engine_t *self)
 {
     if (self->wall_now == 0)

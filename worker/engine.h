@@ -16,6 +16,7 @@
 
 typedef struct worker_engine worker_engine_t; // opaque
 typedef struct worker_kind_ops worker_kind_ops_t;
+typedef struct worker_metric worker_metric_t; // worker/kind.h
 
 // Users of one class.
 typedef struct {
@@ -97,6 +98,12 @@ size_t worker_engine_user_count(const worker_engine_t *self);
 // a new array the caller frees (names borrowed from the scenario).
 worker_count_t *worker_engine_counts(const worker_engine_t *self,
                                      size_t *ncounts);
+
+// Every kind's run-wide figures (counters since the start, gauges now)
+// into out, at most max (WORKER_MAX_METRICS is enough); returns how
+// many, in the same order every time. Names are borrowed.
+size_t worker_engine_metrics(worker_engine_t *self, struct worker_metric *out,
+                             size_t max);
 
 // The statistics recorded so far (the caller may reset them).
 apex_stats_t *worker_engine_stats(worker_engine_t *self);

@@ -45,6 +45,16 @@ typedef struct {
                          // came (worker_user_sample)
 } worker_result_t;
 
+// A run-wide figure of a kind: counters count since the engine started
+// (the worker reports their deltas), gauges are a value now.
+struct worker_metric {
+    const char *name; // [a-z0-9_], k6's name where k6 has one
+    bool gauge;       // a value now, not a count
+    int64_t value;    // the count so far, or the value now
+};
+
+#define WORKER_MAX_METRICS 32 // figures of all kinds together
+
 struct worker_kind_ops {
     const char *name; // the kind's name in logs ("http")
 
@@ -78,6 +88,10 @@ struct worker_kind_ops {
 
     // Work at the end of every loop iteration. Optional.
     void (*after_iteration)(worker_kind_t *self);
+
+    // The kind's run-wide figures into out (at most max); returns how
+    // many. Always the same names in the same order. Optional.
+    size_t (*metrics)(worker_kind_t *self, worker_metric_t *out, size_t max);
 };
 
 // For kinds: the template context of user u (its variables and PRNG),

@@ -607,6 +607,29 @@ const worker_ws_counters_t *worker_step_ws_counters(const worker_kind_t *kind)
     return &self->counters;
 }
 
+// k6's names where k6 has them (ws_sessions, ws_msgs_sent,
+// ws_msgs_received), ours for the rest.
+static size_t s_metrics(worker_kind_t *kind, worker_metric_t *out, size_t max)
+{
+    const worker_ws_counters_t *n = worker_step_ws_counters(kind);
+    const worker_metric_t all[] = {
+        {"ws_sessions", false, (int64_t)n->opened},
+        {"ws_closes", false, (int64_t)n->closed},
+        {"ws_drops", false, (int64_t)n->dropped},
+        {"ws_connect_failures", false, (int64_t)n->connect_failures},
+        {"ws_msgs_sent", false, (int64_t)n->msgs_sent},
+        {"ws_msgs_received", false, (int64_t)n->msgs_received},
+        {"ws_bytes_sent", false, (int64_t)n->bytes_sent},
+        {"ws_bytes_received", false, (int64_t)n->bytes_received},
+        {"ws_connections", true, n->open},
+    };
+    size_t count = sizeof all / sizeof all[0];
+    if (count > max)
+        count = max;
+    memcpy(out, all, count * sizeof *out);
+    return count;
+}
+
 const worker_kind_ops_t worker_step_ws_ops = {
     .name = "ws",
     .create = s_create,
@@ -615,4 +638,5 @@ const worker_kind_ops_t worker_step_ws_ops = {
     .plan_free = s_plan_free,
     .start = s_start,
     .conn_free = s_conn_free,
+    .metrics = s_metrics,
 };

@@ -30,6 +30,7 @@
 #include "proto/proto.h"
 #include "proto/zio.h"
 #include "worker/engine.h"
+#include "worker/kind.h"
 
 #define WORKER_HEARTBEAT_US (1 * APEX_USEC_PER_SEC)
 #define WORKER_REPORT_US (3 * APEX_USEC_PER_SEC)
@@ -72,6 +73,8 @@ struct worker {
     int exit_code;              // what worker_run() returns
     int signals;                // signals received
     bool lost;                  // stopping because the master went silent
+    int64_t reported[WORKER_MAX_METRICS]; // kinds' counters last reported
+    size_t nmetrics;                      // how many figures the kinds have
 };
 
 static void s_on_stopped(void *arg);
@@ -120,12 +123,41 @@ static proto_count_t *s_counts(worker_t *self, size_t *n)
     return counts;
 }
 
+// The kinds' figures for the wire: counters as deltas since the last
+// report that went out (self->reported), gauges as they are. Fills
+// counters and gauges (WORKER_MAX_METRICS each) and the current counts
+// into now; the caller commits now to self->reported after a send.
+static void s_metrics(worker_t *self, proto_stats_extra_t *extra,
+                      proto_metric_t *counters, proto_metric_t *gauges,
+                      int64_t *now)
+{
+    worker_metric_t m[WORKER_MAX_METRICS];
+    size_t n = worker_engine_metrics(self->engine, m, WORKER_MAX_METRICS);
+    for (size_t i = 0; i < n; i++) {
+        now[i] = m[i].value;
+        if (m[i].gauge) {
+            gauges[extra->ngauges++] =
+                (proto_metric_t){(char *)m[i].name, m[i].value};
+        } else {
+            int64_t delta = m[i].value - self->reported[i];
+            counters[extra->ncounters++] =
+                (proto_metric_t){(char *)m[i].name, delta > 0 ? delta : 0};
+        }
+    }
+    self->nmetrics = n;
+    extra->counters = counters;
+    extra->gauges = gauges;
+}
+
 static bool s_send_stats(worker_t *self)
 {
     size_t n = 0;
     proto_count_t *counts = s_counts(self, &n);
     apex_stats_t *stats = worker_engine_stats(self->engine);
-    proto_stats_extra_t extra = {0, 0};
+    proto_stats_extra_t extra = {0};
+    proto_metric_t counters[WORKER_MAX_METRICS], gauges[WORKER_MAX_METRICS];
+    int64_t now[WORKER_MAX_METRICS];
+    s_metrics(self, &extra, counters, gauges, now);
     worker_engine_take_counters(self->engine, &extra.iterations,
                                 &extra.dropped_iterations);
     proto_encode_stats(&self->out, stats, counts, n,
@@ -138,6 +170,7 @@ static bool s_send_stats(worker_t *self)
                                         extra.dropped_iterations);
         return false;
     }
+    memcpy(self->reported, now, self->nmetrics * sizeof *now);
     apex_stats_reset(stats, apex_wall_time());
     return true;
 }

@@ -617,10 +617,79 @@ static void s_test_merge_reports(void)
     apex_stats_destroy(&master);
 }
 
+// Encode a report with these metrics (the encoder checks nothing) and
+// expect the decoder to refuse it with `bad`.
+static void s_decode_bad_metrics(const proto_metric_t *counters, size_t nc,
+                                 const proto_metric_t *gauges, size_t ng,
+                                 const char *bad)
+{
+    apex_stats_t *stats = apex_stats_new(PROTO_TEST_T0);
+    proto_stats_extra_t extra = {
+        .counters = counters, .ncounters = nc, .gauges = gauges, .ngauges = ng};
+    apex_buf_t buf;
+    apex_buf_init(&buf);
+    proto_encode_stats(&buf, stats, NULL, 0, 0, &extra, PROTO_TEST_NODE);
+    proto_test_decode_bad(buf.data, buf.len, bad);
+    apex_buf_fini(&buf);
+    apex_stats_destroy(&stats);
+}
+
+// Run-wide counters and gauges ride next to the stats (apex extension):
+// round trip, absent is empty, and hostile maps are refused.
+static void s_test_metrics(void)
+{
+    apex_stats_t *stats = s_traffic();
+    const proto_metric_t counters[] = {{"ws_sessions", 3},
+                                       {"ws_msgs_sent", 12345678901LL}};
+    const proto_metric_t gauges[] = {{"ws_connections", 42}, {"lua_queue", -7}};
+    proto_stats_extra_t extra = {.iterations = 5,
+                                 .counters = counters,
+                                 .ncounters = 2,
+                                 .gauges = gauges,
+                                 .ngauges = 2};
+    apex_buf_t buf;
+    apex_buf_init(&buf);
+    proto_encode_stats(&buf, stats, NULL, 0, 4, &extra, PROTO_TEST_NODE);
+    proto_msg_t *msg = proto_test_decode_buf(&buf);
+    CHECK_EQ(msg->iterations, 5);
+    CHECK_EQ(msg->ncounters, 2);
+    CHECK_STR(msg->counters[1].name, "ws_msgs_sent");
+    CHECK_EQ(msg->counters[1].value, 12345678901LL);
+    CHECK_EQ(msg->ngauges, 2);
+    CHECK_STR(msg->gauges[0].name, "ws_connections");
+    CHECK_EQ(msg->gauges[1].value, -7);
+    proto_msg_destroy(&msg);
+    extra.ncounters = extra.ngauges = 0; // none: no keys at all
+    proto_encode_stats(&buf, stats, NULL, 0, 4, &extra, PROTO_TEST_NODE);
+    CHECK(!memmem(buf.data, buf.len, PROTO_COUNTERS_KEY, 13));
+    msg = proto_test_decode_buf(&buf);
+    CHECK_EQ(msg->ncounters + msg->ngauges, 0);
+    proto_msg_destroy(&msg);
+    apex_stats_destroy(&stats);
+    apex_buf_fini(&buf);
+    const proto_metric_t negative[] = {{"ws_sessions", -1}};
+    s_decode_bad_metrics(negative, 1, NULL, 0,
+                         "stats: $.apex_counters.ws_sessions: expected a "
+                         "count");
+    const proto_metric_t spaced[] = {{"WS Connections", 1}};
+    s_decode_bad_metrics(NULL, 0, spaced, 1,
+                         "stats: $.apex_gauges: expected metric names");
+    proto_metric_t many[PROTO_MAX_METRICS + 1];
+    char names[PROTO_MAX_METRICS + 1][8];
+    for (int i = 0; i <= PROTO_MAX_METRICS; i++) {
+        snprintf(names[i], sizeof names[i], "g%d", i);
+        many[i] = (proto_metric_t){names[i], i};
+    }
+    s_decode_bad_metrics(NULL, 0, many, PROTO_MAX_METRICS + 1,
+                         "stats: $.apex_gauges: expected a map of at most "
+                         "64 metrics");
+}
+
 void test_proto_stats(bool verbose)
 {
     (void)verbose;
     s_test_stats_round_trip();
+    s_test_metrics();
     s_test_first_report();
     s_test_report_2121();
     s_test_report_2463();
