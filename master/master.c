@@ -33,7 +33,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +40,7 @@
 #include "common/url.h"
 #include "common/buf.h"
 #include "common/cli.h"
+#include "common/fs.h"
 #include "common/clock.h"
 #include "common/loop.h"
 #include "common/stats.h"
@@ -1440,20 +1440,11 @@ master_t *master_new(const master_options_t *options, apex_error_t *err,
     if (s_bind(self, err) != 0)
         goto fail;
     if (options->csv_prefix) {
-        // Locust 2.12.1 crashes on a missing folder; we create it.
-        char *copy = apex_strdup(options->csv_prefix);
-        char *dir = dirname(copy);
-        char *cmd_dir = apex_strdup(dir);
-        free(copy);
-        for (char *p = cmd_dir + 1; *p; p++) {
-            if (*p == '/') {
-                *p = '\0';
-                mkdir(cmd_dir, 0777);
-                *p = '/';
-            }
-        }
-        mkdir(cmd_dir, 0777);
-        free(cmd_dir);
+        // Locust 2.12.1 crashes on a missing folder; we create it. A
+        // folder that cannot be made is reported by the open below.
+        apex_error_t mkdir_err = {""};
+        if (apex_fs_mkdir_parent(options->csv_prefix, &mkdir_err) != 0)
+            apex_debug("%s", mkdir_err.msg);
         self->history_csv = master_csv_history_open(options->csv_prefix,
                                                     self->shape != NULL, err);
         if (!self->history_csv) {

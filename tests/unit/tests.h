@@ -19,7 +19,8 @@
     X(url)                                                                     \
     X(log)                                                                     \
     X(procstat)                                                                \
-    X(dispatch)
+    X(dispatch)                                                                \
+    X(fs)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST
