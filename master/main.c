@@ -12,6 +12,7 @@
 #include "common/url.h"
 #include "common/loop.h"
 #include "common/version.h"
+#include "master/limits.h"
 #include "master/master.h"
 
 enum {
@@ -148,13 +149,14 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
         o->host = arg;
         return 0;
     case OPT_USERS:
-        if (apex_parse_long(arg, 0, 10000000, &n, err) != 0)
+        if (apex_parse_long(arg, 0, MASTER_MAX_USERS, &n, err) != 0)
             return -1;
         o->users = n;
         o->users_set = true;
         return 0;
     case OPT_SPAWN_RATE:
-        if (apex_parse_double(arg, 1e-3, 1e6, &o->spawn_rate, err) != 0)
+        if (apex_parse_double(arg, MASTER_MIN_SPAWN_RATE, MASTER_MAX_SPAWN_RATE,
+                              &o->spawn_rate, err) != 0)
             return -1;
         return 0;
     case OPT_RUN_TIME:
@@ -184,7 +186,7 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
         o->web_host = arg;
         return 0;
     case OPT_WEB_PORT:
-        if (apex_parse_long(arg, 0, 65535, &n, err) != 0)
+        if (apex_parse_long(arg, 0, MASTER_MAX_PORT, &n, err) != 0)
             return -1;
         o->web_port = (int)n;
         return 0;
@@ -213,7 +215,7 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
         o->csv_full_history = true;
         return 0;
     case OPT_EXPECT_WORKERS:
-        if (apex_parse_long(arg, 1, 100000, &n, err) != 0)
+        if (apex_parse_long(arg, 1, MASTER_MAX_EXPECT_WORKERS, &n, err) != 0)
             return -1;
         o->expect_workers = (int)n;
         args->expect_workers_set = true;
@@ -224,12 +226,12 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
         o->bind_host = arg;
         return 0;
     case OPT_BIND_PORT:
-        if (apex_parse_long(arg, 0, 65535, &n, err) != 0)
+        if (apex_parse_long(arg, 0, MASTER_MAX_PORT, &n, err) != 0)
             return -1;
         o->bind_port = (int)n;
         return 0;
     case OPT_PROCESSES:
-        if (apex_parse_long(arg, -1, 1024, &n, err) != 0)
+        if (apex_parse_long(arg, -1, MASTER_MAX_PROCESSES, &n, err) != 0)
             return -1;
         if (n == -1)
             n = sysconf(_SC_NPROCESSORS_ONLN) > 0
@@ -240,7 +242,7 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
     case OPT_STOP_TIMEOUT:
         return apex_parse_duration(arg, &o->stop_timeout, err);
     case OPT_EXIT_CODE_ON_ERROR:
-        if (apex_parse_long(arg, 0, 255, &n, err) != 0)
+        if (apex_parse_long(arg, 0, MASTER_MAX_EXIT_CODE, &n, err) != 0)
             return -1;
         o->exit_code_on_error = (int)n;
         return 0;

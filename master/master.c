@@ -48,6 +48,7 @@
 #include "master/assets.h"
 #include "master/dispatch.h"
 #include "master/history.h"
+#include "master/limits.h"
 #include "master/metrics.h"
 #include "master/report.h"
 #include "master/report_json.h"
@@ -1885,12 +1886,13 @@ static void s_web_swarm(master_t *self, master_web_request_t *req)
                           "/swarm request");
             return;
         }
-        if (apex_parse_long(users_text, 0, 10000000, &users, &e) != 0) {
+        if (apex_parse_long(users_text, 0, MASTER_MAX_USERS, &users, &e) != 0) {
             snprintf(message, sizeof message, "user_count: %s", e.msg);
             s_reply_error(req, 400, message);
             return;
         }
-        if (apex_parse_double(rate_text, 0.001, 1e6, &rate, &e) != 0) {
+        if (apex_parse_double(rate_text, MASTER_MIN_SPAWN_RATE,
+                              MASTER_MAX_SPAWN_RATE, &rate, &e) != 0) {
             snprintf(message, sizeof message, "spawn_rate: %s", e.msg);
             s_reply_error(req, 400, message);
             return;

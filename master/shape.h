@@ -11,9 +11,10 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "master/limits.h"
 
 #define MASTER_SHAPE_MAX_STAGES 1000
-#define MASTER_SHAPE_MAX_USERS 10000000
+#define MASTER_SHAPE_MAX_USERS MASTER_MAX_USERS // a stage's users
 
 typedef enum {
     MASTER_SHAPE_STAGES,  // users over time
