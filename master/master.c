@@ -1320,20 +1320,10 @@ static int s_setup_shape(master_t *self, apex_error_t *err)
     }
     if (!self->shape)
         return 0;
-    master_shape_t *shape = self->shape;
-    double peak = 0;
-    for (size_t i = 0; i < shape->nstages; i++)
-        if (shape->stages[i].target > peak)
-            peak = shape->stages[i].target;
-    if (shape->kind == MASTER_SHAPE_ARRIVAL)
-        peak = (double)shape->max_users;
-    double load = o->users_set && peak > 0 ? (double)o->users / peak : 1;
-    double time = o->run_time_set && o->run_time > 0
-                      ? o->run_time / master_shape_duration(shape)
-                      : 1;
-    if (load != 1 || time != 1) {
-        master_shape_scale(shape, time, load);
-        char *text = master_shape_describe(shape);
+    double load = 1, time = 1;
+    if (master_shape_fit(self->shape, o->users_set ? o->users : -1,
+                         o->run_time_set ? o->run_time : 0, &load, &time)) {
+        char *text = master_shape_describe(self->shape);
         apex_info("load shape scaled by -u/-t (users x%g, time x%g): %s", load,
                   time, text);
         free(text);

@@ -343,6 +343,23 @@ void master_shape_scale(master_shape_t *self, double time_factor,
     }
 }
 
+bool master_shape_fit(master_shape_t *self, int64_t users, double run_time,
+                      double *load, double *time)
+{
+    double peak = 0;
+    for (size_t i = 0; i < self->nstages; i++)
+        if (self->stages[i].target > peak)
+            peak = self->stages[i].target;
+    if (self->kind == MASTER_SHAPE_ARRIVAL)
+        peak = (double)self->max_users;
+    *load = users >= 0 && peak > 0 ? (double)users / peak : 1;
+    *time = run_time > 0 ? run_time / master_shape_duration(self) : 1;
+    if (*load == 1 && *time == 1)
+        return false;
+    master_shape_scale(self, *time, *load);
+    return true;
+}
+
 master_shape_point_t master_shape_at(const master_shape_t *self, double t)
 {
     master_shape_point_t p = {.over = false};

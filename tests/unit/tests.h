@@ -1,4 +1,5 @@
-// tests/unit/tests.h - every unit test, one per module of common/ and proto/.
+// tests/unit/tests.h - every unit test: one per module of common/ and
+// proto/, and those of master/ that have one.
 #ifndef APEX_TESTS_H
 #define APEX_TESTS_H
 #include <stdbool.h>
@@ -20,7 +21,9 @@
     X(log)                                                                     \
     X(procstat)                                                                \
     X(dispatch)                                                                \
-    X(fs)
+    X(fs)                                                                      \
+    X(thresholds)                                                              \
+    X(shape)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST
