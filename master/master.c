@@ -24,16 +24,12 @@
 #include <jansson.h>
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
@@ -46,6 +42,7 @@
 #include "common/stats.h"
 #include "common/version.h"
 #include "master/assets.h"
+#include "master/children.h"
 #include "master/dispatch.h"
 #include "master/history.h"
 #include "master/limits.h"
@@ -161,8 +158,7 @@ struct master {
     master_web_t *web;              // the UI and API, or NULL (headless)
     apex_timer_t autoquit_timer;    // --autoquit after a stop
     double start_time;              // wall time the test started
-    pid_t *children;                // --processes workers
-    size_t nchildren;               // their number
+    master_children_t *children;    // --processes workers, or NULL
     uint64_t unknown_logged;        // messages from unknown ids logged
     uint64_t malformed;             // malformed frames dropped
     uint64_t malformed_unknown;     // ... from peers that never registered
@@ -1158,19 +1154,7 @@ static void s_on_signal(apex_loop_t *loop, apex_io_t *io, uint32_t events)
     struct signalfd_siginfo info;
     while (read(self->sigfd, &info, sizeof info) == sizeof info) {
         if (info.ssi_signo == SIGCHLD) {
-            for (;;) {
-                int status = 0;
-                pid_t pid = waitpid(-1, &status, WNOHANG);
-                if (pid <= 0)
-                    break;
-                for (size_t i = 0; i < self->nchildren; i++)
-                    if (self->children[i] == pid) {
-                        self->children[i] = 0;
-                        if (!self->quitting)
-                            apex_warn("local worker %d exited (status %d)",
-                                      (int)pid, status);
-                    }
-            }
+            master_children_reap(self->children, self->quitting);
             continue;
         }
         if (++self->signals > 1) {
@@ -1194,93 +1178,6 @@ static void s_on_signal(apex_loop_t *loop, apex_io_t *io, uint32_t events)
 static void s_on_iteration(void *arg)
 {
     s_drain(arg);
-}
-
-// ---------------------------------------------------------------------
-// Local workers (--processes)
-
-static int s_spawn_children(master_t *self, apex_error_t *err)
-{
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return apex_error_set(err,
-                              "--processes: cannot find our own "
-                              "executable: %s",
-                              strerror(errno));
-    exe[n] = '\0';
-    char *dir = dirname(exe);
-    char *worker = apex_sprintf("%s/apex-worker", dir);
-    if (access(worker, X_OK) != 0) {
-        apex_error_set(err, "--processes: %s: %s", worker, strerror(errno));
-        free(worker);
-        return -1;
-    }
-    char port[16];
-    snprintf(port, sizeof port, "%d", self->port);
-    const char *level = "INFO";
-    if (self->options.level <= APEX_LOG_DEBUG)
-        level = "DEBUG";
-    else if (self->options.level >= APEX_LOG_ERROR)
-        level = "ERROR";
-    else if (self->options.level >= APEX_LOG_WARNING)
-        level = "WARNING";
-    const char *host = self->options.bind_host;
-    if (!host || strcmp(host, "*") == 0 || strcmp(host, "0.0.0.0") == 0)
-        host = "127.0.0.1";
-    self->children =
-        apex_calloc((size_t)self->options.processes, sizeof *self->children);
-    pid_t parent = getpid();
-    for (int i = 0; i < self->options.processes; i++) {
-        pid_t pid = fork();
-        if (pid < 0) {
-            free(worker);
-            return apex_error_set(err, "--processes: fork: %s",
-                                  strerror(errno));
-        }
-        if (pid == 0) {
-            // The child: die with the master, unblock signals, exec.
-            prctl(PR_SET_PDEATHSIG, SIGTERM);
-            if (getppid() != parent)
-                _exit(1);
-            sigset_t mask;
-            sigemptyset(&mask);
-            sigprocmask(SIG_SETMASK, &mask, NULL);
-            execl(worker, worker, "--master-host", host, "--master-port", port,
-                  "--loglevel", level, (char *)NULL);
-            fprintf(stderr, "apex-master: exec %s: %s\n", worker,
-                    strerror(errno));
-            _exit(127);
-        }
-        self->children[self->nchildren++] = pid;
-    }
-    apex_info("started %d local workers (%s)", self->options.processes, worker);
-    free(worker);
-    return 0;
-}
-
-static void s_reap_children(master_t *self)
-{
-    uint64_t deadline = apex_now_us() + 5 * APEX_USEC_PER_SEC;
-    for (size_t i = 0; i < self->nchildren; i++) {
-        if (!self->children[i])
-            continue;
-        for (;;) {
-            int status = 0;
-            pid_t pid = waitpid(self->children[i], &status, WNOHANG);
-            if (pid == self->children[i] || (pid < 0 && errno == ECHILD))
-                break;
-            if (apex_now_us() > deadline) {
-                kill(self->children[i], SIGKILL);
-                waitpid(self->children[i], &status, 0);
-                break;
-            }
-            if (apex_now_us() + 1000000 > deadline)
-                kill(self->children[i], SIGTERM);
-            usleep(10000);
-        }
-        self->children[i] = 0;
-    }
 }
 
 // ---------------------------------------------------------------------
@@ -1450,8 +1347,13 @@ master_t *master_new(const master_options_t *options, apex_error_t *err,
         if (!self->web)
             goto fail;
     }
-    if (options->processes > 0 && s_spawn_children(self, err) != 0)
-        goto fail;
+    if (options->processes > 0) {
+        self->children =
+            master_children_new(options->processes, options->bind_host,
+                                self->port, options->level, err);
+        if (!self->children)
+            goto fail;
+    }
     return self;
 fail:
     master_destroy(&self);
@@ -1477,8 +1379,7 @@ void master_destroy(master_t **self_p)
             apex_io_stop(self->loop, &self->router_io);
     }
     master_web_destroy(&self->web);
-    s_reap_children(self);
-    free(self->children);
+    master_children_destroy(&self->children);
     zsock_destroy(&self->router);
     if (self->sigfd >= 0)
         close(self->sigfd);
