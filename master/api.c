@@ -11,6 +11,11 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/buf.h"
+#include "common/cli.h"
+#include "common/url.h"
+#include "common/version.h"
+#include "master/limits.h"
 #include "master/report_json.h"
 
 static char *s_dump(json_t *root)
@@ -257,4 +262,133 @@ char *master_api_tasks(const apex_scenario_t *scenario,
 char *master_api_history(const master_history_t *history)
 {
     return s_dump(master_history_json(history));
+}
+
+// The answers below keep jansson's default real precision (17 digits):
+// s_dump() rounds to 12, which would change how they print.
+static char *s_dump_exact(json_t *root, size_t flags)
+{
+    char *text = json_dumps(root, flags);
+    json_decref(root);
+    return text ? text : apex_strdup("{}");
+}
+
+char *master_api_config(const master_api_config_t *in)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "host",
+                        in->host ? json_string(in->host) : json_null());
+    json_object_set_new(o, "users", json_integer(in->users));
+    json_object_set_new(o, "spawn_rate", json_real(in->spawn_rate));
+    json_object_set_new(o, "run_time",
+                        in->run_time > 0 ? json_real(in->run_time)
+                                         : json_null());
+    json_object_set_new(o, "scenario", json_string(in->scenario_path));
+    json_t *classes = json_array();
+    for (size_t c = 0; c < in->scenario->nusers; c++)
+        json_array_append_new(classes,
+                              json_string(in->scenario->users[c].name));
+    json_object_set_new(o, "user_classes", classes);
+    json_object_set_new(o, "has_thresholds", json_boolean(in->has_thresholds));
+    json_t *shape = json_null();
+    if (in->shape) {
+        char *text = master_shape_describe(in->shape);
+        shape = json_object();
+        json_object_set_new(shape, "kind",
+                            json_string(in->shape->kind == MASTER_SHAPE_STAGES
+                                            ? "stages"
+                                            : "arrival_rate"));
+        json_object_set_new(shape, "description", json_string(text));
+        json_object_set_new(shape, "duration",
+                            json_real(master_shape_duration(in->shape)));
+        free(text);
+    }
+    json_object_set_new(o, "shape", shape);
+    json_object_set_new(o, "full_history_csv",
+                        json_boolean(in->full_history_csv));
+    json_object_set_new(o, "version", json_string(APEX_VERSION));
+    return s_dump_exact(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+}
+
+char *master_api_error(const char *message)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "success", json_false());
+    json_object_set_new(o, "message", json_string(message));
+    return s_dump_exact(o, JSON_COMPACT);
+}
+
+// The user count and spawn rate a test without a shape needs.
+static int s_swarm_counts(const master_web_request_t *req,
+                          master_api_swarm_t *out, apex_error_t *err)
+{
+    const char *users_text = master_web_arg(req, "user_count");
+    const char *rate_text = master_web_arg(req, "spawn_rate");
+    if (!users_text || !rate_text)
+        return apex_error_set(err, "Missing user_count or spawn_rate from "
+                                   "/swarm request");
+    apex_error_t e = {""};
+    long users = 0;
+    if (apex_parse_long(users_text, 0, MASTER_MAX_USERS, &users, &e) != 0)
+        return apex_error_set(err, "user_count: %s", e.msg);
+    out->users = users;
+    if (apex_parse_double(rate_text, MASTER_MIN_SPAWN_RATE,
+                          MASTER_MAX_SPAWN_RATE, &out->spawn_rate, &e) != 0)
+        return apex_error_set(err, "spawn_rate: %s", e.msg);
+    return 0;
+}
+
+// host without '<' and '>' (Locust strips them); we also insist on a URL.
+static int s_swarm_host(const char *host, master_api_swarm_t *out,
+                        apex_error_t *err)
+{
+    apex_buf_t b;
+    apex_buf_init(&b);
+    for (const char *p = host; *p; p++)
+        if (*p != '<' && *p != '>')
+            apex_buf_putc(&b, *p);
+    char *clean = apex_buf_take(&b);
+    if (!apex_url_is_absolute(clean)) {
+        free(clean);
+        return apex_error_set(err, "host: expected a URL starting with "
+                                   "http:// or https://");
+    }
+    out->host = clean;
+    return 0;
+}
+
+int master_api_swarm_form(const master_web_request_t *req, bool shaped,
+                          master_api_swarm_t *out, apex_error_t *err)
+{
+    memset(out, 0, sizeof *out);
+    if (req->form_error)
+        return apex_error_set(err, "expected a form "
+                                   "(application/x-www-form-urlencoded)");
+    if (!shaped && s_swarm_counts(req, out, err) != 0)
+        return -1;
+    const char *run_time = master_web_arg(req, "run_time");
+    apex_error_t e = {""};
+    if (run_time && run_time[0] &&
+        (apex_parse_duration(run_time, &out->run_time, &e) != 0 ||
+         out->run_time <= 0))
+        return apex_error_set(err, "Valid run_time formats are : 20, 20s, "
+                                   "3m, 2h, 1h20m, 3h30m10s, etc.");
+    const char *host = master_web_arg(req, "host");
+    if (host && host[0])
+        return s_swarm_host(host, out, err);
+    return 0;
+}
+
+char *master_api_swarm_reply(bool shaped, const char *host, double run_time)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "success", json_true());
+    json_object_set_new(o, "message",
+                        json_string(shaped ? "Swarming started using the load "
+                                             "shape"
+                                           : "Swarming started"));
+    json_object_set_new(o, "host", host ? json_string(host) : json_null());
+    if (run_time > 0)
+        json_object_set_new(o, "run_time", json_real(run_time));
+    return s_dump_exact(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }

@@ -23,7 +23,8 @@
     X(dispatch)                                                                \
     X(fs)                                                                      \
     X(thresholds)                                                              \
-    X(shape)
+    X(shape)                                                                   \
+    X(routes)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST
