@@ -18,6 +18,8 @@
 #include "master/limits.h"
 #include "master/report_json.h"
 
+#define MASTER_API_MAX_ROWS 500 // entries and errors Locust shows at most
+
 static char *s_dump(json_t *root)
 {
     char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER |
@@ -83,10 +85,18 @@ static json_t *s_entry(const apex_stats_t *stats, const apex_stats_entry_t *e)
     return o;
 }
 
-char *master_api_stats(const master_api_input_t *in)
+// An integer millisecond value, or null.
+static json_t *s_ms_int(double ms)
+{
+    return isfinite(ms) ? json_integer((json_int_t)nearbyint(ms)) : json_null();
+}
+
+// The top-level counts and rates, Locust's "current" percentiles
+// (p50/p95 over the last window, in ms) among them.
+static void s_stats_head(json_t *root, const master_api_input_t *in, double p50,
+                         double p95)
 {
     const apex_stats_entry_t *total = apex_stats_total_const(in->stats);
-    json_t *root = json_object();
     json_object_set_new(root, "state", json_string(in->state));
     json_object_set_new(root, "user_count", json_integer(in->user_count));
     json_object_set_new(root, "worker_count",
@@ -105,37 +115,18 @@ char *master_api_stats(const master_api_input_t *in)
     json_object_set_new(
         root, "current_fail_per_sec",
         json_real(apex_stats_current_rps(in->stats, total, true)));
-    double p50 = master_history_current_percentile(in->history, in->stats, 0.5);
-    double p95 =
-        master_history_current_percentile(in->history, in->stats, 0.95);
     json_t *cur = json_object();
-    json_object_set_new(cur, "response_time_percentile_0.5",
-                        isfinite(p50) ? json_integer((json_int_t)nearbyint(p50))
-                                      : json_null());
-    json_object_set_new(cur, "response_time_percentile_0.95",
-                        isfinite(p95) ? json_integer((json_int_t)nearbyint(p95))
-                                      : json_null());
+    json_object_set_new(cur, "response_time_percentile_0.5", s_ms_int(p50));
+    json_object_set_new(cur, "response_time_percentile_0.95", s_ms_int(p95));
     json_object_set_new(root, "current_response_time_percentiles", cur);
     json_object_set_new(root, "current_response_time_percentile_50",
-                        isfinite(p50) ? json_integer((json_int_t)nearbyint(p50))
-                                      : json_null());
+                        s_ms_int(p50));
     json_object_set_new(root, "current_response_time_percentile_95",
-                        isfinite(p95) ? json_integer((json_int_t)nearbyint(p95))
-                                      : json_null());
+                        s_ms_int(p95));
+}
 
-    json_t *stats = json_array();
-    apex_stats_entry_t **sorted = apex_stats_sorted(in->stats);
-    size_t n = apex_stats_size(in->stats);
-    for (size_t i = 0; i < n && i < 500; i++) // Locust shows at most 500
-        json_array_append_new(stats, s_entry(in->stats, sorted[i]));
-    free(sorted);
-    json_array_append_new(stats, s_entry(in->stats, total));
-    json_object_set_new(root, "stats", stats);
-
-    // Locust shows at most 500 errors.
-    json_t *errors = master_json_errors(in->stats, 500);
-    json_object_set_new(root, "errors", errors);
-
+static json_t *s_workers(const master_api_input_t *in)
+{
     json_t *workers = json_array();
     for (size_t i = 0; i < in->nworkers; i++) {
         const master_api_worker_t *w = &in->workers[i];
@@ -154,8 +145,31 @@ char *master_api_stats(const master_api_input_t *in)
                             json_integer((json_int_t)w->failures));
         json_array_append_new(workers, o);
     }
-    json_object_set_new(root, "workers", workers);
+    return workers;
+}
 
+static json_t *s_thresholds(const master_thresholds_t *th)
+{
+    json_t *thresholds = json_array();
+    for (size_t i = 0; th && i < th->n; i++) {
+        const master_threshold_t *t = &th->items[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "source", json_string(t->source));
+        json_object_set_new(o, "observed",
+                            t->has_observed ? json_real(t->observed)
+                                            : json_null());
+        json_object_set_new(o, "unit", json_string(master_threshold_unit(t)));
+        json_object_set_new(o, "ok", json_boolean(t->ok));
+        json_array_append_new(thresholds, o);
+    }
+    return thresholds;
+}
+
+// Our "apex" object: the shape's stage and target, the current window's
+// percentiles with microsecond precision (the Locust keys are whole
+// milliseconds), iterations, thresholds.
+static json_t *s_apex(const master_api_input_t *in, double p50, double p95)
+{
     json_t *apex = json_object();
     bool shaped = in->shape && in->shape_running && in->point;
     json_object_set_new(apex, "stage",
@@ -172,8 +186,6 @@ char *master_api_stats(const master_api_input_t *in)
                         shaped && in->shape->kind == MASTER_SHAPE_ARRIVAL
                             ? json_real(in->point->rate)
                             : json_null());
-    // The "current" window's percentiles with microsecond precision (the
-    // Locust keys above are whole milliseconds).
     json_t *current = json_object();
     json_object_set_new(current, "50",
                         isfinite(p50) ? json_real(p50) : json_null());
@@ -184,20 +196,31 @@ char *master_api_stats(const master_api_input_t *in)
                         json_integer((json_int_t)in->iterations));
     json_object_set_new(apex, "dropped_iterations",
                         json_integer((json_int_t)in->dropped_iterations));
-    json_t *thresholds = json_array();
-    for (size_t i = 0; in->thresholds && i < in->thresholds->n; i++) {
-        const master_threshold_t *t = &in->thresholds->items[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "source", json_string(t->source));
-        json_object_set_new(o, "observed",
-                            t->has_observed ? json_real(t->observed)
-                                            : json_null());
-        json_object_set_new(o, "unit", json_string(master_threshold_unit(t)));
-        json_object_set_new(o, "ok", json_boolean(t->ok));
-        json_array_append_new(thresholds, o);
-    }
-    json_object_set_new(apex, "thresholds", thresholds);
-    json_object_set_new(root, "apex", apex);
+    json_object_set_new(apex, "thresholds", s_thresholds(in->thresholds));
+    return apex;
+}
+
+char *master_api_stats(const master_api_input_t *in)
+{
+    double p50 = master_history_current_percentile(in->history, in->stats, 0.5);
+    double p95 =
+        master_history_current_percentile(in->history, in->stats, 0.95);
+    json_t *root = json_object();
+    s_stats_head(root, in, p50, p95);
+
+    json_t *stats = json_array();
+    apex_stats_entry_t **sorted = apex_stats_sorted(in->stats);
+    size_t n = apex_stats_size(in->stats);
+    for (size_t i = 0; i < n && i < MASTER_API_MAX_ROWS; i++)
+        json_array_append_new(stats, s_entry(in->stats, sorted[i]));
+    free(sorted);
+    json_array_append_new(
+        stats, s_entry(in->stats, apex_stats_total_const(in->stats)));
+    json_object_set_new(root, "stats", stats);
+    json_object_set_new(root, "errors",
+                        master_json_errors(in->stats, MASTER_API_MAX_ROWS));
+    json_object_set_new(root, "workers", s_workers(in));
+    json_object_set_new(root, "apex", s_apex(in, p50, p95));
     return s_dump(root);
 }
 
@@ -278,11 +301,7 @@ char *master_api_config(const master_api_config_t *in)
     json_t *o = json_object();
     json_object_set_new(o, "host",
                         in->host ? json_string(in->host) : json_null());
-    json_object_set_new(o, "users", json_integer(in->users));
-    json_object_set_new(o, "spawn_rate", json_real(in->spawn_rate));
-    json_object_set_new(o, "run_time",
-                        in->run_time > 0 ? json_real(in->run_time)
-                                         : json_null());
+    master_json_set_load(o, in->users, in->spawn_rate, in->run_time);
     json_object_set_new(o, "scenario", json_string(in->scenario_path));
     json_t *classes = json_array();
     for (size_t c = 0; c < in->scenario->nusers; c++)

@@ -240,32 +240,45 @@ static void s_tasks(const master_routes_ctx_t *ctx, master_web_request_t *req)
     free(running);
 }
 
+// The three CSV files Locust's UI downloads.
+typedef enum { S_CSV_REQUESTS, S_CSV_FAILURES, S_CSV_EXCEPTIONS } s_csv_t;
+
+static void s_reply_csv(const master_routes_ctx_t *ctx,
+                        master_web_request_t *req, s_csv_t kind)
+{
+    static const char *const names[] = {
+        [S_CSV_REQUESTS] = "requests",
+        [S_CSV_FAILURES] = "failures",
+        [S_CSV_EXCEPTIONS] = "exceptions",
+    };
+    const master_results_t *res = ctx->results;
+    apex_buf_t b;
+    apex_buf_init(&b);
+    if (kind == S_CSV_REQUESTS)
+        master_csv_stats(&b, res->stats);
+    else if (kind == S_CSV_FAILURES)
+        master_csv_failures(&b, res->stats);
+    else
+        master_csv_exceptions(&b, res->exceptions, res->nexceptions);
+    s_reply_download(req, &b, "text/csv", names[kind], "csv");
+}
+
 static void s_requests_csv(const master_routes_ctx_t *ctx,
                            master_web_request_t *req)
 {
-    apex_buf_t b;
-    apex_buf_init(&b);
-    master_csv_stats(&b, ctx->results->stats);
-    s_reply_download(req, &b, "text/csv", "requests", "csv");
+    s_reply_csv(ctx, req, S_CSV_REQUESTS);
 }
 
 static void s_failures_csv(const master_routes_ctx_t *ctx,
                            master_web_request_t *req)
 {
-    apex_buf_t b;
-    apex_buf_init(&b);
-    master_csv_failures(&b, ctx->results->stats);
-    s_reply_download(req, &b, "text/csv", "failures", "csv");
+    s_reply_csv(ctx, req, S_CSV_FAILURES);
 }
 
 static void s_exceptions_csv(const master_routes_ctx_t *ctx,
                              master_web_request_t *req)
 {
-    apex_buf_t b;
-    apex_buf_init(&b);
-    master_csv_exceptions(&b, ctx->results->exceptions,
-                          ctx->results->nexceptions);
-    s_reply_download(req, &b, "text/csv", "exceptions", "csv");
+    s_reply_csv(ctx, req, S_CSV_EXCEPTIONS);
 }
 
 static void s_full_history(const master_routes_ctx_t *ctx,
