@@ -148,23 +148,6 @@ static json_t *s_workers(const master_api_input_t *in)
     return workers;
 }
 
-static json_t *s_thresholds(const master_thresholds_t *th)
-{
-    json_t *thresholds = json_array();
-    for (size_t i = 0; th && i < th->n; i++) {
-        const master_threshold_t *t = &th->items[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "source", json_string(t->source));
-        json_object_set_new(o, "observed",
-                            t->has_observed ? json_real(t->observed)
-                                            : json_null());
-        json_object_set_new(o, "unit", json_string(master_threshold_unit(t)));
-        json_object_set_new(o, "ok", json_boolean(t->ok));
-        json_array_append_new(thresholds, o);
-    }
-    return thresholds;
-}
-
 // Our "apex" object: the shape's stage and target, the current window's
 // percentiles with microsecond precision (the Locust keys are whole
 // milliseconds), iterations, thresholds.
@@ -196,7 +179,8 @@ static json_t *s_apex(const master_api_input_t *in, double p50, double p95)
                         json_integer((json_int_t)in->iterations));
     json_object_set_new(apex, "dropped_iterations",
                         json_integer((json_int_t)in->dropped_iterations));
-    json_object_set_new(apex, "thresholds", s_thresholds(in->thresholds));
+    json_object_set_new(apex, "thresholds",
+                        master_json_thresholds(in->thresholds, false));
     return apex;
 }
 

@@ -229,23 +229,27 @@ static json_t *s_run(const master_json_input_t *in)
     return run;
 }
 
-static json_t *s_thresholds(const master_thresholds_t *th)
+json_t *master_json_thresholds(const master_thresholds_t *th, bool detailed)
 {
     json_t *thresholds = json_array();
     for (size_t i = 0; th && i < th->n; i++) {
         const master_threshold_t *t = &th->items[i];
         json_t *o = json_object();
         json_object_set_new(o, "source", json_string(t->source));
-        json_object_set_new(o, "metric", json_string(t->metric_name));
-        json_object_set_new(o, "filter",
-                            t->filter ? json_string(t->filter) : json_null());
-        json_object_set_new(o, "expression", json_string(t->expression));
+        if (detailed) {
+            json_object_set_new(o, "metric", json_string(t->metric_name));
+            json_object_set_new(
+                o, "filter", t->filter ? json_string(t->filter) : json_null());
+            json_object_set_new(o, "expression", json_string(t->expression));
+        }
         json_object_set_new(o, "observed",
                             t->has_observed ? json_real(t->observed)
                                             : json_null());
         json_object_set_new(o, "unit", json_string(master_threshold_unit(t)));
         json_object_set_new(o, "ok", json_boolean(t->ok));
-        json_object_set_new(o, "abort_on_fail", json_boolean(t->abort_on_fail));
+        if (detailed)
+            json_object_set_new(o, "abort_on_fail",
+                                json_boolean(t->abort_on_fail));
         json_array_append_new(thresholds, o);
     }
     return thresholds;
@@ -270,7 +274,8 @@ char *master_report_json(const master_json_input_t *in)
     json_object_set_new(
         root, "exceptions",
         master_json_exceptions(in->exceptions, in->nexceptions));
-    json_object_set_new(root, "thresholds", s_thresholds(in->thresholds));
+    json_object_set_new(root, "thresholds",
+                        master_json_thresholds(in->thresholds, true));
     json_object_set_new(root, "iterations",
                         json_integer((json_int_t)in->iterations));
     json_object_set_new(root, "dropped_iterations",
