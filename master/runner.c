@@ -8,10 +8,12 @@
 // Locust without --enable-rebalancing, users of a missing worker move to
 // the others at once, and back when it heals.
 //
-// State: one enum (runner.h draws its transitions). Only s_start() enters
-// SPAWNING, s_ramp_complete() RUNNING, s_stop() STOPPING,
-// s_check_stopped() STOPPED, s_quit() QUITTING and s_finish() DONE;
-// QUITTING and DONE are never left, so nothing starts once the run ends.
+// State: one enum (runner.h draws its transitions). Only
+// master_runner_wait() enters WAITING, s_start() SPAWNING,
+// s_ramp_complete() RUNNING, s_stop() STOPPING, s_check_stopped()
+// STOPPED, s_quit() QUITTING and s_finish() DONE. From QUITTING the run
+// only goes on to DONE, which it never leaves: nothing starts once the
+// run ends. How it ended (master_run_end_t) is set on the way to QUITTING.
 //
 // Timers (on the master's loop): the next dispatch step, the wait for
 // the workers' reports after the last step, the run time, the bounded
