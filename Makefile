@@ -57,7 +57,15 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 include web/web.mk
 include tests/fuzz/fuzz.mk
 
+# common/ and proto/ in one library, master/ and worker/ (all but their
+# main.c) in one each: the programs and the unit tests link the same code.
 LIB := $(BUILD)/libapex.a
+MASTER_LIB := $(BUILD)/libapex-master.a
+WORKER_LIB := $(BUILD)/libapex-worker.a
+MASTER_MAIN := master/main.c
+WORKER_MAIN := worker/main.c
+MASTER_LIB_SRC := $(filter-out $(MASTER_MAIN),$(MASTER_SRC))
+WORKER_LIB_SRC := $(filter-out $(WORKER_MAIN),$(WORKER_SRC))
 PROGRAMS := $(BUILD)/apex-master $(BUILD)/apex-worker $(BUILD)/apex-target
 UNIT := $(BUILD)/apex-unit
 
@@ -73,17 +81,28 @@ $(BUILD)/obj/%.o: %.c
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<
 
-$(LIB): $(call obj,$(COMMON_SRC))
+define archive
 	@mkdir -p $(dir $@)
 	@rm -f $@
 	@echo "  AR      $@"
 	@ar rcs $@ $^
+endef
 
-$(BUILD)/apex-master: $(call obj,$(MASTER_SRC)) $(WEB_OBJS) $(LIB)
+$(LIB): $(call obj,$(COMMON_SRC))
+	$(archive)
+
+# The web UI's built-in files go with the master's code.
+$(MASTER_LIB): $(call obj,$(MASTER_LIB_SRC)) $(WEB_OBJS)
+	$(archive)
+
+$(WORKER_LIB): $(call obj,$(WORKER_LIB_SRC))
+	$(archive)
+
+$(BUILD)/apex-master: $(call obj,$(MASTER_MAIN)) $(MASTER_LIB) $(LIB)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/apex-worker: $(call obj,$(WORKER_SRC)) $(LIB)
+$(BUILD)/apex-worker: $(call obj,$(WORKER_MAIN)) $(WORKER_LIB) $(LIB)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -91,7 +110,7 @@ $(BUILD)/apex-target: $(call obj,$(TARGET_SRC)) $(LIB)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(UNIT): $(call obj,$(UNIT_SRC)) $(call obj,$(filter-out worker/main.c,$(WORKER_SRC))) $(LIB)
+$(UNIT): $(call obj,$(UNIT_SRC)) $(MASTER_LIB) $(WORKER_LIB) $(LIB)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -11,7 +11,14 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/buf.h"
+#include "common/cli.h"
+#include "common/url.h"
+#include "common/version.h"
+#include "master/limits.h"
 #include "master/report_json.h"
+
+#define MASTER_API_MAX_ROWS 500 // entries and errors Locust shows at most
 
 static char *s_dump(json_t *root)
 {
@@ -78,10 +85,18 @@ static json_t *s_entry(const apex_stats_t *stats, const apex_stats_entry_t *e)
     return o;
 }
 
-char *master_api_stats(const master_api_input_t *in)
+// An integer millisecond value, or null.
+static json_t *s_ms_int(double ms)
+{
+    return isfinite(ms) ? json_integer((json_int_t)nearbyint(ms)) : json_null();
+}
+
+// The top-level counts and rates, Locust's "current" percentiles
+// (p50/p95 over the last window, in ms) among them.
+static void s_stats_head(json_t *root, const master_api_input_t *in, double p50,
+                         double p95)
 {
     const apex_stats_entry_t *total = apex_stats_total_const(in->stats);
-    json_t *root = json_object();
     json_object_set_new(root, "state", json_string(in->state));
     json_object_set_new(root, "user_count", json_integer(in->user_count));
     json_object_set_new(root, "worker_count",
@@ -100,37 +115,18 @@ char *master_api_stats(const master_api_input_t *in)
     json_object_set_new(
         root, "current_fail_per_sec",
         json_real(apex_stats_current_rps(in->stats, total, true)));
-    double p50 = master_history_current_percentile(in->history, in->stats, 0.5);
-    double p95 =
-        master_history_current_percentile(in->history, in->stats, 0.95);
     json_t *cur = json_object();
-    json_object_set_new(cur, "response_time_percentile_0.5",
-                        isfinite(p50) ? json_integer((json_int_t)nearbyint(p50))
-                                      : json_null());
-    json_object_set_new(cur, "response_time_percentile_0.95",
-                        isfinite(p95) ? json_integer((json_int_t)nearbyint(p95))
-                                      : json_null());
+    json_object_set_new(cur, "response_time_percentile_0.5", s_ms_int(p50));
+    json_object_set_new(cur, "response_time_percentile_0.95", s_ms_int(p95));
     json_object_set_new(root, "current_response_time_percentiles", cur);
     json_object_set_new(root, "current_response_time_percentile_50",
-                        isfinite(p50) ? json_integer((json_int_t)nearbyint(p50))
-                                      : json_null());
+                        s_ms_int(p50));
     json_object_set_new(root, "current_response_time_percentile_95",
-                        isfinite(p95) ? json_integer((json_int_t)nearbyint(p95))
-                                      : json_null());
+                        s_ms_int(p95));
+}
 
-    json_t *stats = json_array();
-    apex_stats_entry_t **sorted = apex_stats_sorted(in->stats);
-    size_t n = apex_stats_size(in->stats);
-    for (size_t i = 0; i < n && i < 500; i++) // Locust shows at most 500
-        json_array_append_new(stats, s_entry(in->stats, sorted[i]));
-    free(sorted);
-    json_array_append_new(stats, s_entry(in->stats, total));
-    json_object_set_new(root, "stats", stats);
-
-    // Locust shows at most 500 errors.
-    json_t *errors = master_json_errors(in->stats, 500);
-    json_object_set_new(root, "errors", errors);
-
+static json_t *s_workers(const master_api_input_t *in)
+{
     json_t *workers = json_array();
     for (size_t i = 0; i < in->nworkers; i++) {
         const master_api_worker_t *w = &in->workers[i];
@@ -149,8 +145,14 @@ char *master_api_stats(const master_api_input_t *in)
                             json_integer((json_int_t)w->failures));
         json_array_append_new(workers, o);
     }
-    json_object_set_new(root, "workers", workers);
+    return workers;
+}
 
+// Our "apex" object: the shape's stage and target, the current window's
+// percentiles with microsecond precision (the Locust keys are whole
+// milliseconds), iterations, thresholds.
+static json_t *s_apex(const master_api_input_t *in, double p50, double p95)
+{
     json_t *apex = json_object();
     bool shaped = in->shape && in->shape_running && in->point;
     json_object_set_new(apex, "stage",
@@ -167,8 +169,6 @@ char *master_api_stats(const master_api_input_t *in)
                         shaped && in->shape->kind == MASTER_SHAPE_ARRIVAL
                             ? json_real(in->point->rate)
                             : json_null());
-    // The "current" window's percentiles with microsecond precision (the
-    // Locust keys above are whole milliseconds).
     json_t *current = json_object();
     json_object_set_new(current, "50",
                         isfinite(p50) ? json_real(p50) : json_null());
@@ -179,20 +179,32 @@ char *master_api_stats(const master_api_input_t *in)
                         json_integer((json_int_t)in->iterations));
     json_object_set_new(apex, "dropped_iterations",
                         json_integer((json_int_t)in->dropped_iterations));
-    json_t *thresholds = json_array();
-    for (size_t i = 0; in->thresholds && i < in->thresholds->n; i++) {
-        const master_threshold_t *t = &in->thresholds->items[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "source", json_string(t->source));
-        json_object_set_new(o, "observed",
-                            t->has_observed ? json_real(t->observed)
-                                            : json_null());
-        json_object_set_new(o, "unit", json_string(master_threshold_unit(t)));
-        json_object_set_new(o, "ok", json_boolean(t->ok));
-        json_array_append_new(thresholds, o);
-    }
-    json_object_set_new(apex, "thresholds", thresholds);
-    json_object_set_new(root, "apex", apex);
+    json_object_set_new(apex, "thresholds",
+                        master_json_thresholds(in->thresholds, false));
+    return apex;
+}
+
+char *master_api_stats(const master_api_input_t *in)
+{
+    double p50 = master_history_current_percentile(in->history, in->stats, 0.5);
+    double p95 =
+        master_history_current_percentile(in->history, in->stats, 0.95);
+    json_t *root = json_object();
+    s_stats_head(root, in, p50, p95);
+
+    json_t *stats = json_array();
+    apex_stats_entry_t **sorted = apex_stats_sorted(in->stats);
+    size_t n = apex_stats_size(in->stats);
+    for (size_t i = 0; i < n && i < MASTER_API_MAX_ROWS; i++)
+        json_array_append_new(stats, s_entry(in->stats, sorted[i]));
+    free(sorted);
+    json_array_append_new(
+        stats, s_entry(in->stats, apex_stats_total_const(in->stats)));
+    json_object_set_new(root, "stats", stats);
+    json_object_set_new(root, "errors",
+                        master_json_errors(in->stats, MASTER_API_MAX_ROWS));
+    json_object_set_new(root, "workers", s_workers(in));
+    json_object_set_new(root, "apex", s_apex(in, p50, p95));
     return s_dump(root);
 }
 
@@ -257,4 +269,129 @@ char *master_api_tasks(const apex_scenario_t *scenario,
 char *master_api_history(const master_history_t *history)
 {
     return s_dump(master_history_json(history));
+}
+
+// The answers below keep jansson's default real precision (17 digits):
+// s_dump() rounds to 12, which would change how they print.
+static char *s_dump_exact(json_t *root, size_t flags)
+{
+    char *text = json_dumps(root, flags);
+    json_decref(root);
+    return text ? text : apex_strdup("{}");
+}
+
+char *master_api_config(const master_api_config_t *in)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "host",
+                        in->host ? json_string(in->host) : json_null());
+    master_json_set_load(o, in->users, in->spawn_rate, in->run_time);
+    json_object_set_new(o, "scenario", json_string(in->scenario_path));
+    json_t *classes = json_array();
+    for (size_t c = 0; c < in->scenario->nusers; c++)
+        json_array_append_new(classes,
+                              json_string(in->scenario->users[c].name));
+    json_object_set_new(o, "user_classes", classes);
+    json_object_set_new(o, "has_thresholds", json_boolean(in->has_thresholds));
+    json_t *shape = json_null();
+    if (in->shape) {
+        char *text = master_shape_describe(in->shape);
+        shape = json_object();
+        json_object_set_new(shape, "kind",
+                            json_string(in->shape->kind == MASTER_SHAPE_STAGES
+                                            ? "stages"
+                                            : "arrival_rate"));
+        json_object_set_new(shape, "description", json_string(text));
+        json_object_set_new(shape, "duration",
+                            json_real(master_shape_duration(in->shape)));
+        free(text);
+    }
+    json_object_set_new(o, "shape", shape);
+    json_object_set_new(o, "full_history_csv",
+                        json_boolean(in->full_history_csv));
+    json_object_set_new(o, "version", json_string(APEX_VERSION));
+    return s_dump_exact(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+}
+
+char *master_api_error(const char *message)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "success", json_false());
+    json_object_set_new(o, "message", json_string(message));
+    return s_dump_exact(o, JSON_COMPACT);
+}
+
+// The user count and spawn rate a test without a shape needs.
+static int s_swarm_counts(const master_web_request_t *req,
+                          master_api_swarm_t *out, apex_error_t *err)
+{
+    const char *users_text = master_web_arg(req, "user_count");
+    const char *rate_text = master_web_arg(req, "spawn_rate");
+    if (!users_text || !rate_text)
+        return apex_error_set(err, "Missing user_count or spawn_rate from "
+                                   "/swarm request");
+    apex_error_t e = {""};
+    long users = 0;
+    if (apex_parse_long(users_text, 0, MASTER_MAX_USERS, &users, &e) != 0)
+        return apex_error_set(err, "user_count: %s", e.msg);
+    out->users = users;
+    if (apex_parse_double(rate_text, MASTER_MIN_SPAWN_RATE,
+                          MASTER_MAX_SPAWN_RATE, &out->spawn_rate, &e) != 0)
+        return apex_error_set(err, "spawn_rate: %s", e.msg);
+    return 0;
+}
+
+// host without '<' and '>' (Locust strips them); we also insist on a URL.
+static int s_swarm_host(const char *host, master_api_swarm_t *out,
+                        apex_error_t *err)
+{
+    apex_buf_t b;
+    apex_buf_init(&b);
+    for (const char *p = host; *p; p++)
+        if (*p != '<' && *p != '>')
+            apex_buf_putc(&b, *p);
+    char *clean = apex_buf_take(&b);
+    if (!apex_url_is_absolute(clean)) {
+        free(clean);
+        return apex_error_set(err, "host: expected a URL starting with "
+                                   "http:// or https://");
+    }
+    out->host = clean;
+    return 0;
+}
+
+int master_api_swarm_form(const master_web_request_t *req, bool shaped,
+                          master_api_swarm_t *out, apex_error_t *err)
+{
+    memset(out, 0, sizeof *out);
+    if (req->form_error)
+        return apex_error_set(err, "expected a form "
+                                   "(application/x-www-form-urlencoded)");
+    if (!shaped && s_swarm_counts(req, out, err) != 0)
+        return -1;
+    const char *run_time = master_web_arg(req, "run_time");
+    apex_error_t e = {""};
+    if (run_time && run_time[0] &&
+        (apex_parse_duration(run_time, &out->run_time, &e) != 0 ||
+         out->run_time <= 0))
+        return apex_error_set(err, "Valid run_time formats are : 20, 20s, "
+                                   "3m, 2h, 1h20m, 3h30m10s, etc.");
+    const char *host = master_web_arg(req, "host");
+    if (host && host[0])
+        return s_swarm_host(host, out, err);
+    return 0;
+}
+
+char *master_api_swarm_reply(bool shaped, const char *host, double run_time)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "success", json_true());
+    json_object_set_new(o, "message",
+                        json_string(shaped ? "Swarming started using the load "
+                                             "shape"
+                                           : "Swarming started"));
+    json_object_set_new(o, "host", host ? json_string(host) : json_null());
+    if (run_time > 0)
+        json_object_set_new(o, "run_time", json_real(run_time));
+    return s_dump_exact(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }

@@ -1,6 +1,7 @@
 // master/api.h - the JSON documents of the web API, in Locust's shapes
 // (reference/locust.md §E) with our additions in new keys: /stats/requests,
-// /exceptions, /tasks, /history, /config.
+// /exceptions, /tasks, /history, /config, /swarm's answer and the errors;
+// and the fields of POST /swarm's form, read and checked.
 #ifndef MASTER_API_H
 #define MASTER_API_H
 
@@ -14,6 +15,7 @@
 #include "master/report.h"
 #include "master/shape.h"
 #include "master/thresholds.h"
+#include "master/web.h"
 
 typedef struct {
     const char *id;       // worker id
@@ -59,5 +61,40 @@ char *master_api_tasks(const apex_scenario_t *scenario,
 
 // GET /history: the points as a JSON array.
 char *master_api_history(const master_history_t *history);
+
+typedef struct {
+    const char *host;                // host sent to workers, or NULL
+    int64_t users;                   // users asked for
+    double spawn_rate;               // their spawn rate
+    double run_time;                 // seconds, 0 = until stopped
+    const char *scenario_path;       // -f
+    const apex_scenario_t *scenario; // its user classes
+    bool has_thresholds;             // the run has thresholds
+    const master_shape_t *shape;     // load shape, or NULL
+    bool full_history_csv;           // --csv with --csv-full-history
+} master_api_config_t;
+
+// GET /config: what the UI's forms start from.
+char *master_api_config(const master_api_config_t *in);
+
+// An error answer: {"success": false, "message": message}.
+char *master_api_error(const char *message);
+
+typedef struct {
+    int64_t users;     // user_count (0 with a shape)
+    double spawn_rate; // spawn_rate (0 with a shape)
+    double run_time;   // run_time in seconds, 0 when not given
+    char *host;        // host without '<' and '>', or NULL; caller frees
+} master_api_swarm_t;
+
+// Read POST /swarm's form: user_count and spawn_rate (required unless
+// shaped, when a load shape sets the users), run_time, host. 0 with *out
+// filled, or -1 with err set to the message a 400 answer carries (and
+// nothing for the caller to free).
+int master_api_swarm_form(const master_web_request_t *req, bool shaped,
+                          master_api_swarm_t *out, apex_error_t *err);
+
+// POST /swarm's answer once the test started.
+char *master_api_swarm_reply(bool shaped, const char *host, double run_time);
 
 #endif

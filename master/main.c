@@ -12,6 +12,7 @@
 #include "common/url.h"
 #include "common/loop.h"
 #include "common/version.h"
+#include "master/limits.h"
 #include "master/master.h"
 
 enum {
@@ -130,9 +131,13 @@ typedef struct {
     const char *thresholds[MASTER_MAX_THRESHOLD_ARGS]; // --threshold values
 } s_args_t;
 
-static int s_option(int id, const char *arg, void *user, apex_error_t *err)
+// What the s_option_* helpers return for an option of another group.
+#define S_NOT_MINE 1
+
+// The test: scenario, host, users, rate, run time, shape, thresholds.
+static int s_option_test(s_args_t *args, int id, const char *arg,
+                         apex_error_t *err)
 {
-    s_args_t *args = user;
     master_options_t *o = &args->o;
     long n = 0;
     switch (id) {
@@ -148,15 +153,14 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
         o->host = arg;
         return 0;
     case OPT_USERS:
-        if (apex_parse_long(arg, 0, 10000000, &n, err) != 0)
+        if (apex_parse_long(arg, 0, MASTER_MAX_USERS, &n, err) != 0)
             return -1;
         o->users = n;
         o->users_set = true;
         return 0;
     case OPT_SPAWN_RATE:
-        if (apex_parse_double(arg, 1e-3, 1e6, &o->spawn_rate, err) != 0)
-            return -1;
-        return 0;
+        return apex_parse_double(arg, MASTER_MIN_SPAWN_RATE,
+                                 MASTER_MAX_SPAWN_RATE, &o->spawn_rate, err);
     case OPT_RUN_TIME:
         o->run_time_set = true;
         return apex_parse_duration(arg, &o->run_time, err);
@@ -170,21 +174,64 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
         args->thresholds[o->nthresholds++] = arg;
         o->thresholds = args->thresholds;
         return 0;
-    case OPT_JSON:
-        if (!*arg)
-            return apex_error_set(err, "expected a file name");
-        o->json_path = arg;
+    case OPT_STOP_TIMEOUT:
+        return apex_parse_duration(arg, &o->stop_timeout, err);
+    default:
+        return S_NOT_MINE;
+    }
+}
+
+// What the run writes and how it ends: files, console, exit code, logs.
+static int s_option_output(s_args_t *args, int id, const char *arg,
+                           apex_error_t *err)
+{
+    master_options_t *o = &args->o;
+    long n = 0;
+    switch (id) {
+    case OPT_HEADLESS:
+        o->headless = true;
         return 0;
+    case OPT_CSV:
+        if (!*arg)
+            return apex_error_set(err, "expected a file prefix");
+        o->csv_prefix = arg;
+        return 0;
+    case OPT_CSV_FULL_HISTORY:
+        o->csv_full_history = true;
+        return 0;
+    case OPT_JSON:
     case OPT_HTML:
         if (!*arg)
             return apex_error_set(err, "expected a file name");
-        o->html_path = arg;
+        *(id == OPT_JSON ? &o->json_path : &o->html_path) = arg;
         return 0;
+    case OPT_EXIT_CODE_ON_ERROR:
+        if (apex_parse_long(arg, 0, MASTER_MAX_EXIT_CODE, &n, err) != 0)
+            return -1;
+        o->exit_code_on_error = (int)n;
+        return 0;
+    case OPT_ONLY_SUMMARY:
+        o->only_summary = true;
+        return 0;
+    case OPT_LOGLEVEL:
+        return apex_log_level_arg(arg, &o->level, err);
+    default:
+        return S_NOT_MINE;
+    }
+}
+
+// The web UI: address, auth, autostart and autoquit, /metrics.
+static int s_option_web(s_args_t *args, int id, const char *arg,
+                        apex_error_t *err)
+{
+    master_options_t *o = &args->o;
+    long n = 0;
+    switch (id) {
     case OPT_WEB_HOST:
         o->web_host = arg;
         return 0;
     case OPT_WEB_PORT:
-        if (apex_parse_long(arg, 0, 65535, &n, err) != 0)
+        if (apex_parse_long(arg, 0, MASTER_MAX_PORT, &n, err) != 0)
             return -1;
         o->web_port = (int)n;
         return 0;
@@ -201,19 +248,20 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
     case OPT_METRICS:
         o->metrics = true;
         return 0;
-    case OPT_HEADLESS:
-        o->headless = true;
-        return 0;
-    case OPT_CSV:
-        if (!*arg)
-            return apex_error_set(err, "expected a file prefix");
-        o->csv_prefix = arg;
-        return 0;
-    case OPT_CSV_FULL_HISTORY:
-        o->csv_full_history = true;
-        return 0;
+    default:
+        return S_NOT_MINE;
+    }
+}
+
+// The workers: how many to wait for, where they connect, local ones.
+static int s_option_workers(s_args_t *args, int id, const char *arg,
+                            apex_error_t *err)
+{
+    master_options_t *o = &args->o;
+    long n = 0;
+    switch (id) {
     case OPT_EXPECT_WORKERS:
-        if (apex_parse_long(arg, 1, 100000, &n, err) != 0)
+        if (apex_parse_long(arg, 1, MASTER_MAX_EXPECT_WORKERS, &n, err) != 0)
             return -1;
         o->expect_workers = (int)n;
         args->expect_workers_set = true;
@@ -224,12 +272,12 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
         o->bind_host = arg;
         return 0;
     case OPT_BIND_PORT:
-        if (apex_parse_long(arg, 0, 65535, &n, err) != 0)
+        if (apex_parse_long(arg, 0, MASTER_MAX_PORT, &n, err) != 0)
             return -1;
         o->bind_port = (int)n;
         return 0;
     case OPT_PROCESSES:
-        if (apex_parse_long(arg, -1, 1024, &n, err) != 0)
+        if (apex_parse_long(arg, -1, MASTER_MAX_PROCESSES, &n, err) != 0)
             return -1;
         if (n == -1)
             n = sysconf(_SC_NPROCESSORS_ONLN) > 0
@@ -237,21 +285,22 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
                     : 1;
         o->processes = (int)n;
         return 0;
-    case OPT_STOP_TIMEOUT:
-        return apex_parse_duration(arg, &o->stop_timeout, err);
-    case OPT_EXIT_CODE_ON_ERROR:
-        if (apex_parse_long(arg, 0, 255, &n, err) != 0)
-            return -1;
-        o->exit_code_on_error = (int)n;
-        return 0;
-    case OPT_ONLY_SUMMARY:
-        o->only_summary = true;
-        return 0;
-    case OPT_LOGLEVEL:
-        return apex_log_level_arg(arg, &o->level, err);
     default:
-        return apex_error_set(err, "unhandled option");
+        return S_NOT_MINE;
     }
+}
+
+static int s_option(int id, const char *arg, void *user, apex_error_t *err)
+{
+    s_args_t *args = user;
+    int (*const groups[])(s_args_t *, int, const char *, apex_error_t *) = {
+        s_option_test, s_option_output, s_option_web, s_option_workers};
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
+        int rc = groups[i](args, id, arg, err);
+        if (rc != S_NOT_MINE)
+            return rc;
+    }
+    return apex_error_set(err, "unhandled option");
 }
 
 int main(int argc, char **argv)

@@ -171,11 +171,39 @@ json_t *master_json_exceptions(const master_exception_t *exceptions, size_t n)
     return list;
 }
 
-char *master_report_json(const master_json_input_t *in)
+void master_json_set_load(json_t *o, int64_t users, double spawn_rate,
+                          double run_time)
 {
-    json_t *root = json_object();
-    json_object_set_new(root, "apex_version", json_string(APEX_VERSION));
+    json_object_set_new(o, "users", json_integer(users));
+    json_object_set_new(o, "spawn_rate", json_real(spawn_rate));
+    json_object_set_new(o, "run_time",
+                        run_time > 0 ? json_real(run_time) : json_null());
+}
 
+static json_t *s_workers(const master_json_input_t *in)
+{
+    json_t *workers = json_array();
+    for (size_t i = 0; i < in->nworkers; i++) {
+        const master_worker_row_t *w = &in->workers[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_string(w->id));
+        json_object_set_new(o, "kind", json_string(w->kind));
+        json_object_set_new(o, "state", json_string(w->state));
+        json_object_set_new(o, "max_users", json_integer(w->users));
+        json_object_set_new(o, "requests",
+                            json_integer((json_int_t)w->requests));
+        json_object_set_new(o, "failures",
+                            json_integer((json_int_t)w->failures));
+        json_object_set_new(o, "cpu", json_real(w->cpu));
+        json_object_set_new(o, "memory", json_integer((json_int_t)w->memory));
+        json_array_append_new(workers, o);
+    }
+    return workers;
+}
+
+// The "run" object: when, what, how it ended, and who ran it.
+static json_t *s_run(const master_json_input_t *in)
+{
     json_t *run = json_object();
     json_object_set_new(run, "start", s_iso(in->start_time));
     json_object_set_new(run, "end", s_iso(in->end_time));
@@ -193,32 +221,45 @@ char *master_report_json(const master_json_input_t *in)
                        ? json_loads(in->description, JSON_DECODE_ANY, NULL)
                        : NULL;
     json_object_set_new(run, "description", desc ? desc : json_null());
-    json_object_set_new(run, "users", json_integer(in->users));
-    json_object_set_new(run, "spawn_rate", json_real(in->spawn_rate));
-    json_object_set_new(run, "run_time",
-                        in->run_time > 0 ? json_real(in->run_time)
-                                         : json_null());
+    master_json_set_load(run, in->users, in->spawn_rate, in->run_time);
     json_object_set_new(run, "shape", s_shape(in->shape));
     json_object_set_new(run, "exit_code", json_integer(in->exit_code));
     json_object_set_new(run, "verdict", json_string(in->verdict));
-    json_t *workers = json_array();
-    for (size_t i = 0; i < in->nworkers; i++) {
-        const master_worker_row_t *w = &in->workers[i];
+    json_object_set_new(run, "workers", s_workers(in));
+    return run;
+}
+
+json_t *master_json_thresholds(const master_thresholds_t *th, bool detailed)
+{
+    json_t *thresholds = json_array();
+    for (size_t i = 0; th && i < th->n; i++) {
+        const master_threshold_t *t = &th->items[i];
         json_t *o = json_object();
-        json_object_set_new(o, "id", json_string(w->id));
-        json_object_set_new(o, "kind", json_string(w->kind));
-        json_object_set_new(o, "state", json_string(w->state));
-        json_object_set_new(o, "max_users", json_integer(w->users));
-        json_object_set_new(o, "requests",
-                            json_integer((json_int_t)w->requests));
-        json_object_set_new(o, "failures",
-                            json_integer((json_int_t)w->failures));
-        json_object_set_new(o, "cpu", json_real(w->cpu));
-        json_object_set_new(o, "memory", json_integer((json_int_t)w->memory));
-        json_array_append_new(workers, o);
+        json_object_set_new(o, "source", json_string(t->source));
+        if (detailed) {
+            json_object_set_new(o, "metric", json_string(t->metric_name));
+            json_object_set_new(
+                o, "filter", t->filter ? json_string(t->filter) : json_null());
+            json_object_set_new(o, "expression", json_string(t->expression));
+        }
+        json_object_set_new(o, "observed",
+                            t->has_observed ? json_real(t->observed)
+                                            : json_null());
+        json_object_set_new(o, "unit", json_string(master_threshold_unit(t)));
+        json_object_set_new(o, "ok", json_boolean(t->ok));
+        if (detailed)
+            json_object_set_new(o, "abort_on_fail",
+                                json_boolean(t->abort_on_fail));
+        json_array_append_new(thresholds, o);
     }
-    json_object_set_new(run, "workers", workers);
-    json_object_set_new(root, "run", run);
+    return thresholds;
+}
+
+char *master_report_json(const master_json_input_t *in)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "apex_version", json_string(APEX_VERSION));
+    json_object_set_new(root, "run", s_run(in));
 
     json_t *entries = json_array();
     apex_stats_entry_t **sorted = apex_stats_sorted(in->stats);
@@ -228,37 +269,17 @@ char *master_report_json(const master_json_input_t *in)
     json_object_set_new(root, "entries", entries);
     json_object_set_new(root, "total",
                         s_entry(in->stats, apex_stats_total_const(in->stats)));
-
-    json_t *errors = master_json_errors(in->stats, SIZE_MAX);
-    json_object_set_new(root, "errors", errors);
-
-    json_t *exceptions =
-        master_json_exceptions(in->exceptions, in->nexceptions);
-    json_object_set_new(root, "exceptions", exceptions);
-
-    json_t *thresholds = json_array();
-    for (size_t i = 0; in->thresholds && i < in->thresholds->n; i++) {
-        const master_threshold_t *t = &in->thresholds->items[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "source", json_string(t->source));
-        json_object_set_new(o, "metric", json_string(t->metric_name));
-        json_object_set_new(o, "filter",
-                            t->filter ? json_string(t->filter) : json_null());
-        json_object_set_new(o, "expression", json_string(t->expression));
-        json_object_set_new(o, "observed",
-                            t->has_observed ? json_real(t->observed)
-                                            : json_null());
-        json_object_set_new(o, "unit", json_string(master_threshold_unit(t)));
-        json_object_set_new(o, "ok", json_boolean(t->ok));
-        json_object_set_new(o, "abort_on_fail", json_boolean(t->abort_on_fail));
-        json_array_append_new(thresholds, o);
-    }
-    json_object_set_new(root, "thresholds", thresholds);
+    json_object_set_new(root, "errors",
+                        master_json_errors(in->stats, SIZE_MAX));
+    json_object_set_new(
+        root, "exceptions",
+        master_json_exceptions(in->exceptions, in->nexceptions));
+    json_object_set_new(root, "thresholds",
+                        master_json_thresholds(in->thresholds, true));
     json_object_set_new(root, "iterations",
                         json_integer((json_int_t)in->iterations));
     json_object_set_new(root, "dropped_iterations",
                         json_integer((json_int_t)in->dropped_iterations));
-
     json_t *history =
         in->history ? master_history_json(in->history) : json_array();
     json_object_set_new(root, "history", history);

@@ -47,6 +47,16 @@ json_t *master_json_errors(const apex_stats_t *stats, size_t max);
 // The exceptions as a JSON array of {count, msg, traceback, nodes}.
 json_t *master_json_exceptions(const master_exception_t *exceptions, size_t n);
 
+// The thresholds (NULL: none) as a JSON array of {source, observed, unit,
+// ok}; detailed adds metric, filter and expression after source, and
+// abort_on_fail at the end. A new reference.
+json_t *master_json_thresholds(const master_thresholds_t *th, bool detailed);
+
+// Set o's keys "users", "spawn_rate" and "run_time" (null when 0): the
+// load a run was asked for, as the report and GET /config show it.
+void master_json_set_load(json_t *o, int64_t users, double spawn_rate,
+                          double run_time);
+
 // The document as compact JSON text, a new string the caller frees.
 char *master_report_json(const master_json_input_t *in);
 

@@ -43,7 +43,7 @@ static int s_duration(s_ctx_t *ctx, json_t *v, const char *path, double *out)
                       "expected a duration (seconds, or a string "
                       "such as \"30s\" or \"1m30s\")");
     }
-    if (!(*out > 0) || *out > 366 * 86400.0)
+    if (!(*out > 0) || *out > MASTER_MAX_DURATION_S)
         return s_fail(ctx, path,
                       "expected a duration above 0 and at most a "
                       "year");
@@ -121,8 +121,9 @@ static int s_stages(s_ctx_t *ctx, json_t *arr, const char *path,
             return -1;
         if (!arrival && json_object_get(st, "spawn_rate")) {
             snprintf(sub, sizeof sub, "%s.spawn_rate", where);
-            if (s_number(ctx, json_object_get(st, "spawn_rate"), sub, 0.001,
-                         1e6, &s->spawn_rate))
+            if (s_number(ctx, json_object_get(st, "spawn_rate"), sub,
+                         MASTER_MIN_SPAWN_RATE, MASTER_MAX_SPAWN_RATE,
+                         &s->spawn_rate))
                 return -1;
         }
         if (!arrival && s->target != floor(s->target)) {
@@ -157,7 +158,8 @@ static int s_arrival(s_ctx_t *ctx, json_t *obj, master_shape_t *shape)
                       "(constant) or \"stages\" (ramping)");
     if (rate) {
         double r = 0, d = 0;
-        if (s_number(ctx, rate, "$.shape.arrival_rate.rate", 0, 1e9, &r) ||
+        if (s_number(ctx, rate, "$.shape.arrival_rate.rate", 0,
+                     MASTER_MAX_ARRIVAL_RATE, &r) ||
             s_duration(ctx, json_object_get(obj, "duration"),
                        "$.shape.arrival_rate.duration", &d))
             return -1;
@@ -174,8 +176,8 @@ static int s_arrival(s_ctx_t *ctx, json_t *obj, master_shape_t *shape)
             return s_fail(ctx, "$.shape.arrival_rate.duration",
                           "not with \"stages\" (each stage has one)");
         v = json_object_get(obj, "start_rate");
-        if (v && s_number(ctx, v, "$.shape.arrival_rate.start_rate", 0, 1e9,
-                          &shape->start_rate))
+        if (v && s_number(ctx, v, "$.shape.arrival_rate.start_rate", 0,
+                          MASTER_MAX_ARRIVAL_RATE, &shape->start_rate))
             return -1;
         if (s_stages(ctx, stages, "$.shape.arrival_rate.stages", shape, true))
             return -1;
@@ -274,7 +276,7 @@ master_shape_t *master_shape_parse_stages(const char *arg, apex_error_t *err)
         long u = 0;
         apex_error_t e = {""};
         if (apex_parse_duration(tok, &s->duration, &e) != 0 ||
-            s->duration <= 0 || s->duration > 366 * 86400.0) {
+            s->duration <= 0 || s->duration > MASTER_MAX_DURATION_S) {
             rc = apex_error_set(err, "stage %zu: duration: %s", n + 1,
                                 e.msg[0] ? e.msg
                                          : "expected more than 0 and at most "
@@ -287,7 +289,8 @@ master_shape_t *master_shape_parse_stages(const char *arg, apex_error_t *err)
         }
         s->target = (double)u;
         if (rate &&
-            apex_parse_double(rate, 0.001, 1e6, &s->spawn_rate, &e) != 0) {
+            apex_parse_double(rate, MASTER_MIN_SPAWN_RATE,
+                              MASTER_MAX_SPAWN_RATE, &s->spawn_rate, &e) != 0) {
             rc = apex_error_set(err, "stage %zu: spawn rate: %s", n + 1, e.msg);
             break;
         }
@@ -338,6 +341,23 @@ void master_shape_scale(master_shape_t *self, double time_factor,
         if (self->max_users < self->pre_allocated)
             self->max_users = self->pre_allocated;
     }
+}
+
+bool master_shape_fit(master_shape_t *self, int64_t users, double run_time,
+                      double *load, double *time)
+{
+    double peak = 0;
+    for (size_t i = 0; i < self->nstages; i++)
+        if (self->stages[i].target > peak)
+            peak = self->stages[i].target;
+    if (self->kind == MASTER_SHAPE_ARRIVAL)
+        peak = (double)self->max_users;
+    *load = users >= 0 && peak > 0 ? (double)users / peak : 1;
+    *time = run_time > 0 ? run_time / master_shape_duration(self) : 1;
+    if (*load == 1 && *time == 1)
+        return false;
+    master_shape_scale(self, *time, *load);
+    return true;
 }
 
 master_shape_point_t master_shape_at(const master_shape_t *self, double t)

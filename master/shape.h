@@ -11,9 +11,10 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "master/limits.h"
 
 #define MASTER_SHAPE_MAX_STAGES 1000
-#define MASTER_SHAPE_MAX_USERS 10000000
+#define MASTER_SHAPE_MAX_USERS MASTER_MAX_USERS // a stage's users
 
 typedef enum {
     MASTER_SHAPE_STAGES,  // users over time
@@ -63,6 +64,15 @@ double master_shape_duration(const master_shape_t *self);
 // by load_factor (for quick runs: APEX_DURATION / APEX_USERS overrides).
 void master_shape_scale(master_shape_t *self, double time_factor,
                         double load_factor);
+
+// Fit the shape to the command line: with users >= 0 (-u given), scale
+// its user numbers (and an arrival shape's rates) so that its peak is
+// users; with run_time > 0 (-t given), scale its durations so that it
+// lasts run_time. A shape whose peak is 0 keeps its numbers. Writes the
+// factors used into *load and *time and returns true when either is not
+// 1 (the shape changed).
+bool master_shape_fit(master_shape_t *self, int64_t users, double run_time,
+                      double *load, double *time);
 
 // Where the shape is t seconds after the start.
 master_shape_point_t master_shape_at(const master_shape_t *self, double t);

@@ -5,15 +5,10 @@
 // follow the weights, per-worker totals differ by at most one, a ramp
 // adds one user at a time without moving anyone, and the result is
 // deterministic.
-//
-// master/dispatch.c is not in libapex.a (which holds common/ and proto/
-// only) and the Makefile links the unit tests against that library
-// alone, so the test compiles the module in. It still calls nothing but
-// the functions of master/dispatch.h.
 #include "tests/unit/tests.h"
 
 #include "common/rng.h"
-#include "master/dispatch.c"
+#include "master/dispatch.h"
 
 #define S_MAX_WORKERS 16
 #define S_MAX_CLASSES 4

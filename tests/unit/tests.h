@@ -1,5 +1,6 @@
-// tests/unit/tests.h - every unit test: one per module of common/ and proto/
-// (proto.h's codec has five, test_proto_*.c, by topic).
+// tests/unit/tests.h - every unit test: one per module of common/ and
+// proto/ (proto.h's codec has five, test_proto_*.c, by topic), and those
+// of master/ and worker/ that have one.
 #ifndef APEX_TESTS_H
 #define APEX_TESTS_H
 #include <stdbool.h>
@@ -33,7 +34,11 @@
     X(scenario_ws)                                                             \
     X(log)                                                                     \
     X(procstat)                                                                \
-    X(dispatch)
+    X(dispatch)                                                                \
+    X(fs)                                                                      \
+    X(thresholds)                                                              \
+    X(shape)                                                                   \
+    X(routes)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST

@@ -1,0 +1,18 @@
+// master/limits.h - the bounds the master puts on what it is asked, in one
+// place for the command line (master/main.c), the web API (master/api.c)
+// and load shapes (master/shape.c), so that -u, /swarm's user_count and a
+// stage's users accept the same numbers.
+#ifndef MASTER_LIMITS_H
+#define MASTER_LIMITS_H
+
+#define MASTER_MAX_USERS 10000000   // -u, user_count, a stage's users
+#define MASTER_MIN_SPAWN_RATE 0.001 // users/s: -r, spawn_rate, a stage's
+#define MASTER_MAX_SPAWN_RATE 1e6   // users/s, the same three
+#define MASTER_MAX_ARRIVAL_RATE 1e9 // iterations per time unit
+#define MASTER_MAX_DURATION_S (366 * 86400.0) // a stage: a (leap) year
+#define MASTER_MAX_EXPECT_WORKERS 100000      // --expect-workers
+#define MASTER_MAX_PROCESSES 1024             // --processes
+#define MASTER_MAX_PORT 65535                 // --web-port, --master-bind-port
+#define MASTER_MAX_EXIT_CODE 255              // --exit-code-on-error
+
+#endif

@@ -1,0 +1,422 @@
+// master/registry.c - see registry.h.
+//
+// Workers follow Locust's life cycle (reference/locust.md §A): a
+// client_ready creates or re-creates a worker, acked with an index that
+// stays the same for that id; heartbeats reset a liveness counter of
+// MASTER_LIVENESS that the once-a-second tick decrements; below 0 the
+// worker is missing, and after another MASTER_DEAD_TICKS ticks it is
+// forgotten.
+//
+// Memory: every id ever seen has a record in `seen` (never removed, so an
+// index is never reused); a registered worker is a separate allocation in
+// `workers` whose id points at its record's copy (records move when the
+// array grows, their strings do not). Both are linear arrays: a master
+// has tens of workers, and every lookup is one pass.
+#include "master/registry.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/clock.h"
+#include "common/log.h"
+
+#define MASTER_VERSION_MAX 64 // a worker's version text, truncated
+#define MASTER_LOCUST_HEARTBEAT_VERSION "2.19" // Locust answers heartbeats
+
+// What we remember of every worker ever seen.
+typedef struct {
+    char *id;           // node id
+    char *kind;         // "apex 0.1.0", "locust 2.12.1", ...
+    const char *state;  // last state shown in the table
+    int64_t users;      // most users it reported at once
+    double cpu;         // last reported CPU %
+    uint64_t memory;    // last reported RSS
+    uint64_t requests;  // requests merged from it
+    uint64_t failures;  // failures merged from it
+    uint64_t malformed; // malformed frames it sent
+} s_seen_t;
+
+struct master_registry {
+    size_t nclasses;            // user classes (assigned[] slots)
+    s_seen_t *seen;             // every worker ever seen
+    size_t nseen;               // their number
+    master_worker_t **workers;  // registered workers
+    size_t nworkers;            // their number
+    uint64_t unknown_logged;    // messages from unknown ids logged
+    uint64_t malformed;         // malformed frames dropped
+    uint64_t malformed_unknown; // ... from peers that never registered
+};
+
+// State names as the UI, the API and /metrics show them.
+static const char *const s_state_names[] = {
+    [MASTER_WORKER_READY] = "ready",     [MASTER_WORKER_SPAWNING] = "spawning",
+    [MASTER_WORKER_RUNNING] = "running", [MASTER_WORKER_STOPPING] = "stopping",
+    [MASTER_WORKER_MISSING] = "missing",
+};
+#define S_NSTATES (sizeof s_state_names / sizeof s_state_names[0])
+
+const char *master_worker_state_name(master_worker_state_t state)
+{
+    assert((size_t)state < S_NSTATES);
+    return s_state_names[state];
+}
+
+const char *const *master_worker_state_names(size_t *n)
+{
+    *n = S_NSTATES;
+    return s_state_names;
+}
+
+master_registry_t *master_registry_new(size_t nclasses)
+{
+    master_registry_t *self = apex_calloc(1, sizeof *self);
+    self->nclasses = nclasses;
+    return self;
+}
+
+static void s_worker_free(master_worker_t *w)
+{
+    if (!w)
+        return;
+    free(w->version);
+    free(w->assigned);
+    free(w);
+}
+
+void master_registry_destroy(master_registry_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    master_registry_t *self = *self_p;
+    for (size_t i = 0; i < self->nworkers; i++)
+        s_worker_free(self->workers[i]);
+    free(self->workers);
+    for (size_t i = 0; i < self->nseen; i++) {
+        free(self->seen[i].id);
+        free(self->seen[i].kind);
+    }
+    free(self->seen);
+    free(self);
+    *self_p = NULL;
+}
+
+size_t master_registry_size(const master_registry_t *self)
+{
+    return self->nworkers;
+}
+
+master_worker_t *master_registry_at(const master_registry_t *self, size_t i)
+{
+    assert(i < self->nworkers);
+    return self->workers[i];
+}
+
+static size_t s_position(const master_registry_t *self,
+                         const master_worker_t *w)
+{
+    for (size_t i = 0; i < self->nworkers; i++)
+        if (self->workers[i] == w)
+            return i;
+    assert(!"the worker is registered");
+    return 0;
+}
+
+master_worker_t *master_registry_find(const master_registry_t *self,
+                                      const char *id)
+{
+    for (size_t i = 0; i < self->nworkers; i++)
+        if (strcmp(self->workers[i]->id, id) == 0)
+            return self->workers[i];
+    return NULL;
+}
+
+static s_seen_t *s_seen(const master_registry_t *self, const master_worker_t *w)
+{
+    return &self->seen[w->index];
+}
+
+// The record of id, made on first sight; returns its index.
+static size_t s_seen_index(master_registry_t *self, const char *id)
+{
+    for (size_t i = 0; i < self->nseen; i++)
+        if (strcmp(self->seen[i].id, id) == 0)
+            return i;
+    self->seen = apex_realloc(self->seen, self->nseen + 1, sizeof *self->seen);
+    s_seen_t *s = &self->seen[self->nseen];
+    memset(s, 0, sizeof *s);
+    s->id = apex_strdup(id);
+    s->kind = apex_strdup("?");
+    s->state = "ready";
+    return self->nseen++;
+}
+
+// Take w out of the array (not freed).
+static void s_unlink(master_registry_t *self, master_worker_t *w)
+{
+    size_t pos = s_position(self, w);
+    memmove(&self->workers[pos], &self->workers[pos + 1],
+            (self->nworkers - pos - 1) * sizeof *self->workers);
+    self->nworkers--;
+}
+
+// The version text of a client_ready, with warnings about odd ones.
+static void s_version(const proto_msg_t *msg, char *out, size_t size)
+{
+    if (msg->version)
+        snprintf(out, size, "%s", msg->version);
+    else
+        snprintf(out, size, "%lld", (long long)msg->version_int);
+    if (msg->version && msg->version[0] == '\0')
+        apex_warn("worker %s sent an empty version (Debian's python3-locust "
+                  "2.12.1 does): accepting it",
+                  msg->node_id);
+    else if (!msg->version && msg->version_int != -1)
+        apex_warn("worker %s sent version %s: accepting it", msg->node_id, out);
+}
+
+master_worker_t *master_registry_ready(master_registry_t *self,
+                                       const proto_msg_t *msg, uint64_t now,
+                                       bool *replaced)
+{
+    char version[MASTER_VERSION_MAX];
+    s_version(msg, version, sizeof version);
+    master_worker_t *old = master_registry_find(self, msg->node_id);
+    *replaced = old != NULL;
+    if (old) {
+        s_unlink(self, old);
+        s_worker_free(old);
+    }
+    master_worker_t *w = apex_calloc(1, sizeof *w);
+    w->index = s_seen_index(self, msg->node_id);
+    w->id = self->seen[w->index].id;
+    w->state = MASTER_WORKER_READY;
+    w->liveness = MASTER_LIVENESS;
+    w->last_heartbeat = now;
+    w->version = apex_strdup(version);
+    w->assigned = apex_calloc(self->nclasses + 1, sizeof *w->assigned);
+    // Locust before 2.19 knows neither the master's heartbeat nor its
+    // spawning_complete and logs each as an unknown message; an empty
+    // version is Debian's 2.12.1.
+    w->python_old =
+        msg->version &&
+        (msg->version[0] == '\0' ||
+         strverscmp(msg->version, MASTER_LOCUST_HEARTBEAT_VERSION) < 0);
+    self->workers =
+        apex_realloc(self->workers, self->nworkers + 1, sizeof *self->workers);
+    self->workers[self->nworkers++] = w;
+    s_seen_t *seen = s_seen(self, w);
+    free(seen->kind);
+    if (msg->version && !msg->version[0])
+        seen->kind = apex_strdup("locust (no version)");
+    else if (msg->version)
+        seen->kind = apex_sprintf("locust %s", version);
+    else
+        seen->kind = apex_sprintf("client %s", version);
+    seen->state = "ready";
+    if (!old)
+        apex_info("Worker %s (index %zu) reported as ready. %zu workers "
+                  "connected.",
+                  msg->node_id, w->index, self->nworkers);
+    return w;
+}
+
+static master_worker_state_t s_parse_state(const char *state,
+                                           master_worker_state_t current)
+{
+    if (!state)
+        return current;
+    if (strcmp(state, "spawning") == 0)
+        return MASTER_WORKER_SPAWNING;
+    if (strcmp(state, "running") == 0)
+        return MASTER_WORKER_RUNNING;
+    if (strcmp(state, "stopping") == 0)
+        return MASTER_WORKER_STOPPING;
+    return MASTER_WORKER_READY;
+}
+
+bool master_registry_heartbeat(master_registry_t *self, master_worker_t *w,
+                               const proto_msg_t *msg, uint64_t now)
+{
+    s_seen_t *seen = s_seen(self, w);
+    w->liveness = MASTER_LIVENESS;
+    bool healed = w->state == MASTER_WORKER_MISSING;
+    w->state = s_parse_state(msg->state, w->state);
+    seen->state = master_worker_state_name(w->state);
+    w->last_heartbeat = now;
+    seen->cpu = msg->cpu_usage;
+    seen->memory = msg->memory_usage;
+    if (msg->apex_version && !w->apex) {
+        w->apex = true;
+        free(seen->kind);
+        seen->kind = apex_sprintf("apex %s", msg->apex_version);
+    }
+    if (healed)
+        apex_info("Worker %s self-healed with heartbeat, setting state to "
+                  "%s.",
+                  w->id, seen->state);
+    return healed;
+}
+
+void master_registry_users(master_registry_t *self, master_worker_t *w,
+                           int64_t users)
+{
+    if (users < 0)
+        return;
+    w->user_count = users;
+    if (users > s_seen(self, w)->users)
+        s_seen(self, w)->users = users;
+}
+
+void master_registry_count(master_registry_t *self, master_worker_t *w,
+                           uint64_t requests, uint64_t failures)
+{
+    s_seen(self, w)->requests += requests;
+    s_seen(self, w)->failures += failures;
+}
+
+void master_registry_remove(master_registry_t *self, master_worker_t *w,
+                            const char *state)
+{
+    s_seen(self, w)->state = state;
+    s_unlink(self, w);
+    s_worker_free(w);
+}
+
+void master_registry_tick(master_registry_t *self,
+                          master_registry_missing_fn *fn, void *arg)
+{
+    for (size_t i = 0; i < self->nworkers;) {
+        master_worker_t *w = self->workers[i];
+        if (w->state == MASTER_WORKER_MISSING &&
+            w->liveness <= -MASTER_DEAD_TICKS) {
+            apex_info("Worker %s has been missing for %d s, removing it.",
+                      w->id, MASTER_DEAD_TICKS);
+            master_registry_remove(self, w, "gone");
+            continue;
+        }
+        if (w->liveness < 0 && w->state != MASTER_WORKER_MISSING) {
+            apex_info("Worker %s failed to send heartbeat, setting state "
+                      "to missing.",
+                      w->id);
+            w->state = MASTER_WORKER_MISSING;
+            w->user_count = 0;
+            s_seen(self, w)->state = "missing";
+            fn(arg, w);
+        }
+        w->liveness--;
+        i++;
+    }
+}
+
+bool master_worker_active(const master_worker_t *w)
+{
+    return w->state != MASTER_WORKER_MISSING;
+}
+
+size_t master_registry_active(const master_registry_t *self)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->nworkers; i++)
+        if (master_worker_active(self->workers[i]))
+            n++;
+    return n;
+}
+
+size_t master_registry_in_state(const master_registry_t *self,
+                                master_worker_state_t state)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->nworkers; i++)
+        if (self->workers[i]->state == state)
+            n++;
+    return n;
+}
+
+int64_t master_registry_reported_users(const master_registry_t *self)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < self->nworkers; i++)
+        if (master_worker_active(self->workers[i]) &&
+            self->workers[i]->user_count > 0)
+            n += self->workers[i]->user_count;
+    return n;
+}
+
+void master_registry_assigned(const master_registry_t *self, int64_t *per_class)
+{
+    for (size_t i = 0; i < self->nworkers; i++)
+        for (size_t c = 0; c < self->nclasses; c++)
+            if (master_worker_active(self->workers[i]))
+                per_class[c] += self->workers[i]->assigned[c];
+}
+
+master_worker_row_t *master_registry_rows(const master_registry_t *self,
+                                          size_t *n)
+{
+    master_worker_row_t *rows = apex_calloc(self->nseen + 1, sizeof *rows);
+    for (size_t i = 0; i < self->nseen; i++) {
+        rows[i].id = self->seen[i].id;
+        rows[i].kind = self->seen[i].kind;
+        rows[i].state = self->seen[i].state;
+        rows[i].users = self->seen[i].users;
+        rows[i].cpu = self->seen[i].cpu;
+        rows[i].memory = self->seen[i].memory;
+        rows[i].requests = self->seen[i].requests;
+        rows[i].failures = self->seen[i].failures;
+    }
+    *n = self->nseen;
+    return rows;
+}
+
+master_api_worker_t *master_registry_api(const master_registry_t *self,
+                                         uint64_t now)
+{
+    master_api_worker_t *out = apex_calloc(self->nworkers + 1, sizeof *out);
+    for (size_t i = 0; i < self->nworkers; i++) {
+        const master_worker_t *w = self->workers[i];
+        const s_seen_t *seen = s_seen(self, w);
+        out[i].id = seen->id;
+        out[i].kind = seen->kind;
+        out[i].state = master_worker_state_name(w->state);
+        out[i].users = w->user_count;
+        out[i].cpu = seen->cpu;
+        out[i].memory = seen->memory;
+        out[i].heartbeat_age = apex_s_from_us(now - w->last_heartbeat);
+        out[i].requests = seen->requests;
+        out[i].failures = seen->failures;
+    }
+    return out;
+}
+
+void master_registry_unknown(master_registry_t *self, const proto_msg_t *msg)
+{
+    if (msg->type != PROTO_HEARTBEAT &&
+        self->unknown_logged++ < MASTER_MAX_UNKNOWN_LOGGED)
+        apex_info("discarding %s from unknown worker %s", msg->type_name,
+                  msg->node_id);
+}
+
+void master_registry_bad_frame(master_registry_t *self, const char *id,
+                               const char *why)
+{
+    self->malformed++;
+    for (size_t i = 0; i < self->nseen; i++) {
+        if (strcmp(self->seen[i].id, id) == 0) {
+            if (self->seen[i].malformed++ == 0)
+                apex_warn("malformed message from worker %s dropped: %s "
+                          "(further ones from it are counted, not logged)",
+                          id, why);
+            return;
+        }
+    }
+    if (self->malformed_unknown++ < MASTER_MAX_UNKNOWN_LOGGED)
+        apex_warn("malformed message from an unknown peer dropped: %s", why);
+}
+
+uint64_t master_registry_malformed(const master_registry_t *self)
+{
+    return self->malformed;
+}
