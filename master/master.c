@@ -17,7 +17,6 @@
 // a stop).
 #include "master/master.h"
 
-#include <czmq.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,23 +43,22 @@
 #include "master/thresholds.h"
 #include "master/web.h"
 #include "proto/proto.h"
+#include "proto/zio.h"
 
 #define MASTER_TICK_US (1 * APEX_USEC_PER_SEC)
 #define MASTER_CONSOLE_US (2 * APEX_USEC_PER_SEC)
 #define MASTER_CSV_US (1 * APEX_USEC_PER_SEC)
-#define MASTER_LINGER_MS 1000      // the ROUTER's linger at close
-#define MASTER_KEEPALIVE_IDLE_S 30 // TCP keepalive towards workers
-#define MASTER_ID_MAX 1024         // socket identity bytes kept
-#define MASTER_UNKNOWN_TYPES 8     // unknown message types warned about
-#define MASTER_OBSERVED_MAX 64     // a threshold's observed value as text
+#define MASTER_LINGER_MS 1000   // the ROUTER's linger at close
+#define MASTER_ENDPOINT_MAX 300 // "tcp://HOST:PORT"
+#define MASTER_UNKNOWN_TYPES 8  // unknown message types warned about
+#define MASTER_OBSERVED_MAX 64  // a threshold's observed value as text
 
 struct master {
     master_options_t options;                  // as given
     apex_scenario_t *scenario;                 // the scenario
     apex_loop_t *loop;                         // the one loop
-    zsock_t *router;                           // ROUTER for workers
+    proto_zio_t *zio;                          // ROUTER for workers
     int port;                                  // bound port
-    apex_io_t router_io;                       // watches ZMQ_FD
     int sigfd;                                 // SIGINT, SIGTERM, SIGCHLD
     apex_io_t sig_io;                          // watches sigfd
     int signals;                               // SIGINT/SIGTERM received
@@ -81,18 +79,17 @@ struct master {
 // ---------------------------------------------------------------------
 // Messages from and to workers
 
-static void s_send_to(void *arg, const char *id, const void *data, size_t len)
+// Send a payload to a worker; proto_zio counts and logs a failed send
+// (the worker's queue full, or the worker gone).
+static void s_send_to(void *arg, const char *id, const apex_buf_t *payload)
 {
     master_t *self = arg;
-    void *handle = zsock_resolve(self->router);
-    if (zmq_send(handle, id, strlen(id), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(handle, data, len, ZMQ_DONTWAIT) < 0)
-        apex_debug("send to %s failed: %s", id, zmq_strerror(zmq_errno()));
+    proto_zio_send(self->zio, id, payload);
 }
 
 static void s_send(master_t *self, const char *id)
 {
-    s_send_to(self, id, self->out.data, self->out.len);
+    s_send_to(self, id, &self->out);
 }
 
 static void s_warn_unknown_type(master_t *self, const proto_msg_t *msg)
@@ -206,72 +203,11 @@ static void s_handle(master_t *self, const proto_msg_t *msg)
         s_on_worker_message(self, w, msg);
 }
 
-// One [identity, body] message from the ROUTER: decode and handle it.
-static void s_on_frame(master_t *self, const char *id, const void *data,
-                       size_t size)
+// A message from the ROUTER (proto_zio decoded it and checked that its
+// node id is the sender's socket identity).
+static void s_on_message(void *arg, proto_msg_t *msg)
 {
-    apex_error_t err = {""};
-    proto_msg_t *msg = proto_decode(data, size, &err);
-    if (!msg)
-        master_registry_bad_frame(self->registry, id, err.msg);
-    else if (strcmp(msg->node_id, id) != 0)
-        master_registry_bad_frame(self->registry, id,
-                                  "node id differs from the socket identity");
-    else
-        s_handle(self, msg);
-    proto_msg_destroy(&msg);
-}
-
-// ---------------------------------------------------------------------
-// The ROUTER's drain: every waiting message, as [identity, body] (extra
-// frames are ignored, shorter messages dropped). ZMQ_FD is
-// edge-triggered, so this runs after every loop iteration.
-
-static void s_drain(void *arg)
-{
-    master_t *self = arg;
-    void *handle = zsock_resolve(self->router);
-    while (zsock_events(self->router) & ZMQ_POLLIN) {
-        zmq_msg_t frames[2];
-        size_t nframes = 0;
-        bool more = true;
-        bool failed = false;
-        while (more) {
-            zmq_msg_t part;
-            zmq_msg_init(&part);
-            if (zmq_msg_recv(&part, handle, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&part);
-                failed = true;
-                break;
-            }
-            more = zmq_msg_more(&part);
-            if (nframes < 2)
-                frames[nframes++] = part; // ownership moves to frames
-            else
-                zmq_msg_close(&part);
-        }
-        if (!failed && nframes == 2) {
-            char id[MASTER_ID_MAX + 1];
-            size_t idlen = zmq_msg_size(&frames[0]);
-            if (idlen > MASTER_ID_MAX)
-                idlen = MASTER_ID_MAX;
-            memcpy(id, zmq_msg_data(&frames[0]), idlen);
-            id[idlen] = '\0';
-            s_on_frame(self, id, zmq_msg_data(&frames[1]),
-                       zmq_msg_size(&frames[1]));
-        }
-        for (size_t i = 0; i < nframes; i++)
-            zmq_msg_close(&frames[i]);
-        if (failed)
-            break;
-    }
-}
-
-static void s_on_router(apex_loop_t *loop, apex_io_t *io, uint32_t events)
-{
-    (void)loop;
-    (void)events;
-    s_drain(io->arg);
+    s_handle(arg, msg);
 }
 
 // ---------------------------------------------------------------------
@@ -434,32 +370,35 @@ static void s_plan_fini(master_runner_config_t *config)
 
 static int s_bind(master_t *self, apex_error_t *err)
 {
-    self->router = zsock_new(ZMQ_ROUTER);
-    if (!self->router)
-        return apex_error_set(err, "cannot create a ZeroMQ socket");
-    zsock_set_linger(self->router, MASTER_LINGER_MS);
-    zsock_set_maxmsgsize(self->router, (int)PROTO_MAX_FRAME);
-    zsock_set_tcp_keepalive(self->router, 1);
-    zsock_set_tcp_keepalive_idle(self->router, MASTER_KEEPALIVE_IDLE_S);
     const char *host = self->options.bind_host;
     if (!host || !host[0])
         host = "*";
-    int port;
+    char endpoint[MASTER_ENDPOINT_MAX];
     if (self->options.bind_port == 0)
-        port = zsock_bind(self->router, "tcp://%s:*", host);
+        snprintf(endpoint, sizeof endpoint, "tcp://%s:*", host);
     else
-        port = zsock_bind(self->router, "tcp://%s:%d", host,
-                          self->options.bind_port);
-    if (port < 0)
+        snprintf(endpoint, sizeof endpoint, "tcp://%s:%d", host,
+                 self->options.bind_port);
+    proto_zio_options_t o = {.role = PROTO_ZIO_ROUTER,
+                             .endpoint = endpoint,
+                             .linger_ms = MASTER_LINGER_MS,
+                             .fn = s_on_message,
+                             .arg = self};
+    apex_error_t why = {""};
+    self->zio = proto_zio_new(self->loop, &o, &why);
+    if (!self->zio)
         return apex_error_set(err,
-                              "cannot listen for workers on "
-                              "tcp://%s:%d: %s (is the port busy?)",
-                              host, self->options.bind_port,
-                              zmq_strerror(zmq_errno()));
-    self->port = self->options.bind_port ? self->options.bind_port : port;
-    apex_io_init(&self->router_io, s_on_router, self);
-    return apex_io_start(self->loop, &self->router_io, zsock_fd(self->router),
-                         EPOLLIN, err);
+                              "cannot listen for workers: %s (is the port "
+                              "busy?)",
+                              why.msg);
+    self->port = proto_zio_port(self->zio);
+    return 0;
+}
+
+static void s_on_iteration(void *arg)
+{
+    master_t *self = arg;
+    proto_zio_drain(self->zio);
 }
 
 static int s_watch_signals(master_t *self, apex_error_t *err)
@@ -498,7 +437,7 @@ static int s_setup_run(master_t *self, master_runner_config_t *config,
     apex_timer_init(&self->tick, s_on_tick, self);
     apex_timer_init(&self->console, s_on_console, self);
     apex_timer_init(&self->csv_timer, s_on_csv, self);
-    apex_loop_on_iteration(self->loop, s_drain, self);
+    apex_loop_on_iteration(self->loop, s_on_iteration, self);
     if (s_watch_signals(self, err) != 0 || s_bind(self, err) != 0)
         return -1;
     return 0;
@@ -584,12 +523,10 @@ void master_destroy(master_t **self_p)
         apex_timer_stop(self->loop, &self->csv_timer);
         if (self->sigfd >= 0)
             apex_io_stop(self->loop, &self->sig_io);
-        if (self->router)
-            apex_io_stop(self->loop, &self->router_io);
     }
     master_web_destroy(&self->web);
     master_children_destroy(&self->children);
-    zsock_destroy(&self->router);
+    proto_zio_destroy(&self->zio);
     if (self->sigfd >= 0)
         close(self->sigfd);
     master_runner_destroy(&self->runner);
@@ -746,7 +683,7 @@ int master_run(master_t *self)
         self->results.start_time > 0 ? apex_wall_time() : 0;
     bool thresholds_ok = master_runner_evaluate(self->runner);
     s_print_summary(self);
-    uint64_t malformed = master_registry_malformed(self->registry);
+    uint64_t malformed = proto_zio_counters(self->zio)->malformed;
     if (malformed)
         apex_warn("%llu malformed messages were dropped",
                   (unsigned long long)malformed);

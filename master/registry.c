@@ -28,26 +28,23 @@
 
 // What we remember of every worker ever seen.
 typedef struct {
-    char *id;           // node id
-    char *kind;         // "apex 0.1.0", "locust 2.12.1", ...
-    const char *state;  // last state shown in the table
-    int64_t users;      // most users it reported at once
-    double cpu;         // last reported CPU %
-    uint64_t memory;    // last reported RSS
-    uint64_t requests;  // requests merged from it
-    uint64_t failures;  // failures merged from it
-    uint64_t malformed; // malformed frames it sent
+    char *id;          // node id
+    char *kind;        // "apex 0.1.0", "locust 2.12.1", ...
+    const char *state; // last state shown in the table
+    int64_t users;     // most users it reported at once
+    double cpu;        // last reported CPU %
+    uint64_t memory;   // last reported RSS
+    uint64_t requests; // requests merged from it
+    uint64_t failures; // failures merged from it
 } s_seen_t;
 
 struct master_registry {
-    size_t nclasses;            // user classes (assigned[] slots)
-    s_seen_t *seen;             // every worker ever seen
-    size_t nseen;               // their number
-    master_worker_t **workers;  // registered workers
-    size_t nworkers;            // their number
-    uint64_t unknown_logged;    // messages from unknown ids logged
-    uint64_t malformed;         // malformed frames dropped
-    uint64_t malformed_unknown; // ... from peers that never registered
+    size_t nclasses;           // user classes (assigned[] slots)
+    s_seen_t *seen;            // every worker ever seen
+    size_t nseen;              // their number
+    master_worker_t **workers; // registered workers
+    size_t nworkers;           // their number
+    uint64_t unknown_logged;   // messages from unknown ids logged
 };
 
 // State names as the UI, the API and /metrics show them.
@@ -397,26 +394,4 @@ void master_registry_unknown(master_registry_t *self, const proto_msg_t *msg)
         self->unknown_logged++ < MASTER_MAX_UNKNOWN_LOGGED)
         apex_info("discarding %s from unknown worker %s", msg->type_name,
                   msg->node_id);
-}
-
-void master_registry_bad_frame(master_registry_t *self, const char *id,
-                               const char *why)
-{
-    self->malformed++;
-    for (size_t i = 0; i < self->nseen; i++) {
-        if (strcmp(self->seen[i].id, id) == 0) {
-            if (self->seen[i].malformed++ == 0)
-                apex_warn("malformed message from worker %s dropped: %s "
-                          "(further ones from it are counted, not logged)",
-                          id, why);
-            return;
-        }
-    }
-    if (self->malformed_unknown++ < MASTER_MAX_UNKNOWN_LOGGED)
-        apex_warn("malformed message from an unknown peer dropped: %s", why);
-}
-
-uint64_t master_registry_malformed(const master_registry_t *self)
-{
-    return self->malformed;
 }

@@ -122,14 +122,6 @@ master_api_worker_t *master_registry_api(const master_registry_t *self,
 // MASTER_MAX_UNKNOWN_LOGGED times), except heartbeats.
 void master_registry_unknown(master_registry_t *self, const proto_msg_t *msg);
 
-// A frame from id that could not be used, because why: counted, and
-// logged once per known worker (a few times for unknown peers).
-void master_registry_bad_frame(master_registry_t *self, const char *id,
-                               const char *why);
-
-// Malformed frames counted so far.
-uint64_t master_registry_malformed(const master_registry_t *self);
-
 // A state's name as the UI, the API and /metrics show it, and every name.
 const char *master_worker_state_name(master_worker_state_t state);
 const char *const *master_worker_state_names(size_t *n);

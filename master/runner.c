@@ -116,7 +116,7 @@ static bool s_arrival(const master_runner_t *self)
 
 static void s_send(master_runner_t *self, const char *id)
 {
-    self->config.send(self->config.send_arg, id, self->out.data, self->out.len);
+    self->config.send(self->config.send_arg, id, &self->out);
 }
 
 static void s_send_empty(master_runner_t *self, const master_worker_t *w,

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "common/error.h"
+#include "common/buf.h"
 #include "common/loop.h"
 #include "common/scenario.h"
 #include "master/master.h"
@@ -64,9 +65,9 @@ typedef struct {
     char *host;        // host sent to workers, or NULL
 } master_run_params_t;
 
-// Send an encoded message to the worker with this id.
-typedef void(master_runner_send_fn)(void *arg, const char *id, const void *data,
-                                    size_t len);
+// Send an encoded message (payload) to the worker with this id.
+typedef void(master_runner_send_fn)(void *arg, const char *id,
+                                    const apex_buf_t *payload);
 
 typedef struct {
     apex_loop_t *loop;               // the master's loop

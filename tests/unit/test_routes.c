@@ -40,13 +40,13 @@ typedef struct {
     char last_type[32];          // type of the last one, when known
 } s_fixture_t;
 
-static void s_send(void *arg, const char *id, const void *data, size_t len)
+static void s_send(void *arg, const char *id, const apex_buf_t *payload)
 {
     s_fixture_t *f = arg;
     CHECK_STR(id, S_WORKER);
     f->sent++;
     apex_error_t err = {""};
-    proto_msg_t *msg = proto_decode(data, len, &err);
+    proto_msg_t *msg = proto_decode(payload->data, payload->len, &err);
     CHECK(msg != NULL);
     snprintf(f->last_type, sizeof f->last_type, "%s", msg->type_name);
     proto_msg_destroy(&msg);
