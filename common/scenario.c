@@ -212,6 +212,23 @@ static bool s_is_step_key(const char *key)
     return false;
 }
 
+int apex_parse_step_name(apex_parser_t *p, const json_t *obj, apex_step_t *step,
+                         const char *fallback)
+{
+    json_t *v = json_object_get(obj, "name");
+    if (!v) {
+        step->name = apex_strdup(fallback);
+        return 0;
+    }
+    size_t old = apex_parse_path_key(p, "name");
+    if (!json_is_string(v) || json_string_length(v) == 0)
+        return apex_parse_fail_got(p, v, "a non-empty string");
+    step->name = apex_strdup(json_string_value(v));
+    step->name_given = true;
+    apex_parse_path_restore(p, old);
+    return 0;
+}
+
 // What every kind of step has, after the kind's own part.
 static int s_parse_step_common(apex_parser_t *p, const json_t *obj,
                                apex_step_t *step)

@@ -273,22 +273,6 @@ static int s_parse_body(apex_parser_t *p, const json_t *json,
     return 0;
 }
 
-// The optional "name" (the stats name); default: the path's display.
-static int s_parse_name(apex_parser_t *p, const json_t *v, apex_step_t *step)
-{
-    if (!v) {
-        step->name = apex_strdup(apex_template_display(step->http->path));
-        return 0;
-    }
-    size_t old = apex_parse_path_key(p, "name");
-    if (!json_is_string(v) || json_string_length(v) == 0)
-        return apex_parse_fail_got(p, v, "a non-empty string");
-    step->name = apex_strdup(json_string_value(v));
-    step->name_given = true;
-    apex_parse_path_restore(p, old);
-    return 0;
-}
-
 // ---------------------------------------------------------------------
 // The step
 
@@ -323,7 +307,8 @@ static int s_parse(apex_parser_t *p, const json_t *obj, apex_step_t *step)
     if (!json_object_get(obj, "path"))
         return apex_parse_fail_missing(p, "path", s_path_what);
     if (s_member(p, obj, "path", r, s_parse_path) != 0 ||
-        s_parse_name(p, json_object_get(obj, "name"), step) != 0 ||
+        apex_parse_step_name(p, obj, step, apex_template_display(r->path)) !=
+            0 ||
         s_member(p, obj, "query", r, s_parse_query) != 0 ||
         s_member(p, obj, "headers", r, s_parse_own_headers) != 0)
         return -1;

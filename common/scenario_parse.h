@@ -89,6 +89,11 @@ typedef int (*apex_parse_member_fn)(apex_parser_t *p, const char *key,
 int apex_parse_members(apex_parser_t *p, const json_t *object,
                        apex_parse_member_fn fn, void *arg);
 
+// A step's "name" (the stats name, a non-empty string) from obj, or
+// fallback when obj has none (copied either way).
+int apex_parse_step_name(apex_parser_t *p, const json_t *obj, apex_step_t *step,
+                         const char *fallback);
+
 // An integer in [min, max] (JSON integers only: 1.0 is not one).
 int apex_parse_get_int(apex_parser_t *p, const json_t *v, long long min,
                        long long max, long long *out);

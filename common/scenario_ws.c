@@ -328,28 +328,19 @@ static int s_parse_match(apex_parser_t *p, const json_t *v, apex_ws_step_t *ws)
 }
 
 // The stats name: "name", else "connect PATH" or the operation.
-static int s_parse_name(apex_parser_t *p, const json_t *v, apex_step_t *step)
+static int s_parse_name(apex_parser_t *p, const json_t *obj, apex_step_t *step)
 {
     const apex_ws_step_t *ws = step->ws;
-    if (v) {
-        size_t old = apex_parse_path_key(p, "name");
-        if (!json_is_string(v) || json_string_length(v) == 0)
-            return apex_parse_fail_got(p, v, "a non-empty string");
-        step->name = apex_strdup(json_string_value(v));
-        step->name_given = true;
-        apex_parse_path_restore(p, old);
-        return 0;
-    }
-    if (ws->op != APEX_WS_CONNECT) {
-        step->name = apex_strdup(s_ops[ws->op]);
-        return 0;
-    }
+    if (ws->op != APEX_WS_CONNECT)
+        return apex_parse_step_name(p, obj, step, s_ops[ws->op]);
     // "ws://host:port/a/b?x" -> "connect /a/b?x"
     const char *url = apex_template_display(ws->url);
     const char *after = strstr(url, "://");
     const char *path = after ? strchr(after + 3, '/') : NULL;
-    step->name = apex_sprintf("connect %s", path ? path : "/");
-    return 0;
+    char *fallback = apex_sprintf("connect %s", path ? path : "/");
+    int rc = apex_parse_step_name(p, obj, step, fallback);
+    free(fallback);
+    return rc;
 }
 
 static int s_parse_op(apex_parser_t *p, const json_t *v, apex_ws_step_t *ws)
@@ -415,8 +406,7 @@ static int s_parse(apex_parser_t *p, const json_t *obj, apex_step_t *step)
         return -1;
     apex_parse_path_restore(p, old);
     if (s_check_op_keys(p, obj, ws->op) != 0 ||
-        s_parse_op_members(p, obj, ws) != 0 ||
-        s_parse_name(p, json_object_get(obj, "name"), step) != 0)
+        s_parse_op_members(p, obj, ws) != 0 || s_parse_name(p, obj, step) != 0)
         return -1;
     step->type = apex_strdup(APEX_WS_TYPE);
     step->timed = ws->op != APEX_WS_SEND && ws->op != APEX_WS_CLOSE;
