@@ -1,7 +1,7 @@
 // master/api.h - the JSON documents of the web API, in Locust's shapes
-// (reference/locust.md §E) with our additions in new keys: /stats/requests,
-// /exceptions, /tasks, /history, /config, /swarm's answer and the errors;
-// and the fields of POST /swarm's form, read and checked.
+// (docs/protocol.md, "Web API shapes") with our additions in new keys:
+// /stats/requests, /exceptions, /tasks, /history, /config, /swarm's answer
+// and the errors; and the fields of POST /swarm's form, read and checked.
 #ifndef MASTER_API_H
 #define MASTER_API_H
 

@@ -1,11 +1,11 @@
 // master/registry.c - see registry.h.
 //
-// Workers follow Locust's life cycle (reference/locust.md §A): a
-// client_ready creates or re-creates a worker, acked with an index that
-// stays the same for that id; heartbeats reset a liveness counter of
-// MASTER_LIVENESS that the once-a-second tick decrements; below 0 the
-// worker is missing, and after another MASTER_DEAD_TICKS ticks it is
-// forgotten.
+// Workers follow Locust's life cycle (docs/protocol.md, "Registration
+// and liveness"): a client_ready creates or re-creates a worker, acked
+// with an index that stays the same for that id; heartbeats reset a
+// liveness counter of MASTER_LIVENESS that the once-a-second tick
+// decrements; below 0 the worker is missing, and after another
+// MASTER_DEAD_TICKS ticks it is forgotten.
 //
 // Memory: every id ever seen has a record in `seen` (never removed, so an
 // index is never reused); a registered worker is a separate allocation in

@@ -1,11 +1,12 @@
 // worker/worker.c - see worker.h.
 //
-// Protocol (reference/locust.md §A and §I): connect a DEALER whose
-// identity is "<hostname>_<32 hex>", send client_ready (version -1, which
-// every Locust accepts without a version warning) every few seconds with
-// back-off until the master acks, then heartbeat every second and report
-// stats every 3 s as deltas. A stats report that cannot be sent is not
-// lost: the stats are only reset after a successful send.
+// Protocol (docs/protocol.md, "Message catalogue" and "Registration and
+// liveness"): connect a DEALER whose identity is "<hostname>_<32 hex>",
+// send client_ready (version -1, which every Locust accepts without a
+// version warning) every few seconds with back-off until the master
+// acks, then heartbeat every second and report stats every 3 s as
+// deltas. A stats report that cannot be sent is not lost: the stats are
+// only reset after a successful send.
 //
 // The socket is proto/zio.h's DEALER: it decodes what the master sends
 // and hands it to s_on_message; it is drained after every loop iteration

@@ -13,8 +13,8 @@ import apexlib
 from apexlib import binary, free_port, http, http_json, wait_for
 from test_run import RunCase
 
-# Responses captured from real Locust 2.12.1 and 2.46.3 masters (copied
-# from the team's reference/locust-captures).
+# Responses captured from real Locust 2.12.1 and 2.46.3 masters (see
+# docs/protocol.md, "Captures and fixtures").
 CAPTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
                         "locust-web")
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

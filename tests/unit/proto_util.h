@@ -15,7 +15,8 @@
 #include "common/stats.h"
 #include "proto/proto.h"
 
-// Node ids and times of the captures in reference/locust.md A.4.
+// Node ids and times of the captures (docs/protocol.md, "Captures and
+// fixtures").
 #define PROTO_TEST_NODE "vm_c77b0aa5cd9b41449dd5e17d92c3e01f"
 #define PROTO_TEST_NODE_2463 "vm_5fe1a38536744a6d97a6468f0e86e6e2"
 #define PROTO_TEST_MASTER_NODE_2121 "fakehost_18637748e0a44371bf3d109ad402d699"

@@ -1,10 +1,10 @@
 // tests/unit/test_dispatch.c - how the master spreads users over workers
-// as Locust's UsersDispatcher does (locust.md A.8): workers cycled by
-// their index within their host, then id; fixed-count classes first,
-// then weighted classes by smooth weighted round-robin; totals per class
-// follow the weights, per-worker totals differ by at most one, a ramp
-// adds one user at a time without moving anyone, and the result is
-// deterministic.
+// as Locust's UsersDispatcher does (docs/protocol.md, "Spawning and
+// dispatch"): workers cycled by their index within their host, then id;
+// fixed-count classes first, then weighted classes by smooth weighted
+// round-robin; totals per class follow the weights, per-worker totals
+// differ by at most one, a ramp adds one user at a time without moving
+// anyone, and the result is deterministic.
 #include "tests/unit/tests.h"
 
 #include "common/rng.h"

@@ -140,7 +140,8 @@ static void s_test_percentiles(bool verbose)
     s_check_percentiles("ramp", values, 5000, verbose);
     free(values);
 
-    // Locust's worked example (locust.md B.3), in microseconds.
+    // Locust's worked example (docs/protocol.md, "Stats reports"), in
+    // microseconds.
     apex_histogram_t *h = apex_histogram_new();
     apex_histogram_record_n(h, 3000, 10);
     apex_histogram_record_n(h, 150000, 2);
@@ -450,7 +451,8 @@ typedef struct {
     int64_t key; // Python's key for it
 } s_bucket_case_t;
 
-// Printed by /usr/bin/python3 with Locust's rule (locust.md B.2).
+// Printed by /usr/bin/python3 with Locust's rule (docs/protocol.md,
+// "Stats reports").
 static const s_bucket_case_t s_bucket_cases[] = {
     {2.5, 2},
     {3.5, 4},

@@ -10,7 +10,8 @@
 
 #define S_BIG_TEXT (1u << 20) // a 1 MiB traceback
 
-// The user classes of the captures (locust.md A.4) and one count each.
+// The user classes of the captures (docs/protocol.md, "Captures and
+// fixtures") and one count each.
 static const char *const s_names[] = {"HealthUser", "OtherUser",
                                       "SyntheticUser"};
 static const int64_t s_counts[] = {2, 0, 1};

@@ -2,7 +2,8 @@
 // (proto/stats_entry.c). Random traffic makes a round trip with every
 // field and histogram exact and Locust's keys in Locust's order on the
 // wire; the reports of real Locust 2.12.1 and 2.46.3 workers decode to
-// what they sent (locust.md A.4), and a master merges both.
+// what they sent (docs/protocol.md, "Captures and fixtures"), and a
+// master merges both.
 #include "tests/unit/tests.h"
 
 #include <msgpack.h>
@@ -258,7 +259,8 @@ static void s_check_entry_case(const apex_stats_entry_t *e,
     CHECK_EQ(ring_fails, fails);
 }
 
-// The 2.12.1 worker's report of locust.md A.4 (capture B at 7.045 s):
+// The 2.12.1 worker's report (docs/protocol.md, "Captures and
+// fixtures": capture B at 7.045 s):
 // float keys such as 120.0 for buckets of 100 ms and more.
 static const s_entry_case_t s_b_entries[] = {
     {"CUSTOM",
@@ -527,7 +529,8 @@ static void s_check_report(const proto_msg_t *msg, const char *node,
     s_check_entry_case(apex_stats_total_const(msg->stats), total);
 }
 
-// The 2.12.1 report of locust.md A.4, and figures derived from it.
+// The 2.12.1 report of capture B (docs/protocol.md, "Captures and
+// fixtures"), and figures derived from it.
 static void s_test_report_2121(void)
 {
     proto_msg_t *msg = proto_test_decode_fixture("stats-2.12.1");

@@ -212,7 +212,8 @@ static void s_test_sha256(void)
 static void s_test_error_key(void)
 {
     char key[APEX_SHA256_HEX];
-    // Both keys were computed by Locust itself (see locust.md B.5).
+    // Both keys were computed by Locust itself (see docs/protocol.md,
+    // "Stats reports").
     apex_locust_error_key("GET", "/health",
                           "CatchResponseError('body did not match')", key);
     CHECK_STR(

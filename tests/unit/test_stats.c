@@ -1,10 +1,10 @@
 // tests/unit/test_stats.c - request statistics with Locust's semantics
-// (locust.md B): recording into an entry and the total, the per-second
-// ring, errors under Locust's sha256 key, merging workers' errors and
-// entries (which must equal recording everything in one place, histogram
-// included), reset versus clear, Locust's sort order, the derived
-// figures (averages, median clamping, the percentile rank rule, fail
-// ratio, total and current RPS) and 10 000 entries.
+// (docs/protocol.md, "Stats reports"): recording into an entry and the
+// total, the per-second ring, errors under Locust's sha256 key, merging
+// workers' errors and entries (which must equal recording everything in
+// one place, histogram included), reset versus clear, Locust's sort
+// order, the derived figures (averages, median clamping, the percentile
+// rank rule, fail ratio, total and current RPS) and 10 000 entries.
 #include "tests/unit/tests.h"
 
 #include <math.h>
@@ -19,7 +19,8 @@
 #define S_MERGE_RECORDS 20000
 #define S_MERGE_SECONDS 20 // seconds the merge test spreads records over
 
-// Locust's keys, verified with Python (locust.md B.5).
+// Locust's keys, verified with Python (docs/protocol.md, "Stats
+// reports").
 #define S_KEY_HEALTH                                                           \
     "890e1482be6c29febbbfd4918229f7eb75a55f7e0fe196c62802e3fd57b05d31"
 #define S_KEY_REFUSED                                                          \
@@ -555,7 +556,8 @@ static void s_test_entry_merge(void)
 static void s_test_derived(bool verbose)
 {
     apex_stats_t *stats = apex_stats_new(S_T0);
-    // Locust's worked example (locust.md B.3): {3: 10, 150: 2, 1200: 1}.
+    // Locust's worked example (docs/protocol.md, "Stats reports"):
+    // {3: 10, 150: 2, 1200: 1}.
     apex_stats_entry_t *e = apex_stats_get(stats, "GET", "/w", S_T0);
     for (int i = 0; i < 10; i++)
         apex_stats_record(stats, e, 3000, 100, S_T0 + 1);

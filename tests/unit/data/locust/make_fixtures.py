@@ -2,8 +2,7 @@
 """Rebuild the Locust wire fixtures used by tests/unit/test_proto_*.c.
 
 Every frame here was sent by a real Locust process (2.12.1 or 2.46.3) and
-captured by a fake peer; see /work/shared/reference/locust-captures/*.log
-and locust.md A.4.
+captured by a fake peer; see docs/protocol.md, "Captures and fixtures".
 
 - Small frames were logged in full as hex: they are copied verbatim.
 - Big frames (stats, spawn) were logged as their msgpack-decoded repr
