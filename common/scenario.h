@@ -66,6 +66,10 @@ typedef struct {
     size_t nexpect;         // number of accepted statuses
 } apex_http_step_t;
 
+// True when type (a stats row's method column) is an HTTP method a
+// scenario can name: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS.
+bool apex_http_is_method(const char *type);
+
 // What a WebSocket step does (kind APEX_STEP_WS).
 typedef enum {
     APEX_WS_CONNECT, // open the user's connection (closing an older one)

@@ -49,6 +49,11 @@ static const char *const s_keys[] = {"method",  "path",    "name", "query",
                                      "capture", "timeout", NULL};
 static const char *const s_methods[] = {"GET",    "POST", "PUT",     "PATCH",
                                         "DELETE", "HEAD", "OPTIONS", NULL};
+bool apex_http_is_method(const char *type)
+{
+    return apex_parse_in_list(type, s_methods);
+}
+
 static const char s_path_what[] = "a path starting with \"/\" or an absolute "
                                   "http:// or https:// URL";
 

@@ -181,6 +181,9 @@ static json_t *s_apex(const master_api_input_t *in, double p50, double p95)
                         json_integer((json_int_t)in->dropped_iterations));
     json_object_set_new(apex, "thresholds",
                         master_json_thresholds(in->thresholds, false));
+    json_object_set_new(
+        apex, "figures",
+        master_json_figures(in->counters, in->gauges, in->peaks));
     return apex;
 }
 

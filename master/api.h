@@ -11,6 +11,7 @@
 
 #include "common/scenario.h"
 #include "common/stats.h"
+#include "master/figures.h"
 #include "master/history.h"
 #include "master/report.h"
 #include "master/shape.h"
@@ -42,6 +43,9 @@ typedef struct {
     const master_thresholds_t *thresholds; // evaluated, or NULL
     uint64_t iterations;                   // tasks completed
     uint64_t dropped_iterations;           // arrival: not started
+    const master_figures_t *counters;      // run-wide counters, or NULL
+    const master_figures_t *gauges;        // run-wide gauges now, or NULL
+    const master_figures_t *peaks;         // their peaks, or NULL
     const char *const *state_names;        // every runner state (/metrics)
     size_t nstate_names;                   // their number
     const char *const *worker_state_names; // every worker state (/metrics)

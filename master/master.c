@@ -116,6 +116,23 @@ static void s_on_client_ready(master_t *self, const proto_msg_t *msg)
     master_runner_rebalance(self->runner);
 }
 
+// Run-wide gauges a worker reported (in a heartbeat or a stats report):
+// the totals now, and their peaks, are updated at once, so a peak between
+// two ticks is not missed.
+static void s_on_gauges(master_t *self, master_worker_t *w,
+                        const proto_msg_t *msg)
+{
+    if (!msg->ngauges)
+        return;
+    master_registry_gauges(self->registry, w, msg->gauges, msg->ngauges);
+    if (!master_runner_running(self->runner))
+        return;
+    master_figures_t totals = {0};
+    master_registry_gauge_totals(self->registry, &totals);
+    master_results_gauges(&self->results, &totals);
+    master_figures_clear(&totals);
+}
+
 static void s_on_heartbeat(master_t *self, master_worker_t *w,
                            const proto_msg_t *msg)
 {
@@ -128,13 +145,14 @@ static void s_on_heartbeat(master_t *self, master_worker_t *w,
     if (healed)
         master_runner_rebalance(self->runner);
     master_runner_heartbeat(self->runner);
+    s_on_gauges(self, w, msg);
 }
 
 static void s_on_stats(master_t *self, master_worker_t *w,
                        const proto_msg_t *msg)
 {
-    const apex_stats_entry_t *total = master_results_merge(
-        &self->results, msg->stats, msg->iterations, msg->dropped_iterations);
+    const apex_stats_entry_t *total = master_results_merge(&self->results, msg);
+    master_registry_gauges(self->registry, w, msg->gauges, msg->ngauges);
     master_registry_count(self->registry, w, total->num_requests,
                           total->num_failures);
     master_registry_users(self->registry, w, msg->user_count);
@@ -581,6 +599,7 @@ static void s_print_summary(master_t *self)
         printf("Iterations: %llu completed, %llu dropped\n\n",
                (unsigned long long)res->iterations,
                (unsigned long long)res->dropped);
+    master_report_figures(stdout, &res->counters, &res->gauges, &res->peaks);
     s_print_thresholds(master_runner_thresholds(self->runner));
     fflush(stdout);
 }

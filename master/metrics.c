@@ -6,6 +6,8 @@
 // numbers as the CSV and the UI.
 #include "master/metrics.h"
 
+#include <stdio.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,10 +250,38 @@ static void s_thresholds(apex_buf_t *out, const master_thresholds_t *th)
     }
 }
 
+// The workers' run-wide figures: apex_NAME_total per counter, apex_NAME
+// (now) and apex_NAME_peak per gauge ("ws_connections": apex_ws_connections
+// and apex_ws_connections_peak). Names are [a-z0-9_], checked on the wire.
+static void s_figures(apex_buf_t *out, const master_api_input_t *in)
+{
+    char name[PROTO_METRIC_NAME_MAX + sizeof "apex__total"];
+    for (size_t i = 0; in->counters && i < in->counters->n; i++) {
+        const master_figure_t *f = &in->counters->items[i];
+        snprintf(name, sizeof name, "apex_%s_total", f->name);
+        s_family(out, name, "counter", "A run-wide count the workers keep.");
+        apex_buf_printf(out, "%s %lld\n", name, (long long)f->value);
+    }
+    for (size_t i = 0; in->gauges && i < in->gauges->n; i++) {
+        const master_figure_t *f = &in->gauges->items[i];
+        snprintf(name, sizeof name, "apex_%s", f->name);
+        s_family(out, name, "gauge",
+                 "A run-wide value now, summed over the workers.");
+        apex_buf_printf(out, "%s %lld\n", name, (long long)f->value);
+        snprintf(name, sizeof name, "apex_%s_peak", f->name);
+        s_family(out, name, "gauge", "Its highest value in this test.");
+        apex_buf_printf(out, "%s %lld\n", name,
+                        (long long)(in->peaks
+                                        ? master_figures_get(in->peaks, f->name)
+                                        : f->value));
+    }
+}
+
 void master_metrics_text(apex_buf_t *out, const master_api_input_t *in)
 {
     s_runner(out, in);
     s_workers(out, in);
+    s_figures(out, in);
     size_t n = apex_stats_size(in->stats);
     apex_stats_entry_t **entries = apex_stats_sorted(in->stats);
     s_per_entry(out, entries, n);

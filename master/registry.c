@@ -80,6 +80,7 @@ static void s_worker_free(master_worker_t *w)
         return;
     free(w->version);
     free(w->assigned);
+    master_figures_clear(&w->gauges);
     free(w);
 }
 
@@ -394,4 +395,24 @@ void master_registry_unknown(master_registry_t *self, const proto_msg_t *msg)
         self->unknown_logged++ < MASTER_MAX_UNKNOWN_LOGGED)
         apex_info("discarding %s from unknown worker %s", msg->type_name,
                   msg->node_id);
+}
+
+void master_registry_gauges(master_registry_t *self, master_worker_t *w,
+                            const proto_metric_t *gauges, size_t n)
+{
+    (void)self;
+    master_figures_clear(&w->gauges);
+    for (size_t i = 0; i < n; i++)
+        master_figures_set(&w->gauges, gauges[i].name, gauges[i].value);
+}
+
+void master_registry_gauge_totals(const master_registry_t *self,
+                                  master_figures_t *out)
+{
+    master_figures_clear(out);
+    for (size_t i = 0; i < self->nworkers; i++) {
+        const master_figures_t *g = &self->workers[i]->gauges;
+        for (size_t j = 0; j < g->n; j++)
+            master_figures_add(out, g->items[j].name, g->items[j].value);
+    }
 }

@@ -12,6 +12,7 @@
 
 #include "master/api.h"
 #include "master/report.h"
+#include "master/figures.h"
 #include "proto/proto.h"
 
 #define MASTER_LIVENESS 3            // ticks without a heartbeat before missing
@@ -39,6 +40,7 @@ typedef struct {
     int64_t user_count;          // users it reported
     int64_t *assigned;           // per class: what the last spawn gave it
     uint64_t last_heartbeat;     // loop time of its last heartbeat
+    master_figures_t gauges;     // run-wide gauges it last reported
 } master_worker_t;
 
 typedef struct master_registry master_registry_t; // opaque
@@ -121,6 +123,16 @@ master_api_worker_t *master_registry_api(const master_registry_t *self,
 // A message from id that is not registered: logged (at most
 // MASTER_MAX_UNKNOWN_LOGGED times), except heartbeats.
 void master_registry_unknown(master_registry_t *self, const proto_msg_t *msg);
+
+// The gauges in w's stats report (proto's apex_gauges) replace those it
+// reported before; names beyond MASTER_FIGURES_MAX are ignored.
+void master_registry_gauges(master_registry_t *self, master_worker_t *w,
+                            const proto_metric_t *gauges, size_t n);
+
+// Every gauge summed over the registered workers into out (cleared
+// first): the run-wide value now.
+void master_registry_gauge_totals(const master_registry_t *self,
+                                  master_figures_t *out);
 
 // A state's name as the UI, the API and /metrics show it, and every name.
 const char *master_worker_state_name(master_worker_state_t state);

@@ -441,3 +441,25 @@ void master_csv_history_append(FILE *file, const apex_stats_t *stats,
     fflush(file);
     apex_buf_fini(&out);
 }
+
+void master_report_figures(FILE *out, const master_figures_t *counters,
+                           const master_figures_t *gauges,
+                           const master_figures_t *peaks)
+{
+    if (!counters->n && !gauges->n)
+        return;
+    fprintf(out, "Run-wide figures\n");
+    for (size_t i = 0; i < counters->n; i++)
+        fprintf(out, "  %-28s %lld\n", counters->items[i].name,
+                (long long)counters->items[i].value);
+    for (size_t i = 0; i < gauges->n; i++)
+        fprintf(out, "  %-28s %lld now, %lld at the peak\n",
+                gauges->items[i].name, (long long)gauges->items[i].value,
+                (long long)master_figures_get(peaks, gauges->items[i].name));
+    int64_t sessions = master_figures_get(counters, "ws_sessions");
+    if (sessions > 0)
+        fprintf(out, "  %-28s %.3f%%\n", "ws_drop_rate",
+                100.0 * (double)master_figures_get(counters, "ws_drops") /
+                    (double)sessions);
+    fprintf(out, "\n");
+}

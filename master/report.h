@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/stats.h"
+#include "master/figures.h"
 
 typedef struct {
     char *msg;       // exception message
@@ -82,5 +83,11 @@ void master_csv_history_append(FILE *file, const apex_stats_t *stats,
 // The percentiles Locust reports, in [0, 1].
 extern const double master_report_percentile_list[];
 #define MASTER_REPORT_PERCENTILES 11
+
+// The run-wide figures the workers reported (counters' totals, gauges now
+// and at their peak, and the WebSocket drop rate), when there are any.
+void master_report_figures(FILE *out, const master_figures_t *counters,
+                           const master_figures_t *gauges,
+                           const master_figures_t *peaks);
 
 #endif

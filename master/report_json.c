@@ -280,6 +280,9 @@ char *master_report_json(const master_json_input_t *in)
                         json_integer((json_int_t)in->iterations));
     json_object_set_new(root, "dropped_iterations",
                         json_integer((json_int_t)in->dropped_iterations));
+    json_object_set_new(
+        root, "figures",
+        master_json_figures(in->counters, in->gauges, in->peaks));
     json_t *history =
         in->history ? master_history_json(in->history) : json_array();
     json_object_set_new(root, "history", history);
@@ -315,4 +318,31 @@ done:
         unlink(tmp);
     free(tmp);
     return rc;
+}
+
+static json_t *s_figures_object(const master_figures_t *f)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; f && i < f->n; i++)
+        json_object_set_new(o, f->items[i].name,
+                            json_integer((json_int_t)f->items[i].value));
+    return o;
+}
+
+json_t *master_json_figures(const master_figures_t *counters,
+                            const master_figures_t *gauges,
+                            const master_figures_t *peaks)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "counters", s_figures_object(counters));
+    json_object_set_new(o, "gauges", s_figures_object(gauges));
+    json_object_set_new(o, "peaks", s_figures_object(peaks));
+    int64_t sessions =
+        counters ? master_figures_get(counters, "ws_sessions") : 0;
+    if (sessions > 0)
+        json_object_set_new(
+            o, "ws_drop_rate",
+            json_real((double)master_figures_get(counters, "ws_drops") /
+                      (double)sessions));
+    return o;
 }

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "common/stats.h"
+#include "master/figures.h"
 #include "master/history.h"
 #include "master/report.h"
 #include "master/shape.h"
@@ -36,6 +37,9 @@ typedef struct {
     double run_time;                       // -t seconds, 0 = none
     uint64_t iterations;                   // tasks completed
     uint64_t dropped_iterations;           // arrival: not started
+    const master_figures_t *counters;      // run-wide counters, or NULL
+    const master_figures_t *gauges;        // run-wide gauges now, or NULL
+    const master_figures_t *peaks;         // their peaks, or NULL
     int exit_code;                         // the process's exit code
     const char *verdict;                   // "passed", "failed", ...
 } master_json_input_t;
@@ -51,6 +55,13 @@ json_t *master_json_exceptions(const master_exception_t *exceptions, size_t n);
 // ok}; detailed adds metric, filter and expression after source, and
 // abort_on_fail at the end. A new reference.
 json_t *master_json_thresholds(const master_thresholds_t *th, bool detailed);
+
+// The run-wide figures: {"counters": {name: total}, "gauges": {name: now},
+// "peaks": {name: highest}, "ws_drop_rate": drops per session (when there
+// were sessions)}; NULL tables count as empty.
+json_t *master_json_figures(const master_figures_t *counters,
+                            const master_figures_t *gauges,
+                            const master_figures_t *peaks);
 
 // Set o's keys "users", "spawn_rate" and "run_time" (null when 0): the
 // load a run was asked for, as the report and GET /config show it.

@@ -28,6 +28,13 @@ static void s_free_exceptions(master_results_t *self)
     self->nexceptions = 0;
 }
 
+static void s_clear_figures(master_results_t *self)
+{
+    master_figures_clear(&self->counters);
+    master_figures_clear(&self->gauges);
+    master_figures_clear(&self->peaks);
+}
+
 void master_results_fini(master_results_t *self)
 {
     s_free_exceptions(self);
@@ -35,6 +42,7 @@ void master_results_fini(master_results_t *self)
     self->exceptions = NULL;
     apex_stats_destroy(&self->stats);
     master_history_destroy(&self->history);
+    s_clear_figures(self);
 }
 
 void master_results_start(master_results_t *self)
@@ -44,6 +52,7 @@ void master_results_start(master_results_t *self)
     self->start_time = apex_wall_time();
     self->iterations = 0;
     self->dropped = 0;
+    s_clear_figures(self);
 }
 
 void master_results_reset(master_results_t *self)
@@ -53,13 +62,13 @@ void master_results_reset(master_results_t *self)
     s_free_exceptions(self);
     self->iterations = 0;
     self->dropped = 0;
+    s_clear_figures(self);
 }
 
 const apex_stats_entry_t *master_results_merge(master_results_t *self,
-                                               const apex_stats_t *delta,
-                                               uint64_t iterations,
-                                               uint64_t dropped)
+                                               const proto_msg_t *report)
 {
+    const apex_stats_t *delta = report->stats;
     double now = apex_wall_time();
     for (size_t i = 0; i < apex_stats_size(delta); i++) {
         const apex_stats_entry_t *src = apex_stats_at(delta, i);
@@ -71,9 +80,23 @@ const apex_stats_entry_t *master_results_merge(master_results_t *self,
     apex_stats_entry_merge(apex_stats_total(self->stats), total);
     for (size_t i = 0; i < apex_stats_error_count(delta); i++)
         apex_stats_merge_error(self->stats, apex_stats_error_at(delta, i));
-    self->iterations += iterations;
-    self->dropped += dropped;
+    self->iterations += report->iterations;
+    self->dropped += report->dropped_iterations;
+    for (size_t i = 0; i < report->ncounters; i++)
+        master_figures_add(&self->counters, report->counters[i].name,
+                           report->counters[i].value);
     return total;
+}
+
+void master_results_gauges(master_results_t *self, const master_figures_t *now)
+{
+    master_figures_clear(&self->gauges);
+    for (size_t i = 0; i < now->n; i++) {
+        master_figures_set(&self->gauges, now->items[i].name,
+                           now->items[i].value);
+        master_figures_max(&self->peaks, now->items[i].name,
+                           now->items[i].value);
+    }
 }
 
 void master_results_exception(master_results_t *self, const char *msg,
@@ -128,7 +151,14 @@ void master_results_sample(master_results_t *self, int64_t users,
 master_th_input_t master_results_th_input(const master_results_t *self)
 {
     double end = self->end_time > 0 ? self->end_time : apex_wall_time();
-    master_th_input_t in = {self->stats, self->iterations, self->dropped,
-                            self->start_time > 0 ? end - self->start_time : 0};
+    master_th_input_t in = {
+        .stats = self->stats,
+        .iterations = self->iterations,
+        .dropped_iterations = self->dropped,
+        .duration = self->start_time > 0 ? end - self->start_time : 0,
+        .counters = &self->counters,
+        .gauges = &self->gauges,
+        .peaks = &self->peaks,
+    };
     return in;
 }

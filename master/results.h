@@ -10,10 +10,12 @@
 #include <stdint.h>
 
 #include "common/stats.h"
+#include "master/figures.h"
 #include "master/history.h"
 #include "master/report.h"
 #include "master/shape.h"
 #include "master/thresholds.h"
+#include "proto/proto.h"
 
 typedef struct {
     apex_stats_t *stats;            // merged statistics
@@ -22,6 +24,9 @@ typedef struct {
     master_history_t *history;      // points for the reports and the UI
     uint64_t iterations;            // tasks completed (all workers)
     uint64_t dropped;               // arrival iterations not started
+    master_figures_t counters;      // run-wide counters' totals
+    master_figures_t gauges;        // run-wide gauges now (last sample)
+    master_figures_t peaks;         // their highest values
     double start_time;              // wall time the test started, 0 = none
     double end_time;                // wall time it ended, 0 = not yet
 } master_results_t;
@@ -40,13 +45,15 @@ void master_results_start(master_results_t *self);
 // emptied; the start time stays.
 void master_results_reset(master_results_t *self);
 
-// Merge a worker's stats report: its entries, total and errors, and its
-// iteration counts. Returns the report's total entry (for per-worker
-// figures).
+// Merge a worker's stats report (a decoded stats message): its entries,
+// total and errors, its iteration counts and its run-wide counters.
+// Returns the report's total entry (for per-worker figures).
 const apex_stats_entry_t *master_results_merge(master_results_t *self,
-                                               const apex_stats_t *delta,
-                                               uint64_t iterations,
-                                               uint64_t dropped);
+                                               const proto_msg_t *report);
+
+// The run-wide gauges now (summed over the workers): kept, and their
+// peaks raised.
+void master_results_gauges(master_results_t *self, const master_figures_t *now);
 
 // Count an exception a worker reported; the same message and traceback
 // from several workers is one exception listing them all.
@@ -60,7 +67,7 @@ void master_results_sample(master_results_t *self, int64_t users,
                            const master_shape_point_t *point);
 
 // The input thresholds are judged on: the run time is counted to the end
-// of the test, or to now while it runs.
+// of the test, or to now while it runs. The caller sets the scenario.
 master_th_input_t master_results_th_input(const master_results_t *self);
 
 #endif

@@ -84,6 +84,9 @@ char *master_routes_report_json(const master_routes_ctx_t *ctx, int exit_code,
         .run_time = params->run_time,
         .iterations = res->iterations,
         .dropped_iterations = res->dropped,
+        .counters = &res->counters,
+        .gauges = &res->gauges,
+        .peaks = &res->peaks,
         .exit_code = exit_code,
         .verdict = verdict,
     };
@@ -116,6 +119,9 @@ static master_api_input_t s_api_input(const master_routes_ctx_t *ctx,
         .thresholds = master_runner_thresholds(runner),
         .iterations = ctx->results->iterations,
         .dropped_iterations = ctx->results->dropped,
+        .counters = &ctx->results->counters,
+        .gauges = &ctx->results->gauges,
+        .peaks = &ctx->results->peaks,
     };
     in.state_names = master_run_state_names(&in.nstate_names);
     in.worker_state_names = master_worker_state_names(&in.nworker_state_names);

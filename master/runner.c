@@ -626,6 +626,7 @@ static void s_shape_step(master_runner_t *self)
 bool master_runner_evaluate(master_runner_t *self)
 {
     master_th_input_t in = master_results_th_input(self->results);
+    in.scenario = self->config.scenario;
     return master_thresholds_evaluate(&self->thresholds, &in);
 }
 
@@ -640,6 +641,7 @@ static void s_check_abort(master_runner_t *self)
     if (!any)
         return;
     master_th_input_t in = master_results_th_input(self->results);
+    in.scenario = self->config.scenario;
     master_thresholds_evaluate(&self->thresholds, &in);
     const master_threshold_t *t =
         master_thresholds_abort(&self->thresholds, in.duration);
@@ -654,10 +656,15 @@ static void s_check_abort(master_runner_t *self)
 // One history point a second while the test runs.
 static void s_sample(master_runner_t *self)
 {
-    if (master_runner_running(self))
-        master_results_sample(self->results,
-                              master_registry_reported_users(self->registry),
-                              self->shape, &self->point);
+    if (!master_runner_running(self))
+        return;
+    master_figures_t gauges = {0};
+    master_registry_gauge_totals(self->registry, &gauges);
+    master_results_gauges(self->results, &gauges);
+    master_figures_clear(&gauges);
+    master_results_sample(self->results,
+                          master_registry_reported_users(self->registry),
+                          self->shape, &self->point);
 }
 
 void master_runner_tick(master_runner_t *self)

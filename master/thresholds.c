@@ -13,20 +13,70 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/cli.h"
+
+#define S_TREND "p(N), avg, med, min, max"
+
+// How a metric is computed.
+typedef enum {
+    S_FROM_TREND,   // a histogram of entries
+    S_FROM_FAILED,  // failures per request of entries
+    S_FROM_REQS,    // requests of entries
+    S_FROM_COUNTER, // a run-wide counter (figure)
+    S_FROM_RATIO,   // a counter over another counter
+    S_FROM_GAUGE,   // a run-wide gauge
+    S_FROM_RUN      // the run's iteration counts
+} s_source_t;
+
+// Which entries a metric made of entries reads.
+typedef enum {
+    S_HTTP,       // HTTP requests
+    S_WS_CONNECT, // WebSocket connect steps
+    S_WS_MESSAGE, // WebSocket request and listen steps
+    S_WS_PING,    // WebSocket ping steps
+    S_NOT_ENTRIES // a figure or a run count
+} s_entries_t;
 
 static const struct {
     const char *name;          // metric name
     master_th_metric_t metric; // enum
     const char *aggs;          // allowed aggregations, for messages
+    s_source_t source;         // how it is computed
+    s_entries_t entries;       // which entries, for those of entries
+    const char *figure;        // the counter or gauge, for figures
+    const char *per;           // the denominator counter, for ratios
 } s_metrics[] = {
-    {"http_req_duration", TH_HTTP_REQ_DURATION, "p(N), avg, med, min, max"},
-    {"http_req_failed", TH_HTTP_REQ_FAILED, "rate"},
-    {"http_reqs", TH_HTTP_REQS, "count, rate"},
-    {"iterations", TH_ITERATIONS, "count, rate"},
-    {"dropped_iterations", TH_DROPPED_ITERATIONS, "count, rate"},
+    {"http_req_duration", TH_HTTP_REQ_DURATION, S_TREND, S_FROM_TREND, S_HTTP,
+     NULL, NULL},
+    {"http_req_failed", TH_HTTP_REQ_FAILED, "rate", S_FROM_FAILED, S_HTTP, NULL,
+     NULL},
+    {"http_reqs", TH_HTTP_REQS, "count, rate", S_FROM_REQS, S_HTTP, NULL, NULL},
+    {"iterations", TH_ITERATIONS, "count, rate", S_FROM_RUN, S_NOT_ENTRIES,
+     NULL, NULL},
+    {"dropped_iterations", TH_DROPPED_ITERATIONS, "count, rate", S_FROM_RUN,
+     S_NOT_ENTRIES, NULL, NULL},
+    {"ws_connecting", TH_WS_CONNECTING, S_TREND, S_FROM_TREND, S_WS_CONNECT,
+     NULL, NULL},
+    {"ws_msg_latency", TH_WS_MSG_LATENCY, S_TREND, S_FROM_TREND, S_WS_MESSAGE,
+     NULL, NULL},
+    {"ws_ping", TH_WS_PING, S_TREND, S_FROM_TREND, S_WS_PING, NULL, NULL},
+    {"ws_sessions", TH_WS_SESSIONS, "count, rate", S_FROM_COUNTER,
+     S_NOT_ENTRIES, "ws_sessions", NULL},
+    {"ws_msgs_sent", TH_WS_MSGS_SENT, "count, rate", S_FROM_COUNTER,
+     S_NOT_ENTRIES, "ws_msgs_sent", NULL},
+    {"ws_msgs_received", TH_WS_MSGS_RECEIVED, "count, rate", S_FROM_COUNTER,
+     S_NOT_ENTRIES, "ws_msgs_received", NULL},
+    {"ws_drop_rate", TH_WS_DROP_RATE, "rate", S_FROM_RATIO, S_NOT_ENTRIES,
+     "ws_drops", "ws_sessions"},
+    {"ws_connections", TH_WS_CONNECTIONS, "max, value", S_FROM_GAUGE,
+     S_NOT_ENTRIES, "ws_connections", NULL},
 };
+
+#define S_NMETRICS (sizeof s_metrics / sizeof s_metrics[0])
+// s_metrics is indexed by master_th_metric_t: one row per value, in order.
+_Static_assert(S_NMETRICS == TH_WS_CONNECTIONS + 1, "a row per metric");
 
 static char *s_trim(const char *s, size_t n)
 {
@@ -41,12 +91,15 @@ static char *s_trim(const char *s, size_t n)
 
 static bool s_agg_allowed(master_th_metric_t m, master_th_agg_t a)
 {
-    switch (m) {
-    case TH_HTTP_REQ_DURATION:
+    switch (s_metrics[m].source) {
+    case S_FROM_TREND:
         return a == TH_P || a == TH_AVG || a == TH_MED || a == TH_MIN ||
                a == TH_MAX;
-    case TH_HTTP_REQ_FAILED:
+    case S_FROM_FAILED:
+    case S_FROM_RATIO:
         return a == TH_RATE;
+    case S_FROM_GAUGE:
+        return a == TH_MAX || a == TH_VALUE;
     default:
         return a == TH_COUNT || a == TH_RATE;
     }
@@ -74,9 +127,10 @@ static int s_parse_expression(master_threshold_t *t, const char *text,
         static const struct {
             const char *name;    // aggregation name
             master_th_agg_t agg; // enum
-        } aggs_list[] = {{"avg", TH_AVG},   {"med", TH_MED},
-                         {"min", TH_MIN},   {"max", TH_MAX},
-                         {"rate", TH_RATE}, {"count", TH_COUNT}};
+        } aggs_list[] = {{"avg", TH_AVG},    {"med", TH_MED},
+                         {"min", TH_MIN},    {"max", TH_MAX},
+                         {"rate", TH_RATE},  {"count", TH_COUNT},
+                         {"value", TH_VALUE}};
         size_t i = 0;
         size_t n = sizeof aggs_list / sizeof aggs_list[0];
         for (; i < n; i++) {
@@ -155,16 +209,18 @@ int master_thresholds_add(master_thresholds_t *self, const char *metric,
     t.expression = s_trim(expression, strlen(expression));
     apex_error_t e = {""};
     size_t i = 0;
-    size_t n = sizeof s_metrics / sizeof s_metrics[0];
+    size_t n = S_NMETRICS;
     for (; i < n; i++)
         if (strcmp(s_metrics[i].name, t.metric_name) == 0)
             break;
     if (i == n) {
-        apex_error_set(&e,
-                       "unknown metric '%s' (expected http_req_duration, "
-                       "http_req_failed, http_reqs, iterations or "
-                       "dropped_iterations)",
-                       t.metric_name);
+        apex_buf_t names;
+        apex_buf_init(&names);
+        for (size_t k = 0; k < n; k++)
+            apex_buf_printf(&names, "%s%s", k ? ", " : "", s_metrics[k].name);
+        apex_error_set(&e, "unknown metric '%s' (expected one of: %s)",
+                       t.metric_name, apex_buf_str(&names));
+        apex_buf_fini(&names);
         goto fail;
     }
     t.metric = s_metrics[i].metric;
@@ -200,7 +256,7 @@ int master_thresholds_add(master_thresholds_t *self, const char *metric,
             apex_error_set(&e, "'%s': empty filter value", metric);
             goto fail;
         }
-        if (t.metric == TH_ITERATIONS || t.metric == TH_DROPPED_ITERATIONS) {
+        if (s_metrics[t.metric].entries == S_NOT_ENTRIES) {
             apex_error_set(&e, "'%s': %s takes no filter", metric,
                            t.metric_name);
             goto fail;
@@ -357,19 +413,61 @@ static bool s_matches(const master_threshold_t *t, const apex_stats_entry_t *e)
            strcmp(t->filter_value + m + 1, e->name) == 0;
 }
 
-// The entry a threshold looks at: the total, or the merge of the entries
-// its filter matches (into scratch).
+// The operation of the scenario's WebSocket step that made entry e, or
+// -1 when no WebSocket step has its name.
+static int s_ws_op(const apex_scenario_t *scn, const apex_stats_entry_t *e)
+{
+    if (!scn || strcmp(e->method, "WS") != 0)
+        return -1;
+    for (size_t u = 0; u < scn->nusers; u++) {
+        const apex_user_class_t *cls = &scn->users[u];
+        for (size_t t = 0; t <= cls->ntasks; t++) {
+            const apex_step_t *steps =
+                t < cls->ntasks ? cls->tasks[t].steps : cls->on_start;
+            size_t n = t < cls->ntasks ? cls->tasks[t].nsteps : cls->non_start;
+            for (size_t i = 0; i < n; i++)
+                if (steps[i].kind == APEX_STEP_WS &&
+                    strcmp(steps[i].name, e->name) == 0)
+                    return (int)steps[i].ws->op;
+        }
+    }
+    return -1;
+}
+
+// True when entry e belongs to a metric reading `which` entries.
+static bool s_selected(s_entries_t which, const apex_stats_entry_t *e,
+                       const apex_scenario_t *scn)
+{
+    int op;
+    switch (which) {
+    case S_HTTP:
+        return apex_http_is_method(e->method);
+    case S_WS_CONNECT:
+        return s_ws_op(scn, e) == APEX_WS_CONNECT;
+    case S_WS_MESSAGE:
+        op = s_ws_op(scn, e);
+        return op == APEX_WS_REQUEST || op == APEX_WS_LISTEN;
+    case S_WS_PING:
+        return s_ws_op(scn, e) == APEX_WS_PING;
+    case S_NOT_ENTRIES:
+        break;
+    }
+    return false;
+}
+
+// The merge of the entries a threshold reads (its metric's, matching
+// its filter) into scratch.
 static const apex_stats_entry_t *s_subject(const master_threshold_t *t,
-                                           const apex_stats_t *stats,
+                                           const master_th_input_t *in,
                                            apex_stats_entry_t *scratch)
 {
-    if (!t->filter)
-        return apex_stats_total_const(stats);
     apex_stats_entry_reset(scratch, 0);
     scratch->start_time = 0;
-    for (size_t i = 0; i < apex_stats_size(stats); i++) {
-        const apex_stats_entry_t *e = apex_stats_at(stats, i);
-        if (s_matches(t, e))
+    s_entries_t which = s_metrics[t->metric].entries;
+    for (size_t i = 0; i < apex_stats_size(in->stats); i++) {
+        const apex_stats_entry_t *e = apex_stats_at(in->stats, i);
+        if (s_selected(which, e, in->scenario) &&
+            (!t->filter || s_matches(t, e)))
             apex_stats_entry_merge(scratch, e);
     }
     return scratch;
@@ -393,6 +491,83 @@ static bool s_compare(double v, master_th_op_t op, double limit)
     }
 }
 
+// A trend's aggregation of entry e, in ms; false when it has no samples.
+static bool s_trend(const master_threshold_t *t, const apex_stats_entry_t *e,
+                    double *v)
+{
+    if (apex_histogram_count(e->hist) == 0)
+        return false;
+    if (t->agg == TH_P)
+        *v = apex_ms_from_us(apex_histogram_percentile(e->hist, t->p));
+    else if (t->agg == TH_MED)
+        *v = apex_ms_from_us(apex_histogram_median(e->hist));
+    else if (t->agg == TH_AVG)
+        *v = apex_stats_entry_avg_ms(e);
+    else if (t->agg == TH_MIN)
+        *v = apex_stats_entry_min_ms(e);
+    else
+        *v = apex_stats_entry_max_ms(e);
+    return true;
+}
+
+// A figure metric's value; false when no worker reported it.
+static bool s_figure(const master_threshold_t *t, const master_th_input_t *in,
+                     double *v)
+{
+    const char *name = s_metrics[t->metric].figure;
+    const char *per = s_metrics[t->metric].per;
+    switch (s_metrics[t->metric].source) {
+    case S_FROM_COUNTER:
+        *v = (double)master_figures_get(in->counters, name);
+        return master_figures_has(in->counters, name);
+    case S_FROM_RATIO: {
+        double den = (double)master_figures_get(in->counters, per);
+        *v = den > 0 ? (double)master_figures_get(in->counters, name) / den : 0;
+        return den > 0;
+    }
+    case S_FROM_GAUGE:
+        *v = (double)master_figures_get(
+            t->agg == TH_MAX ? in->peaks : in->gauges, name);
+        return master_figures_has(in->peaks, name);
+    default:
+        *v = (double)(t->metric == TH_ITERATIONS ? in->iterations
+                                                 : in->dropped_iterations);
+        return true;
+    }
+}
+
+// The observed value of t; false when its metric has no data.
+static bool s_observe(const master_threshold_t *t, const master_th_input_t *in,
+                      apex_stats_entry_t *scratch, double *v)
+{
+    static const master_figures_t none = {0};
+    master_th_input_t safe = *in;
+    if (!safe.counters)
+        safe.counters = &none;
+    if (!safe.gauges)
+        safe.gauges = &none;
+    if (!safe.peaks)
+        safe.peaks = &none;
+    bool has = true;
+    s_source_t source = s_metrics[t->metric].source;
+    if (source == S_FROM_TREND || source == S_FROM_FAILED ||
+        source == S_FROM_REQS) {
+        const apex_stats_entry_t *e = s_subject(t, &safe, scratch);
+        if (source == S_FROM_TREND)
+            return s_trend(t, e, v);
+        has = source == S_FROM_REQS || e->num_requests > 0;
+        *v = source == S_FROM_REQS ? (double)e->num_requests
+             : has ? (double)e->num_failures / (double)e->num_requests
+                   : 0;
+    } else {
+        has = s_figure(t, &safe, v);
+    }
+    // "rate" of a count is per second of the run.
+    if (t->agg == TH_RATE && source != S_FROM_FAILED && source != S_FROM_RATIO)
+        *v = in->duration > 0 ? *v / in->duration : 0;
+    return has;
+}
+
 bool master_thresholds_evaluate(master_thresholds_t *self,
                                 const master_th_input_t *in)
 {
@@ -404,42 +579,8 @@ bool master_thresholds_evaluate(master_thresholds_t *self,
     bool all = true;
     for (size_t i = 0; i < self->n; i++) {
         master_threshold_t *t = &self->items[i];
-        const apex_stats_entry_t *e = s_subject(t, in->stats, &scratch);
-        uint64_t timed = apex_histogram_count(e->hist);
         double v = 0;
-        bool has = true;
-        switch (t->metric) {
-        case TH_HTTP_REQ_DURATION:
-            has = timed > 0;
-            if (!has)
-                break;
-            if (t->agg == TH_P)
-                v = apex_ms_from_us(apex_histogram_percentile(e->hist, t->p));
-            else if (t->agg == TH_MED)
-                v = apex_ms_from_us(apex_histogram_median(e->hist));
-            else if (t->agg == TH_AVG)
-                v = apex_stats_entry_avg_ms(e);
-            else if (t->agg == TH_MIN)
-                v = apex_stats_entry_min_ms(e);
-            else
-                v = apex_stats_entry_max_ms(e);
-            break;
-        case TH_HTTP_REQ_FAILED:
-            has = e->num_requests > 0;
-            v = has ? (double)e->num_failures / (double)e->num_requests : 0;
-            break;
-        case TH_HTTP_REQS:
-            v = (double)e->num_requests;
-            break;
-        case TH_ITERATIONS:
-            v = (double)in->iterations;
-            break;
-        case TH_DROPPED_ITERATIONS:
-            v = (double)in->dropped_iterations;
-            break;
-        }
-        if (t->agg == TH_RATE && t->metric != TH_HTTP_REQ_FAILED)
-            v = in->duration > 0 ? v / in->duration : 0;
+        bool has = s_observe(t, in, &scratch, &v);
         t->has_observed = has;
         t->observed = has ? v : 0;
         t->ok = !has || s_compare(v, t->op, t->limit);
@@ -463,7 +604,11 @@ master_thresholds_abort(const master_thresholds_t *self, double duration)
 
 const char *master_threshold_unit(const master_threshold_t *t)
 {
-    if (t->metric == TH_HTTP_REQ_DURATION)
+    s_source_t source = s_metrics[t->metric].source;
+    if (source == S_FROM_TREND)
         return "ms";
-    return t->agg == TH_RATE && t->metric != TH_HTTP_REQ_FAILED ? "/s" : "";
+    return t->agg == TH_RATE && source != S_FROM_FAILED &&
+                   source != S_FROM_RATIO
+               ? "/s"
+               : "";
 }

@@ -9,8 +9,20 @@
 //   http_reqs           count rate             (rate: per second of run)
 //   iterations          count rate             (tasks completed)
 //   dropped_iterations  count rate             (arrival rate: not started)
-// Filters: {name:/health} or {name:GET /health} (one entry), {method:POST}
-// (all entries of a method). Operators: < <= > >= == === !=.
+//   ws_connecting       p(N) avg med min max   (WebSocket connect steps)
+//   ws_msg_latency      p(N) avg med min max   (request replies, pushes)
+//   ws_ping             p(N) avg med min max   (ping round trips)
+//   ws_sessions         count rate             (connections opened)
+//   ws_msgs_sent        count rate             (messages)
+//   ws_msgs_received    count rate
+//   ws_drop_rate        rate                   (drops per session)
+//   ws_connections      max value              (open: peak, now)
+// The http_* metrics count HTTP requests only (entries whose type is an
+// HTTP method), as k6's do; the ws_* trends are the entries of the
+// scenario's WebSocket steps of that kind; the other ws_* come from the
+// workers' run-wide figures. Filters: {name:/health} or {name:GET
+// /health} (one entry), {method:POST} (all entries of a method), on the
+// metrics made of entries. Operators: < <= > >= == === !=.
 #ifndef MASTER_THRESHOLDS_H
 #define MASTER_THRESHOLDS_H
 
@@ -19,7 +31,9 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "common/scenario.h"
 #include "common/stats.h"
+#include "master/figures.h"
 
 #define MASTER_EXIT_THRESHOLDS 99 // as k6
 
@@ -29,6 +43,14 @@ typedef enum {
     TH_HTTP_REQS,
     TH_ITERATIONS,
     TH_DROPPED_ITERATIONS,
+    TH_WS_CONNECTING,
+    TH_WS_MSG_LATENCY,
+    TH_WS_PING,
+    TH_WS_SESSIONS,
+    TH_WS_MSGS_SENT,
+    TH_WS_MSGS_RECEIVED,
+    TH_WS_DROP_RATE,
+    TH_WS_CONNECTIONS,
 } master_th_metric_t;
 
 typedef enum {
@@ -39,6 +61,7 @@ typedef enum {
     TH_MAX,   // max
     TH_RATE,  // rate
     TH_COUNT, // count
+    TH_VALUE, // value (a gauge now)
 } master_th_agg_t;
 
 typedef enum { TH_LT, TH_LE, TH_GT, TH_GE, TH_EQ, TH_NE } master_th_op_t;
@@ -89,10 +112,15 @@ int master_thresholds_parse_arg(master_thresholds_t *self, const char *arg,
 void master_thresholds_fini(master_thresholds_t *self);
 
 typedef struct {
-    const apex_stats_t *stats;   // merged statistics
-    uint64_t iterations;         // tasks completed
-    uint64_t dropped_iterations; // arrival iterations not started
-    double duration;             // seconds since the test started
+    const apex_stats_t *stats;        // merged statistics
+    uint64_t iterations;              // tasks completed
+    uint64_t dropped_iterations;      // arrival iterations not started
+    double duration;                  // seconds since the test started
+    const apex_scenario_t *scenario;  // which entries are which steps,
+                                      // or NULL
+    const master_figures_t *counters; // run-wide counters' totals
+    const master_figures_t *gauges;   // run-wide gauges now
+    const master_figures_t *peaks;    // their peaks
 } master_th_input_t;
 
 // Evaluate every threshold; returns true when all pass.

@@ -297,7 +297,9 @@ static int s_decode_heartbeat(proto_field_ctx_t *ctx,
         proto_field_get_number(ctx, data, "current_memory_usage", true, &mem,
                                "$") ||
         proto_field_get_str(ctx, data, PROTO_APEX_VERSION_KEY, true,
-                            &msg->apex_version, "$"))
+                            &msg->apex_version, "$") ||
+        s_decode_metrics(ctx, data, PROTO_GAUGES_KEY, false, &msg->gauges,
+                         &msg->ngauges))
         return -1;
     if (mem < 0 || mem >= S_MAX_MEMORY)
         return proto_field_fail(ctx, "$.current_memory_usage",

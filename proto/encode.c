@@ -85,13 +85,27 @@ void proto_encode_client_ready(apex_buf_t *out, const char *version,
     proto_field_pack_str(&pk, node_id);
 }
 
+static void s_pack_metrics(msgpack_packer *pk, const proto_metric_t *m,
+                           size_t n);
+
 void proto_encode_heartbeat(apex_buf_t *out, const char *state,
                             double cpu_usage, uint64_t memory_usage,
                             const char *apex_version, const char *node_id)
 {
+    proto_encode_heartbeat_gauges(out, state, cpu_usage, memory_usage,
+                                  apex_version, NULL, 0, node_id);
+}
+
+void proto_encode_heartbeat_gauges(apex_buf_t *out, const char *state,
+                                   double cpu_usage, uint64_t memory_usage,
+                                   const char *apex_version,
+                                   const proto_metric_t *gauges, size_t ngauges,
+                                   const char *node_id)
+{
     msgpack_packer pk;
     s_begin(&pk, out, "heartbeat");
-    msgpack_pack_map(&pk, S_HEARTBEAT_KEYS + (apex_version ? 1 : 0));
+    msgpack_pack_map(&pk, S_HEARTBEAT_KEYS + (apex_version ? 1 : 0) +
+                              (ngauges ? 1 : 0));
     proto_field_pack_str(&pk, "state");
     proto_field_pack_str(&pk, state);
     proto_field_pack_str(&pk, "current_cpu_usage");
@@ -101,6 +115,10 @@ void proto_encode_heartbeat(apex_buf_t *out, const char *state,
     if (apex_version) {
         proto_field_pack_str(&pk, PROTO_APEX_VERSION_KEY);
         proto_field_pack_str(&pk, apex_version);
+    }
+    if (ngauges) {
+        proto_field_pack_str(&pk, PROTO_GAUGES_KEY);
+        s_pack_metrics(&pk, gauges, ngauges);
     }
     proto_field_pack_str(&pk, node_id);
 }

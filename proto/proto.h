@@ -107,8 +107,8 @@ typedef struct {
     uint64_t dropped_iterations; // iterations not started (extension)
     proto_metric_t *counters;    // run-wide counters' deltas (extension)
     size_t ncounters;            // their number
-    proto_metric_t *gauges;      // run-wide gauges now (extension)
-    size_t ngauges;              // their number
+    proto_metric_t *gauges;      // run-wide gauges now (extension; also
+    size_t ngauges;              // in heartbeats): their number
     // exception
     char *msg;       // exception message
     char *traceback; // traceback text
@@ -143,6 +143,14 @@ void proto_encode_client_ready(apex_buf_t *out, const char *version,
 void proto_encode_heartbeat(apex_buf_t *out, const char *state,
                             double cpu_usage, uint64_t memory_usage,
                             const char *apex_version, const char *node_id);
+
+// The same with run-wide gauges now (apex_gauges, an extension key) so
+// the master sees them every second, not only every report.
+void proto_encode_heartbeat_gauges(apex_buf_t *out, const char *state,
+                                   double cpu_usage, uint64_t memory_usage,
+                                   const char *apex_version,
+                                   const proto_metric_t *gauges, size_t ngauges,
+                                   const char *node_id);
 
 // Counters a worker reports next to its stats (apex extension keys).
 typedef struct {

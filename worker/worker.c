@@ -213,9 +213,16 @@ static void s_on_heartbeat(apex_loop_t *loop, apex_timer_t *timer)
 {
     worker_t *self = timer->arg;
     apex_procstat_sample(&self->proc);
-    proto_encode_heartbeat(&self->out, s_state_name(self->state),
-                           self->proc.cpu_percent, apex_procstat_rss(),
-                           APEX_VERSION, self->id);
+    worker_metric_t m[WORKER_MAX_METRICS];
+    proto_metric_t gauges[WORKER_MAX_METRICS];
+    size_t n = worker_engine_metrics(self->engine, m, WORKER_MAX_METRICS);
+    size_t ngauges = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m[i].gauge)
+            gauges[ngauges++] = (proto_metric_t){(char *)m[i].name, m[i].value};
+    proto_encode_heartbeat_gauges(&self->out, s_state_name(self->state),
+                                  self->proc.cpu_percent, apex_procstat_rss(),
+                                  APEX_VERSION, gauges, ngauges, self->id);
     s_send(self);
     uint64_t now = apex_loop_now(loop);
     if (self->master_heartbeat &&

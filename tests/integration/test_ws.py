@@ -58,7 +58,8 @@ class WsCase(RunCase):
         m = self.start([apexlib.binary("apex-master"), "-f", scn,
                         "--headless", "--only-summary", "--master-bind-port",
                         apexlib.free_port(), "-u", users, "-r", users, "-t",
-                        seconds, "--processes", 1, "--csv", prefix],
+                        seconds, "--processes", 1, "--csv", prefix,
+                        "--json", prefix + ".json"],
                        name, env=env)
         rc = m.wait(60)
         if code is not None:
@@ -67,6 +68,7 @@ class WsCase(RunCase):
         rows = {r["Name"]: r for r in read_csv(prefix + "_stats.csv")}
         errors = {(r["Name"], r["Error"]): int(r["Occurrences"])
                   for r in read_csv(prefix + "_failures.csv")}
+        self.report = json.load(open(prefix + ".json"))
         return rows, errors
 
     def url(self, path, scheme="ws", port=None):
@@ -77,7 +79,15 @@ class WsCase(RunCase):
 class WsFlowTest(WsCase):
     def test_echo_flow_counts_match_the_server(self):
         self.peer()
-        rows, errors = self.run_scenario({"users": [{
+        rows, errors = self.run_scenario({
+            "thresholds": {"ws_connecting": ["p(95)<60000"],
+                           "ws_msg_latency": ["p(99)<60000"],
+                           "ws_ping": ["max<60000"],
+                           "ws_drop_rate": ["rate==0"],
+                           "ws_connections": ["max==3"],
+                           "ws_sessions": ["count==3"],
+                           "http_reqs": ["count==0"]},
+            "users": [{
             "name": "Echo", "wait": {"constant": 0.02},
             "on_start": [{"ws": "connect", "url": self.url("/echo")}],
             "tasks": [{"sequence": [
@@ -108,6 +118,18 @@ class WsFlowTest(WsCase):
             int(rows["word back"]["Request Count"])
         self.assertTrue(0 <= served["received"] - ours <= 3 * 3,
                         (served, ours))
+        # The run-wide figures the workers counted, against the server.
+        fig = self.report["figures"]
+        self.assertEqual(fig["counters"]["ws_sessions"], 3)
+        self.assertEqual(fig["counters"]["ws_drops"], 0)
+        self.assertEqual(fig["peaks"]["ws_connections"], 3)
+        self.assertEqual(fig["counters"]["ws_msgs_sent"], served["received"])
+        self.assertTrue(0 <= fig["counters"]["ws_msgs_sent"] -
+                        fig["counters"]["ws_msgs_received"] <= 3 * 3)
+        verdicts = {t["source"]: t["ok"] for t in
+                    self.report["thresholds"]}
+        self.assertEqual(len(verdicts), 7, verdicts)
+        self.assertTrue(all(verdicts.values()), verdicts)
 
     def test_push_latency_from_server_timestamps(self):
         self.peer()
@@ -160,6 +182,12 @@ class WsFailureTest(WsCase):
                          served["connections"])
         self.assertTrue(0 <= served["closed_4001"] - closes <= 2)
         self.assertTrue(0 <= served["killed"] - kills <= 2)
+        # Every connection the server closed or killed is a drop; ours
+        # (the next connect) are closes.
+        drops = self.report["figures"]["counters"]["ws_drops"]
+        self.assertTrue(closes + kills <= drops <= closes + kills + 2,
+                        (drops, closes, kills))
+        self.assertGreater(self.report["figures"]["ws_drop_rate"], 0.5)
 
     def test_refused_silent_and_broken_servers(self):
         self.peer()

@@ -668,6 +668,15 @@ static void s_test_metrics(void)
     msg = proto_test_decode_buf(&buf);
     CHECK_EQ(msg->ncounters + msg->ngauges, 0);
     proto_msg_destroy(&msg);
+    // Heartbeats carry the gauges too (every second, not every report).
+    proto_encode_heartbeat_gauges(&buf, "running", 1.5, 1000, "0.1", gauges, 2,
+                                  PROTO_TEST_NODE);
+    msg = proto_test_decode_buf(&buf);
+    CHECK_EQ(msg->type, PROTO_HEARTBEAT);
+    CHECK_EQ(msg->ngauges, 2);
+    CHECK_STR(msg->gauges[0].name, "ws_connections");
+    CHECK_EQ(msg->gauges[0].value, 42);
+    proto_msg_destroy(&msg);
     apex_stats_destroy(&stats);
     apex_buf_fini(&buf);
     const proto_metric_t negative[] = {{"ws_sessions", -1}};

@@ -210,13 +210,18 @@ static void s_test_arg_errors(void)
     s_check_arg_error("", "'': expected 'metric: expression', such as "
                           "'http_req_duration: p(95)<500'");
     s_check_arg_error("foo: p(95)<5",
-                      "--threshold: unknown metric 'foo' (expected "
+                      "--threshold: unknown metric 'foo' (expected one of: "
                       "http_req_duration, http_req_failed, http_reqs, "
-                      "iterations or dropped_iterations)");
+                      "iterations, dropped_iterations, ws_connecting, "
+                      "ws_msg_latency, ws_ping, ws_sessions, ws_msgs_sent, "
+                      "ws_msgs_received, ws_drop_rate, ws_connections)");
     s_check_arg_error(": count<1", "--threshold: unknown metric '' (expected "
-                                   "http_req_duration, http_req_failed, "
-                                   "http_reqs, iterations or "
-                                   "dropped_iterations)");
+                                   "one of: http_req_duration, "
+                                   "http_req_failed, http_reqs, iterations, "
+                                   "dropped_iterations, ws_connecting, "
+                                   "ws_msg_latency, ws_ping, ws_sessions, "
+                                   "ws_msgs_sent, ws_msgs_received, "
+                                   "ws_drop_rate, ws_connections)");
     s_check_arg_error("http_req_duration: p(101)<5",
                       "--threshold: 'p(101)<5': expected p(N) with N from 0 "
                       "to 100");
@@ -390,8 +395,11 @@ static void s_test_json_errors(void)
                        "delayAbortEval)");
     s_check_json_error("{\"nope\": [\"count>0\"]}",
                        "s.json: $.thresholds[\"nope\"][0]: unknown metric "
-                       "'nope' (expected http_req_duration, http_req_failed, "
-                       "http_reqs, iterations or dropped_iterations)");
+                       "'nope' (expected one of: http_req_duration, "
+                       "http_req_failed, http_reqs, iterations, "
+                       "dropped_iterations, ws_connecting, ws_msg_latency, "
+                       "ws_ping, ws_sessions, ws_msgs_sent, "
+                       "ws_msgs_received, ws_drop_rate, ws_connections)");
     s_check_json_error("{\"http_reqs\": {\"threshold\": \"p(95)<1\"}}",
                        "s.json: $.thresholds[\"http_reqs\"]: 'p(95)<1': "
                        "http_reqs takes count, rate");
@@ -402,7 +410,7 @@ static void s_test_json_errors(void)
 static void s_test_no_data(void)
 {
     apex_stats_t *empty = apex_stats_new(S_NOW);
-    master_th_input_t in = {empty, 0, 0, S_DURATION};
+    master_th_input_t in = {.stats = empty, .duration = S_DURATION};
     master_thresholds_t th = {0};
     const master_threshold_t *t =
         s_eval(&th, "http_req_duration: p(95)<1", &in);
@@ -415,11 +423,82 @@ static void s_test_no_data(void)
     apex_stats_destroy(&empty);
 }
 
+// WebSocket metrics: the trends read the entries of the scenario's
+// WebSocket steps of their kind (not HTTP's, and HTTP's not theirs); the
+// others read the run-wide figures.
+static void s_test_websocket(void)
+{
+    static const char scn_json[] =
+        "{\"users\": [{\"name\": \"W\", \"tasks\": [{\"sequence\": ["
+        "{\"ws\": \"connect\", \"url\": \"ws://h/x\"},"
+        "{\"ws\": \"request\", \"name\": \"echo\", \"text\": \"{}\","
+        " \"correlate\": \"$.id\"},"
+        "{\"ws\": \"ping\"}]}, {\"path\": \"/h\"}]}]}";
+    apex_error_t err = {""};
+    apex_scenario_t *scn =
+        apex_scenario_parse(scn_json, strlen(scn_json), "t", &err);
+    CHECK(scn != NULL);
+    apex_stats_t *stats = apex_stats_new(S_NOW);
+    apex_stats_entry_t *c = apex_stats_get(stats, "WS", "connect /x", S_NOW);
+    apex_stats_entry_t *e = apex_stats_get(stats, "WS", "echo", S_NOW);
+    apex_stats_entry_t *p = apex_stats_get(stats, "WS", "ping", S_NOW);
+    apex_stats_entry_t *h = apex_stats_get(stats, "GET", "/h", S_NOW);
+    apex_stats_record(stats, c, 80000, 0, S_NOW);  // 80 ms
+    apex_stats_record(stats, e, 20000, 10, S_NOW); // 20 ms
+    apex_stats_record(stats, p, 1000, 0, S_NOW);   // 1 ms
+    apex_stats_record(stats, h, 3000, 0, S_NOW);   // 3 ms
+    master_figures_t counters = {0}, gauges = {0}, peaks = {0};
+    master_figures_add(&counters, "ws_sessions", 1000);
+    master_figures_add(&counters, "ws_drops", 2);
+    master_figures_add(&counters, "ws_msgs_sent", 500);
+    master_figures_set(&gauges, "ws_connections", 900);
+    master_figures_max(&peaks, "ws_connections", 10000);
+    master_th_input_t in = {.stats = stats,
+                            .duration = S_DURATION,
+                            .scenario = scn,
+                            .counters = &counters,
+                            .gauges = &gauges,
+                            .peaks = &peaks};
+    master_thresholds_t th = {0};
+    s_check_ok(&th, "ws_connecting: max<=80.1", &in, true);
+    s_check_ok(&th, "ws_connecting: max<80", &in, false);
+    s_check_ok(&th, "ws_msg_latency: p(95)<21", &in, true);
+    s_check_ok(&th, "ws_msg_latency: min>19", &in, true);
+    s_check_ok(&th, "ws_ping: max<1.1", &in, true);
+    s_check_ok(&th, "http_req_duration: max<3.1", &in, true); // HTTP only
+    s_check_ok(&th, "http_reqs: count==1", &in, true);
+    s_check_ok(&th, "ws_sessions: count==1000", &in, true);
+    s_check_ok(&th, "ws_msgs_sent: rate==50", &in, true);    // per second
+    s_check_ok(&th, "ws_drop_rate: rate<0.001", &in, false); // 0.002
+    s_check_ok(&th, "ws_drop_rate: rate<=0.002", &in, true);
+    s_check_ok(&th, "ws_connections: max>=10000", &in, true);
+    s_check_ok(&th, "ws_connections: value==900", &in, true);
+    const master_threshold_t *t = s_eval(&th, "ws_msgs_received: count>0", &in);
+    CHECK(t->ok && !t->has_observed); // no worker reported it: passes
+    CHECK_STR(master_threshold_unit(s_eval(&th, "ws_drop_rate: rate<1", &in)),
+              "");
+    s_check_arg_error("ws_connections: count>1",
+                      "--threshold: 'count>1': ws_connections takes max, "
+                      "value");
+    s_check_arg_error("ws_sessions{name:x}: count>1",
+                      "--threshold: 'ws_sessions{name:x}': ws_sessions "
+                      "takes no filter");
+    master_thresholds_fini(&th);
+    master_figures_clear(&counters);
+    master_figures_clear(&gauges);
+    master_figures_clear(&peaks);
+    apex_stats_destroy(&stats);
+    apex_scenario_destroy(&scn);
+}
+
 void test_thresholds(bool verbose)
 {
     (void)verbose;
     apex_stats_t *stats = s_stats();
-    master_th_input_t in = {stats, S_ITERATIONS, S_DROPPED, S_DURATION};
+    master_th_input_t in = {.stats = stats,
+                            .iterations = S_ITERATIONS,
+                            .dropped_iterations = S_DROPPED,
+                            .duration = S_DURATION};
     s_test_durations(&in);
     s_test_counts_and_rates(&in);
     s_test_filters(&in);
@@ -428,5 +507,6 @@ void test_thresholds(bool verbose)
     s_test_json(&in);
     s_test_json_errors();
     s_test_no_data();
+    s_test_websocket();
     apex_stats_destroy(&stats);
 }
