@@ -687,7 +687,7 @@ static void s_test_metrics(void)
     s_decode_bad_metrics(NULL, 0, spaced, 1,
                          "stats: $.apex_gauges: expected metric names");
     proto_metric_t many[PROTO_MAX_METRICS + 1];
-    char names[PROTO_MAX_METRICS + 1][8];
+    char names[PROTO_MAX_METRICS + 1][16];
     for (int i = 0; i <= PROTO_MAX_METRICS; i++) {
         snprintf(names[i], sizeof names[i], "g%d", i);
         many[i] = (proto_metric_t){names[i], i};
