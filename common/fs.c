@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "common/alloc.h"
@@ -56,4 +57,19 @@ int apex_fs_mkdir_parent(const char *path, apex_error_t *err)
     int rc = apex_fs_mkdir_p(dir, err);
     free(dir);
     return rc;
+}
+
+long apex_fs_raise_nofile(apex_error_t *err)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+        return apex_error_set(err, "getrlimit(RLIMIT_NOFILE): %s",
+                              strerror(errno));
+    if (lim.rlim_cur == lim.rlim_max)
+        return (long)lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
+        return apex_error_set(err, "cannot raise the open file limit: %s",
+                              strerror(errno));
+    return (long)lim.rlim_cur;
 }

@@ -1,5 +1,6 @@
 // common/fs.h - file-system helpers the programs share: creating a folder
-// with its missing parents, as `mkdir -p` does.
+// with its missing parents, as `mkdir -p` does, and raising the limit on
+// open files (every connection is one).
 #ifndef APEX_FS_H
 #define APEX_FS_H
 
@@ -17,5 +18,10 @@ int apex_fs_mkdir_p(const char *dir, apex_error_t *err);
 // before path's last '/' ("results/run_stats.csv" makes "results"). A
 // path without a folder needs none: 0. Fails as apex_fs_mkdir_p().
 int apex_fs_mkdir_parent(const char *path, apex_error_t *err);
+
+// Raise the soft limit on open files to the hard one. Returns the soft
+// limit in force afterwards, or -1 with err set when it could not be read
+// or raised (the old limit then stays).
+long apex_fs_raise_nofile(apex_error_t *err);
 
 #endif

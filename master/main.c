@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "common/cli.h"
 #include "common/log.h"
 #include "common/url.h"
@@ -354,6 +355,11 @@ int main(int argc, char **argv)
         return MASTER_EXIT_USAGE;
     }
     apex_log_init("apex.master", o->level);
+    // Workers, web clients and --processes' children: descriptors, and
+    // the children inherit the limit.
+    apex_error_t nofile = {""};
+    if (apex_fs_raise_nofile(&nofile) < 0)
+        apex_warn("%s", nofile.msg);
 
     apex_block_signals(true);
     setenv("ZSYS_SIGHANDLER", "false", 1);

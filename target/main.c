@@ -17,6 +17,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/fs.h"
 #include "common/loop.h"
 #include "common/version.h"
 #include "target/options.h"
@@ -25,17 +26,6 @@
 #define APEX_TARGET_EXIT_OK 0
 #define APEX_TARGET_EXIT_FAILURE 1
 #define APEX_TARGET_EXIT_USAGE 2
-
-// Raise the open-file limit to its hard limit, for many connections.
-static void s_raise_nofile(void)
-{
-    struct rlimit lim;
-    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == lim.rlim_max)
-        return;
-    lim.rlim_cur = lim.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
-        apex_warn("cannot raise the open file limit: %s", strerror(errno));
-}
 
 int main(int argc, char **argv)
 {
@@ -57,7 +47,9 @@ int main(int argc, char **argv)
         return APEX_TARGET_EXIT_OK;
     }
     apex_log_init("apex.target", opts.log_level);
-    s_raise_nofile();
+    apex_error_t nofile = {""};
+    if (apex_fs_raise_nofile(&nofile) < 0)
+        apex_warn("%s", nofile.msg);
 
     apex_block_signals(false);
     sigset_t stop;

@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 
+#include "common/fs.h"
 #include "common/cli.h"
 #include "common/log.h"
 #include "common/loop.h"
@@ -78,6 +79,10 @@ int main(int argc, char **argv)
         return WORKER_EXIT_USAGE;
     }
     apex_log_init("apex.worker", args.level);
+    // Every user's connection is a descriptor: take all the system allows.
+    apex_error_t nofile = {""};
+    if (apex_fs_raise_nofile(&nofile) < 0)
+        apex_warn("%s", nofile.msg);
 
     // Signals arrive through a signalfd in the loop; block them in every
     // thread (ZeroMQ's and curl's threads inherit this mask).

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,9 +19,29 @@ static bool s_is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// The open-file limit: raised to the hard limit (run in a forked test,
+// so the runner itself keeps its own).
+static void s_test_nofile(void)
+{
+    struct rlimit lim;
+    CHECK_EQ(getrlimit(RLIMIT_NOFILE, &lim), 0);
+    rlim_t hard = lim.rlim_max;
+    if (hard > 64) {
+        lim.rlim_cur = 64; // lowered first, so raising has work to do
+        CHECK_EQ(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    }
+    apex_error_t err = {""};
+    long now = apex_fs_raise_nofile(&err);
+    CHECK_EQ((rlim_t)now, hard);
+    CHECK_EQ(getrlimit(RLIMIT_NOFILE, &lim), 0);
+    CHECK_EQ(lim.rlim_cur, hard);
+    CHECK_EQ(apex_fs_raise_nofile(&err), now); // already there: no change
+}
+
 void test_fs(bool verbose)
 {
     (void)verbose;
+    s_test_nofile();
     char root[] = "/tmp/apex-test-fs-XXXXXX";
     CHECK(mkdtemp(root) != NULL);
     apex_error_t err = {""};
