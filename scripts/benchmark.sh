@@ -1,5 +1,5 @@
 #!/bin/sh
-# Run the Project Apex benchmarks: scripts/benchmark.sh all|load|stress|soak|web
+# Run the Project Apex benchmarks: scripts/benchmark.sh all|load|stress|soak|ws|web
 #
 #   API_URL        API to test (default http://127.0.0.1:8080); when it is
 #                  the default and nothing answers there, the bundled
@@ -25,7 +25,7 @@ PROCESSES=${APEX_PROCESSES:--1}
 what=${1:-}
 
 usage() {
-    echo "usage: $0 all|load|stress|soak|web" >&2
+    echo "usage: $0 all|load|stress|soak|ws|web" >&2
     exit 2
 }
 [ -n "$what" ] || usage
@@ -70,10 +70,12 @@ ensure_target() {
 
 run() {
     name=$1
+    scenario=$2
+    shift
     shift
     stamp=$(date -u +%Y%m%dT%H%M%SZ)
     prefix="results/$name-$stamp"
-    set -- -f "scenarios/$name.json" --host "$API_URL" \
+    set -- -f "scenarios/$scenario.json" --host "$API_URL" \
         --processes "$PROCESSES" --csv "$prefix" --json "$prefix.json" \
         --html "$prefix.html" "$@"
     if [ -n "${APEX_DURATION:-}" ]; then
@@ -91,18 +93,22 @@ run() {
 ensure_target
 case "$what" in
 load | stress | soak)
-    run "$what" --headless
+    run "$what" "$what" --headless
+    ;;
+ws)
+    run ws websocket --headless
     ;;
 all)
     status=0
     for t in load stress soak; do
-        run "$t" --headless || status=$?
+        run "$t" "$t" --headless || status=$?
     done
+    run ws websocket --headless || status=$?
     exit $status
     ;;
 web)
     echo "benchmark: web UI on http://127.0.0.1:${APEX_WEB_PORT:-8089}"
-    run load --web-port "${APEX_WEB_PORT:-8089}"
+    run load load --web-port "${APEX_WEB_PORT:-8089}"
     ;;
 *)
     usage
