@@ -64,11 +64,13 @@ struct worker_user {
     bool idle;                         // open model: in cls->idle
     bool pending;                      // open model: an iteration waits
                                        // for on_start
+    bool unborn;                       // its timer starts its life (spawn)
     uint64_t intended;                 // open model: intended start, or 0
     uint64_t started;                  // loop time the step started
     size_t index;                      // position in cls->users
     worker_user_t *next;               // in the stopping list
     worker_user_t *prev;               // in the stopping list
+    bool pacing_started;               // constant_pacing: waited once
     uint64_t pacing_last_run;          // constant_pacing: last wait time
     uint64_t pacing_last_wait;         // constant_pacing: its length
 };

@@ -26,6 +26,9 @@
 #include "worker/user.h"
 
 #define WORKER_ENGINE_STOP_GRACE_US (1 * APEX_USEC_PER_SEC)
+#define WORKER_ENGINE_SPAWN_SPREAD_US                                          \
+    (1 * APEX_USEC_PER_SEC) // the master's
+                            // dispatch step
 
 static void s_on_cutoff(apex_loop_t *loop, apex_timer_t *timer);
 
@@ -271,15 +274,17 @@ static void s_apply_class(worker_engine_t *self, worker_class_t *cls,
         cls->cap = target;
         cls->users = apex_realloc(cls->users, cls->cap, sizeof *cls->users);
     }
+    // New users begin spread over the dispatch interval, as the master's
+    // spawn rate means, not all in one instant: a herd started together
+    // stays in step (constant pacing) and measures its own queueing.
+    size_t first = cls->nusers, added = target - cls->nusers;
     while (cls->nusers < target) {
         worker_user_t *u = worker_user_new(self, cls);
         worker_engine_add_user(self, u);
-        if (worker_user_run_on_start(u))
-            continue;
-        if (self->arrival.on)
-            worker_arrival_push_idle(u); // waits for its first iteration
-        else
-            worker_user_start_task(u);
+        uint64_t delay = self->arrival.on ? 0
+                                          : WORKER_ENGINE_SPAWN_SPREAD_US *
+                                                (u->index - first) / added;
+        worker_user_begin_after(u, delay);
     }
 }
 

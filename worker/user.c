@@ -18,10 +18,35 @@
 
 static void s_start_step(worker_user_t *u);
 
+static void s_begin(worker_user_t *u)
+{
+    u->unborn = false;
+    if (worker_user_run_on_start(u))
+        return;
+    if (u->engine->arrival.on)
+        worker_arrival_push_idle(u); // waits for its first iteration
+    else
+        worker_user_start_task(u);
+}
+
 static void s_on_timer(apex_loop_t *loop, apex_timer_t *timer)
 {
     (void)loop;
-    worker_user_start_task(timer->arg);
+    worker_user_t *u = timer->arg;
+    if (u->unborn)
+        s_begin(u);
+    else
+        worker_user_start_task(u);
+}
+
+void worker_user_begin_after(worker_user_t *u, uint64_t delay_us)
+{
+    if (delay_us == 0) {
+        s_begin(u);
+        return;
+    }
+    u->unborn = true;
+    apex_timer_start(u->engine->loop, &u->timer, delay_us);
 }
 
 worker_user_t *worker_user_new(worker_engine_t *engine, worker_class_t *cls)
@@ -32,7 +57,6 @@ worker_user_t *worker_user_new(worker_engine_t *engine, worker_class_t *cls)
     u->rng = apex_rng_seed(apex_rng_next(&engine->rng));
     size_t nvars = engine->scenario->nvars;
     u->vars = apex_calloc(nvars ? nvars : 1, sizeof *u->vars);
-    u->pacing_last_run = apex_loop_now(engine->loop);
     apex_timer_init(&u->timer, s_on_timer, u);
     return u;
 }
@@ -68,10 +92,17 @@ static uint64_t s_wait_us(worker_user_t *u)
     case APEX_WAIT_CONSTANT_PACING:
     case APEX_WAIT_CONSTANT_THROUGHPUT: {
         // Locust's constant_pacing: the time spent in the task since the
-        // previous wait ended is taken off the period.
+        // previous wait ended is taken off the period; the first wait is
+        // a whole period (so users begun apart stay apart).
         double period =
             w->kind == APEX_WAIT_CONSTANT_PACING ? w->a : 1.0 / w->a;
         uint64_t period_us = apex_us_from_s(period);
+        if (!u->pacing_started) {
+            u->pacing_started = true;
+            u->pacing_last_wait = period_us;
+            u->pacing_last_run = now;
+            return period_us;
+        }
         uint64_t since = now - u->pacing_last_run;
         uint64_t run =
             since > u->pacing_last_wait ? since - u->pacing_last_wait : 0;

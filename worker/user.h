@@ -19,6 +19,10 @@ worker_user_t *worker_user_new(worker_engine_t *engine, worker_class_t *cls);
 // variables. u must no longer be on any list.
 void worker_user_free(worker_user_t *u);
 
+// Start u's life in delay_us: its on_start, else its first task (closed
+// model) or a place among the idle users (open model).
+void worker_user_begin_after(worker_user_t *u, uint64_t delay_us);
+
 // Start u's on_start steps; false (nothing started) when it has none.
 bool worker_user_run_on_start(worker_user_t *u);
 

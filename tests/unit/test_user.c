@@ -28,6 +28,7 @@ typedef struct {
     const void *user;      // who asked
     char path[S_PATH_MAX]; // the path as the user expanded it
     long id;               // /create: the id handed out
+    uint64_t at;           // loop time the step started
 } s_entry_t;
 
 // The fake kind's state: a log of started steps and counters.
@@ -119,6 +120,7 @@ static int s_start(worker_kind_t *self, void *plan, const apex_step_t *step,
     apex_buf_fini(&path);
     CHECK(fake->nlog < S_LOG_MAX);
     conn->entry = fake->nlog;
+    fake->log[fake->nlog].at = apex_loop_now(fake->loop);
     fake->log[fake->nlog].user = u;
     memcpy(fake->log[fake->nlog].path, conn->path, sizeof conn->path);
     fake->nlog++;
@@ -268,9 +270,12 @@ static const char *const s_flows =
     "   \"request\": {\"path\": \"/nocap\","
     "                \"capture\": {\"x\": \"$.missing\"}}}]}]}";
 
+// Every user has begun (new users are spread over a second) and the
+// flows have run a while.
 static bool s_enough_creates(void *arg)
 {
-    return s_count(arg, "/create", false) >= S_CREATES;
+    return s_logged("/login") == S_USERS &&
+           s_count(arg, "/create", false) >= S_CREATES;
 }
 
 static void s_check_flows(s_run_t *run)
@@ -421,6 +426,49 @@ static void s_test_open_model(void)
     s_teardown(&run);
 }
 
+// Spawned users begin spread over a second, and constant pacing keeps
+// them apart: a user's first wait is a whole period (as Locust's), so
+// the herd does not fall back into step.
+static const char *const s_pacing =
+    "{\"users\": [{\"name\": \"P\", \"wait\": {\"constant_pacing\": 0.2},"
+    " \"tasks\": [{\"path\": \"/p\"}]}]}";
+
+#define S_PACED 8 // users
+
+static bool s_three_rounds(void *arg)
+{
+    return s_count(arg, "/p", false) >= 3 * S_PACED;
+}
+
+static void s_test_pacing(void)
+{
+    s_run_t run;
+    s_setup(&run, s_pacing);
+    s_apply(&run, "P", S_PACED);
+    s_run_until(&run, s_three_rounds, &run);
+    // Each user's starts, in order: 0.2 s apart (the first wait is a
+    // whole period, not the period less the time since the user was
+    // made); and users' first starts are spread, not all at once.
+    uint64_t first[S_PACED] = {0};
+    size_t nfirst = 0;
+    for (size_t i = 0; i < s_fake->nlog; i++) {
+        const s_entry_t *e = &s_fake->log[i];
+        bool seen = false;
+        for (size_t j = 0; j < i; j++) {
+            if (s_fake->log[j].user != e->user)
+                continue;
+            CHECK(e->at - s_fake->log[j].at >= 190000); // the next start
+            seen = true;
+        }
+        if (!seen && nfirst < S_PACED)
+            first[nfirst++] = e->at;
+    }
+    CHECK_EQ(nfirst, S_PACED);
+    CHECK(first[S_PACED - 1] - first[0] >= 500000); // spread over ~1 s
+    worker_engine_stop(run.engine, false, NULL, NULL);
+    s_teardown(&run);
+}
+
 void test_user(bool verbose)
 {
     s_fake_t fake = {0};
@@ -432,5 +480,7 @@ void test_user(bool verbose)
     s_test_waits();
     memset(&fake, 0, sizeof fake);
     s_test_open_model();
+    memset(&fake, 0, sizeof fake);
+    s_test_pacing();
     s_fake = NULL;
 }
