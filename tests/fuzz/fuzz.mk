@@ -25,7 +25,7 @@ FUZZ_RSS_MB ?= 2048
 FUZZ_TIMEOUT ?= 10
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_NAMES := proto histogram scenario captures shape stages thresholds \
-	threshold_arg cli ws
+	threshold_arg cli ws ws_client
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 
 FUZZ_PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson
@@ -40,7 +40,7 @@ FUZZ_LDLIBS = $(shell pkg-config --libs $(FUZZ_PKGS)) -lm -lpthread
 
 # Everything in common/ and proto/, and the master modules under test.
 FUZZ_LIB_SRC := $(wildcard common/*.c) $(wildcard proto/*.c) \
-	master/shape.c master/thresholds.c
+	master/shape.c master/thresholds.c master/figures.c
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRC))
 FUZZ_MAIN_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_NAMES))
 
@@ -48,9 +48,13 @@ FUZZ_MAIN_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_NAMES)
 # libwslay (checked against) and libcrypto.
 FUZZ_WS_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,target/framecheck.c \
 	target/handshake.c)
+# The worker's side of WebSocket: the upgrade response and frame sizes.
+FUZZ_WS_CLIENT_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o, \
+	worker/ws_upgrade.c worker/ws_frame.c worker/stream.c worker/failure.c)
 
 # Objects made through the pattern rules below are kept between builds.
 .SECONDARY: $(FUZZ_LIB_OBJS) $(FUZZ_MAIN_OBJS) $(FUZZ_WS_OBJS) \
+	$(FUZZ_WS_CLIENT_OBJS) \
 	$(FUZZ_DIR)/obj/tests/fuzz/gen_seeds.o
 
 .PHONY: fuzz fuzz-build fuzz-seeds $(addprefix fuzz-,$(FUZZ_NAMES))
@@ -83,6 +87,12 @@ $(FUZZ_DIR)/fuzz_ws: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_ws.o $(FUZZ_WS_OBJS) \
 	@echo "  FUZZLD  $@"
 	@$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LDLIBS) \
 		-lwslay $(shell pkg-config --libs libcrypto)
+
+$(FUZZ_DIR)/fuzz_ws_client: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_ws_client.o \
+		$(FUZZ_WS_CLIENT_OBJS) $(FUZZ_LIB_OBJS)
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LDLIBS) \
+		-lhttp_parser $(shell pkg-config --libs openssl)
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
 	@echo "  FUZZLD  $@"

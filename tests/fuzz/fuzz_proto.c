@@ -79,15 +79,23 @@ static void s_reencode(const proto_msg_t *msg)
     const char *node = msg->node_id;
     switch (msg->type) {
     case PROTO_STATS: {
-        proto_stats_extra_t extra = {msg->iterations, msg->dropped_iterations};
+        proto_stats_extra_t extra = {
+            .iterations = msg->iterations,
+            .dropped_iterations = msg->dropped_iterations,
+            .counters = msg->counters,
+            .ncounters = msg->ncounters,
+            .gauges = msg->gauges,
+            .ngauges = msg->ngauges,
+        };
         proto_encode_stats(&out, msg->stats, msg->counts, msg->ncounts,
                            msg->user_count, &extra, node);
         break;
     }
     case PROTO_HEARTBEAT:
         if (msg->state)
-            proto_encode_heartbeat(&out, msg->state, msg->cpu_usage,
-                                   msg->memory_usage, msg->apex_version, node);
+            proto_encode_heartbeat_gauges(&out, msg->state, msg->cpu_usage,
+                                          msg->memory_usage, msg->apex_version,
+                                          msg->gauges, msg->ngauges, node);
         break;
     case PROTO_SPAWNING_COMPLETE:
         proto_encode_spawning_complete(&out, msg->counts, msg->ncounts,

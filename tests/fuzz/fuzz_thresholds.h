@@ -40,11 +40,24 @@ static inline void fuzz_thresholds_use(master_thresholds_t *th)
     }
     apex_stats_t *empty = apex_stats_new(1000);
     apex_stats_t *full = fuzz_thresholds_stats();
-    master_th_input_t in = {empty, 0, 0, 0};
+    master_th_input_t in = {.stats = empty};
     (void)master_thresholds_evaluate(th, &in);
     (void)master_thresholds_abort(th, 0);
-    in = (master_th_input_t){full, 120, 3, 60};
+    // Full statistics, and run-wide figures for the ws_* metrics.
+    master_figures_t counters = {0}, gauges = {0};
+    master_figures_add(&counters, "ws_sessions", 100);
+    master_figures_add(&counters, "ws_drops", 1);
+    master_figures_set(&gauges, "ws_connections", 90);
+    in = (master_th_input_t){.stats = full,
+                             .iterations = 120,
+                             .dropped_iterations = 3,
+                             .duration = 60,
+                             .counters = &counters,
+                             .gauges = &gauges,
+                             .peaks = &gauges};
     (void)master_thresholds_evaluate(th, &in);
+    master_figures_clear(&counters);
+    master_figures_clear(&gauges);
     (void)master_thresholds_abort(th, 1e9);
     apex_stats_destroy(&full);
     apex_stats_destroy(&empty);
