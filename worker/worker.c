@@ -35,6 +35,7 @@
 
 #define WORKER_HEARTBEAT_US (1 * APEX_USEC_PER_SEC)
 #define WORKER_REPORT_US (3 * APEX_USEC_PER_SEC)
+#define WORKER_CONNECT_POLL_US (20 * APEX_USEC_PER_MSEC) // not connected yet
 #define WORKER_CONNECT_MIN_US (1 * APEX_USEC_PER_SEC)
 #define WORKER_CONNECT_MAX_US (5 * APEX_USEC_PER_SEC)
 #define WORKER_MASTER_LOST_US (30 * APEX_USEC_PER_SEC)
@@ -74,6 +75,7 @@ struct worker {
     int exit_code;              // what worker_run() returns
     int signals;                // signals received
     bool lost;                  // stopping because the master went silent
+    bool ready_unanswered;      // a client_ready went out, no ack yet
     int64_t reported[WORKER_MAX_METRICS]; // kinds' counters last reported
     size_t nmetrics;                      // how many figures the kinds have
 };
@@ -196,17 +198,47 @@ static void s_send_exception(worker_t *self, const char *msg)
 // ---------------------------------------------------------------------
 // Timers
 
-static void s_on_connect_timer(apex_loop_t *loop, apex_timer_t *timer)
+// Send client_ready and arm the retry. While the TCP connection to the
+// master is not up, ZeroMQ refuses the send (ZMQ_IMMEDIATE: nothing piles
+// up for a master that is down): try again in WORKER_CONNECT_POLL_US, so
+// the first client_ready goes out as soon as the connection does. Once
+// one went out unanswered, back off from WORKER_CONNECT_MIN_US to
+// WORKER_CONNECT_MAX_US.
+static void s_register(worker_t *self)
 {
-    worker_t *self = timer->arg;
-    if (self->state != WORKER_CONNECTING)
+    self->state = WORKER_CONNECTING;
+    proto_encode_client_ready(&self->out, NULL, self->id);
+    if (!s_send(self)) {
+        apex_timer_start(self->loop, &self->connect_timer,
+                         WORKER_CONNECT_POLL_US);
         return;
-    apex_info("no answer from the master at %s yet, retrying", self->endpoint);
-    s_send_client_ready(self);
+    }
+    if (self->ready_unanswered)
+        apex_info("no answer from the master at %s yet, retrying",
+                  self->endpoint);
+    self->ready_unanswered = true;
+    apex_timer_start(self->loop, &self->connect_timer, self->connect_delay);
     self->connect_delay *= 2;
     if (self->connect_delay > WORKER_CONNECT_MAX_US)
         self->connect_delay = WORKER_CONNECT_MAX_US;
-    apex_timer_start(loop, timer, self->connect_delay);
+}
+
+static void s_on_connect_timer(apex_loop_t *loop, apex_timer_t *timer)
+{
+    (void)loop;
+    worker_t *self = timer->arg;
+    if (self->state == WORKER_CONNECTING)
+        s_register(self);
+}
+
+// Start registering from the beginning (at start-up, or when the master
+// was lost).
+static void s_register_anew(worker_t *self)
+{
+    self->index = -1;
+    self->ready_unanswered = false;
+    self->connect_delay = WORKER_CONNECT_MIN_US;
+    s_register(self);
 }
 
 static void s_on_heartbeat(apex_loop_t *loop, apex_timer_t *timer)
@@ -271,11 +303,7 @@ static void s_on_stopped(void *arg)
         self->lost = false;
         s_send_stats(self); // queued: delivered if that master returns
         apex_timer_stop(self->loop, &self->report);
-        self->state = WORKER_CONNECTING;
-        self->index = -1;
-        s_send_client_ready(self);
-        self->connect_delay = WORKER_CONNECT_MIN_US;
-        apex_timer_start(self->loop, &self->connect_timer, self->connect_delay);
+        s_register_anew(self);
         return;
     }
     // A final report first: a Locust master forgets this worker on
@@ -576,10 +604,7 @@ int worker_run(worker_t *self)
 {
     apex_info("starting apex-worker %s, connecting to %s as %s", APEX_VERSION,
               self->endpoint, self->id);
-    self->state = WORKER_CONNECTING;
-    s_send_client_ready(self);
-    self->connect_delay = WORKER_CONNECT_MIN_US;
-    apex_timer_start(self->loop, &self->connect_timer, self->connect_delay);
+    s_register_anew(self);
     apex_error_t err = {""};
     if (apex_loop_run(self->loop, &err) != 0) {
         apex_err("%s", err.msg);

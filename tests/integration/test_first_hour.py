@@ -1,0 +1,44 @@
+"""A Locust or k6 user's first hour (the first-hour issue): each habit as
+it should work, against real processes on 127.0.0.1."""
+import datetime
+import os
+import re
+
+from apexlib import SIMPLE, binary, free_port, wait_for, write_scenario
+from test_run import RunCase
+
+LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]")
+
+
+def log_time(line):
+    stamp = LOG_TIME.match(line).group(1)
+    return datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f")
+
+
+def first_line(text, needle):
+    return next(line for line in text.splitlines() if needle in line)
+
+
+class RegistrationTest(RunCase):
+    def test_first_client_ready_is_answered(self):
+        # The DEALER refuses sends until its connection is up (so nothing
+        # piles up for a master that is down); the first client_ready used
+        # to be refused that way and re-sent only a second later.
+        base = self.target()
+        scn = write_scenario(self.dir, SIMPLE)
+        port = free_port()
+        m = self.start([binary("apex-master"), "-f", scn, "--headless",
+                        "--master-bind-port", port, "-u", 1, "-r", 1,
+                        "-t", "1s", "--host", base, "--only-summary"],
+                       "master")
+        wait_for(lambda: "Waiting for" in m.stderr(), 20,
+                 what="the master waiting for workers")
+        w = self.worker(port, "worker")
+        self.assertEqual(m.wait(30), 0, m.stderr())
+        self.assertEqual(w.wait(10), 0)
+        log = w.stderr()
+        started = log_time(first_line(log, "starting apex-worker"))
+        registered = log_time(first_line(log, "registered with the master"))
+        self.assertNotIn("no answer from the master", log)
+        # Well before the one-second retry the refused send waited for.
+        self.assertLess((registered - started).total_seconds(), 0.8, log)
