@@ -34,6 +34,7 @@
 
 #define MASTER_REPORT_WAIT_US (1 * APEX_USEC_PER_SEC)
 #define MASTER_QUIT_WAIT_US (5 * APEX_USEC_PER_SEC)
+#define MASTER_WORKERS_NAMED 10      // worker ids a warning lists
 #define MASTER_WAIT_LOG_S 5          // "Waiting for workers" this often
 #define MASTER_SPAWN_TS_STEP 1e-6    // spawn timestamps strictly increase
 #define MASTER_RATE_CHANGE_MIN 0.001 // iterations/s worth a new spawn ...
@@ -332,8 +333,37 @@ static void s_start(master_runner_t *self, int64_t users, double rate)
 }
 
 // -> DONE: the loop stops.
+// The ids of the workers that are active (or missing, when missing),
+// at most MASTER_WORKERS_NAMED of them, comma-separated, into out.
+static size_t s_name_workers(const master_runner_t *self, bool missing,
+                             apex_buf_t *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < master_registry_size(self->registry); i++) {
+        const master_worker_t *w = master_registry_at(self->registry, i);
+        if ((w->state == MASTER_WORKER_MISSING) != missing)
+            continue;
+        if (n < MASTER_WORKERS_NAMED)
+            apex_buf_printf(out, "%s%s", n ? ", " : "", w->id);
+        else if (n == MASTER_WORKERS_NAMED)
+            apex_buf_puts(out, ", ...");
+        n++;
+    }
+    return n;
+}
+
 static void s_finish(master_runner_t *self)
 {
+    if (self->state == MASTER_RUN_QUITTING) {
+        // Missing workers are not waited for: say who they were.
+        apex_buf_t ids;
+        apex_buf_init(&ids);
+        size_t n = s_name_workers(self, true, &ids);
+        if (n)
+            apex_warn("%zu missing worker%s not waited for: %s", n,
+                      n == 1 ? " was" : "s were", apex_buf_str(&ids));
+        apex_buf_fini(&ids);
+    }
     self->state = MASTER_RUN_DONE;
     apex_timer_stop(self->loop, &self->quit_timer);
     apex_loop_stop(self->loop);
@@ -367,8 +397,13 @@ static void s_on_quit_timer(apex_loop_t *loop, apex_timer_t *timer)
 {
     (void)loop;
     master_runner_t *self = timer->arg;
-    apex_warn("%zu workers did not confirm quit in time",
-              master_registry_active(self->registry));
+    apex_buf_t ids;
+    apex_buf_init(&ids);
+    size_t n = s_name_workers(self, false, &ids);
+    if (n)
+        apex_warn("%zu worker%s did not confirm quit in time: %s", n,
+                  n == 1 ? "" : "s", apex_buf_str(&ids));
+    apex_buf_fini(&ids);
     s_finish(self);
 }
 
@@ -471,7 +506,9 @@ void master_runner_worker_stopped(master_runner_t *self)
 void master_runner_worker_quit(master_runner_t *self)
 {
     if (master_runner_ending(self)) {
-        if (master_registry_size(self->registry) == 0)
+        // Every worker that can still answer has: missing ones are not
+        // waited for.
+        if (master_registry_active(self->registry) == 0)
             s_finish(self);
         return;
     }

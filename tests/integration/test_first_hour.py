@@ -3,6 +3,7 @@ it should work, against real processes on 127.0.0.1."""
 import datetime
 import os
 import re
+import signal
 
 from apexlib import SIMPLE, binary, free_port, wait_for, write_scenario
 from test_run import RunCase
@@ -42,3 +43,30 @@ class RegistrationTest(RunCase):
         self.assertNotIn("no answer from the master", log)
         # Well before the one-second retry the refused send waited for.
         self.assertLess((registered - started).total_seconds(), 0.8, log)
+
+
+class ShutdownTest(RunCase):
+    def test_missing_workers_do_not_hold_up_the_end(self):
+        base = self.target()
+        scn = write_scenario(self.dir, SIMPLE)
+        port = free_port()
+        m = self.start([binary("apex-master"), "-f", scn, "--headless",
+                        "--master-bind-port", port, "-u", 4, "-r", 4,
+                        "-t", "9s", "--host", base, "--expect-workers", 2,
+                        "--only-summary"], "master")
+        self.worker(port, "worker1")
+        frozen = self.worker(port, "worker2")
+        wait_for(lambda: "All users spawned" in m.stderr(), 20,
+                 what="users on both workers")
+        frozen.signal(signal.SIGSTOP)
+        self.addCleanup(frozen.signal, signal.SIGCONT)
+        wait_for(lambda: "missing" in m.stderr(), 20,
+                 what="the frozen worker marked missing")
+        m.wait(40)
+        log = m.stderr()
+        end = log_time(first_line(log, "--run-time limit reached"))
+        last = log_time(log.strip().splitlines()[-1])
+        self.assertIn("1 missing worker was not waited for: ", log)
+        self.assertNotIn("did not confirm quit", log)
+        # The quit wait (5 s) is not spent on a worker that cannot answer.
+        self.assertLess((last - end).total_seconds(), 4, log[-2000:])
