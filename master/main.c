@@ -70,7 +70,8 @@ static const apex_cli_option_t s_options[] = {
      "one history row per entry and interval (needs --csv)",
      OPT_CSV_FULL_HISTORY},
     {"expect-workers", 0, true, "APEX_EXPECT_WORKERS", "N",
-     "workers to wait for before starting (default 1, or --processes)",
+     "workers to wait for before starting; given alone, start no local "
+     "workers (default: --processes' count)",
      OPT_EXPECT_WORKERS},
     {"expect-workers-max-wait", 0, true, "APEX_EXPECT_WORKERS_MAX_WAIT",
      "SECONDS",
@@ -82,7 +83,9 @@ static const apex_cli_option_t s_options[] = {
     {"master-bind-port", 0, true, "APEX_MASTER_BIND_PORT", "PORT",
      "port for workers (default 5557; 0 = any free port)", OPT_BIND_PORT},
     {"processes", 0, true, "APEX_PROCESSES", "N",
-     "start N local apex-worker processes (-1 = one per core)", OPT_PROCESSES},
+     "start N local apex-worker processes (-1 = one per core, 0 = none; "
+     "default: one per core unless --expect-workers is given)",
+     OPT_PROCESSES},
     {"stop-timeout", 's', true, "APEX_STOP_TIMEOUT", "TIME",
      "let stopping users finish their task for up to this long "
      "(default: none)",
@@ -129,8 +132,16 @@ static const apex_cli_option_t s_options[] = {
 typedef struct {
     master_options_t o;      // options being built
     bool expect_workers_set; // --expect-workers was given
+    bool processes_set;      // --processes was given
     const char *thresholds[MASTER_MAX_THRESHOLD_ARGS]; // --threshold values
 } s_args_t;
+
+// The machine's online cores (at least 1).
+static int s_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
 
 // What the s_option_* helpers return for an option of another group.
 #define S_NOT_MINE 1
@@ -281,10 +292,9 @@ static int s_option_workers(s_args_t *args, int id, const char *arg,
         if (apex_parse_long(arg, -1, MASTER_MAX_PROCESSES, &n, err) != 0)
             return -1;
         if (n == -1)
-            n = sysconf(_SC_NPROCESSORS_ONLN) > 0
-                    ? sysconf(_SC_NPROCESSORS_ONLN)
-                    : 1;
+            n = s_cores();
         o->processes = (int)n;
+        args->processes_set = true;
         return 0;
     default:
         return S_NOT_MINE;
@@ -347,14 +357,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "apex-master: --autoquit needs --autostart\n");
         return MASTER_EXIT_USAGE;
     }
+    // Like Locust without --master: a run with no word about workers
+    // runs locally, one worker per core.
+    bool local_default = !args.processes_set && !args.expect_workers_set;
+    if (local_default)
+        o->processes = s_cores();
+    bool local_note = local_default;
     if (o->processes > 0 && !args.expect_workers_set)
         o->expect_workers = o->processes;
-    if (o->processes > 0 && o->bind_port == 0) {
-        fprintf(stderr, "apex-master: --processes needs a fixed "
-                        "--master-bind-port\n");
-        return MASTER_EXIT_USAGE;
-    }
     apex_log_init("apex.master", o->level);
+    if (local_note)
+        apex_info("no --expect-workers or --processes: starting %d local "
+                  "workers (one per core); --expect-workers N waits for "
+                  "workers started elsewhere instead",
+                  o->processes);
     // Workers, web clients and --processes' children: descriptors, and
     // the children inherit the limit.
     apex_error_t nofile = {""};

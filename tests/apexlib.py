@@ -85,8 +85,11 @@ class Proc:
         self._out = open(self.out_path, "wb")
         self._err = open(self.err_path, "wb")
         full_env = dict(os.environ)
-        if env:
-            full_env.update(env)
+        for key, value in (env or {}).items():
+            if value is None:
+                full_env.pop(key, None)  # None removes a variable
+            else:
+                full_env[key] = value
         self.popen = subprocess.Popen(self.args, stdout=self._out,
                                       stderr=self._err, env=full_env,
                                       stdin=stdin or subprocess.DEVNULL,

@@ -18,6 +18,11 @@ def main():
     parser.add_argument("--dir", default="integration")
     parser.add_argument("modules", nargs="*")
     args = parser.parse_args()
+    # A master given neither --expect-workers nor --processes starts
+    # local workers (one per core). The tests start their workers
+    # themselves unless they say --processes; test_first_hour checks the
+    # default with this variable removed.
+    os.environ.setdefault("APEX_PROCESSES", "0")
     sys.path.insert(0, os.path.join(HERE, args.dir))
     sys.path.insert(0, HERE)
     loader = unittest.TestLoader()

@@ -70,3 +70,31 @@ class ShutdownTest(RunCase):
         self.assertNotIn("did not confirm quit", log)
         # The quit wait (5 s) is not spent on a worker that cannot answer.
         self.assertLess((last - end).total_seconds(), 4, log[-2000:])
+
+
+class LocalDefaultTest(RunCase):
+    def test_no_worker_options_runs_locally_like_locust(self):
+        # `locust -f x --headless -u 2 -t 3s` just runs; so does this.
+        base = self.target()
+        scn = write_scenario(self.dir, SIMPLE)
+        prefix = os.path.join(self.dir, "run")
+        m = self.start([binary("apex-master"), "-f", scn, "--headless",
+                        "-u", 2, "-r", 2, "-t", "3s", "--host", base,
+                        "--master-bind-port", 0, "--csv", prefix,
+                        "--only-summary"], "master",
+                       env={"APEX_PROCESSES": None})
+        self.assertEqual(m.wait(40), 0, m.stderr())
+        cores = os.cpu_count()
+        self.assertIn("starting %d local workers (one per core)" % cores,
+                      m.stderr())
+        self.assertEqual(m.stderr().count("reported as ready"), cores)
+        self.assert_counts_match(base, prefix)
+
+    def test_expect_workers_alone_starts_no_local_worker(self):
+        scn = write_scenario(self.dir, SIMPLE)
+        m = self.start([binary("apex-master"), "-f", scn, "--headless",
+                        "-u", 1, "-t", "1s", "--master-bind-port", 0,
+                        "--expect-workers", 1, "--expect-workers-max-wait",
+                        "1s"], "master", env={"APEX_PROCESSES": None})
+        self.assertEqual(m.wait(30), 3)  # no worker came
+        self.assertNotIn("local workers", m.stderr())
