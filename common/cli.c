@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,13 @@
 #define APEX_CLI_HELP_ID -1000
 #define APEX_MAX_DURATION_S 1e9 // ~31 years: seconds * 1e6 fits uint64_t
 #define APEX_CLI_VERSION_ID -1001
+#define APEX_CLI_CONFIG_ID -1002
+#define APEX_CLI_ENV_MAX 128     // a derived LOCUST_* name
+#define APEX_CLI_KEY_MAX 64      // a configuration key
+#define APEX_CLI_LINE_MAX 4096   // a configuration line
+#define APEX_CLI_WHERE_MAX 512   // "FILE:LINE: option" in messages
+#define APEX_CLI_ENV_PREFIX "APEX_"
+#define APEX_CLI_LOCUST_PREFIX "LOCUST_"
 
 int apex_parse_long(const char *text, long min, long max, long *out,
                     apex_error_t *err)
@@ -97,6 +106,12 @@ static bool s_truthy(const char *value)
            strcasecmp(value, "yes") == 0 || strcasecmp(value, "on") == 0;
 }
 
+static bool s_falsy(const char *value)
+{
+    return strcasecmp(value, "0") == 0 || strcasecmp(value, "false") == 0 ||
+           strcasecmp(value, "no") == 0 || strcasecmp(value, "off") == 0;
+}
+
 void apex_cli_help(FILE *out, const char *usage,
                    const apex_cli_option_t *options, size_t noptions)
 {
@@ -115,32 +130,233 @@ void apex_cli_help(FILE *out, const char *usage,
             fprintf(out, " [env %s]", o->env);
         fputc('\n', out);
     }
+    fprintf(out, "  %-34s %s\n", "    --config FILE",
+            "read options from FILE (Locust's locust.conf format)");
     fprintf(out, "  %-34s %s\n", "-h, --help", "show this help and exit");
     fprintf(out, "  %-34s %s\n", "-V, --version", "show the version and exit");
 }
 
-int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
-                   char **argv, apex_cli_fn *fn, void *user, const char *usage,
-                   const char *version, apex_error_t *err)
+// ---------------------------------------------------------------------
+// Other names and configuration files
+
+static const apex_cli_alias_t *s_alias(const apex_cli_config_t *config,
+                                       const char *env)
 {
-    // Environment first, so the command line wins.
+    for (size_t i = 0; config && env && i < config->naliases; i++)
+        if (strcmp(config->aliases[i].env, env) == 0)
+            return &config->aliases[i];
+    return NULL;
+}
+
+// The option's value in the environment: APEX_<X>, else its Locust name
+// (LOCUST_<X> unless an alias names another); *name says which was used.
+static const char *s_env_value(const apex_cli_option_t *o,
+                               const apex_cli_config_t *config,
+                               const char **name)
+{
+    static char derived[APEX_CLI_ENV_MAX];
+    *name = o->env;
+    const char *value = o->env ? getenv(o->env) : NULL;
+    if ((value && value[0]) || !o->env)
+        return value;
+    const apex_cli_alias_t *alias = s_alias(config, o->env);
+    if (alias && alias->locust_env) {
+        *name = alias->locust_env;
+    } else if (strncmp(o->env, APEX_CLI_ENV_PREFIX,
+                       strlen(APEX_CLI_ENV_PREFIX)) == 0) {
+        snprintf(derived, sizeof derived, "%s%s", APEX_CLI_LOCUST_PREFIX,
+                 o->env + strlen(APEX_CLI_ENV_PREFIX));
+        *name = derived;
+    } else {
+        return NULL;
+    }
+    return getenv(*name);
+}
+
+// Give one option its value from a variable or a file line; flags take
+// truthy or falsy words. where prefixes an error.
+static int s_apply(const apex_cli_option_t *o, const char *value,
+                   apex_cli_fn *fn, void *user, const char *where,
+                   apex_error_t *err)
+{
+    if (!o->has_arg) {
+        if (s_falsy(value))
+            return 0;
+        if (!s_truthy(value))
+            return apex_error_set(err,
+                                  "%s: expected true or false for a flag, "
+                                  "got '%s'",
+                                  where, value);
+        value = NULL;
+    }
+    if (fn(o->id, value, user, err) != 0) {
+        apex_error_prefix(err, "%s", where);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_apply_env(const apex_cli_option_t *options, size_t noptions,
+                       const apex_cli_config_t *config, apex_cli_fn *fn,
+                       void *user, apex_error_t *err)
+{
     for (size_t i = 0; i < noptions; i++) {
-        const apex_cli_option_t *o = &options[i];
-        const char *value = o->env ? getenv(o->env) : NULL;
+        const char *name = NULL;
+        const char *value = s_env_value(&options[i], config, &name);
         if (!value || !value[0])
             continue; // unset or empty: as if not given
-        if (!o->has_arg) {
-            if (!s_truthy(value))
-                continue;
-            value = NULL;
-        }
-        if (fn(o->id, value, user, err) != 0) {
-            apex_error_prefix(err, "%s", o->env);
+        if (s_apply(&options[i], value, fn, user, name, err) != 0)
             return -1;
-        }
     }
+    return 0;
+}
 
-    struct option *longs = apex_calloc(noptions + 3, sizeof *longs);
+// The option a configuration key names: its long name (with - or _) or
+// its Locust key.
+static const apex_cli_option_t *s_by_key(const apex_cli_option_t *options,
+                                         size_t noptions,
+                                         const apex_cli_config_t *config,
+                                         const char *key)
+{
+    char name[APEX_CLI_KEY_MAX];
+    snprintf(name, sizeof name, "%s", key);
+    for (char *p = name; *p; p++)
+        *p = *p == '_' ? '-' : (char)tolower((unsigned char)*p);
+    for (size_t i = 0; i < noptions; i++) {
+        const apex_cli_alias_t *alias = s_alias(config, options[i].env);
+        if (strcmp(options[i].name, name) == 0 ||
+            (alias && alias->key && strcmp(alias->key, name) == 0))
+            return &options[i];
+    }
+    return NULL;
+}
+
+static bool s_ignored(const apex_cli_config_t *config, const char *key)
+{
+    for (size_t i = 0; config && config->ignored_keys &&
+                       config->ignored_keys[i];
+         i++)
+        if (strcmp(config->ignored_keys[i], key) == 0)
+            return true;
+    return false;
+}
+
+static char *s_trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    if (n >= 2 && (s[0] == '"' || s[0] == '\'') && s[n - 1] == s[0]) {
+        s[n - 1] = '\0';
+        s++;
+    }
+    return s;
+}
+
+// One line of a configuration file (number lineno of path).
+static int s_config_line(const apex_cli_option_t *options, size_t noptions,
+                         const apex_cli_config_t *config, char *line,
+                         const char *path, int lineno, apex_cli_fn *fn,
+                         void *user, apex_error_t *err)
+{
+    char *text = s_trim(line);
+    if (!*text || *text == '#' || *text == ';' || *text == '[')
+        return 0;
+    size_t split = strcspn(text, "=:");
+    if (!text[split])
+        return apex_error_set(err, "%s:%d: expected 'key = value', got '%s'",
+                              path, lineno, text);
+    text[split] = '\0';
+    char *key = s_trim(text);
+    char *value = s_trim(text + split + 1);
+    if (s_ignored(config, key))
+        return 0;
+    const apex_cli_option_t *o = s_by_key(options, noptions, config, key);
+    if (!o)
+        return apex_error_set(err, "%s:%d: unknown option '%s' (see --help)",
+                              path, lineno, key);
+    char where[APEX_CLI_WHERE_MAX];
+    snprintf(where, sizeof where, "%.400s:%d: %.64s", path, lineno,
+             o->name);
+    return s_apply(o, value, fn, user, where, err);
+}
+
+// Read one configuration file; a missing default file is no error.
+static int s_config_file(const apex_cli_option_t *options, size_t noptions,
+                         const apex_cli_config_t *config, const char *path,
+                         bool must_exist, apex_cli_fn *fn, void *user,
+                         apex_error_t *err)
+{
+    char full[PATH_MAX];
+    const char *home = getenv("HOME");
+    if (strncmp(path, "~/", 2) == 0 && home)
+        snprintf(full, sizeof full, "%s/%s", home, path + 2);
+    else
+        snprintf(full, sizeof full, "%s", path);
+    FILE *f = fopen(full, "r");
+    if (!f) {
+        if (!must_exist && errno == ENOENT)
+            return 0;
+        return apex_error_set(err, "%s: cannot read: %s", full,
+                              strerror(errno));
+    }
+    char line[APEX_CLI_LINE_MAX];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        rc = s_config_line(options, noptions, config, line, full, lineno, fn,
+                           user, err);
+    }
+    fclose(f);
+    return rc;
+}
+
+// The value of --config (or --config=FILE) in argv, or NULL.
+static const char *s_config_arg(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            return argv[i + 1];
+        if (strncmp(argv[i], "--config=", 9) == 0)
+            return argv[i] + 9;
+    }
+    return NULL;
+}
+
+static int s_apply_files(const apex_cli_option_t *options, size_t noptions,
+                         const apex_cli_config_t *config, int argc,
+                         char **argv, apex_cli_fn *fn, void *user,
+                         apex_error_t *err)
+{
+    for (size_t i = 0; config && config->files && config->files[i]; i++)
+        if (s_config_file(options, noptions, config, config->files[i], false,
+                          fn, user, err) != 0)
+            return -1;
+    const char *explicit = s_config_arg(argc, argv);
+    if (explicit)
+        return s_config_file(options, noptions, config, explicit, true, fn,
+                             user, err);
+    return 0;
+}
+
+// ---------------------------------------------------------------------
+// The command line
+
+int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
+                   char **argv, apex_cli_fn *fn, void *user, const char *usage,
+                   const char *version, const apex_cli_config_t *config,
+                   apex_error_t *err)
+{
+    // Files, then the environment, so the command line wins.
+    if (s_apply_files(options, noptions, config, argc, argv, fn, user, err) ||
+        s_apply_env(options, noptions, config, fn, user, err))
+        return -1;
+
+    struct option *longs = apex_calloc(noptions + 4, sizeof *longs);
     char shorts[256] = ":hV";
     size_t ns = strlen(shorts);
     for (size_t i = 0; i < noptions; i++) {
@@ -158,6 +374,9 @@ int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
     longs[noptions].val = 'h';
     longs[noptions + 1].name = "version";
     longs[noptions + 1].val = 'V';
+    longs[noptions + 2].name = "config";
+    longs[noptions + 2].has_arg = required_argument;
+    longs[noptions + 2].val = APEX_CLI_CONFIG_ID;
 
     int rc = 0;
     // 0, not 1: glibc then also forgets its position inside a cluster of
@@ -179,6 +398,8 @@ int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
             rc = 1;
             goto done;
         }
+        if (c == APEX_CLI_CONFIG_ID)
+            continue; // read before the environment
         if (c == '?' || c == ':') {
             const char *arg = argv[optind - 1];
             if (c == ':')
@@ -196,6 +417,13 @@ int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
                 o = &options[i];
         if (!o) {
             rc = apex_error_set(err, "unexpected option");
+            goto done;
+        }
+        if (o->has_arg && strncmp(optarg, "--", 2) == 0) {
+            rc = apex_error_set(err,
+                                "--%s: expected a value, got the option "
+                                "'%s'",
+                                o->name, optarg);
             goto done;
         }
         if (fn(o->id, o->has_arg ? optarg : NULL, user, err) != 0) {

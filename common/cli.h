@@ -21,19 +21,47 @@ typedef struct {
     int id;               // passed to the handler
 } apex_cli_option_t;
 
+// Another name an option answers to, for users coming from Locust: its
+// environment variable (LOCUST_LOCUSTFILE for APEX_SCENARIO) and its key
+// in a configuration file ("locustfile"). Options without one answer to
+// LOCUST_<X> for their APEX_<X> and to their own name as a key.
+typedef struct {
+    const char *env;        // the option's APEX_* variable
+    const char *locust_env; // Locust's variable for it
+    const char *key;        // Locust's configuration key, or NULL
+} apex_cli_alias_t;
+
+// Configuration files (Locust's locust.conf format: "key = value" lines,
+// "#" and ";" comments, "[section]" headers ignored; keys are long option
+// names, with - or _). Precedence, as Locust's: files < environment <
+// command line; among files, later ones win.
+typedef struct {
+    const char *const *files;        // read if they exist, in order ("~/"
+                                     // is $HOME); NULL-terminated
+    const char *const *ignored_keys; // keys that mean nothing here (Locust's
+                                     // "master"); NULL-terminated, or NULL
+    const apex_cli_alias_t *aliases; // other names, or NULL
+    size_t naliases;                 // their number
+} apex_cli_config_t;
+
 // Handle one option: arg is the value (NULL for a flag). Returns 0, or -1
 // with err set to what was wrong with the value ("expected ...").
 typedef int(apex_cli_fn)(int id, const char *arg, void *user,
                          apex_error_t *err);
 
-// Apply the environment variables (one set to "" counts as unset), then
-// argv. Returns 0; 1 when --help or --version was handled (printed); or
-// -1 with err set to "--users: expected an integer from 1 to ..., got
-// 'x'" (or "APEX_USERS: ..." for a variable). Flags set by a variable
-// take 1/true/yes/on.
+// Apply the configuration files (config's, then --config FILE's when
+// given), the environment variables (APEX_* and their LOCUST_* aliases;
+// one set to "" counts as unset; APEX_* wins), then argv. Returns 0; 1
+// when --help or --version was handled (printed); or -1 with err set to
+// "--users: expected an integer from 1 to ..., got 'x'" (or "APEX_USERS:
+// ...", or "apex.conf:3: users: ..."). Flags set by a variable or a file
+// take 1/true/yes/on (and 0/false/no/off to leave them unset). A value
+// starting with "--" is refused: it is the next option, not a value.
+// config may be NULL (no files, no aliases but LOCUST_*).
 int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
                    char **argv, apex_cli_fn *fn, void *user, const char *usage,
-                   const char *version, apex_error_t *err);
+                   const char *version, const apex_cli_config_t *config,
+                   apex_error_t *err);
 
 // Print usage and the option table.
 void apex_cli_help(FILE *out, const char *usage,

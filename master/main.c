@@ -314,6 +314,20 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
     return apex_error_set(err, "unhandled option");
 }
 
+// Locust's files and names: apex.conf here or ~/.apex.conf (like
+// locust.conf and ~/.locust.conf), LOCUST_LOCUSTFILE and "locustfile" for
+// the scenario; a file's "master = true" means nothing here (this is the
+// master).
+static const char *const s_config_files[] = {"~/.apex.conf", "apex.conf",
+                                             NULL};
+static const char *const s_config_ignored[] = {"master", NULL};
+static const apex_cli_alias_t s_aliases[] = {
+    {"APEX_SCENARIO", "LOCUST_LOCUSTFILE", "locustfile"},
+};
+static const apex_cli_config_t s_config = {
+    s_config_files, s_config_ignored, s_aliases,
+    sizeof s_aliases / sizeof s_aliases[0]};
+
 int main(int argc, char **argv)
 {
     s_args_t args = {
@@ -337,7 +351,7 @@ int main(int argc, char **argv)
         "[-t TIME] [--host URL] [--csv PREFIX] [--processes N | "
         "--expect-workers N]\n"
         "Without --headless the web UI is served on --web-port (8089).",
-        "apex-master " APEX_VERSION, &err);
+        "apex-master " APEX_VERSION, &s_config, &err);
     if (rc == 1)
         return MASTER_EXIT_OK;
     if (rc != 0) {

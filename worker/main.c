@@ -62,6 +62,16 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
     }
 }
 
+// Locust's worker variables name the master "node".
+static const apex_cli_alias_t s_aliases[] = {
+    {"APEX_MASTER_HOST", "LOCUST_MASTER_NODE_HOST", "master-host"},
+    {"APEX_MASTER_PORT", "LOCUST_MASTER_NODE_PORT", "master-port"},
+    {"APEX_SCENARIO", "LOCUST_LOCUSTFILE", "locustfile"},
+};
+static const char *const s_config_ignored[] = {"worker", NULL};
+static const apex_cli_config_t s_config = {
+    NULL, s_config_ignored, s_aliases, sizeof s_aliases / sizeof s_aliases[0]};
+
 int main(int argc, char **argv)
 {
     s_args_t args = {{"127.0.0.1", 5557, NULL}, APEX_LOG_INFO};
@@ -71,7 +81,7 @@ int main(int argc, char **argv)
         &args,
         "usage: apex-worker [--master-host HOST] [--master-port PORT] "
         "[-f SCENARIO]",
-        "apex-worker " APEX_VERSION, &err);
+        "apex-worker " APEX_VERSION, &s_config, &err);
     if (rc == 1)
         return 0;
     if (rc != 0) {

@@ -4,7 +4,10 @@
 // "--name=value" and clustered options; unknown options, missing values,
 // stray arguments and handler errors with their "--name" / variable
 // prefixes; --help and --version (printed to a temporary file, which is
-// checked). Parsing several times in one process must not leak state.
+// checked); configuration files (Locust's locust.conf format), LOCUST_*
+// aliases and their precedence (files < environment < command line), and
+// values that are the next option. Parsing several times in one process
+// must not leak state.
 #include "tests/unit/tests.h"
 
 #include <math.h>
@@ -42,8 +45,9 @@ static const apex_cli_option_t s_options[] = {
 #define S_NOPTIONS (sizeof s_options / sizeof s_options[0])
 
 static const char *const s_env_vars[] = {
-    "APEX_TEST_USERS",    "APEX_TEST_SPAWN_RATE",  "APEX_TEST_RUN_TIME",
-    "APEX_TEST_HEADLESS", "APEX_TEST_MASTER_HOST",
+    "APEX_TEST_USERS",       "APEX_TEST_SPAWN_RATE",  "APEX_TEST_RUN_TIME",
+    "APEX_TEST_HEADLESS",    "APEX_TEST_MASTER_HOST", "LOCUST_TEST_USERS",
+    "LOCUST_TEST_HEADLESS",  "LOCUST_TEST_NODE",      "LOCUST_TEST_MASTER_HOST",
 };
 
 // What the handler saw.
@@ -112,7 +116,9 @@ static void s_clear_env(void)
 // Parse a NULL-terminated list of arguments (after the program name)
 // into a fresh conf; returns apex_cli_parse's result. getopt may permute
 // argv, so it is copied into a mutable array first.
-static int s_parse(s_conf_t *conf, apex_error_t *err, const char *const *args)
+static int s_parse_config(s_conf_t *conf, apex_error_t *err,
+                          const char *const *args,
+                          const apex_cli_config_t *config)
 {
     char *argv[S_MAX_ARGS + 2];
     int argc = 0;
@@ -125,7 +131,13 @@ static int s_parse(s_conf_t *conf, apex_error_t *err, const char *const *args)
     s_conf_init(conf);
     err->msg[0] = '\0';
     return apex_cli_parse(s_options, S_NOPTIONS, argc, argv, s_handler, conf,
-                          "usage: apex-test [options]", "apex-test 1.2.3", err);
+                          "usage: apex-test [options]", "apex-test 1.2.3", config,
+                          err);
+}
+
+static int s_parse(s_conf_t *conf, apex_error_t *err, const char *const *args)
+{
+    return s_parse_config(conf, err, args, NULL);
 }
 
 // Parse expecting failure with a message containing `what`.
@@ -409,18 +421,19 @@ static void s_test_help(void)
         "-v, --verbose ",
         "-h, --help",
         "-V, --version",
+        "--config FILE",
     };
     for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
         if (!strstr(out, expected[i]))
             fprintf(stderr, "help lacks \"%s\":\n%s", expected[i], out);
         CHECK(strstr(out, expected[i]) != NULL);
     }
-    // One line per option, plus usage, a blank line, "options:", help
-    // and version.
+    // One line per option, plus usage, a blank line, "options:", config,
+    // help and version.
     size_t lines = 0;
     for (const char *p = out; *p; p++)
         lines += *p == '\n';
-    CHECK_EQ(lines, S_NOPTIONS + 5);
+    CHECK_EQ(lines, S_NOPTIONS + 6);
     // -v has no env: no "[env" on its line.
     const char *v = strstr(out, "-v, --verbose");
     CHECK(v != NULL);
@@ -459,8 +472,178 @@ static void s_test_help(void)
     char *argv[] = {(char *)"x", NULL};
     apex_error_t err = {""};
     CHECK_EQ(
-        apex_cli_parse(s_options, 0, 1, argv, s_handler, NULL, "u", "v", &err),
+        apex_cli_parse(s_options, 0, 1, argv, s_handler, NULL, "u", "v", NULL,
+                       &err),
         0);
+}
+
+// Write text to dir/name; returns the path (static buffer of the caller).
+static void s_write(char *path, size_t size, const char *dir, const char *name,
+                    const char *text)
+{
+    snprintf(path, size, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    CHECK(fputs(text, f) >= 0);
+    CHECK(fclose(f) == 0);
+}
+
+// Parse with config expecting failure with a message containing what.
+static void s_config_fails(const char *const *args,
+                           const apex_cli_config_t *config, const char *what)
+{
+    s_conf_t conf;
+    apex_error_t err;
+    int rc = s_parse_config(&conf, &err, args, config);
+    if (rc != -1 || !strstr(err.msg, what))
+        fprintf(stderr, "parse: rc %d, \"%s\", expected \"%s\"\n", rc, err.msg,
+                what);
+    CHECK_EQ(rc, -1);
+    CHECK(strstr(err.msg, what) != NULL);
+}
+
+// LOCUST_* variables: derived names, an alias's own name, APEX_* wins.
+static void s_test_locust_env(const apex_cli_config_t *config)
+{
+    s_conf_t conf;
+    apex_error_t err;
+    const char *const none[] = {NULL};
+    s_clear_env();
+    CHECK(setenv("LOCUST_TEST_USERS", "4", 1) == 0);
+    CHECK(setenv("LOCUST_TEST_HEADLESS", "true", 1) == 0);
+    CHECK(setenv("LOCUST_TEST_NODE", "10.1.1.1", 1) == 0);
+    CHECK(setenv("LOCUST_TEST_MASTER_HOST", "10.9.9.9", 1) == 0);
+    CHECK_EQ(s_parse_config(&conf, &err, none, config), 0);
+    CHECK_EQ(conf.users, 4);
+    CHECK_EQ(conf.headless, 1);
+    CHECK_STR(conf.host, "10.1.1.1"); // the alias, not the derived name
+    CHECK(setenv("APEX_TEST_USERS", "5", 1) == 0);
+    CHECK_EQ(s_parse_config(&conf, &err, none, config), 0);
+    CHECK_EQ(conf.users, 5);
+    CHECK(setenv("LOCUST_TEST_USERS", "many", 1) == 0);
+    CHECK(unsetenv("APEX_TEST_USERS") == 0);
+    s_config_fails(none, config, "LOCUST_TEST_USERS: expected an integer");
+    s_clear_env();
+}
+
+// Files < environment < command line; later files win; --config last.
+static void s_test_config_precedence(const char *dir,
+                                     const apex_cli_config_t *config)
+{
+    s_conf_t conf;
+    apex_error_t err;
+    char path[512], other[512];
+    s_write(path, sizeof path, dir, "first.conf",
+            "# comment\n; another\n[locust]\nusers = 3\nspawn_rate: 2\n"
+            "headless = true\nrun-time = \"1m\"\nworker = true\n"
+            "node = 10.2.2.2\n\n");
+    const char *const none[] = {NULL};
+    CHECK_EQ(s_parse_config(&conf, &err, none, config), 0);
+    CHECK_STR(err.msg, "");
+    CHECK_EQ(conf.users, 3);
+    CHECK(conf.rate == 2);
+    CHECK_EQ(conf.headless, 1);
+    CHECK(conf.run_time == 60);
+    CHECK_STR(conf.host, "10.2.2.2"); // the alias's key
+
+    CHECK(setenv("APEX_TEST_USERS", "7", 1) == 0);
+    CHECK_EQ(s_parse_config(&conf, &err, none, config), 0);
+    CHECK_EQ(conf.users, 7);
+    const char *const cli[] = {"-u", "9", NULL};
+    CHECK_EQ(s_parse_config(&conf, &err, cli, config), 0);
+    CHECK_EQ(conf.users, 9);
+    s_clear_env();
+
+    // --config FILE comes after the default files, before the variables.
+    s_write(other, sizeof other, dir, "other.conf",
+            "users = 4\nheadless = off\n");
+    const char *const explicit[] = {"--config", other, NULL};
+    CHECK_EQ(s_parse_config(&conf, &err, explicit, config), 0);
+    CHECK_EQ(conf.users, 4);
+    CHECK_EQ(conf.headless, 1); // "off" leaves the first file's flag
+    char eq[600];
+    snprintf(eq, sizeof eq, "--config=%s", other);
+    const char *const explicit_eq[] = {eq, "-u", "11", NULL};
+    CHECK_EQ(s_parse_config(&conf, &err, explicit_eq, config), 0);
+    CHECK_EQ(conf.users, 11);
+    unlink(other);
+    unlink(path);
+}
+
+// What a bad file or value says, with the file and line.
+static void s_test_config_errors(const char *dir,
+                                 const apex_cli_config_t *config)
+{
+    char path[512], want[600];
+    const char *const none[] = {NULL};
+    static const struct {
+        const char *text;
+        const char *what;
+    } bad[] = {
+        {"users = 3\nusers = x\n", ":2: users: expected an integer"},
+        {"bogus = 1\n", ":1: unknown option 'bogus'"},
+        {"users 3\n", ":1: expected 'key = value', got 'users 3'"},
+        {"headless = maybe\n", ":1: headless: expected true or false"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        s_write(path, sizeof path, dir, "first.conf", bad[i].text);
+        snprintf(want, sizeof want, "%s%s", path, bad[i].what);
+        s_config_fails(none, config, want);
+    }
+    unlink(path);
+    const char *const missing[] = {"--config", "/nonexistent/apex.conf", NULL};
+    s_config_fails(missing, config,
+                   "/nonexistent/apex.conf: cannot read: No such file");
+    // A value that is the next option is refused (Locust's habit of
+    // "--json --only-summary" must not write a file "--only-summary").
+    const char *const next[] = {"--master-host", "--headless", NULL};
+    s_config_fails(next, config,
+                   "--master-host: expected a value, got the option "
+                   "'--headless'");
+    const char *const next_short[] = {"-u", "--headless", NULL};
+    s_config_fails(next_short, config, "--users: expected a value");
+}
+
+static void s_test_config(void)
+{
+    char dir[] = "/tmp/apex-test-cli-conf-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char first[600];
+    snprintf(first, sizeof first, "%s/first.conf", dir);
+    // "~/" is $HOME: the second default file lives there.
+    const char *home = getenv("HOME");
+    char *saved_home = home ? strdup(home) : NULL;
+    CHECK(setenv("HOME", dir, 1) == 0);
+    const char *const files[] = {first, "~/second.conf", NULL};
+    const char *const ignored[] = {"worker", NULL};
+    const apex_cli_alias_t aliases[] = {
+        {"APEX_TEST_MASTER_HOST", "LOCUST_TEST_NODE", "node"},
+    };
+    const apex_cli_config_t config = {files, ignored, aliases, 1};
+
+    s_test_locust_env(&config);
+    s_test_config_precedence(dir, &config);
+    s_test_config_errors(dir, &config);
+
+    // A later default file wins over an earlier one.
+    s_conf_t conf;
+    apex_error_t err;
+    char path[512], second[512];
+    const char *const none[] = {NULL};
+    s_write(path, sizeof path, dir, "first.conf", "users = 3\n");
+    s_write(second, sizeof second, dir, "second.conf", "users = 6\n");
+    CHECK_EQ(s_parse_config(&conf, &err, none, &config), 0);
+    CHECK_EQ(conf.users, 6);
+    unlink(second);
+    unlink(path);
+    // No files at all: nothing called.
+    CHECK_EQ(s_parse_config(&conf, &err, none, &config), 0);
+    CHECK_EQ(conf.calls, 0);
+
+    if (saved_home)
+        CHECK(setenv("HOME", saved_home, 1) == 0);
+    free(saved_home);
+    CHECK(rmdir(dir) == 0);
 }
 
 void test_cli(bool verbose)
@@ -469,4 +652,5 @@ void test_cli(bool verbose)
     s_test_values();
     s_test_parse();
     s_test_help();
+    s_test_config();
 }
