@@ -346,24 +346,20 @@ static int s_apply_files(const apex_cli_option_t *options, size_t noptions,
 // ---------------------------------------------------------------------
 // The command line
 
-int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
-                   char **argv, apex_cli_fn *fn, void *user, const char *usage,
-                   const char *version, const apex_cli_config_t *config,
-                   apex_error_t *err)
+// getopt's tables: shorts gets "-:hV" and the short letters (the leading
+// "-" returns other words in place, as code 1, for list options).
+static struct option *s_getopt_tables(const apex_cli_option_t *options,
+                                      size_t noptions, char *shorts,
+                                      size_t size)
 {
-    // Files, then the environment, so the command line wins.
-    if (s_apply_files(options, noptions, config, argc, argv, fn, user, err) ||
-        s_apply_env(options, noptions, config, fn, user, err))
-        return -1;
-
     struct option *longs = apex_calloc(noptions + 4, sizeof *longs);
-    char shorts[256] = ":hV";
+    snprintf(shorts, size, "-:hV");
     size_t ns = strlen(shorts);
     for (size_t i = 0; i < noptions; i++) {
         longs[i].name = options[i].name;
         longs[i].has_arg = options[i].has_arg ? required_argument : no_argument;
         longs[i].val = (int)(1000 + i);
-        if (options[i].short_name && ns + 3 < sizeof shorts) {
+        if (options[i].short_name && ns + 3 < size) {
             shorts[ns++] = (char)options[i].short_name;
             if (options[i].has_arg)
                 shorts[ns++] = ':';
@@ -377,60 +373,99 @@ int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
     longs[noptions + 2].name = "config";
     longs[noptions + 2].has_arg = required_argument;
     longs[noptions + 2].val = APEX_CLI_CONFIG_ID;
+    return longs;
+}
 
+// The option getopt's code c stands for, or NULL.
+static const apex_cli_option_t *s_by_code(const apex_cli_option_t *options,
+                                          size_t noptions, int c)
+{
+    if (c >= 1000 && (size_t)(c - 1000) < noptions)
+        return &options[c - 1000];
+    for (size_t i = 0; i < noptions; i++)
+        if (options[i].short_name == c)
+            return &options[i];
+    return NULL;
+}
+
+// Pass one value from the command line to the handler; a value that is
+// the next option is refused.
+static int s_give(const apex_cli_option_t *o, const char *value,
+                  apex_cli_fn *fn, void *user, apex_error_t *err)
+{
+    if (value && strncmp(value, "--", 2) == 0)
+        return apex_error_set(err,
+                              "--%s: expected a value, got the option '%s'",
+                              o->name, value);
+    if (fn(o->id, value, user, err) != 0) {
+        apex_error_prefix(err, "--%s", o->name);
+        return -1;
+    }
+    return 0;
+}
+
+int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
+                   char **argv, apex_cli_fn *fn, void *user, const char *usage,
+                   const char *version, const apex_cli_config_t *config,
+                   apex_error_t *err)
+{
+    // Files, then the environment, so the command line wins.
+    if (s_apply_files(options, noptions, config, argc, argv, fn, user, err) ||
+        s_apply_env(options, noptions, config, fn, user, err))
+        return -1;
+
+    char shorts[256];
+    struct option *longs = s_getopt_tables(options, noptions, shorts,
+                                           sizeof shorts);
     int rc = 0;
+    const apex_cli_option_t *list = NULL; // the list option words extend
     // 0, not 1: glibc then also forgets its position inside a cluster of
     // short options ("-qv") left by an earlier parse that stopped early.
     optind = 0;
     opterr = 0;
     for (;;) {
-        int longindex = -1;
-        int c = getopt_long(argc, argv, shorts, longs, &longindex);
+        int c = getopt_long(argc, argv, shorts, longs, NULL);
         if (c == -1)
             break;
-        if (c == 'h') {
-            apex_cli_help(stdout, usage, options, noptions);
+        if (c == 'h' || c == 'V') {
+            if (c == 'h')
+                apex_cli_help(stdout, usage, options, noptions);
+            else
+                printf("%s\n", version);
             rc = 1;
             goto done;
         }
-        if (c == 'V') {
-            printf("%s\n", version);
-            rc = 1;
-            goto done;
-        }
-        if (c == APEX_CLI_CONFIG_ID)
+        if (c == APEX_CLI_CONFIG_ID) {
+            list = NULL;
             continue; // read before the environment
+        }
+        if (c == 1) { // a word that is no option's value
+            if (!list) {
+                rc = apex_error_set(err, "%s: unexpected argument (see "
+                                         "--help)",
+                                    optarg);
+                goto done;
+            }
+            if ((rc = s_give(list, optarg, fn, user, err)) != 0)
+                goto done;
+            continue;
+        }
         if (c == '?' || c == ':') {
             const char *arg = argv[optind - 1];
-            if (c == ':')
-                rc = apex_error_set(err, "%s: expected a value", arg);
-            else
-                rc =
-                    apex_error_set(err, "%s: unknown option (see --help)", arg);
+            rc = c == ':' ? apex_error_set(err, "%s: expected a value", arg)
+                          : apex_error_set(err,
+                                           "%s: unknown option (see --help)",
+                                           arg);
             goto done;
         }
-        const apex_cli_option_t *o = NULL;
-        if (c >= 1000 && (size_t)(c - 1000) < noptions)
-            o = &options[c - 1000];
-        for (size_t i = 0; !o && i < noptions; i++)
-            if (options[i].short_name == c)
-                o = &options[i];
+        const apex_cli_option_t *o = s_by_code(options, noptions, c);
         if (!o) {
             rc = apex_error_set(err, "unexpected option");
             goto done;
         }
-        if (o->has_arg && strncmp(optarg, "--", 2) == 0) {
-            rc = apex_error_set(err,
-                                "--%s: expected a value, got the option "
-                                "'%s'",
-                                o->name, optarg);
+        list = o->has_arg == APEX_CLI_LIST ? o : NULL;
+        if ((rc = s_give(o, o->has_arg ? optarg : NULL, fn, user, err)) != 0)
             goto done;
-        }
-        if (fn(o->id, o->has_arg ? optarg : NULL, user, err) != 0) {
-            apex_error_prefix(err, "--%s", o->name);
-            rc = -1;
-            goto done;
-        }
     }
     if (optind < argc)
         rc = apex_error_set(err, "%s: unexpected argument (see --help)",

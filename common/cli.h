@@ -11,10 +11,15 @@
 
 #include "common/error.h"
 
+// has_arg: a flag (false), one value (true), or a list: the words after
+// the option are its values too, up to the next option (Locust's
+// nargs="*", as in "--tags a b"); each value is passed on its own.
+#define APEX_CLI_LIST 2
+
 typedef struct {
     const char *name;     // long name without dashes ("master-host")
     int short_name;       // short option letter, or 0
-    bool has_arg;         // takes a value (else a flag)
+    int has_arg;          // false, true or APEX_CLI_LIST
     const char *env;      // environment variable, or NULL
     const char *arg_name; // value placeholder in --help ("HOST")
     const char *help;     // one-line description, with its default

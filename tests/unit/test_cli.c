@@ -26,6 +26,7 @@ enum {
     S_VERBOSE,
     S_MASTER_HOST,
     S_QUIET,
+    S_TAGS,
 };
 
 static const apex_cli_option_t s_options[] = {
@@ -41,6 +42,7 @@ static const apex_cli_option_t s_options[] = {
     {"master-host", 0, true, "APEX_TEST_MASTER_HOST", "HOST",
      "master to connect to (default 127.0.0.1)", S_MASTER_HOST},
     {"quiet", 'q', false, NULL, NULL, "always refused by the handler", S_QUIET},
+    {"tags", 'T', APEX_CLI_LIST, NULL, "TAG", "tags, a list", S_TAGS},
 };
 #define S_NOPTIONS (sizeof s_options / sizeof s_options[0])
 
@@ -58,6 +60,8 @@ typedef struct {
     int headless;          // times the flag was given
     int verbose;           // times the flag was given
     char host[64];         // "" until set
+    char tags[64];         // list values joined by '|'
+
     int calls;             // handler calls
     int order[S_MAX_ARGS]; // option ids in call order
 } s_conf_t;
@@ -93,6 +97,14 @@ static int s_handler(int id, const char *arg, void *user, apex_error_t *err)
         return 0;
     case S_QUIET:
         return apex_error_set(err, "not allowed here");
+    case S_TAGS:
+        CHECK(arg != NULL);
+        if (strcmp(arg, "bad") == 0)
+            return apex_error_set(err, "not a tag");
+        snprintf(conf->tags + strlen(conf->tags),
+                 sizeof conf->tags - strlen(conf->tags), "%s%s",
+                 conf->tags[0] ? "|" : "", arg);
+        return 0;
     default:
         CHECK(false);
         return -1;
@@ -604,6 +616,32 @@ static void s_test_config_errors(const char *dir,
     s_config_fails(next_short, config, "--users: expected a value");
 }
 
+// A list option takes the words after it, up to the next option.
+static void s_test_list(void)
+{
+    s_conf_t conf;
+    apex_error_t err;
+    s_clear_env();
+    const char *const words[] = {"--tags", "a", "b", "-u", "3", "-T",
+                                 "c",      NULL};
+    CHECK_EQ(s_parse(&conf, &err, words), 0);
+    CHECK_STR(conf.tags, "a|b|c");
+    CHECK_EQ(conf.users, 3);
+    const char *const eq[] = {"--tags=x", "y", "--headless", NULL};
+    CHECK_EQ(s_parse(&conf, &err, eq), 0);
+    CHECK_STR(conf.tags, "x|y");
+    CHECK_EQ(conf.headless, 1);
+    // After another option, a stray word is no tag.
+    const char *const stray[] = {"--tags", "a", "-u", "3", "c", NULL};
+    s_parse_fails(stray, "c: unexpected argument");
+    const char *const after_flag[] = {"-T", "a", "--headless", "c", NULL};
+    s_parse_fails(after_flag, "c: unexpected argument");
+    const char *const bad[] = {"--tags", "a", "bad", NULL};
+    s_parse_fails(bad, "--tags: not a tag");
+    const char *const next[] = {"--tags", "--users", "3", NULL};
+    s_parse_fails(next, "--tags: expected a value, got the option '--users'");
+}
+
 static void s_test_config(void)
 {
     char dir[] = "/tmp/apex-test-cli-conf-XXXXXX";
@@ -653,4 +691,5 @@ void test_cli(bool verbose)
     s_test_parse();
     s_test_help();
     s_test_config();
+    s_test_list();
 }
