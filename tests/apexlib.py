@@ -260,11 +260,14 @@ class ProcCase(unittest.TestCase):
         self.procs.append(proc)
         return base
 
-    def assert_routes_served(self, served, prefix, exact=True):
+    def assert_routes_served(self, served, prefix, exact=True,
+                             unserved=None):
         """The Aggregated row of PREFIX_stats.csv sums the others, and
         each of them (one of ROUTES) counts what apex-target served
         (`served`: the "requests" of its GET /stats), or at most that when
-        not exact. Returns the Aggregated row and all rows."""
+        not exact; `unserved` (route key -> count) are requests that
+        failed before reaching the target. Returns the Aggregated row and
+        all rows."""
         rows = read_csv(prefix + "_stats.csv")
         total = [r for r in rows if r["Name"] == "Aggregated"][0]
         entries = [r for r in rows if r["Name"] != "Aggregated"]
@@ -274,6 +277,7 @@ class ProcCase(unittest.TestCase):
             key = ROUTES.get((r["Type"], r["Name"]))
             self.assertIsNotNone(key, r)
             ours, theirs = int(r["Request Count"]), served[key]
+            ours -= (unserved or {}).get(key, 0)
             if exact:
                 self.assertEqual(ours, theirs, key)
             else:

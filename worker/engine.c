@@ -265,8 +265,9 @@ static char *s_unknown_classes(const worker_engine_t *self,
 }
 
 // Bring one class to target users: stop the newest surplus, start more.
-static void s_apply_class(worker_engine_t *self, worker_class_t *cls,
-                          size_t target)
+// Returns the delay of the last user begun.
+static uint64_t s_apply_class(worker_engine_t *self, worker_class_t *cls,
+                              size_t target)
 {
     while (cls->nusers > target)
         s_stop_user(self, cls->users[--cls->nusers], true);
@@ -278,19 +279,23 @@ static void s_apply_class(worker_engine_t *self, worker_class_t *cls,
     // spawn rate means, not all in one instant: a herd started together
     // stays in step (constant pacing) and measures its own queueing.
     size_t first = cls->nusers, added = target - cls->nusers;
+    uint64_t delay = 0;
     while (cls->nusers < target) {
         worker_user_t *u = worker_user_new(self, cls);
         worker_engine_add_user(self, u);
-        uint64_t delay = self->arrival.on ? 0
-                                          : WORKER_ENGINE_SPAWN_SPREAD_US *
-                                                (u->index - first) / added;
+        delay = self->arrival.on ? 0
+                                 : WORKER_ENGINE_SPAWN_SPREAD_US *
+                                       (u->index - first) / added;
         worker_user_begin_after(u, delay);
     }
+    return delay;
 }
 
-void worker_engine_apply(worker_engine_t *self, const worker_count_t *counts,
-                         size_t ncounts, char **unknown)
+uint64_t worker_engine_apply(worker_engine_t *self,
+                             const worker_count_t *counts, size_t ncounts,
+                             char **unknown)
 {
+    uint64_t last = 0;
     *unknown = s_unknown_classes(self, counts, ncounts);
     for (size_t c = 0; c < self->nclasses; c++) {
         worker_class_t *cls = &self->classes[c];
@@ -298,9 +303,12 @@ void worker_engine_apply(worker_engine_t *self, const worker_count_t *counts,
         for (size_t i = 0; i < ncounts; i++)
             if (strcmp(cls->cls->name, counts[i].name) == 0)
                 target = (size_t)counts[i].count;
-        s_apply_class(self, cls, target);
+        uint64_t delay = s_apply_class(self, cls, target);
+        if (delay > last)
+            last = delay;
     }
     s_check_stopped(self);
+    return last;
 }
 
 void worker_engine_stop(worker_engine_t *self, bool graceful,

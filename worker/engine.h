@@ -61,8 +61,11 @@ void worker_engine_set_stop_timeout(worker_engine_t *self, double seconds);
 // newest surplus ones. Classes missing from counts get 0. A name the
 // scenario does not define is skipped and reported through unknown (a
 // comma-separated list the caller frees, NULL when all were known).
-void worker_engine_apply(worker_engine_t *self, const worker_count_t *counts,
-                         size_t ncounts, char **unknown);
+// New users begin spread over a second; returns the time in µs until
+// the last of them begins (0 when none waits).
+uint64_t worker_engine_apply(worker_engine_t *self,
+                             const worker_count_t *counts, size_t ncounts,
+                             char **unknown);
 
 // Stop every user: waiting users at once, users with a request in flight
 // after their task if a stop timeout is set (cut off when it expires),

@@ -64,6 +64,7 @@ struct worker {
     uint64_t connect_delay;     // current back-off
     apex_timer_t heartbeat;     // every second
     apex_timer_t report;        // every 3 s
+    apex_timer_t spawned;       // the last new user has begun
     worker_state_t state;       // see worker_state_t
     int64_t index;              // from ack
     double last_spawn_ts;       // newest spawn timestamp applied
@@ -398,7 +399,8 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
         targets[i].name = msg->counts[i].name;
         targets[i].count = msg->counts[i].count;
     }
-    worker_engine_apply(self->engine, targets, msg->ncounts, &unknown);
+    uint64_t settle =
+        worker_engine_apply(self->engine, targets, msg->ncounts, &unknown);
     free(targets);
     if (unknown && (!self->unknown_classes ||
                     strcmp(unknown, self->unknown_classes) != 0)) {
@@ -412,6 +414,18 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
     }
     free(self->unknown_classes);
     self->unknown_classes = unknown;
+    // Spawning is complete when the last new user has begun (they begin
+    // spread over a second): the master's "All users spawned" is then
+    // true, and the heartbeats say "spawning" until it is.
+    apex_timer_start(self->loop, &self->spawned, settle);
+}
+
+static void s_on_spawned(apex_loop_t *loop, apex_timer_t *timer)
+{
+    (void)loop;
+    worker_t *self = timer->arg;
+    if (self->state != WORKER_SPAWNING)
+        return; // stopped or quitting meanwhile
     self->state = WORKER_RUNNING;
     s_send_spawning_complete(self);
 }
@@ -538,6 +552,7 @@ worker_t *worker_new(const worker_options_t *options, apex_error_t *err)
     apex_timer_init(&self->connect_timer, s_on_connect_timer, self);
     apex_timer_init(&self->heartbeat, s_on_heartbeat, self);
     apex_timer_init(&self->report, s_on_report, self);
+    apex_timer_init(&self->spawned, s_on_spawned, self);
     apex_loop_on_iteration(self->loop, s_on_iteration, self);
 
     self->engine = worker_engine_new(self->loop, err);
@@ -586,6 +601,7 @@ void worker_destroy(worker_t **self_p)
         apex_timer_stop(self->loop, &self->connect_timer);
         apex_timer_stop(self->loop, &self->heartbeat);
         apex_timer_stop(self->loop, &self->report);
+        apex_timer_stop(self->loop, &self->spawned);
         apex_io_stop(self->loop, &self->sig_io);
         proto_zio_destroy(&self->zio);
     }
