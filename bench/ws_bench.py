@@ -118,7 +118,7 @@ def apex_round(args, tmp, addr, port, n):
         [os.path.join(args.build, "apex-master"), "-f", scenario,
          "--headless", "-u", str(args.connections), "-r", str(SPAWN_RATE),
          "-t", "%ds" % (args.seconds + ramp), "--expect-workers", "1",
-         "--master-bind-port", str(mport), "--only-summary", "--json",
+         "--master-bind-port", str(mport), "--only-summary", "--json-file",
          report, "--loglevel", "WARNING"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         preexec_fn=raise_nofile)

@@ -18,10 +18,10 @@
 #define APEX_MAX_DURATION_S 1e9 // ~31 years: seconds * 1e6 fits uint64_t
 #define APEX_CLI_VERSION_ID -1001
 #define APEX_CLI_CONFIG_ID -1002
-#define APEX_CLI_ENV_MAX 128     // a derived LOCUST_* name
-#define APEX_CLI_KEY_MAX 64      // a configuration key
-#define APEX_CLI_LINE_MAX 4096   // a configuration line
-#define APEX_CLI_WHERE_MAX 512   // "FILE:LINE: option" in messages
+#define APEX_CLI_ENV_MAX 128   // a derived LOCUST_* name
+#define APEX_CLI_KEY_MAX 64    // a configuration key
+#define APEX_CLI_LINE_MAX 4096 // a configuration line
+#define APEX_CLI_WHERE_MAX 512 // "FILE:LINE: option" in messages
 #define APEX_CLI_ENV_PREFIX "APEX_"
 #define APEX_CLI_LOCUST_PREFIX "LOCUST_"
 
@@ -233,9 +233,8 @@ static const apex_cli_option_t *s_by_key(const apex_cli_option_t *options,
 
 static bool s_ignored(const apex_cli_config_t *config, const char *key)
 {
-    for (size_t i = 0; config && config->ignored_keys &&
-                       config->ignored_keys[i];
-         i++)
+    for (size_t i = 0;
+         config && config->ignored_keys && config->ignored_keys[i]; i++)
         if (strcmp(config->ignored_keys[i], key) == 0)
             return true;
     return false;
@@ -253,6 +252,34 @@ static char *s_trim(char *s)
         s++;
     }
     return s;
+}
+
+// Values read from files outlive the parse (handlers keep the pointers,
+// as they do argv's and getenv's): each is copied here until exit.
+static struct {
+    char **values;
+    size_t n, cap;
+} s_kept;
+
+static void s_free_kept(void)
+{
+    for (size_t i = 0; i < s_kept.n; i++)
+        free(s_kept.values[i]);
+    free(s_kept.values);
+    s_kept.values = NULL;
+    s_kept.n = s_kept.cap = 0;
+}
+
+static const char *s_keep(const char *value)
+{
+    if (s_kept.n == s_kept.cap) {
+        if (!s_kept.cap)
+            atexit(s_free_kept);
+        s_kept.cap = s_kept.cap ? 2 * s_kept.cap : 16;
+        s_kept.values =
+            apex_realloc(s_kept.values, s_kept.cap, sizeof *s_kept.values);
+    }
+    return s_kept.values[s_kept.n++] = apex_strdup(value);
 }
 
 // One line of a configuration file (number lineno of path).
@@ -278,9 +305,8 @@ static int s_config_line(const apex_cli_option_t *options, size_t noptions,
         return apex_error_set(err, "%s:%d: unknown option '%s' (see --help)",
                               path, lineno, key);
     char where[APEX_CLI_WHERE_MAX];
-    snprintf(where, sizeof where, "%.400s:%d: %.64s", path, lineno,
-             o->name);
-    return s_apply(o, value, fn, user, where, err);
+    snprintf(where, sizeof where, "%.400s:%d: %.64s", path, lineno, o->name);
+    return s_apply(o, s_keep(value), fn, user, where, err);
 }
 
 // Read one configuration file; a missing default file is no error.
@@ -328,9 +354,8 @@ static const char *s_config_arg(int argc, char **argv)
 }
 
 static int s_apply_files(const apex_cli_option_t *options, size_t noptions,
-                         const apex_cli_config_t *config, int argc,
-                         char **argv, apex_cli_fn *fn, void *user,
-                         apex_error_t *err)
+                         const apex_cli_config_t *config, int argc, char **argv,
+                         apex_cli_fn *fn, void *user, apex_error_t *err)
 {
     for (size_t i = 0; config && config->files && config->files[i]; i++)
         if (s_config_file(options, noptions, config, config->files[i], false,
@@ -394,9 +419,8 @@ static int s_give(const apex_cli_option_t *o, const char *value,
                   apex_cli_fn *fn, void *user, apex_error_t *err)
 {
     if (value && strncmp(value, "--", 2) == 0)
-        return apex_error_set(err,
-                              "--%s: expected a value, got the option '%s'",
-                              o->name, value);
+        return apex_error_set(
+            err, "--%s: expected a value, got the option '%s'", o->name, value);
     if (fn(o->id, value, user, err) != 0) {
         apex_error_prefix(err, "--%s", o->name);
         return -1;
@@ -415,8 +439,8 @@ int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
         return -1;
 
     char shorts[256];
-    struct option *longs = s_getopt_tables(options, noptions, shorts,
-                                           sizeof shorts);
+    struct option *longs =
+        s_getopt_tables(options, noptions, shorts, sizeof shorts);
     int rc = 0;
     const apex_cli_option_t *list = NULL; // the list option words extend
     // 0, not 1: glibc then also forgets its position inside a cluster of
@@ -441,8 +465,9 @@ int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
         }
         if (c == 1) { // a word that is no option's value
             if (!list) {
-                rc = apex_error_set(err, "%s: unexpected argument (see "
-                                         "--help)",
+                rc = apex_error_set(err,
+                                    "%s: unexpected argument (see "
+                                    "--help)",
                                     optarg);
                 goto done;
             }
@@ -453,9 +478,8 @@ int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
         if (c == '?' || c == ':') {
             const char *arg = argv[optind - 1];
             rc = c == ':' ? apex_error_set(err, "%s: expected a value", arg)
-                          : apex_error_set(err,
-                                           "%s: unknown option (see --help)",
-                                           arg);
+                          : apex_error_set(
+                                err, "%s: unknown option (see --help)", arg);
             goto done;
         }
         const apex_cli_option_t *o = s_by_code(options, noptions, c);

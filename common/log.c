@@ -2,6 +2,8 @@
 // threads do not interleave.
 #include "common/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +27,22 @@ void apex_log_init(const char *name, apex_log_level_t level)
         snprintf(s_log.host, sizeof s_log.host, "localhost");
     s_log.host[sizeof s_log.host - 1] = '\0';
     s_log.level = level;
+}
+
+int apex_log_to_file(const char *path, apex_error_t *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return apex_error_set(err, "%s: cannot open: %s", path,
+                              strerror(errno));
+    fflush(stderr);
+    int rc = dup2(fd, STDERR_FILENO); // dup2 clears FD_CLOEXEC on fd 2
+    int saved = errno;
+    close(fd);
+    if (rc < 0)
+        return apex_error_set(err, "%s: cannot log there: %s", path,
+                              strerror(saved));
+    return 0;
 }
 
 int apex_log_level_parse(const char *text, apex_log_level_t *level)

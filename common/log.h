@@ -13,12 +13,18 @@ typedef enum {
     APEX_LOG_WARNING = 30,
     APEX_LOG_ERROR = 40,
     APEX_LOG_CRITICAL = 50,
+    APEX_LOG_OFF = 100, // nothing (--skip-log)
 } apex_log_level_t;
 
 // Set the logger name (e.g. "apex.master") and the minimum level. The
 // logger is the one piece of process-wide state in the tree: it is set
 // once by main() before any thread starts.
 void apex_log_init(const char *name, apex_log_level_t level);
+
+// --logfile: from now on stderr (the log, and what child processes
+// write there) appends to path. Returns 0, or -1 with err set to
+// "PATH: cannot open: ...".
+int apex_log_to_file(const char *path, apex_error_t *err);
 
 // Parse "DEBUG", "info", ... into *level. Returns 0, or -1 if unknown.
 int apex_log_level_parse(const char *text, apex_log_level_t *level);

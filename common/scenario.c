@@ -98,13 +98,13 @@ static const char *const s_root_keys[] = {"description", "host",  "headers",
                                           "env",         "shape", "thresholds",
                                           "users",       NULL};
 static const char *const s_user_keys[] = {
-    "name", "weight", "fixed_count", "wait", "on_start", "tasks", NULL};
+    "name", "weight", "fixed_count", "wait", "on_start", "tasks", "tags", NULL};
 static const char *const s_wait_keys[] = {
     "constant", "between", "constant_pacing", "constant_throughput", NULL};
-static const char *const s_task_keys[] = {"name", "weight", "request",
-                                          "sequence", NULL};
+static const char *const s_task_keys[] = {"name",     "weight", "request",
+                                          "sequence", "tags",   NULL};
 // What a step standing for a task (the shorthand) may have on top.
-static const char *const s_shorthand_keys[] = {"weight", "task", NULL};
+static const char *const s_shorthand_keys[] = {"weight", "task", "tags", NULL};
 
 // ---------------------------------------------------------------------
 // Freeing the model
@@ -333,6 +333,7 @@ static int s_parse_task_object(apex_parser_t *p, const json_t *obj,
         return apex_parse_fail(p, "expected \"request\" or \"sequence\", "
                                   "not both");
     if (apex_parse_check_keys(p, obj, s_task_keys, NULL) != 0 ||
+        apex_parse_tags(p, obj) != 0 ||
         s_parse_task_name(p, obj, "name", t) != 0 ||
         s_get_weight(p, obj, &t->weight) != 0)
         return -1;
@@ -374,7 +375,8 @@ static int s_parse_task(apex_parser_t *p, const json_t *obj, size_t i,
         return apex_parse_check_keys(p, obj, s_task_keys, NULL) != 0
                    ? -1
                    : apex_parse_fail_got(p, obj, what);
-    if (s_parse_task_name(p, obj, "task", t) != 0 ||
+    if (apex_parse_tags(p, obj) != 0 ||
+        s_parse_task_name(p, obj, "task", t) != 0 ||
         s_get_weight(p, obj, &t->weight) != 0)
         return -1;
     t->steps = apex_calloc(1, sizeof *t->steps);
@@ -530,7 +532,7 @@ static int s_parse_user(apex_parser_t *p, const json_t *obj, size_t index,
     if (!json_is_object(obj))
         return apex_parse_fail_got(p, obj, "a user class object");
     if (apex_parse_check_keys(p, obj, s_user_keys, NULL) != 0 ||
-        s_parse_user_name(p, obj, index) != 0 ||
+        apex_parse_tags(p, obj) != 0 || s_parse_user_name(p, obj, index) != 0 ||
         s_get_weight(p, obj, &u->weight) != 0 ||
         s_parse_user_options(p, obj, u) != 0)
         return -1;
@@ -733,6 +735,16 @@ static int s_read_all(int fd, const struct stat *st, const char *path,
 apex_scenario_t *apex_scenario_load(const char *path, apex_error_t *err)
 {
     assert(path);
+    size_t plen = strlen(path);
+    if (plen >= 3 && strcmp(path + plen - 3, ".py") == 0) {
+        apex_error_set(err,
+                       "%s: a Python locustfile; apex scenarios are JSON "
+                       "files (see the README's \"From Locust\" section: "
+                       "user classes, @task weights, wait_time, on_start "
+                       "and @tag map one to one)",
+                       path);
+        return NULL;
+    }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         apex_error_set(err, "%s: cannot read: %s", path, strerror(errno));

@@ -193,6 +193,25 @@ apex_scenario_t *apex_scenario_load(const char *path, apex_error_t *err);
 // Free *self_p and set it to NULL; does nothing if *self_p is NULL.
 void apex_scenario_destroy(apex_scenario_t **self_p);
 
+// Locust's --tags and --exclude-tags. A task's tags are its "tags" and
+// its user class's.
+typedef struct {
+    const char *const *tags;    // run only tasks with one of these; NULL:
+                                // no such rule
+    size_t ntags;               // their number
+    const char *const *exclude; // never tasks with one of these, or NULL
+    size_t nexclude;            // their number
+} apex_tag_filter_t;
+
+// A new scenario with only the tasks f lets through, without the user
+// classes left with none (*dropped: their names, comma-separated, for the
+// caller to free; NULL when none was). NULL with err set when no task is
+// left, or when what is left does not parse (a shape naming a dropped
+// class).
+apex_scenario_t *apex_scenario_filter(const apex_scenario_t *sc,
+                                      const apex_tag_filter_t *f,
+                                      char **dropped, apex_error_t *err);
+
 // The user class with this name, or NULL.
 const apex_user_class_t *apex_scenario_find_user(const apex_scenario_t *self,
                                                  const char *name);

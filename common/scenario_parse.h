@@ -94,6 +94,10 @@ int apex_parse_members(apex_parser_t *p, const json_t *object,
 int apex_parse_step_name(apex_parser_t *p, const json_t *obj, apex_step_t *step,
                          const char *fallback);
 
+// obj's "tags", if any: an array of non-empty strings
+// (common/scenario_tags.c).
+int apex_parse_tags(apex_parser_t *p, const json_t *obj);
+
 // An integer in [min, max] (JSON integers only: 1.0 is not one).
 int apex_parse_get_int(apex_parser_t *p, const json_t *v, long long min,
                        long long max, long long *out);

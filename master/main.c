@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/alloc.h"
 #include "common/fs.h"
 #include "common/cli.h"
 #include "common/log.h"
@@ -44,6 +45,13 @@ enum {
     OPT_AUTOSTART,
     OPT_AUTOQUIT,
     OPT_METRICS,
+    OPT_JSON_FILE,
+    OPT_TAGS,
+    OPT_EXCLUDE_TAGS,
+    OPT_RESET_STATS,
+    OPT_PRINT_STATS,
+    OPT_LOGFILE,
+    OPT_SKIP_LOG,
 };
 
 static const apex_cli_option_t s_options[] = {
@@ -96,6 +104,14 @@ static const apex_cli_option_t s_options[] = {
      "print only the final summary, not the periodic table", OPT_ONLY_SUMMARY},
     {"loglevel", 'L', true, "APEX_LOGLEVEL", "LEVEL",
      "DEBUG, INFO, WARNING, ERROR (default INFO)", OPT_LOGLEVEL},
+    {"logfile", 0, true, "APEX_LOGFILE", "FILE",
+     "append the log to FILE instead of stderr", OPT_LOGFILE},
+    {"skip-log", 0, false, "APEX_SKIP_LOG", NULL,
+     "no log at all: only the results (with --json, only the JSON)",
+     OPT_SKIP_LOG},
+    {"print-stats", 0, false, "APEX_PRINT_STATS", NULL,
+     "print the stats table to the console with the web UI too",
+     OPT_PRINT_STATS},
     {"stages", 0, true, "APEX_STAGES", "STAGES",
      "load shape DURATION:USERS[:RATE],... e.g. 1m:50,3m:50,1m:0 (linear "
      "ramps; overrides the scenario's shape)",
@@ -105,8 +121,20 @@ static const apex_cli_option_t s_options[] = {
      "'http_req_failed: rate<0.01', 'http_reqs: rate>100', "
      "'http_req_duration{name:GET /health}: p(99)<20'",
      OPT_THRESHOLD},
-    {"json", 0, true, "APEX_JSON", "FILE", "write the run as one JSON document",
+    {"tags", 'T', APEX_CLI_LIST, "APEX_TAGS", "TAG",
+     "run only tasks with one of these tags (\"--tags a b\" or \"a,b\")",
+     OPT_TAGS},
+    {"exclude-tags", 'E', APEX_CLI_LIST, "APEX_EXCLUDE_TAGS", "TAG",
+     "never run tasks with one of these tags", OPT_EXCLUDE_TAGS},
+    {"reset-stats", 0, false, "APEX_RESET_STATS", NULL,
+     "reset the statistics once the ramp is complete", OPT_RESET_STATS},
+    {"json", 0, false, "APEX_JSON", NULL,
+     "print the final stats to stdout as JSON (Locust's --json), and no "
+     "tables",
      OPT_JSON},
+    {"json-file", 0, true, "APEX_JSON_FILE", "FILE",
+     "write the run as one JSON document (stats, thresholds, workers)",
+     OPT_JSON_FILE},
     {"html", 0, true, "APEX_HTML", "FILE",
      "write a self-contained HTML report with charts", OPT_HTML},
     {"web-host", 0, true, "APEX_WEB_HOST", "ADDR",
@@ -128,13 +156,31 @@ static const apex_cli_option_t s_options[] = {
 };
 
 #define MASTER_MAX_THRESHOLD_ARGS 256
+#define MASTER_MAX_TAGS 64 // each of --tags and --exclude-tags
 
 typedef struct {
     master_options_t o;      // options being built
     bool expect_workers_set; // --expect-workers was given
     bool processes_set;      // --processes was given
     const char *thresholds[MASTER_MAX_THRESHOLD_ARGS]; // --threshold values
+    char *tags[MASTER_MAX_TAGS];                       // --tags
+    char *exclude_tags[MASTER_MAX_TAGS];               // --exclude-tags
 } s_args_t;
+
+// Add the tags of one value ("a,b", "a b" or Locust's "[a, b]") to list.
+static int s_add_tags(const char *arg, char **list, size_t *n,
+                      apex_error_t *err)
+{
+    static const char seps[] = ", \t[]";
+    for (const char *p = arg + strspn(arg, seps); *p; p += strspn(p, seps)) {
+        size_t len = strcspn(p, seps);
+        if (*n >= MASTER_MAX_TAGS)
+            return apex_error_set(err, "more than %d tags", MASTER_MAX_TAGS);
+        list[(*n)++] = apex_strndup(p, len);
+        p += len;
+    }
+    return 0;
+}
 
 // The machine's online cores (at least 1).
 static int s_cores(void)
@@ -188,6 +234,15 @@ static int s_option_test(s_args_t *args, int id, const char *arg,
         return 0;
     case OPT_STOP_TIMEOUT:
         return apex_parse_duration(arg, &o->stop_timeout, err);
+    case OPT_TAGS:
+        o->tags = (const char *const *)args->tags;
+        return s_add_tags(arg, args->tags, &o->ntags, err);
+    case OPT_EXCLUDE_TAGS:
+        o->exclude_tags = (const char *const *)args->exclude_tags;
+        return s_add_tags(arg, args->exclude_tags, &o->nexclude_tags, err);
+    case OPT_RESET_STATS:
+        o->reset_stats = true;
+        return 0;
     default:
         return S_NOT_MINE;
     }
@@ -212,10 +267,22 @@ static int s_option_output(s_args_t *args, int id, const char *arg,
         o->csv_full_history = true;
         return 0;
     case OPT_JSON:
+        o->json_stdout = true;
+        return 0;
+    case OPT_JSON_FILE:
     case OPT_HTML:
+    case OPT_LOGFILE:
         if (!*arg)
             return apex_error_set(err, "expected a file name");
-        *(id == OPT_JSON ? &o->json_path : &o->html_path) = arg;
+        *(id == OPT_JSON_FILE ? &o->json_path
+          : id == OPT_HTML    ? &o->html_path
+                              : &o->logfile) = arg;
+        return 0;
+    case OPT_SKIP_LOG:
+        o->level = APEX_LOG_OFF;
+        return 0;
+    case OPT_PRINT_STATS:
+        o->print_stats = true;
         return 0;
     case OPT_EXIT_CODE_ON_ERROR:
         if (apex_parse_long(arg, 0, MASTER_MAX_EXIT_CODE, &n, err) != 0)
@@ -314,12 +381,27 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
     return apex_error_set(err, "unhandled option");
 }
 
+// Options that need others.
+static int s_check(const s_args_t *args, apex_error_t *err)
+{
+    const master_options_t *o = &args->o;
+    if (!o->scenario_path)
+        return apex_error_set(err, "-f/--scenario FILE is required");
+    if (o->csv_full_history && !o->csv_prefix)
+        return apex_error_set(err, "--csv-full-history needs --csv");
+    if (o->autoquit >= 0 && !o->autostart)
+        return apex_error_set(err, "--autoquit needs --autostart");
+    if (o->print_stats && o->headless)
+        return apex_error_set(err, "--print-stats is for web UI runs "
+                                   "(--headless prints the table already)");
+    return 0;
+}
+
 // Locust's files and names: apex.conf here or ~/.apex.conf (like
 // locust.conf and ~/.locust.conf), LOCUST_LOCUSTFILE and "locustfile" for
 // the scenario; a file's "master = true" means nothing here (this is the
 // master).
-static const char *const s_config_files[] = {"~/.apex.conf", "apex.conf",
-                                             NULL};
+static const char *const s_config_files[] = {"~/.apex.conf", "apex.conf", NULL};
 static const char *const s_config_ignored[] = {"master", NULL};
 static const apex_cli_alias_t s_aliases[] = {
     {"APEX_SCENARIO", "LOCUST_LOCUSTFILE", "locustfile"},
@@ -359,24 +441,19 @@ int main(int argc, char **argv)
         return MASTER_EXIT_USAGE;
     }
     master_options_t *o = &args.o;
-    if (!o->scenario_path) {
-        fprintf(stderr, "apex-master: -f/--scenario FILE is required\n");
+    if (s_check(&args, &err) != 0) {
+        fprintf(stderr, "apex-master: %s\n", err.msg);
         return MASTER_EXIT_USAGE;
     }
-    if (o->csv_full_history && !o->csv_prefix) {
-        fprintf(stderr, "apex-master: --csv-full-history needs --csv\n");
-        return MASTER_EXIT_USAGE;
-    }
-    if (o->autoquit >= 0 && !o->autostart) {
-        fprintf(stderr, "apex-master: --autoquit needs --autostart\n");
+    if (o->logfile && apex_log_to_file(o->logfile, &err) != 0) {
+        fprintf(stderr, "apex-master: --logfile %s\n", err.msg);
         return MASTER_EXIT_USAGE;
     }
     // Like Locust without --master: a run with no word about workers
     // runs locally, one worker per core.
-    bool local_default = !args.processes_set && !args.expect_workers_set;
-    if (local_default)
+    bool local_note = !args.processes_set && !args.expect_workers_set;
+    if (local_note)
         o->processes = s_cores();
-    bool local_note = local_default;
     if (o->processes > 0 && !args.expect_workers_set)
         o->expect_workers = o->processes;
     apex_log_init("apex.master", o->level);

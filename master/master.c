@@ -504,11 +504,31 @@ static int s_setup_outputs(master_t *self, apex_error_t *err, int *exit_code)
     return 0;
 }
 
+// The scenario, with --tags and --exclude-tags applied.
+static apex_scenario_t *s_load_scenario(const master_options_t *o,
+                                        apex_error_t *err)
+{
+    apex_scenario_t *scn = apex_scenario_load(o->scenario_path, err);
+    if (!scn || (!o->tags && !o->exclude_tags))
+        return scn;
+    apex_tag_filter_t filter = {o->tags, o->ntags, o->exclude_tags,
+                                o->nexclude_tags};
+    char *dropped = NULL;
+    apex_scenario_t *kept = apex_scenario_filter(scn, &filter, &dropped, err);
+    apex_scenario_destroy(&scn);
+    if (dropped)
+        apex_warn("user class(es) %s have no task left after the tag "
+                  "filter: they are not run",
+                  dropped);
+    free(dropped);
+    return kept;
+}
+
 master_t *master_new(const master_options_t *options, apex_error_t *err,
                      int *exit_code)
 {
     *exit_code = MASTER_EXIT_USAGE;
-    apex_scenario_t *scn = apex_scenario_load(options->scenario_path, err);
+    apex_scenario_t *scn = s_load_scenario(options, err);
     if (!scn)
         return NULL;
     master_t *self = apex_calloc(1, sizeof *self);
@@ -585,6 +605,14 @@ static void s_print_thresholds(const master_thresholds_t *th)
 static void s_print_summary(master_t *self)
 {
     const master_results_t *res = &self->results;
+    if (self->options.json_stdout) {
+        // Locust's --json: the JSON alone on stdout, for a pipe.
+        char *json = master_report_locust_json(res->stats);
+        printf("%s\n", json);
+        free(json);
+        fflush(stdout);
+        return;
+    }
     master_report_table(stdout, res->stats, false);
     master_report_percentiles(stdout, res->stats);
     if (apex_stats_error_count(res->stats))
@@ -687,7 +715,8 @@ int master_run(master_t *self)
     apex_timer_start(self->loop, &self->tick, MASTER_TICK_US);
     if (self->options.csv_prefix)
         apex_timer_start(self->loop, &self->csv_timer, 0);
-    if (!self->options.only_summary && self->options.headless)
+    const master_options_t *o = &self->options;
+    if ((o->headless && !o->only_summary && !o->json_stdout) || o->print_stats)
         apex_timer_start(self->loop, &self->console, MASTER_CONSOLE_US);
     if (self->options.headless || self->options.autostart)
         master_runner_wait(self->runner);

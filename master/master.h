@@ -21,36 +21,44 @@
 // MASTER_EXIT_THRESHOLDS (99, as k6) is in master/thresholds.h
 
 typedef struct {
-    const char *scenario_path;      // -f
-    const char *host;               // -H, or NULL (scenario's, $API_URL)
-    int64_t users;                  // -u
-    double spawn_rate;              // -r
-    double run_time;                // -t seconds, 0 = until stopped
-    bool headless;                  // --headless
-    const char *csv_prefix;         // --csv, or NULL
-    bool csv_full_history;          // --csv-full-history
-    int expect_workers;             // --expect-workers
-    double expect_workers_max_wait; // seconds, 0 = forever
-    const char *bind_host;          // --master-bind-host ("*")
-    int bind_port;                  // --master-bind-port (5557)
-    int processes;                  // --processes (0 = none)
-    double stop_timeout;            // --stop-timeout seconds, < 0 = None
-    int exit_code_on_error;         // --exit-code-on-error (1)
-    bool only_summary;              // --only-summary
-    const char *stages;             // --stages, or NULL
-    const char **thresholds;        // --threshold expressions
-    size_t nthresholds;             // their number
-    const char *json_path;          // --json FILE, or NULL
-    const char *html_path;          // --html FILE, or NULL
-    bool users_set;                 // -u was given (scales a shape)
-    bool run_time_set;              // -t was given (scales a shape)
-    const char *web_host;           // --web-host ("" = all interfaces)
-    int web_port;                   // --web-port (8089)
-    const char *web_auth;           // --web-auth user:password, or NULL
-    bool autostart;                 // --autostart (UI mode)
-    bool metrics;                   // --metrics: /metrics when headless
-    double autoquit;                // --autoquit seconds, < 0 = never
-    apex_log_level_t level;         // --loglevel, passed to local workers
+    const char *scenario_path;       // -f
+    const char *host;                // -H, or NULL (scenario's, $API_URL)
+    int64_t users;                   // -u
+    double spawn_rate;               // -r
+    double run_time;                 // -t seconds, 0 = until stopped
+    bool headless;                   // --headless
+    const char *csv_prefix;          // --csv, or NULL
+    bool csv_full_history;           // --csv-full-history
+    int expect_workers;              // --expect-workers
+    double expect_workers_max_wait;  // seconds, 0 = forever
+    const char *bind_host;           // --master-bind-host ("*")
+    int bind_port;                   // --master-bind-port (5557)
+    int processes;                   // --processes (0 = none)
+    double stop_timeout;             // --stop-timeout seconds, < 0 = None
+    int exit_code_on_error;          // --exit-code-on-error (1)
+    bool only_summary;               // --only-summary
+    const char *stages;              // --stages, or NULL
+    const char **thresholds;         // --threshold expressions
+    size_t nthresholds;              // their number
+    const char *json_path;           // --json-file FILE, or NULL
+    bool json_stdout;                // --json: final stats on stdout only
+    const char *html_path;           // --html FILE, or NULL
+    bool users_set;                  // -u was given (scales a shape)
+    bool run_time_set;               // -t was given (scales a shape)
+    const char *web_host;            // --web-host ("" = all interfaces)
+    int web_port;                    // --web-port (8089)
+    const char *web_auth;            // --web-auth user:password, or NULL
+    bool autostart;                  // --autostart (UI mode)
+    bool metrics;                    // --metrics: /metrics when headless
+    double autoquit;                 // --autoquit seconds, < 0 = never
+    apex_log_level_t level;          // --loglevel, passed to local workers
+    const char *const *tags;         // --tags, or NULL
+    size_t ntags;                    // their number
+    const char *const *exclude_tags; // --exclude-tags, or NULL
+    size_t nexclude_tags;            // their number
+    bool reset_stats;                // --reset-stats: when the ramp ends
+    bool print_stats;                // --print-stats: the table with the UI
+    const char *logfile;             // --logfile, or NULL (stderr)
 } master_options_t;
 
 typedef struct master master_t; // opaque

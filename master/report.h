@@ -41,6 +41,11 @@ void master_report_percentiles(FILE *out, const apex_stats_t *stats);
 // "Error report" table.
 void master_report_errors(FILE *out, const apex_stats_t *stats);
 
+// --json: the entries as Locust's --json prints them (a JSON array of
+// StatsEntryDict, indented), in a new string the caller frees
+// (master/report_locust.c).
+char *master_report_locust_json(const apex_stats_t *stats);
+
 // A table of the workers, so a mixed fleet shows who did what.
 void master_report_workers(FILE *out, const master_worker_row_t *rows,
                            size_t n);

@@ -55,14 +55,19 @@ void master_results_start(master_results_t *self)
     s_clear_figures(self);
 }
 
-void master_results_reset(master_results_t *self)
+void master_results_reset_stats(master_results_t *self)
 {
     apex_stats_reset(self->stats, apex_wall_time());
-    master_history_clear(self->history);
-    s_free_exceptions(self);
     self->iterations = 0;
     self->dropped = 0;
     s_clear_figures(self);
+}
+
+void master_results_reset(master_results_t *self)
+{
+    master_results_reset_stats(self);
+    master_history_clear(self->history);
+    s_free_exceptions(self);
 }
 
 const apex_stats_entry_t *master_results_merge(master_results_t *self,

@@ -45,6 +45,10 @@ void master_results_start(master_results_t *self);
 // emptied; the start time stays.
 void master_results_reset(master_results_t *self);
 
+// --reset-stats at the end of a ramp: statistics, errors and counts are
+// emptied; history and exceptions stay (Locust's reset_all).
+void master_results_reset_stats(master_results_t *self);
+
 // Merge a worker's stats report (a decoded stats message): its entries,
 // total and errors, its iteration counts and its run-wide counters.
 // Returns the report's total entry (for per-worker figures).

@@ -154,7 +154,8 @@ static master_worker_t **s_dispatchable(master_runner_t *self, size_t *n)
 static proto_spawn_options_t s_spawn_options(master_runner_t *self, size_t n)
 {
     proto_spawn_options_t opts = {
-        self->config.scenario->wire, self->target, self->rate, false, 0, 0};
+        self->config.scenario->wire, self->target, self->rate, false, 0, 0,
+        self->o->reset_stats};
     if (s_arrival(self) && n > 0) {
         opts.arrival = true;
         opts.arrival_rate = self->point.rate / (double)n;
@@ -250,6 +251,10 @@ static void s_ramp_complete(master_runner_t *self)
         s_send(self, w->id);
     }
     s_log_all_spawned(self);
+    if (self->o->reset_stats) {
+        apex_info("Resetting stats");
+        master_results_reset_stats(self->results);
+    }
 }
 
 static void s_on_report_wait(apex_loop_t *loop, apex_timer_t *timer)

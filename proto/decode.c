@@ -346,6 +346,10 @@ static int s_decode_options(proto_field_ctx_t *ctx, const msgpack_object *opts,
         proto_field_get_str(ctx, opts, PROTO_SCENARIO_KEY, true, &msg->scenario,
                             "$.parsed_options"))
         return -1;
+    // Locust's masters send every option; only a true bool counts.
+    const msgpack_object *reset = proto_field_get(opts, "reset_stats");
+    msg->reset_stats =
+        reset && reset->type == MSGPACK_OBJECT_BOOLEAN && reset->via.boolean;
     const msgpack_object *arr = proto_field_get(opts, PROTO_ARRIVAL_KEY);
     if (!arr || arr->type == MSGPACK_OBJECT_NIL)
         return 0;

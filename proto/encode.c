@@ -24,7 +24,7 @@
                                  // (and apex_counters, apex_gauges if any)
 #define S_ERROR_KEYS 6           // name ... last_seen
 #define S_SPAWN_KEYS 5           // timestamp ... parsed_options
-#define S_SPAWN_OPTION_KEYS 5    // host, num_users, spawn_rate, tags, ...
+#define S_SPAWN_OPTION_KEYS 6    // host, num_users, spawn_rate, tags, ...
 #define S_ARRIVAL_KEYS 2         // rate, max_users
 #define S_CLIENT_READY_NONE (-1) // the version that means "do not check"
 #define S_WORKER_COMPLETE_KEYS 2 // user_classes_count, user_count
@@ -280,6 +280,11 @@ static void s_pack_options(msgpack_packer *pk, const char *host,
     msgpack_pack_nil(pk);
     proto_field_pack_str(pk, "exclude_tags");
     msgpack_pack_nil(pk);
+    proto_field_pack_str(pk, "reset_stats");
+    if (options && options->reset_stats)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
     if (scenario) {
         proto_field_pack_str(pk, PROTO_SCENARIO_KEY);
         proto_field_pack_str(pk, options->scenario);

@@ -94,6 +94,7 @@ typedef struct {
     char *host;          // host to test, or NULL
     double stop_timeout; // seconds, or -1 for None
     char *scenario;      // parsed_options["apex_scenario"], or NULL
+    bool reset_stats;    // parsed_options["reset_stats"] (Locust's)
     // spawn, spawning_complete, stats: per-class user counts
     proto_count_t *counts; // class counts
     size_t ncounts;        // number of classes
@@ -190,6 +191,7 @@ typedef struct {
     bool arrival;              // open model (apex extension)
     double arrival_rate;       // open model: this worker's iterations/s
     int64_t arrival_max_users; // open model: users it may allocate
+    bool reset_stats;          // --reset-stats
 } proto_spawn_options_t;
 
 // spawn {timestamp, user_classes_count, host, stop_timeout,

@@ -76,7 +76,7 @@ run() {
     stamp=$(date -u +%Y%m%dT%H%M%SZ)
     prefix="results/$name-$stamp"
     set -- -f "scenarios/$scenario.json" --host "$API_URL" \
-        --processes "$PROCESSES" --csv "$prefix" --json "$prefix.json" \
+        --processes "$PROCESSES" --csv "$prefix" --json-file "$prefix.json" \
         --html "$prefix.html" "$@"
     if [ -n "${APEX_DURATION:-}" ]; then
         set -- "$@" -t "$APEX_DURATION"

@@ -33,7 +33,7 @@ set +e
 "$BUILD/apex-master" -f scenarios/apex.json --headless \
     -u "$USERS" -r 10 -t "$DURATION" --host "http://127.0.0.1:$PORT" \
     --processes 2 --master-bind-port "$MASTER_PORT" --csv results/demo \
-    --json results/demo.json --html results/demo.html
+    --json-file results/demo.json --html results/demo.html
 rc=$?
 set -e
 echo

@@ -77,7 +77,7 @@ def wait_for(predicate, timeout, interval=0.05, what="condition"):
 class Proc:
     """A child process whose stdout and stderr go to files in a folder."""
 
-    def __init__(self, args, folder, name, env=None, stdin=None):
+    def __init__(self, args, folder, name, env=None, stdin=None, cwd=None):
         self.name = name
         self.args = [str(a) for a in args]
         self.out_path = os.path.join(folder, name + ".out")
@@ -93,7 +93,7 @@ class Proc:
         self.popen = subprocess.Popen(self.args, stdout=self._out,
                                       stderr=self._err, env=full_env,
                                       stdin=stdin or subprocess.DEVNULL,
-                                      start_new_session=True)
+                                      start_new_session=True, cwd=cwd)
 
     @property
     def pid(self):
@@ -248,9 +248,9 @@ class ProcCase(unittest.TestCase):
             self.assertFalse(p.running(), p.name + " left running")
             self.assertIsNone(sanitizer_report(p), p.name)
 
-    def start(self, args, name, env=None):
+    def start(self, args, name, env=None, cwd=None):
         """Start a process whose output goes to self.dir/name.*."""
-        p = Proc(args, self.dir, name, env=env)
+        p = Proc(args, self.dir, name, env=env, cwd=cwd)
         self.procs.append(p)
         return p
 

@@ -17,7 +17,13 @@
 
 #define WORKER_EXIT_USAGE 2
 
-enum { OPT_MASTER_HOST, OPT_MASTER_PORT, OPT_SCENARIO, OPT_LOGLEVEL };
+enum {
+    OPT_MASTER_HOST,
+    OPT_MASTER_PORT,
+    OPT_SCENARIO,
+    OPT_LOGLEVEL,
+    OPT_LOGFILE,
+};
 
 static const apex_cli_option_t s_options[] = {
     {"master-host", 0, true, "APEX_MASTER_HOST", "HOST",
@@ -30,11 +36,14 @@ static const apex_cli_option_t s_options[] = {
      OPT_SCENARIO},
     {"loglevel", 'L', true, "APEX_LOGLEVEL", "LEVEL",
      "DEBUG, INFO, WARNING, ERROR (default INFO)", OPT_LOGLEVEL},
+    {"logfile", 0, true, "APEX_LOGFILE", "FILE",
+     "append the log to FILE instead of stderr", OPT_LOGFILE},
 };
 
 typedef struct {
     worker_options_t options; // what the worker needs
     apex_log_level_t level;   // log level
+    const char *logfile;      // --logfile, or NULL
 } s_args_t;
 
 static int s_option(int id, const char *arg, void *user, apex_error_t *err)
@@ -57,6 +66,11 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
         return 0;
     case OPT_LOGLEVEL:
         return apex_log_level_arg(arg, &args->level, err);
+    case OPT_LOGFILE:
+        if (!*arg)
+            return apex_error_set(err, "expected a file name");
+        args->logfile = arg;
+        return 0;
     default:
         return apex_error_set(err, "unhandled option");
     }
@@ -74,7 +88,7 @@ static const apex_cli_config_t s_config = {
 
 int main(int argc, char **argv)
 {
-    s_args_t args = {{"127.0.0.1", 5557, NULL}, APEX_LOG_INFO};
+    s_args_t args = {{"127.0.0.1", 5557, NULL}, APEX_LOG_INFO, NULL};
     apex_error_t err = {""};
     int rc = apex_cli_parse(
         s_options, sizeof s_options / sizeof s_options[0], argc, argv, s_option,
@@ -86,6 +100,10 @@ int main(int argc, char **argv)
         return 0;
     if (rc != 0) {
         fprintf(stderr, "apex-worker: %s\n", err.msg);
+        return WORKER_EXIT_USAGE;
+    }
+    if (args.logfile && apex_log_to_file(args.logfile, &err) != 0) {
+        fprintf(stderr, "apex-worker: --logfile %s\n", err.msg);
         return WORKER_EXIT_USAGE;
     }
     apex_log_init("apex.worker", args.level);

@@ -65,6 +65,7 @@ struct worker {
     apex_timer_t heartbeat;     // every second
     apex_timer_t report;        // every 3 s
     apex_timer_t spawned;       // the last new user has begun
+    bool reset_when_spawned;    // --reset-stats: at spawning_complete
     worker_state_t state;       // see worker_state_t
     int64_t index;              // from ack
     double last_spawn_ts;       // newest spawn timestamp applied
@@ -417,6 +418,7 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
     // Spawning is complete when the last new user has begun (they begin
     // spread over a second): the master's "All users spawned" is then
     // true, and the heartbeats say "spawning" until it is.
+    self->reset_when_spawned = msg->reset_stats;
     apex_timer_start(self->loop, &self->spawned, settle);
 }
 
@@ -427,6 +429,14 @@ static void s_on_spawned(apex_loop_t *loop, apex_timer_t *timer)
     if (self->state != WORKER_SPAWNING)
         return; // stopped or quitting meanwhile
     self->state = WORKER_RUNNING;
+    if (self->reset_when_spawned) {
+        // Locust's --reset-stats on a worker: what the ramp measured and
+        // was not reported yet is dropped (the master resets its own).
+        apex_info("Resetting stats");
+        apex_stats_reset(worker_engine_stats(self->engine), apex_wall_time());
+        uint64_t iterations = 0, dropped = 0;
+        worker_engine_take_counters(self->engine, &iterations, &dropped);
+    }
     s_send_spawning_complete(self);
 }
 

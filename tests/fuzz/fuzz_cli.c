@@ -4,13 +4,66 @@
 // promise: a number inside the range asked for, and a finite duration
 // >= 0 that fits in uint64_t microseconds, since every caller converts it
 // so for a timer (master.c: --run-time, --autoquit, --stop-timeout and
-// /swarm's run_time).
+// /swarm's run_time). The same bytes are then a configuration file given
+// with --config (Locust's locust.conf format): every value a handler gets
+// is a C string of the file, never an option name, and a bad file is an
+// error, not a crash.
 #include <float.h>
 #include <limits.h>
 #include <math.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "common/cli.h"
 #include "tests/fuzz/fuzz.h"
+
+enum { S_USERS, S_RATE, S_FLAG, S_NAME, S_TAGS };
+
+static const apex_cli_option_t s_options[] = {
+    {"users", 'u', true, "APEX_FUZZ_USERS", "N", "users", S_USERS},
+    {"spawn-rate", 'r', true, NULL, "R", "rate", S_RATE},
+    {"headless", 0, false, NULL, NULL, "a flag", S_FLAG},
+    {"host", 0, true, NULL, "URL", "text", S_NAME},
+    {"tags", 'T', APEX_CLI_LIST, NULL, "TAG", "a list", S_TAGS},
+};
+
+static int s_handler(int id, const char *arg, void *user, apex_error_t *err)
+{
+    (void)user;
+    FUZZ_CHECK((id == S_FLAG) == (arg == NULL), "option %d value %p", id,
+               (const void *)arg);
+    if (arg)
+        FUZZ_CHECK(strlen(arg) < 4096, "a value of %zu bytes", strlen(arg));
+    long n = 0;
+    double d = 0;
+    switch (id) {
+    case S_USERS:
+        return apex_parse_long(arg, 1, 1000, &n, err);
+    case S_RATE:
+        return apex_parse_double(arg, 0.001, 1e6, &d, err);
+    default:
+        return 0;
+    }
+}
+
+// The input as a configuration file (a memfd, read through /proc).
+static void s_config(const uint8_t *data, size_t size)
+{
+    int fd = memfd_create("fuzz.conf", 0);
+    if (fd < 0)
+        return;
+    FUZZ_CHECK(write(fd, data, size) == (ssize_t)size, "memfd write");
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    char *argv[] = {(char *)"fuzz", (char *)"--config", path, NULL};
+    apex_error_t err = {""};
+    int rc = apex_cli_parse(s_options, sizeof s_options / sizeof s_options[0],
+                            3, argv, s_handler, NULL, "usage", "v", NULL, &err);
+    FUZZ_CHECK(rc == 0 || (rc == -1 && apex_error_is_set(&err)),
+               "rc %d, error '%s'", rc, err.msg);
+    close(fd);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -48,5 +101,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(apex_error_is_set(&err), "-1 without an error");
     }
     free(text);
+    s_config(data, size);
     return 0;
 }

@@ -3,7 +3,8 @@
 // scenario is then used as the programs use it:
 //   - its wire text (what the master sends) must parse again, to the same
 //     classes and variables (what a worker does);
-//   - the master reads its "shape" and "thresholds" nodes;
+//   - the master reads its "shape" and "thresholds" nodes, and filters it
+//     by tags (--tags / --exclude-tags): never more tasks than before;
 //   - every template is expanded with variables unset, empty and set to
 //     text that needs escaping, and every capture is applied to a small
 //     fixed response (what a worker's users do).
@@ -138,6 +139,33 @@ static void s_master_nodes(const apex_scenario_t *sc)
     }
 }
 
+// --tags a b --exclude-tags c: a scenario with fewer or as many tasks per
+// class, or an error.
+static void s_filter(const apex_scenario_t *sc)
+{
+    static const char *const tags[] = {"a", "b"};
+    static const char *const exclude[] = {"c"};
+    const apex_tag_filter_t filters[] = {
+        {tags, 2, NULL, 0}, {NULL, 0, exclude, 1}, {tags, 2, exclude, 1}};
+    for (size_t f = 0; f < sizeof filters / sizeof filters[0]; f++) {
+        apex_error_t err = {""};
+        char *dropped = NULL;
+        apex_scenario_t *kept =
+            apex_scenario_filter(sc, &filters[f], &dropped, &err);
+        FUZZ_CHECK(kept || apex_error_is_set(&err), "NULL without an error");
+        for (size_t i = 0; kept && i < kept->nusers; i++) {
+            const apex_user_class_t *u =
+                apex_scenario_find_user(sc, kept->users[i].name);
+            FUZZ_CHECK(u && kept->users[i].ntasks <= u->ntasks,
+                       "filter made class %s", kept->users[i].name);
+        }
+        FUZZ_CHECK(!kept || (kept->nusers < sc->nusers) == (dropped != NULL),
+                   "dropped classes not named");
+        apex_scenario_destroy(&kept);
+        free(dropped);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apex_error_t err = {""};
@@ -169,6 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     s_use(sc);
     s_master_nodes(sc);
+    s_filter(sc);
     apex_scenario_destroy(&sc);
     apex_scenario_destroy(&sc); // a second destroy is a no-op
     return 0;

@@ -33,7 +33,7 @@ class StagesTest(RunCase):
         prefix = os.path.join(self.dir, "run")
         # 0 -> 8 users over 4 s, hold 4 s, down to 0 over 2 s.
         m, _ = self.master(scn, "--stages", "4s:8,4s:8,2s:0", "--host", base,
-                           "--processes", 1, "--csv", prefix, "--json",
+                           "--processes", 1, "--csv", prefix, "--json-file",
                            prefix + ".json", only_summary=False)
         self.assertEqual(m.wait(60), 0, m.stderr())
         self.assertIn("the load shape is complete", m.stderr())
@@ -76,7 +76,7 @@ class StagesTest(RunCase):
         prefix = os.path.join(self.dir, "run")
         # -u 4 scales the peak to 4 users, -t 6s the whole shape to 6 s.
         m, _ = self.master(scn, "-u", 4, "-t", "6s", "--host", base,
-                           "--processes", 1, "--json", prefix + ".json")
+                           "--processes", 1, "--json-file", prefix + ".json")
         self.assertEqual(m.wait(60), 0, m.stderr())
         self.assertIn("users x0.04, time x0.05", m.stderr())
         doc = json.load(open(prefix + ".json"))
@@ -115,7 +115,7 @@ class ThresholdsTest(RunCase):
                              name + ".json")
         prefix = os.path.join(self.dir, name)
         m, _ = self.master(scn, "-u", 3, "-r", 3, "-t", "3s", "--host", base,
-                           "--processes", 1, "--json", prefix + ".json",
+                           "--processes", 1, "--json-file", prefix + ".json",
                            *extra, name=name)
         code = m.wait(60)
         return code, m, json.load(open(prefix + ".json"))
@@ -218,8 +218,9 @@ class ArrivalRateTest(RunCase):
         scn = write_scenario(self.dir, scenario(
             tasks, shape={"arrival_rate": arrival}), name + ".json")
         prefix = os.path.join(self.dir, name)
-        m, _ = self.master(scn, "--host", base, "--processes", 1, "--json",
-                           prefix + ".json", "--csv", prefix, name=name)
+        m, _ = self.master(scn, "--host", base, "--processes", 1,
+                           "--json-file", prefix + ".json", "--csv", prefix,
+                           name=name)
         self.assertEqual(m.wait(60), 0, m.stderr())
         return json.load(open(prefix + ".json")), prefix
 
@@ -272,7 +273,7 @@ class ReportsTest(RunCase):
              {"request": {"path": "/api/v1/agents"}}]))
         prefix = os.path.join(self.dir, "run")
         m, _ = self.master(scn, "--stages", "3s:4,3s:4", "--host", base,
-                           "--processes", 1, "--csv", prefix, "--json",
+                           "--processes", 1, "--csv", prefix, "--json-file",
                            prefix + ".json", "--html", prefix + ".html",
                            "--threshold", "http_req_failed: rate<0.5")
         self.assertEqual(m.wait(60), 0, m.stderr())

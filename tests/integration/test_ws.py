@@ -59,7 +59,7 @@ class WsCase(RunCase):
                         "--headless", "--only-summary", "--master-bind-port",
                         apexlib.free_port(), "-u", users, "-r", users, "-t",
                         seconds, "--processes", 1, "--csv", prefix,
-                        "--json", prefix + ".json"],
+                        "--json-file", prefix + ".json"],
                        name, env=env)
         rc = m.wait(60)
         if code is not None:

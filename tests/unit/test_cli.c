@@ -47,20 +47,20 @@ static const apex_cli_option_t s_options[] = {
 #define S_NOPTIONS (sizeof s_options / sizeof s_options[0])
 
 static const char *const s_env_vars[] = {
-    "APEX_TEST_USERS",       "APEX_TEST_SPAWN_RATE",  "APEX_TEST_RUN_TIME",
-    "APEX_TEST_HEADLESS",    "APEX_TEST_MASTER_HOST", "LOCUST_TEST_USERS",
-    "LOCUST_TEST_HEADLESS",  "LOCUST_TEST_NODE",      "LOCUST_TEST_MASTER_HOST",
+    "APEX_TEST_USERS",      "APEX_TEST_SPAWN_RATE",  "APEX_TEST_RUN_TIME",
+    "APEX_TEST_HEADLESS",   "APEX_TEST_MASTER_HOST", "LOCUST_TEST_USERS",
+    "LOCUST_TEST_HEADLESS", "LOCUST_TEST_NODE",      "LOCUST_TEST_MASTER_HOST",
 };
 
 // What the handler saw.
 typedef struct {
-    long users;            // -1 until set
-    double rate;           // -1 until set
-    double run_time;       // -1 until set
-    int headless;          // times the flag was given
-    int verbose;           // times the flag was given
-    char host[64];         // "" until set
-    char tags[64];         // list values joined by '|'
+    long users;      // -1 until set
+    double rate;     // -1 until set
+    double run_time; // -1 until set
+    int headless;    // times the flag was given
+    int verbose;     // times the flag was given
+    char host[64];   // "" until set
+    char tags[64];   // list values joined by '|'
 
     int calls;             // handler calls
     int order[S_MAX_ARGS]; // option ids in call order
@@ -143,8 +143,8 @@ static int s_parse_config(s_conf_t *conf, apex_error_t *err,
     s_conf_init(conf);
     err->msg[0] = '\0';
     return apex_cli_parse(s_options, S_NOPTIONS, argc, argv, s_handler, conf,
-                          "usage: apex-test [options]", "apex-test 1.2.3", config,
-                          err);
+                          "usage: apex-test [options]", "apex-test 1.2.3",
+                          config, err);
 }
 
 static int s_parse(s_conf_t *conf, apex_error_t *err, const char *const *args)
@@ -483,10 +483,9 @@ static void s_test_help(void)
     // An empty table parses an empty command line.
     char *argv[] = {(char *)"x", NULL};
     apex_error_t err = {""};
-    CHECK_EQ(
-        apex_cli_parse(s_options, 0, 1, argv, s_handler, NULL, "u", "v", NULL,
-                       &err),
-        0);
+    CHECK_EQ(apex_cli_parse(s_options, 0, 1, argv, s_handler, NULL, "u", "v",
+                            NULL, &err),
+             0);
 }
 
 // Write text to dir/name; returns the path (static buffer of the caller).
@@ -622,8 +621,8 @@ static void s_test_list(void)
     s_conf_t conf;
     apex_error_t err;
     s_clear_env();
-    const char *const words[] = {"--tags", "a", "b", "-u", "3", "-T",
-                                 "c",      NULL};
+    const char *const words[] = {"--tags", "a",  "b", "-u",
+                                 "3",      "-T", "c", NULL};
     CHECK_EQ(s_parse(&conf, &err, words), 0);
     CHECK_STR(conf.tags, "a|b|c");
     CHECK_EQ(conf.users, 3);

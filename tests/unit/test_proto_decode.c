@@ -132,6 +132,7 @@ static void s_test_spawn_fixtures(void)
     CHECK_STR(msg->host, "http://127.0.0.1:8088");
     CHECK(msg->stop_timeout == -1);
     CHECK(msg->scenario == NULL);
+    CHECK(!msg->reset_stats); // Locust's reset_stats: False
     CHECK_STR(msg->node_id, PROTO_TEST_MASTER_NODE_2121);
     proto_msg_destroy(&msg);
     // 2.46.3 master: stop_timeout 0.0.

@@ -119,7 +119,8 @@ static void s_test_spawn(void)
     // spawn: host str/None, stop_timeout None/number, scenario or not.
     proto_spawn_options_t opts = {.scenario = "{\"users\":[{\"name\":\"A\"}]}",
                                   .num_users = 4,
-                                  .spawn_rate = 2.5};
+                                  .spawn_rate = 2.5,
+                                  .reset_stats = true};
     proto_encode_spawn(&buf, 1795737092.2213676, pc, 3, "http://127.0.0.1:8088",
                        -1, &opts, PROTO_TEST_NODE);
     msg = proto_test_decode_buf(&buf);
@@ -129,9 +130,11 @@ static void s_test_spawn(void)
     CHECK_STR(msg->host, "http://127.0.0.1:8088");
     CHECK(msg->stop_timeout == -1);
     CHECK_STR(msg->scenario, opts.scenario);
+    CHECK(msg->reset_stats);
     proto_msg_destroy(&msg);
     proto_encode_spawn(&buf, 2.0, pc, 1, NULL, 0, NULL, PROTO_TEST_NODE);
     msg = proto_test_decode_buf(&buf);
+    CHECK(!msg->reset_stats);
     CHECK(msg->host == NULL);
     CHECK(msg->stop_timeout == 0);
     CHECK(msg->scenario == NULL);

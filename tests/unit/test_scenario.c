@@ -237,7 +237,7 @@ static void s_test_user_errors(bool verbose)
     check_user_error(verbose, "'name': 'U', 'taks': []",
                      "apex.json: $.users[0].taks: unknown key (expected "
                      "one of: name, weight, fixed_count, wait, on_start, "
-                     "tasks)",
+                     "tasks, tags)",
                      NULL);
     check_user_error(verbose,
                      "'name': 'U', 'fixed_count': -1, "
@@ -324,7 +324,7 @@ static void s_test_task_errors(bool verbose)
     check_task_error(verbose, "{}", AT(": expected a task"), NULL);
     check_task_error(verbose, "{'name': 'x', 'wieght': 2}",
                      AT(".wieght: unknown key (expected one of: name, "
-                        "weight, request, sequence)"),
+                        "weight, request, sequence, tags)"),
                      NULL);
     check_task_error(verbose, "{'request': {'path': '/'}, 'wieght': 2}",
                      AT(".wieght: unknown key"), NULL);
@@ -358,7 +358,7 @@ static void s_test_task_errors(bool verbose)
     check_task_error(verbose, "{'path': '/', 'bdy': 'x'}",
                      AT(".bdy: unknown key (expected one of: method, path, "
                         "name, query, headers, json, body, expect, "
-                        "capture, timeout, weight, task)"),
+                        "capture, timeout, weight, task, tags)"),
                      NULL);
     check_task_error(verbose, "{'request': {'path': '/', 'weight': 2}}",
                      AT(".request.weight: unknown key"), NULL);
@@ -390,6 +390,13 @@ static void s_test_load(bool verbose)
     CHECK(apex_scenario_load("/nonexistent/apex.json", &err) == NULL);
     CHECK_STR(err.msg, "/nonexistent/apex.json: cannot read: No such file "
                        "or directory");
+    // A locustfile is named as one, with where to look, exists or not.
+    CHECK(apex_scenario_load("/nonexistent/locustfile.py", &err) == NULL);
+    CHECK(strncmp(err.msg,
+                  "/nonexistent/locustfile.py: a Python locustfile; apex "
+                  "scenarios are JSON files (see the README's \"From "
+                  "Locust\" section",
+                  100) == 0);
 
     char dir[] = "/tmp/apex-scenario-XXXXXX";
     CHECK(mkdtemp(dir));
