@@ -25,7 +25,7 @@ DEB_PACKAGES := build-essential pkg-config clang-format \
 	openssl \
 	nginx-light wrk valgrind iproute2 procps curl ca-certificates \
 	python3-yaml python3-jsonschema yamllint shellcheck \
-	python3-prometheus-client
+	python3-prometheus-client influxdb prometheus
 
 ifeq ($(SAN),)
 BUILD ?= build

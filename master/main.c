@@ -1,6 +1,7 @@
 // master/main.c - apex-master: coordinates workers (ours or Locust's),
 // runs a headless test and writes its results. Exit codes are the
 // MASTER_EXIT_* values of master/master.h.
+#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "common/version.h"
 #include "master/limits.h"
 #include "master/master.h"
+#include "master/out.h"
 
 enum {
     OPT_SCENARIO,
@@ -44,6 +46,8 @@ enum {
     OPT_AUTOSTART,
     OPT_AUTOQUIT,
     OPT_METRICS,
+    OPT_OUT,
+    OPT_RUN_ID,
 };
 
 static const apex_cli_option_t s_options[] = {
@@ -122,6 +126,16 @@ static const apex_cli_option_t s_options[] = {
      "with --headless: serve GET /metrics (Prometheus) on --web-host and "
      "--web-port; the web UI always serves it",
      OPT_METRICS},
+    {"out", 'o', true, "APEX_OUT", "OUTPUT",
+     "send metrics while the test runs, repeatable (k6's syntax): "
+     "influxdb=http://HOST:8086/DATABASE (the APEX_INFLUXDB_* variables "
+     "above); --out on the command line replaces APEX_OUT's",
+     OPT_OUT},
+    {"run-id", 0, true, "APEX_RUN_ID", "ID",
+     "this run's id, a run_id tag on InfluxDB points and a run_id label in "
+     "/metrics: letters, digits, . _ : - (default: the start time and a "
+     "random number, e.g. 20250101-120000-3fa2)",
+     OPT_RUN_ID},
 };
 
 #define MASTER_MAX_THRESHOLD_ARGS 256
@@ -130,7 +144,48 @@ typedef struct {
     master_options_t o;      // options being built
     bool expect_workers_set; // --expect-workers was given
     const char *thresholds[MASTER_MAX_THRESHOLD_ARGS]; // --threshold values
+    const char *outs[MASTER_OUT_MAX];                  // --out values
+    bool out_from_env;                                 // outs[0] is APEX_OUT's
 } s_args_t;
+
+// --out: checked now (the APEX_INFLUXDB_* variables later, by the
+// master). APEX_OUT gives one output; the command line's replace it. The
+// environment is applied first and its value is the very string getenv()
+// returns, which tells the two apart.
+static int s_option_out(s_args_t *args, const char *arg, apex_error_t *err)
+{
+    master_options_t *o = &args->o;
+    bool from_env = arg == getenv("APEX_OUT");
+    if (args->out_from_env && !from_env) {
+        o->nouts = 0;
+        args->out_from_env = false;
+    }
+    if (o->nouts >= MASTER_OUT_MAX)
+        return apex_error_set(err, "more than %d outputs", MASTER_OUT_MAX);
+    master_out_t out;
+    if (master_out_parse(arg, NULL, &out, err) != 0)
+        return -1;
+    master_out_fini(&out);
+    args->out_from_env = from_env;
+    args->outs[o->nouts++] = arg;
+    o->outs = args->outs;
+    return 0;
+}
+
+// --run-id: what tags and labels can carry without surprises.
+static int s_option_run_id(s_args_t *args, const char *arg, apex_error_t *err)
+{
+    size_t len = strlen(arg);
+    if (len == 0 || len > MASTER_RUN_ID_MAX ||
+        strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789._:-") != len)
+        return apex_error_set(err,
+                              "expected 1 to %d letters, digits, '.', '_', "
+                              "':' or '-', got '%s'",
+                              MASTER_RUN_ID_MAX, arg);
+    args->o.run_id = arg;
+    return 0;
+}
 
 // What the s_option_* helpers return for an option of another group.
 #define S_NOT_MINE 1
@@ -216,6 +271,10 @@ static int s_option_output(s_args_t *args, int id, const char *arg,
         return 0;
     case OPT_LOGLEVEL:
         return apex_log_level_arg(arg, &o->level, err);
+    case OPT_OUT:
+        return s_option_out(args, arg, err);
+    case OPT_RUN_ID:
+        return s_option_run_id(args, arg, err);
     default:
         return S_NOT_MINE;
     }
@@ -326,7 +385,23 @@ int main(int argc, char **argv)
         "usage: apex-master -f SCENARIO [--headless] [-u USERS] [-r RATE] "
         "[-t TIME] [--host URL] [--csv PREFIX] [--processes N | "
         "--expect-workers N]\n"
-        "Without --headless the web UI is served on --web-port (8089).",
+        "Without --headless the web UI is served on --web-port (8089).\n"
+        "\n"
+        "--out influxdb=URL reads these variables:\n"
+        "  [env APEX_INFLUXDB_USERNAME] [env APEX_INFLUXDB_PASSWORD]  "
+        "InfluxDB 1.x basic auth\n"
+        "  [env APEX_INFLUXDB_TOKEN]  a token (\"Authorization: Token\")\n"
+        "  [env APEX_INFLUXDB_ORGANIZATION]  use InfluxDB 2's /api/v2/write "
+        "for this organization\n"
+        "  [env APEX_INFLUXDB_BUCKET]  its bucket (default: the URL's last "
+        "path segment)\n"
+        "  [env APEX_INFLUXDB_TAGS]  tags on every point: key=value,...\n"
+        "  [env APEX_INFLUXDB_PUSH_INTERVAL]  time between two batches "
+        "(default 1s)\n"
+        "  [env APEX_INFLUXDB_QUEUE_POINTS]  points kept while InfluxDB is "
+        "slow or down (default 100000); older ones are dropped\n"
+        "  [env APEX_INFLUXDB_INSECURE]  true: do not verify InfluxDB's TLS "
+        "certificate",
         "apex-master " APEX_VERSION, &err);
     if (rc == 1)
         return MASTER_EXIT_OK;
@@ -363,6 +438,11 @@ int main(int argc, char **argv)
 
     apex_block_signals(true);
     setenv("ZSYS_SIGHANDLER", "false", 1);
+    // Before any thread: the InfluxDB writers use libcurl.
+    if (o->nouts && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "apex-master: cannot initialise libcurl\n");
+        return MASTER_EXIT_ABORTED;
+    }
 
     int exit_code = MASTER_EXIT_USAGE;
     master_t *master = master_new(o, &err, &exit_code);
@@ -372,5 +452,7 @@ int main(int argc, char **argv)
     }
     rc = master_run(master);
     master_destroy(&master);
+    if (o->nouts)
+        curl_global_cleanup();
     return rc;
 }

@@ -51,6 +51,9 @@ typedef struct {
     bool metrics;                   // --metrics: /metrics when headless
     double autoquit;                // --autoquit seconds, < 0 = never
     apex_log_level_t level;         // --loglevel, passed to local workers
+    const char **outs;              // --out values ("influxdb=URL")
+    size_t nouts;                   // their number
+    const char *run_id;             // --run-id, or NULL: made up
 } master_options_t;
 
 typedef struct master master_t; // opaque
