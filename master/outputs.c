@@ -12,8 +12,9 @@
 // summing the points gives exactly the run's counts. The slots span 32 s,
 // and a batch goes out at least every 10 s, so no second is missed.
 //
-// Logging: once per MASTER_OUTPUTS_LOG_US at most, a writer's new drops
-// or failing writes are logged with their reason, and its recovery once.
+// Logging: a writer's new drops, and its failing writes, are each logged
+// at most once per MASTER_OUTPUTS_LOG_US with their reason; its recovery
+// once.
 #include "master/outputs.h"
 
 #include <stdlib.h>
@@ -46,8 +47,9 @@ typedef struct {
 typedef struct {
     master_influx_t *writer;  // the thread that writes
     size_t queue_points;      // its bound (for the log)
-    uint64_t logged_at;       // when its log last spoke (monotonic), 0
+    uint64_t dropped_at;      // when drops were last logged (monotonic), 0
     uint64_t logged_dropped;  // drops already logged
+    uint64_t failed_at;       // when failures were last logged, 0
     uint64_t logged_failures; // failures already logged
     bool said_failing;        // the log said writes fail
 } s_out_t;
@@ -341,8 +343,8 @@ static size_t s_points(master_outputs_t *self, const master_api_input_t *in,
 // ---------------------------------------------------------------------
 // Pushing and logging
 
-// Log what a writer did since its log last spoke, at most once per
-// MASTER_OUTPUTS_LOG_US.
+// Log what a writer did since its log last spoke: new drops, and failing
+// writes, each at most once per MASTER_OUTPUTS_LOG_US; a recovery once.
 static void s_log(s_out_t *o, uint64_t now)
 {
     master_influx_status_t st;
@@ -352,24 +354,25 @@ static void s_log(s_out_t *o, uint64_t now)
         apex_info("InfluxDB %s: writes succeed again", url);
         o->said_failing = false;
     }
-    bool news = st.dropped > o->logged_dropped ||
-                (st.failing && st.failures > o->logged_failures);
-    if (!news || (o->logged_at && now - o->logged_at < MASTER_OUTPUTS_LOG_US))
-        return;
-    if (st.dropped > o->logged_dropped)
+    if (st.dropped > o->logged_dropped &&
+        (!o->dropped_at || now - o->dropped_at >= MASTER_OUTPUTS_LOG_US)) {
         apex_warn("InfluxDB %s: %llu points dropped (%llu in all; at most "
                   "%zu are kept while writes fail): %s",
                   url, (unsigned long long)(st.dropped - o->logged_dropped),
                   (unsigned long long)st.dropped, o->queue_points,
                   st.last_error[0] ? st.last_error : "queue full");
-    else
+        o->logged_dropped = st.dropped;
+        o->dropped_at = now;
+    }
+    if (st.failing && st.failures > o->logged_failures &&
+        (!o->failed_at || now - o->failed_at >= MASTER_OUTPUTS_LOG_US)) {
         apex_warn("InfluxDB %s: writes fail (%s); %llu points queued, "
                   "retrying",
                   url, st.last_error, (unsigned long long)st.queued);
-    o->said_failing = st.failing;
-    o->logged_dropped = st.dropped;
-    o->logged_failures = st.failures;
-    o->logged_at = now;
+        o->logged_failures = st.failures;
+        o->failed_at = now;
+        o->said_failing = true;
+    }
 }
 
 static void s_push(master_outputs_t *self)

@@ -89,6 +89,7 @@ char *master_routes_report_json(const master_routes_ctx_t *ctx, int exit_code,
         .peaks = &res->peaks,
         .exit_code = exit_code,
         .verdict = verdict,
+        .run_id = ctx->run_id,
     };
     char *json = master_report_json(&in);
     free(rows);
