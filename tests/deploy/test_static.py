@@ -25,6 +25,9 @@ machines this runs on). What is checked, and with what:
   accepted) with its own environment;
 - the image name, the version and the ports (5557 workers, 8089 web UI,
   8080 demo API) agree across all files;
+- the Prometheus rules pass `promtool check rules` and their unit tests
+  (`promtool test rules`), the example configuration `promtool check
+  config` (Debian's prometheus package);
 - the entrypoint passes sh -n, bash -n and shellcheck, and runs the
   programs; the systemd units pass `systemd-analyze verify` and
   `systemd-analyze security --offline`.
@@ -63,6 +66,7 @@ COMPOSE = os.path.join(DEPLOY, "compose")
 DOCKERFILE = os.path.join(DEPLOY, "docker", "Dockerfile")
 ENTRYPOINT = os.path.join(DEPLOY, "docker", "entrypoint.sh")
 SYSTEMD = os.path.join(DEPLOY, "systemd")
+PROMETHEUS_DIR = os.path.join(DEPLOY, "prometheus")
 SCENARIO = os.path.join(ROOT, "scenarios", "apex.json")
 YAMLLINT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                "yamllint.yml")
@@ -999,6 +1003,39 @@ class DockerfileTest(Base):
             self.skipTest("apt has no package lists (apt-get update)")
         self.assertEqual(pkgs - known, set(),
                          "not packaged for this machine's Debian")
+
+
+class PrometheusRulesTest(Base):
+    """deploy/prometheus/: the rules and the example configuration, with
+    Debian's promtool (prometheus package); the rules are also loaded by a
+    real Prometheus in tests/integration/test_prometheus.py."""
+
+    def promtool(self, *args):
+        tool = need_tool("promtool", "apt-get install prometheus (make deps)")
+        res = run([tool, *args], cwd=PROMETHEUS_DIR)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        return res.stdout
+
+    def test_check_rules(self):
+        out = self.promtool("check", "rules", "apex-rules.yml")
+        self.assertRegex(out, r"SUCCESS: \d+ rules found")
+
+    def test_rules_unit_tests(self):
+        self.assertIn("SUCCESS", self.promtool("test", "rules",
+                                               "apex-rules.test.yml"))
+
+    def test_check_config(self):
+        self.promtool("check", "config", "prometheus.yml")
+
+    def test_rules_use_metrics_the_master_writes(self):
+        # Every apex_* name in the rules is in the text of master/metrics.c
+        # (a family, or one with _total, _created, _sum or _count).
+        source = read(os.path.join(ROOT, "master", "metrics.c"))
+        rules = read(os.path.join(PROMETHEUS_DIR, "apex-rules.yml"))
+        for name in set(re.findall(r"\b(apex_[a-z_]+)", rules)):
+            base = re.sub(r"_(total|created|sum|count)$", "", name)
+            self.assertTrue(name in source or '"%s"' % base in source,
+                            name)
 
 
 class EntrypointTest(Base):
