@@ -9,6 +9,7 @@ answers.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -119,8 +120,9 @@ class InfluxTest(InfluxCase):
         scn = write_scenario(self.dir, SIMPLE)
         m = self.run_master(scn, base, "influxdb=%s/apex" % influx.url,
                             "-u", 6, "-r", 6, "-t", "4s", "--run-id", "run-1",
+                            "--threshold", "http_req_failed: rate<0.9",
                             env={"APEX_INFLUXDB_TAGS": "env=ci,suite=apex"})
-        self.assertEqual(m.wait(40), 1, m.stderr())  # failures: Locust's 1
+        self.assertEqual(m.wait(40), 0, m.stderr())  # the threshold holds
         self.assertIn("InfluxDB %s/apex: writing points every 1s (run_id "
                       "run-1)" % influx.url, m.stderr())
         self.assertRegex(m.stderr(), r"points written, 0 dropped")
@@ -185,6 +187,31 @@ class InfluxTest(InfluxCase):
         self.assertTrue(all(s["values"][0][1] > 0 for s in workers))
         self.assertTrue(influx.query('SELECT last("value") FROM '
                                      '"ws_connections" %s' % where))
+        ok = influx.by_tags('SELECT last("ok") FROM "apex_thresholds" %s '
+                            'GROUP BY "threshold"' % where, "threshold")
+        self.assertEqual(ok, {("http_req_failed: rate<0.9",): {
+            "time": ok[("http_req_failed: rate<0.9",)]["time"], "last": 1}})
+        self.check_dashboards(influx, "run-1")
+
+    def check_dashboards(self, influx, run_id):
+        """Every query of deploy/grafana's dashboards, with Grafana's
+        variables filled in as Grafana would, runs and finds data."""
+        folder = os.path.join(apexlib.ROOT, "deploy", "grafana", "dashboards")
+        values = {"$timeFilter": "time > now() - 1h", "$__interval_ms": "1000",
+                  "$__interval": "1s", "$run_id": re.escape(run_id),
+                  "$name": ".*"}
+        for file in sorted(os.listdir(folder)):
+            doc = json.load(open(os.path.join(folder, file)))
+            queries = [(p["title"], t["query"]) for p in doc["panels"]
+                       for t in p["targets"]]
+            queries += [("variable " + v["name"], v["query"])
+                        for v in doc["templating"]["list"]]
+            for title, q in queries:
+                for name, value in values.items():
+                    q = q.replace(name, value)
+                self.assertNotIn("$", q.replace("$/", "/"), title)
+                self.assertTrue(influx.query(q), "%s: %s: no data for %s"
+                                % (file, title, q))
 
     def test_influxdb_killed_mid_run_costs_points_not_the_run(self):
         influx = InfluxD(self)
