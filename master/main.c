@@ -363,6 +363,57 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
     return apex_error_set(err, "unhandled option");
 }
 
+// Options that need others, and what follows from them: 0, or -1 when
+// the combination is wrong (said on stderr).
+static int s_check(s_args_t *args)
+{
+    master_options_t *o = &args->o;
+    if (!o->scenario_path) {
+        fprintf(stderr, "apex-master: -f/--scenario FILE is required\n");
+        return -1;
+    }
+    if (o->csv_full_history && !o->csv_prefix) {
+        fprintf(stderr, "apex-master: --csv-full-history needs --csv\n");
+        return -1;
+    }
+    if (o->autoquit >= 0 && !o->autostart) {
+        fprintf(stderr, "apex-master: --autoquit needs --autostart\n");
+        return -1;
+    }
+    if (o->processes > 0 && !args->expect_workers_set)
+        o->expect_workers = o->processes;
+    if (o->processes > 0 && o->bind_port == 0) {
+        fprintf(stderr, "apex-master: --processes needs a fixed "
+                        "--master-bind-port\n");
+        return -1;
+    }
+    return 0;
+}
+
+// --help's text above the options: the InfluxDB variables are listed as
+// [env NAME] too, like the options' (tests/deploy reads them there).
+static const char s_usage[] =
+    "usage: apex-master -f SCENARIO [--headless] [-u USERS] [-r RATE] "
+    "[-t TIME] [--host URL] [--csv PREFIX] [--processes N | "
+    "--expect-workers N]\n"
+    "Without --headless the web UI is served on --web-port (8089).\n"
+    "\n"
+    "--out influxdb=URL reads these variables:\n"
+    "  [env APEX_INFLUXDB_USERNAME] [env APEX_INFLUXDB_PASSWORD]  "
+    "InfluxDB 1.x basic auth\n"
+    "  [env APEX_INFLUXDB_TOKEN]  a token (\"Authorization: Token\")\n"
+    "  [env APEX_INFLUXDB_ORGANIZATION]  use InfluxDB 2's /api/v2/write "
+    "for this organization\n"
+    "  [env APEX_INFLUXDB_BUCKET]  its bucket (default: the URL's last "
+    "path segment)\n"
+    "  [env APEX_INFLUXDB_TAGS]  tags on every point: key=value,...\n"
+    "  [env APEX_INFLUXDB_PUSH_INTERVAL]  time between two batches "
+    "(default 1s)\n"
+    "  [env APEX_INFLUXDB_QUEUE_POINTS]  points kept while InfluxDB is "
+    "slow or down (default 100000); older ones are dropped\n"
+    "  [env APEX_INFLUXDB_INSECURE]  true: do not verify InfluxDB's TLS "
+    "certificate";
+
 int main(int argc, char **argv)
 {
     s_args_t args = {
@@ -379,30 +430,9 @@ int main(int argc, char **argv)
               .level = APEX_LOG_INFO},
     };
     apex_error_t err = {""};
-    int rc = apex_cli_parse(
-        s_options, sizeof s_options / sizeof s_options[0], argc, argv, s_option,
-        &args,
-        "usage: apex-master -f SCENARIO [--headless] [-u USERS] [-r RATE] "
-        "[-t TIME] [--host URL] [--csv PREFIX] [--processes N | "
-        "--expect-workers N]\n"
-        "Without --headless the web UI is served on --web-port (8089).\n"
-        "\n"
-        "--out influxdb=URL reads these variables:\n"
-        "  [env APEX_INFLUXDB_USERNAME] [env APEX_INFLUXDB_PASSWORD]  "
-        "InfluxDB 1.x basic auth\n"
-        "  [env APEX_INFLUXDB_TOKEN]  a token (\"Authorization: Token\")\n"
-        "  [env APEX_INFLUXDB_ORGANIZATION]  use InfluxDB 2's /api/v2/write "
-        "for this organization\n"
-        "  [env APEX_INFLUXDB_BUCKET]  its bucket (default: the URL's last "
-        "path segment)\n"
-        "  [env APEX_INFLUXDB_TAGS]  tags on every point: key=value,...\n"
-        "  [env APEX_INFLUXDB_PUSH_INTERVAL]  time between two batches "
-        "(default 1s)\n"
-        "  [env APEX_INFLUXDB_QUEUE_POINTS]  points kept while InfluxDB is "
-        "slow or down (default 100000); older ones are dropped\n"
-        "  [env APEX_INFLUXDB_INSECURE]  true: do not verify InfluxDB's TLS "
-        "certificate",
-        "apex-master " APEX_VERSION, &err);
+    int rc = apex_cli_parse(s_options, sizeof s_options / sizeof s_options[0],
+                            argc, argv, s_option, &args, s_usage,
+                            "apex-master " APEX_VERSION, &err);
     if (rc == 1)
         return MASTER_EXIT_OK;
     if (rc != 0) {
@@ -410,25 +440,8 @@ int main(int argc, char **argv)
         return MASTER_EXIT_USAGE;
     }
     master_options_t *o = &args.o;
-    if (!o->scenario_path) {
-        fprintf(stderr, "apex-master: -f/--scenario FILE is required\n");
+    if (s_check(&args) != 0)
         return MASTER_EXIT_USAGE;
-    }
-    if (o->csv_full_history && !o->csv_prefix) {
-        fprintf(stderr, "apex-master: --csv-full-history needs --csv\n");
-        return MASTER_EXIT_USAGE;
-    }
-    if (o->autoquit >= 0 && !o->autostart) {
-        fprintf(stderr, "apex-master: --autoquit needs --autostart\n");
-        return MASTER_EXIT_USAGE;
-    }
-    if (o->processes > 0 && !args.expect_workers_set)
-        o->expect_workers = o->processes;
-    if (o->processes > 0 && o->bind_port == 0) {
-        fprintf(stderr, "apex-master: --processes needs a fixed "
-                        "--master-bind-port\n");
-        return MASTER_EXIT_USAGE;
-    }
     apex_log_init("apex.master", o->level);
     // Workers, web clients and --processes' children: descriptors, and
     // the children inherit the limit.
