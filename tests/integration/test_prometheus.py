@@ -9,6 +9,7 @@ pending; promtool, Prometheus' own linter, must accept the text.
 import os
 import shutil
 import subprocess
+import time
 import urllib.parse
 
 import apexlib
@@ -105,6 +106,19 @@ class PrometheusTest(RunCase):
                                    "requests" % web)[1]["state"] == "stopped",
                  30, what="the end of the run")
 
+        def api_counts():
+            stats = http_json("GET", "http://127.0.0.1:%d/stats/requests"
+                              % web)[1]["stats"]
+            return {e["name"]: (e["num_requests"], e["num_failures"])
+                    for e in stats if e["name"] != "Aggregated"}
+
+        def settled():
+            # The workers' last reports arrive with their stop.
+            before = api_counts()
+            time.sleep(0.5)
+            return before == api_counts() and before
+        final = wait_for(settled, 15, what="the final statistics")
+
         def csv_counts():
             rows = read_csv(prefix + "_stats.csv")
             return {r["Name"]: (int(r["Request Count"]),
@@ -118,9 +132,10 @@ class PrometheusTest(RunCase):
             return {dict(k)["name"]: (int(v), int(fails[k]))
                     for k, v in reqs.items()}
         # The CSV is rewritten every second and Prometheus scrapes every
-        # second: both settle on the final figures.
-        wait_for(lambda: csv_counts() == promql_counts() and csv_counts(),
-                 30, what="PromQL totals equal to the CSV's")
+        # second: both come to the final figures.
+        wait_for(lambda: csv_counts() == final, 10, what="the final CSV")
+        wait_for(lambda: promql_counts() == final, 10,
+                 what="PromQL totals equal to the CSV's")
         counts = csv_counts()
         self.assertEqual(set(counts), {"/health", "/api/v1/tasks"})
         self.assertGreater(sum(f for _, f in counts.values()), 0)
