@@ -94,7 +94,10 @@ static size_t s_on_body(char *data, size_t size, size_t n, void *arg)
 static int s_on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
                          curl_off_t ultotal, curl_off_t ulnow)
 {
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
     master_influx_t *self = arg;
     pthread_mutex_lock(&self->lock);
     bool late = self->stopping && apex_now_us() >= self->deadline_us;

@@ -162,9 +162,12 @@ static char *s_tags(const char *text, apex_error_t *err)
         if (s_tag(p, len, &b, err) != 0)
             goto bad;
         p += len;
-        if (*p == ',' && !*++p) {
-            apex_error_set(err, "a comma at the end");
-            goto bad;
+        if (*p == ',') {
+            p++;
+            if (!*p) {
+                apex_error_set(err, "a comma at the end");
+                goto bad;
+            }
         }
     }
     return apex_buf_take(&b);
