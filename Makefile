@@ -15,8 +15,10 @@ PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl
 
 # Debian packages: build, tests (python3-locust, msgpack/zmq for raw
 # frames, iproute2 for namespaces, prometheus-client to parse /metrics,
-# websockets as an independent WebSocket client), bench (nginx-light, wrk,
-# valgrind for callgrind).
+# websockets as an independent WebSocket client, influxdb and prometheus
+# as the real servers test_influx and test_prometheus start themselves:
+# scripts/deps.sh keeps their system services off), bench (nginx-light,
+# wrk, valgrind for callgrind).
 DEB_PACKAGES := build-essential pkg-config clang-format \
 	libczmq-dev libzmq3-dev libmsgpack-dev libcurl4-openssl-dev \
 	libmicrohttpd-dev libjansson-dev libssl-dev libwslay-dev \
@@ -25,7 +27,7 @@ DEB_PACKAGES := build-essential pkg-config clang-format \
 	openssl \
 	nginx-light wrk valgrind iproute2 procps curl ca-certificates \
 	python3-yaml python3-jsonschema yamllint shellcheck \
-	python3-prometheus-client
+	python3-prometheus-client influxdb prometheus
 
 ifeq ($(SAN),)
 BUILD ?= build

@@ -139,6 +139,13 @@ void apex_cli_help(FILE *out, const char *usage,
 // ---------------------------------------------------------------------
 // Other names and configuration files
 
+static apex_cli_source_t s_source = APEX_CLI_FROM_ARGV;
+
+apex_cli_source_t apex_cli_source(void)
+{
+    return s_source;
+}
+
 static const apex_cli_alias_t *s_alias(const apex_cli_config_t *config,
                                        const char *env)
 {
@@ -200,6 +207,7 @@ static int s_apply_env(const apex_cli_option_t *options, size_t noptions,
                        const apex_cli_config_t *config, apex_cli_fn *fn,
                        void *user, apex_error_t *err)
 {
+    s_source = APEX_CLI_FROM_ENV;
     for (size_t i = 0; i < noptions; i++) {
         const char *name = NULL;
         const char *value = s_env_value(&options[i], config, &name);
@@ -357,6 +365,7 @@ static int s_apply_files(const apex_cli_option_t *options, size_t noptions,
                          const apex_cli_config_t *config, int argc, char **argv,
                          apex_cli_fn *fn, void *user, apex_error_t *err)
 {
+    s_source = APEX_CLI_FROM_FILE;
     for (size_t i = 0; config && config->files && config->files[i]; i++)
         if (s_config_file(options, noptions, config, config->files[i], false,
                           fn, user, err) != 0)
@@ -443,6 +452,7 @@ int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
         s_getopt_tables(options, noptions, shorts, sizeof shorts);
     int rc = 0;
     const apex_cli_option_t *list = NULL; // the list option words extend
+    s_source = APEX_CLI_FROM_ARGV;
     // 0, not 1: glibc then also forgets its position inside a cluster of
     // short options ("-qv") left by an earlier parse that stopped early.
     optind = 0;

@@ -68,6 +68,18 @@ int apex_cli_parse(const apex_cli_option_t *options, size_t noptions, int argc,
                    const char *version, const apex_cli_config_t *config,
                    apex_error_t *err);
 
+// Where the value being handled comes from, for a handler that must know
+// (a repeatable option: values from a stronger source replace those of a
+// weaker one). Sources are applied in this order.
+typedef enum {
+    APEX_CLI_FROM_FILE, // a configuration file
+    APEX_CLI_FROM_ENV,  // an environment variable
+    APEX_CLI_FROM_ARGV, // the command line
+} apex_cli_source_t;
+
+// Valid inside a handler called by apex_cli_parse().
+apex_cli_source_t apex_cli_source(void);
+
 // Print usage and the option table.
 void apex_cli_help(FILE *out, const char *usage,
                    const apex_cli_option_t *options, size_t noptions);

@@ -50,6 +50,9 @@ typedef struct {
     size_t nstate_names;                   // their number
     const char *const *worker_state_names; // every worker state (/metrics)
     size_t nworker_state_names;            // their number
+    const char *run_id;                    // the run's id, or NULL
+    double start_time;                     // unix time the test started, 0
+                                           // = none yet
 } master_api_input_t;
 
 // GET /stats/requests: a new JSON string the caller frees.

@@ -14,5 +14,6 @@
 #define MASTER_MAX_PROCESSES 1024             // --processes
 #define MASTER_MAX_PORT 65535                 // --web-port, --master-bind-port
 #define MASTER_MAX_EXIT_CODE 255              // --exit-code-on-error
+#define MASTER_RUN_ID_MAX 64                  // --run-id: bytes
 
 #endif

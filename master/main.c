@@ -1,6 +1,7 @@
 // master/main.c - apex-master: coordinates workers (ours or Locust's),
 // runs a headless test and writes its results. Exit codes are the
 // MASTER_EXIT_* values of master/master.h.
+#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "common/version.h"
 #include "master/limits.h"
 #include "master/master.h"
+#include "master/out.h"
 
 enum {
     OPT_SCENARIO,
@@ -52,6 +54,8 @@ enum {
     OPT_PRINT_STATS,
     OPT_LOGFILE,
     OPT_SKIP_LOG,
+    OPT_OUT,
+    OPT_RUN_ID,
 };
 
 static const apex_cli_option_t s_options[] = {
@@ -153,6 +157,16 @@ static const apex_cli_option_t s_options[] = {
      "with --headless: serve GET /metrics (Prometheus) on --web-host and "
      "--web-port; the web UI always serves it",
      OPT_METRICS},
+    {"out", 'o', true, "APEX_OUT", "OUTPUT",
+     "send metrics while the test runs, repeatable (k6's syntax): "
+     "influxdb=http://HOST:8086/DATABASE (the APEX_INFLUXDB_* variables "
+     "above); --out on the command line replaces APEX_OUT's",
+     OPT_OUT},
+    {"run-id", 0, true, "APEX_RUN_ID", "ID",
+     "this run's id, a run_id tag on InfluxDB points and a run_id label in "
+     "/metrics: letters, digits, . _ : - (default: the start time and a "
+     "random number, e.g. 20250101-120000-3fa2)",
+     OPT_RUN_ID},
 };
 
 #define MASTER_MAX_THRESHOLD_ARGS 256
@@ -165,6 +179,8 @@ typedef struct {
     const char *thresholds[MASTER_MAX_THRESHOLD_ARGS]; // --threshold values
     char *tags[MASTER_MAX_TAGS];                       // --tags
     char *exclude_tags[MASTER_MAX_TAGS];               // --exclude-tags
+    const char *outs[MASTER_OUT_MAX];                  // --out values
+    apex_cli_source_t outs_source;                     // where they came from
 } s_args_t;
 
 // Add the tags of one value ("a,b", "a b" or Locust's "[a, b]") to list.
@@ -187,6 +203,42 @@ static int s_cores(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+// --out: checked now (the APEX_INFLUXDB_* variables later, by the
+// master). Repeatable; the values of a stronger source (a file <
+// APEX_OUT < the command line) replace those of a weaker one.
+static int s_option_out(s_args_t *args, const char *arg, apex_error_t *err)
+{
+    master_options_t *o = &args->o;
+    apex_cli_source_t source = apex_cli_source();
+    if (o->nouts && source != args->outs_source)
+        o->nouts = 0;
+    args->outs_source = source;
+    if (o->nouts >= MASTER_OUT_MAX)
+        return apex_error_set(err, "more than %d outputs", MASTER_OUT_MAX);
+    master_out_t out;
+    if (master_out_parse(arg, NULL, &out, err) != 0)
+        return -1;
+    master_out_fini(&out);
+    args->outs[o->nouts++] = arg;
+    o->outs = args->outs;
+    return 0;
+}
+
+// --run-id: what tags and labels can carry without surprises.
+static int s_option_run_id(s_args_t *args, const char *arg, apex_error_t *err)
+{
+    size_t len = strlen(arg);
+    if (len == 0 || len > MASTER_RUN_ID_MAX ||
+        strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789._:-") != len)
+        return apex_error_set(err,
+                              "expected 1 to %d letters, digits, '.', '_', "
+                              "':' or '-', got '%s'",
+                              MASTER_RUN_ID_MAX, arg);
+    args->o.run_id = arg;
+    return 0;
 }
 
 // What the s_option_* helpers return for an option of another group.
@@ -294,6 +346,10 @@ static int s_option_output(s_args_t *args, int id, const char *arg,
         return 0;
     case OPT_LOGLEVEL:
         return apex_log_level_arg(arg, &o->level, err);
+    case OPT_OUT:
+        return s_option_out(args, arg, err);
+    case OPT_RUN_ID:
+        return s_option_run_id(args, arg, err);
     default:
         return S_NOT_MINE;
     }
@@ -410,6 +466,30 @@ static const apex_cli_config_t s_config = {
     s_config_files, s_config_ignored, s_aliases,
     sizeof s_aliases / sizeof s_aliases[0]};
 
+// --help's text above the options: the InfluxDB variables are listed as
+// [env NAME] too, like the options' (tests/deploy reads them there).
+static const char s_usage[] =
+    "usage: apex-master -f SCENARIO [--headless] [-u USERS] [-r RATE] "
+    "[-t TIME] [--host URL] [--csv PREFIX] [--processes N | "
+    "--expect-workers N]\n"
+    "Without --headless the web UI is served on --web-port (8089).\n"
+    "\n"
+    "--out influxdb=URL reads these variables:\n"
+    "  [env APEX_INFLUXDB_USERNAME] [env APEX_INFLUXDB_PASSWORD]  "
+    "InfluxDB 1.x basic auth\n"
+    "  [env APEX_INFLUXDB_TOKEN]  a token (\"Authorization: Token\")\n"
+    "  [env APEX_INFLUXDB_ORGANIZATION]  use InfluxDB 2's /api/v2/write "
+    "for this organization\n"
+    "  [env APEX_INFLUXDB_BUCKET]  its bucket (default: the URL's last "
+    "path segment)\n"
+    "  [env APEX_INFLUXDB_TAGS]  tags on every point: key=value,...\n"
+    "  [env APEX_INFLUXDB_PUSH_INTERVAL]  time between two batches "
+    "(default 1s)\n"
+    "  [env APEX_INFLUXDB_QUEUE_POINTS]  points kept while InfluxDB is "
+    "slow or down (default 100000); older ones are dropped\n"
+    "  [env APEX_INFLUXDB_INSECURE]  true: do not verify InfluxDB's TLS "
+    "certificate";
+
 int main(int argc, char **argv)
 {
     s_args_t args = {
@@ -426,14 +506,9 @@ int main(int argc, char **argv)
               .level = APEX_LOG_INFO},
     };
     apex_error_t err = {""};
-    int rc = apex_cli_parse(
-        s_options, sizeof s_options / sizeof s_options[0], argc, argv, s_option,
-        &args,
-        "usage: apex-master -f SCENARIO [--headless] [-u USERS] [-r RATE] "
-        "[-t TIME] [--host URL] [--csv PREFIX] [--processes N | "
-        "--expect-workers N]\n"
-        "Without --headless the web UI is served on --web-port (8089).",
-        "apex-master " APEX_VERSION, &s_config, &err);
+    int rc = apex_cli_parse(s_options, sizeof s_options / sizeof s_options[0],
+                            argc, argv, s_option, &args, s_usage,
+                            "apex-master " APEX_VERSION, &s_config, &err);
     if (rc == 1)
         return MASTER_EXIT_OK;
     if (rc != 0) {
@@ -470,6 +545,11 @@ int main(int argc, char **argv)
 
     apex_block_signals(true);
     setenv("ZSYS_SIGHANDLER", "false", 1);
+    // Before any thread: the InfluxDB writers use libcurl.
+    if (o->nouts && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "apex-master: cannot initialise libcurl\n");
+        return MASTER_EXIT_ABORTED;
+    }
 
     int exit_code = MASTER_EXIT_USAGE;
     master_t *master = master_new(o, &err, &exit_code);
@@ -479,5 +559,7 @@ int main(int argc, char **argv)
     }
     rc = master_run(master);
     master_destroy(&master);
+    if (o->nouts)
+        curl_global_cleanup();
     return rc;
 }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
@@ -30,10 +31,13 @@
 #include "common/clock.h"
 #include "common/fs.h"
 #include "common/loop.h"
+#include "common/rng.h"
 #include "common/stats.h"
 #include "common/version.h"
 #include "master/assets.h"
 #include "master/children.h"
+#include "master/limits.h"
+#include "master/outputs.h"
 #include "master/registry.h"
 #include "master/report.h"
 #include "master/report_json.h"
@@ -71,6 +75,8 @@ struct master {
     master_routes_ctx_t routes;                // what the web API reads
     master_web_t *web;                         // UI and API, or NULL
     master_children_t *children;               // --processes, or NULL
+    master_outputs_t *outputs;                 // --out, or NULL
+    char run_id[MASTER_RUN_ID_MAX + 1];        // --run-id, or made up
     FILE *history_csv;                         // PREFIX_stats_history.csv
     char *unknown_types[MASTER_UNKNOWN_TYPES]; // warned about once each
     apex_buf_t out;                            // encoded outgoing message
@@ -156,6 +162,7 @@ static void s_on_stats(master_t *self, master_worker_t *w,
     master_registry_count(self->registry, w, total->num_requests,
                           total->num_failures);
     master_registry_users(self->registry, w, msg->user_count);
+    master_outputs_merge(self->outputs, msg);
     master_runner_reported(self->runner);
 }
 
@@ -486,6 +493,7 @@ static int s_setup_outputs(master_t *self, apex_error_t *err, int *exit_code)
         .options = &self->options,
         .scenario = self->scenario,
         .history_csv = self->history_csv,
+        .run_id = self->run_id,
     };
     if (!o->headless || o->metrics) {
         master_web_options_t web = {o->web_host, o->web_port, o->web_auth,
@@ -494,6 +502,13 @@ static int s_setup_outputs(master_t *self, apex_error_t *err, int *exit_code)
                                    &self->routes, err);
         if (!self->web)
             return -1;
+    }
+    apex_error_t out_err = {""};
+    self->outputs = master_outputs_new(&self->routes, &out_err);
+    if (!self->outputs && apex_error_is_set(&out_err)) {
+        *err = out_err;
+        *exit_code = MASTER_EXIT_USAGE;
+        return -1;
     }
     if (o->processes > 0) {
         self->children = master_children_new(o->processes, o->bind_host,
@@ -524,6 +539,24 @@ static apex_scenario_t *s_load_scenario(const master_options_t *o,
     return kept;
 }
 
+// --run-id, else the start time (UTC) and a random number:
+// "20250101-120000-3fa2".
+static void s_set_run_id(master_t *self)
+{
+    if (self->options.run_id) {
+        snprintf(self->run_id, sizeof self->run_id, "%s", self->options.run_id);
+        return;
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char when[32];
+    strftime(when, sizeof when, "%Y%m%d-%H%M%S", &tm);
+    uint64_t rng = apex_rng_seed(apex_now_us() ^ (uint64_t)getpid());
+    snprintf(self->run_id, sizeof self->run_id, "%s-%04x", when,
+             (unsigned)(apex_rng_next(&rng) & 0xffff));
+}
+
 master_t *master_new(const master_options_t *options, apex_error_t *err,
                      int *exit_code)
 {
@@ -535,6 +568,7 @@ master_t *master_new(const master_options_t *options, apex_error_t *err,
     self->options = *options;
     self->scenario = scn;
     self->sigfd = -1;
+    s_set_run_id(self);
     apex_buf_init(&self->out);
     master_results_init(&self->results);
     master_runner_config_t config = {0};
@@ -563,6 +597,7 @@ void master_destroy(master_t **self_p)
             apex_io_stop(self->loop, &self->sig_io);
     }
     master_web_destroy(&self->web);
+    master_outputs_destroy(&self->outputs);
     master_children_destroy(&self->children);
     proto_zio_destroy(&self->zio);
     if (self->sigfd >= 0)
@@ -730,6 +765,8 @@ int master_run(master_t *self)
     self->results.end_time =
         self->results.start_time > 0 ? apex_wall_time() : 0;
     bool thresholds_ok = master_runner_evaluate(self->runner);
+    // The last points go out while the summary and reports are written.
+    master_outputs_flush(self->outputs);
     s_print_summary(self);
     uint64_t malformed = proto_zio_counters(self->zio)->malformed;
     if (malformed)

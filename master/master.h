@@ -59,6 +59,9 @@ typedef struct {
     bool reset_stats;                // --reset-stats: when the ramp ends
     bool print_stats;                // --print-stats: the table with the UI
     const char *logfile;             // --logfile, or NULL (stderr)
+    const char **outs;               // --out values ("influxdb=URL")
+    size_t nouts;                    // their number
+    const char *run_id;              // --run-id, or NULL: made up
 } master_options_t;
 
 typedef struct master master_t; // opaque

@@ -4,6 +4,13 @@
 // left out, since Prometheus sums series itself. Response times are a
 // summary whose quantiles come from the exact merged histogram, the same
 // numbers as the CSV and the UI.
+//
+// Every sample ends its labels with the run's id (run_id), so the series
+// of two runs never mix. Counters and the summary are followed by a
+// NAME_created gauge family (when the counter started: the test's start
+// or the last reset), as Prometheus' own Python client writes them in
+// this format; a Prometheus that ingests created timestamps uses them to
+// place the counter's zero.
 #include "master/metrics.h"
 
 #include <stdio.h>
@@ -21,12 +28,29 @@
 static const double s_quantiles[] = {0.5, 0.75, 0.9, 0.95, 0.99, 0.999};
 
 #define S_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define S_NAME_MAX (PROTO_METRIC_NAME_MAX + sizeof "apex__created")
 
-static void s_family(apex_buf_t *out, const char *name, const char *type,
+// Where samples go, and the label every sample ends with.
+typedef struct {
+    apex_buf_t *out;    // the text
+    const char *run_id; // the run_id label's value, or NULL: none
+    size_t nlabels;     // labels of the sample being written
+} s_writer_t;
+
+// HELP text with \ and newline escaped, as the format requires.
+static void s_family(s_writer_t *w, const char *name, const char *type,
                      const char *help)
 {
-    apex_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
-                    type);
+    apex_buf_printf(w->out, "# HELP %s ", name);
+    for (const char *p = help; *p; p++) {
+        if (*p == '\\')
+            apex_buf_puts(w->out, "\\\\");
+        else if (*p == '\n')
+            apex_buf_puts(w->out, "\\n");
+        else
+            apex_buf_putc(w->out, *p);
+    }
+    apex_buf_printf(w->out, "\n# TYPE %s %s\n", name, type);
 }
 
 // A label value with \, " and newline escaped as the format requires.
@@ -46,159 +70,220 @@ static void s_label_value(apex_buf_t *out, const char *value)
     apex_buf_putc(out, '"');
 }
 
-// A float as Prometheus reads it (Go's ParseFloat): NaN and ±Inf by name.
-static void s_value(apex_buf_t *out, double v)
+// Start a sample of name; labels follow, then s_close().
+static void s_open(s_writer_t *w, const char *name)
 {
+    apex_buf_puts(w->out, name);
+    w->nlabels = 0;
+}
+
+static void s_label(s_writer_t *w, const char *key, const char *value)
+{
+    apex_buf_putc(w->out, w->nlabels++ ? ',' : '{');
+    apex_buf_printf(w->out, "%s=", key);
+    s_label_value(w->out, value);
+}
+
+// End the sample with the run_id label and a float as Prometheus reads it
+// (Go's ParseFloat): NaN and ±Inf by name.
+static void s_close(s_writer_t *w, double v)
+{
+    if (w->run_id)
+        s_label(w, "run_id", w->run_id);
+    if (w->nlabels)
+        apex_buf_putc(w->out, '}');
     if (isnan(v))
-        apex_buf_puts(out, " NaN\n");
+        apex_buf_puts(w->out, " NaN\n");
     else if (isinf(v))
-        apex_buf_puts(out, v > 0 ? " +Inf\n" : " -Inf\n");
+        apex_buf_puts(w->out, v > 0 ? " +Inf\n" : " -Inf\n");
     else
-        apex_buf_printf(out, " %.15g\n", v);
+        apex_buf_printf(w->out, " %.15g\n", v);
 }
 
-static void s_entry_labels(apex_buf_t *out, const apex_stats_entry_t *e)
+// A sample without labels of its own.
+static void s_sample(s_writer_t *w, const char *name, double v)
 {
-    apex_buf_puts(out, "method=");
-    s_label_value(out, e->method);
-    apex_buf_puts(out, ",name=");
-    s_label_value(out, e->name);
+    s_open(w, name);
+    s_close(w, v);
 }
 
-// name{method="GET",name="/x"} value
-static void s_entry_sample(apex_buf_t *out, const char *name,
+// name{method="GET",name="/x",run_id="..."} value
+static void s_entry_sample(s_writer_t *w, const char *name,
                            const apex_stats_entry_t *e, double v)
 {
-    apex_buf_printf(out, "%s{", name);
-    s_entry_labels(out, e);
-    apex_buf_putc(out, '}');
-    s_value(out, v);
+    s_open(w, name);
+    s_label(w, "method", e->method);
+    s_label(w, "name", e->name);
+    s_close(w, v);
 }
 
-static void s_per_entry(apex_buf_t *out, apex_stats_entry_t **entries, size_t n)
+// The NAME_created family of a per-entry counter or summary: when each
+// entry's counts started (its creation or the last reset).
+static void s_entries_created(s_writer_t *w, const char *name,
+                              apex_stats_entry_t **entries, size_t n)
 {
-    s_family(out, "apex_requests_total", "counter",
-             "Requests completed, failures included.");
+    s_family(w, name, "gauge",
+             "Unix time the counter started (test start or last reset).");
     for (size_t i = 0; i < n; i++)
-        s_entry_sample(out, "apex_requests_total", entries[i],
-                       (double)entries[i]->num_requests);
+        s_entry_sample(w, name, entries[i], entries[i]->start_time);
+}
 
-    s_family(out, "apex_request_failures_total", "counter",
-             "Requests that failed.");
+static uint64_t s_requests(const apex_stats_entry_t *e)
+{
+    return e->num_requests;
+}
+
+static uint64_t s_failures(const apex_stats_entry_t *e)
+{
+    return e->num_failures;
+}
+
+static uint64_t s_bytes(const apex_stats_entry_t *e)
+{
+    return e->total_content_length;
+}
+
+// BASE_total per entry (the count get() reads), then BASE_created.
+static void s_counter_per_entry(s_writer_t *w, const char *base,
+                                const char *help, apex_stats_entry_t **entries,
+                                size_t n,
+                                uint64_t (*get)(const apex_stats_entry_t *))
+{
+    char name[S_NAME_MAX];
+    snprintf(name, sizeof name, "%s_total", base);
+    s_family(w, name, "counter", help);
     for (size_t i = 0; i < n; i++)
-        s_entry_sample(out, "apex_request_failures_total", entries[i],
-                       (double)entries[i]->num_failures);
+        s_entry_sample(w, name, entries[i], (double)get(entries[i]));
+    snprintf(name, sizeof name, "%s_created", base);
+    s_entries_created(w, name, entries, n);
+}
 
-    s_family(out, "apex_response_size_bytes_total", "counter",
-             "Response body bytes received.");
-    for (size_t i = 0; i < n; i++)
-        s_entry_sample(out, "apex_response_size_bytes_total", entries[i],
-                       (double)entries[i]->total_content_length);
-
-    s_family(out, "apex_response_time_seconds", "summary",
+static void s_response_times(s_writer_t *w, apex_stats_entry_t **entries,
+                             size_t n)
+{
+    s_family(w, "apex_response_time_seconds", "summary",
              "Response times; quantiles from the merged histogram "
              "(relative error under 1 %).");
     for (size_t i = 0; i < n; i++) {
         const apex_stats_entry_t *e = entries[i];
         uint64_t count = apex_histogram_count(e->hist);
         for (size_t q = 0; q < S_COUNT(s_quantiles); q++) {
-            apex_buf_puts(out, "apex_response_time_seconds{");
-            s_entry_labels(out, e);
-            apex_buf_printf(out, ",quantile=\"%g\"}", s_quantiles[q]);
-            if (count == 0) {
-                s_value(out, NAN);
-                continue;
-            }
-            uint64_t us = apex_histogram_percentile(e->hist, s_quantiles[q]);
-            s_value(out, (double)us / APEX_USEC_PER_SEC);
+            char quantile[32];
+            snprintf(quantile, sizeof quantile, "%g", s_quantiles[q]);
+            s_open(w, "apex_response_time_seconds");
+            s_label(w, "method", e->method);
+            s_label(w, "name", e->name);
+            s_label(w, "quantile", quantile);
+            s_close(w, count ? (double)apex_histogram_percentile(
+                                   e->hist, s_quantiles[q]) /
+                                   APEX_USEC_PER_SEC
+                             : NAN);
         }
-        s_entry_sample(out, "apex_response_time_seconds_sum", e,
+        s_entry_sample(w, "apex_response_time_seconds_sum", e,
                        (double)e->total_response_us / APEX_USEC_PER_SEC);
-        s_entry_sample(out, "apex_response_time_seconds_count", e,
-                       (double)count);
+        s_entry_sample(w, "apex_response_time_seconds_count", e, (double)count);
     }
+    s_entries_created(w, "apex_response_time_seconds_created", entries, n);
 }
 
-static void s_errors(apex_buf_t *out, const apex_stats_t *stats)
+static void s_per_entry(s_writer_t *w, apex_stats_entry_t **entries, size_t n)
 {
-    s_family(out, "apex_errors_total", "counter",
+    s_counter_per_entry(w, "apex_requests",
+                        "Requests completed, failures included.", entries, n,
+                        s_requests);
+    s_counter_per_entry(w, "apex_request_failures", "Requests that failed.",
+                        entries, n, s_failures);
+    s_counter_per_entry(w, "apex_response_size_bytes",
+                        "Response body bytes received.", entries, n, s_bytes);
+    s_response_times(w, entries, n);
+}
+
+static void s_errors(s_writer_t *w, const apex_stats_t *stats)
+{
+    size_t n = apex_stats_error_count(stats);
+    double start = apex_stats_total_const(stats)->start_time;
+    s_family(w, "apex_errors_total", "counter",
              "Failures by error, grouped as Locust groups them.");
-    for (size_t i = 0; i < apex_stats_error_count(stats); i++) {
-        const apex_stats_error_t *e = apex_stats_error_at(stats, i);
-        apex_buf_puts(out, "apex_errors_total{method=");
-        s_label_value(out, e->method);
-        apex_buf_puts(out, ",name=");
-        s_label_value(out, e->name);
-        apex_buf_puts(out, ",error=");
-        s_label_value(out, e->error);
-        apex_buf_putc(out, '}');
-        s_value(out, (double)e->occurrences);
+    for (int created = 0; created < 2; created++) {
+        if (created)
+            s_family(w, "apex_errors_created", "gauge",
+                     "Unix time the error was first seen.");
+        for (size_t i = 0; i < n; i++) {
+            const apex_stats_error_t *e = apex_stats_error_at(stats, i);
+            s_open(w, created ? "apex_errors_created" : "apex_errors_total");
+            s_label(w, "method", e->method);
+            s_label(w, "name", e->name);
+            s_label(w, "error", e->error);
+            double first = e->first_seen > 0 ? e->first_seen : start;
+            s_close(w, created ? first : (double)e->occurrences);
+        }
     }
 }
 
-static void s_runner(apex_buf_t *out, const master_api_input_t *in)
+static void s_runner(s_writer_t *w, const master_api_input_t *in)
 {
-    s_family(out, "apex_info", "gauge", "The master's version.");
-    apex_buf_puts(out, "apex_info{version=");
-    s_label_value(out, APEX_VERSION);
-    apex_buf_puts(out, "} 1\n");
+    s_family(w, "apex_info", "gauge", "The master's version.");
+    s_open(w, "apex_info");
+    s_label(w, "version", APEX_VERSION);
+    s_close(w, 1);
 
     // Every state is listed, so an alert can test any of them.
-    s_family(out, "apex_runner_state", "gauge",
+    s_family(w, "apex_runner_state", "gauge",
              "1 for the test's current state, 0 for the others.");
     for (size_t i = 0; i < in->nstate_names; i++) {
-        apex_buf_puts(out, "apex_runner_state{state=");
-        s_label_value(out, in->state_names[i]);
-        apex_buf_printf(out, "} %d\n",
-                        in->state &&
-                            strcmp(in->state, in->state_names[i]) == 0);
+        s_open(w, "apex_runner_state");
+        s_label(w, "state", in->state_names[i]);
+        s_close(w, in->state && strcmp(in->state, in->state_names[i]) == 0);
     }
 
-    s_family(out, "apex_users", "gauge", "Users the workers run.");
-    apex_buf_printf(out, "apex_users %lld\n", (long long)in->user_count);
+    s_family(w, "apex_users", "gauge", "Users the workers run.");
+    s_sample(w, "apex_users", (double)in->user_count);
 
-    s_family(out, "apex_workers", "gauge", "Workers by state.");
+    s_family(w, "apex_workers", "gauge", "Workers by state.");
     for (size_t s = 0; s < in->nworker_state_names; s++) {
         const char *name = in->worker_state_names[s];
         size_t count = 0;
         for (size_t i = 0; i < in->nworkers; i++)
             if (strcmp(in->workers[i].state, name) == 0)
                 count++;
-        apex_buf_puts(out, "apex_workers{state=");
-        s_label_value(out, name);
-        apex_buf_printf(out, "} %zu\n", count);
+        s_open(w, "apex_workers");
+        s_label(w, "state", name);
+        s_close(w, (double)count);
     }
 
     if (in->shape && in->point) {
         bool arrival = in->shape->kind == MASTER_SHAPE_ARRIVAL;
-        s_family(out, "apex_shape_stage", "gauge",
+        s_family(w, "apex_shape_stage", "gauge",
                  "1-based stage of the load shape in progress (0: none).");
-        apex_buf_printf(out, "apex_shape_stage %zu\n",
-                        in->shape_running ? in->point->stage : (size_t)0);
-        if (arrival) {
-            s_family(out, "apex_shape_target_iterations_per_second", "gauge",
-                     "Iterations per second the shape asks for now.");
-            apex_buf_puts(out, "apex_shape_target_iterations_per_second");
-            s_value(out, in->shape_running ? in->point->rate : 0);
-        } else {
-            s_family(out, "apex_shape_target_users", "gauge",
-                     "Users the shape asks for now.");
-            apex_buf_puts(out, "apex_shape_target_users");
-            s_value(out, in->shape_running ? in->point->users : 0);
-        }
+        s_sample(w, "apex_shape_stage",
+                 in->shape_running ? (double)in->point->stage : 0);
+        const char *name = arrival ? "apex_shape_target_iterations_per_second"
+                                   : "apex_shape_target_users";
+        s_family(w, name, "gauge",
+                 arrival ? "Iterations per second the shape asks for now."
+                         : "Users the shape asks for now.");
+        s_sample(w, name,
+                 !in->shape_running ? 0
+                 : arrival          ? in->point->rate
+                                    : in->point->users);
     }
-
-    s_family(out, "apex_iterations_total", "counter",
-             "Tasks the users completed.");
-    apex_buf_printf(out, "apex_iterations_total %llu\n",
-                    (unsigned long long)in->iterations);
-    s_family(out, "apex_dropped_iterations_total", "counter",
-             "Arrival-rate iterations not started for want of a free user.");
-    apex_buf_printf(out, "apex_dropped_iterations_total %llu\n",
-                    (unsigned long long)in->dropped_iterations);
 }
 
-static void s_workers(apex_buf_t *out, const master_api_input_t *in)
+// A run-wide counter (no labels but run_id) and its _created family.
+static void s_run_counter(s_writer_t *w, const char *base, const char *help,
+                          double value, double created)
+{
+    char name[S_NAME_MAX];
+    snprintf(name, sizeof name, "%s_total", base);
+    s_family(w, name, "counter", help);
+    s_sample(w, name, value);
+    snprintf(name, sizeof name, "%s_created", base);
+    s_family(w, name, "gauge",
+             "Unix time the counter started (test start or last reset).");
+    s_sample(w, name, created);
+}
+
+static void s_workers(s_writer_t *w, const master_api_input_t *in)
 {
     static const struct {
         const char *name;
@@ -211,81 +296,86 @@ static void s_workers(apex_buf_t *out, const master_api_input_t *in)
          "Seconds since the worker's last heartbeat."},
     };
     for (size_t f = 0; f < S_COUNT(families); f++) {
-        s_family(out, families[f].name, "gauge", families[f].help);
+        s_family(w, families[f].name, "gauge", families[f].help);
         for (size_t i = 0; i < in->nworkers; i++) {
-            const master_api_worker_t *w = &in->workers[i];
-            const double values[] = {(double)w->users, w->cpu,
-                                     (double)w->memory, w->heartbeat_age};
-            apex_buf_printf(out, "%s{worker=", families[f].name);
-            s_label_value(out, w->id);
-            apex_buf_puts(out, ",kind=");
-            s_label_value(out, w->kind);
-            apex_buf_putc(out, '}');
-            s_value(out, values[f]);
+            const master_api_worker_t *wk = &in->workers[i];
+            const double values[] = {(double)wk->users, wk->cpu,
+                                     (double)wk->memory, wk->heartbeat_age};
+            s_open(w, families[f].name);
+            s_label(w, "worker", wk->id);
+            s_label(w, "kind", wk->kind);
+            s_close(w, values[f]);
         }
     }
 }
 
-static void s_thresholds(apex_buf_t *out, const master_thresholds_t *th)
+static void s_thresholds(s_writer_t *w, const master_thresholds_t *th)
 {
     if (!th || th->n == 0)
         return;
-    s_family(out, "apex_threshold_ok", "gauge",
+    s_family(w, "apex_threshold_ok", "gauge",
              "1 while the threshold holds (or has no data yet), 0 when it "
              "fails.");
     for (size_t i = 0; i < th->n; i++) {
-        apex_buf_puts(out, "apex_threshold_ok{threshold=");
-        s_label_value(out, th->items[i].source);
-        apex_buf_printf(out, "} %d\n", th->items[i].ok ? 1 : 0);
+        s_open(w, "apex_threshold_ok");
+        s_label(w, "threshold", th->items[i].source);
+        s_close(w, th->items[i].ok ? 1 : 0);
     }
-    s_family(out, "apex_threshold_observed", "gauge",
+    s_family(w, "apex_threshold_observed", "gauge",
              "The value the threshold last compared (ms for times).");
     for (size_t i = 0; i < th->n; i++) {
         if (!th->items[i].has_observed)
             continue;
-        apex_buf_puts(out, "apex_threshold_observed{threshold=");
-        s_label_value(out, th->items[i].source);
-        apex_buf_putc(out, '}');
-        s_value(out, th->items[i].observed);
+        s_open(w, "apex_threshold_observed");
+        s_label(w, "threshold", th->items[i].source);
+        s_close(w, th->items[i].observed);
     }
 }
 
 // The workers' run-wide figures: apex_NAME_total per counter, apex_NAME
 // (now) and apex_NAME_peak per gauge ("ws_connections": apex_ws_connections
 // and apex_ws_connections_peak). Names are [a-z0-9_], checked on the wire.
-static void s_figures(apex_buf_t *out, const master_api_input_t *in)
+static void s_figures(s_writer_t *w, const master_api_input_t *in, double start)
 {
-    char name[PROTO_METRIC_NAME_MAX + sizeof "apex__total"];
+    char name[S_NAME_MAX];
     for (size_t i = 0; in->counters && i < in->counters->n; i++) {
         const master_figure_t *f = &in->counters->items[i];
-        snprintf(name, sizeof name, "apex_%s_total", f->name);
-        s_family(out, name, "counter", "A run-wide count the workers keep.");
-        apex_buf_printf(out, "%s %lld\n", name, (long long)f->value);
+        snprintf(name, sizeof name, "apex_%s", f->name);
+        s_run_counter(w, name, "A run-wide count the workers keep.",
+                      (double)f->value, start);
     }
     for (size_t i = 0; in->gauges && i < in->gauges->n; i++) {
         const master_figure_t *f = &in->gauges->items[i];
         snprintf(name, sizeof name, "apex_%s", f->name);
-        s_family(out, name, "gauge",
+        s_family(w, name, "gauge",
                  "A run-wide value now, summed over the workers.");
-        apex_buf_printf(out, "%s %lld\n", name, (long long)f->value);
+        s_sample(w, name, (double)f->value);
         snprintf(name, sizeof name, "apex_%s_peak", f->name);
-        s_family(out, name, "gauge", "Its highest value in this test.");
-        apex_buf_printf(out, "%s %lld\n", name,
-                        (long long)(in->peaks
-                                        ? master_figures_get(in->peaks, f->name)
-                                        : f->value));
+        s_family(w, name, "gauge", "Its highest value in this test.");
+        s_sample(w, name,
+                 (double)(in->peaks ? master_figures_get(in->peaks, f->name)
+                                    : f->value));
     }
 }
 
 void master_metrics_text(apex_buf_t *out, const master_api_input_t *in)
 {
-    s_runner(out, in);
-    s_workers(out, in);
-    s_figures(out, in);
+    s_writer_t w = {.out = out, .run_id = in->run_id};
+    // Run-wide counters started with the statistics (test start or reset).
+    double start = apex_stats_total_const(in->stats)->start_time;
+    s_runner(&w, in);
+    s_run_counter(&w, "apex_iterations", "Tasks the users completed.",
+                  (double)in->iterations, start);
+    s_run_counter(&w, "apex_dropped_iterations",
+                  "Arrival-rate iterations not started for want of a free "
+                  "user.",
+                  (double)in->dropped_iterations, start);
+    s_workers(&w, in);
+    s_figures(&w, in, start);
     size_t n = apex_stats_size(in->stats);
     apex_stats_entry_t **entries = apex_stats_sorted(in->stats);
-    s_per_entry(out, entries, n);
+    s_per_entry(&w, entries, n);
     free(entries);
-    s_errors(out, in->stats);
-    s_thresholds(out, in->thresholds);
+    s_errors(&w, in->stats);
+    s_thresholds(&w, in->thresholds);
 }

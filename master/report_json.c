@@ -205,6 +205,8 @@ static json_t *s_workers(const master_json_input_t *in)
 static json_t *s_run(const master_json_input_t *in)
 {
     json_t *run = json_object();
+    json_object_set_new(run, "run_id",
+                        in->run_id ? json_string(in->run_id) : json_null());
     json_object_set_new(run, "start", s_iso(in->start_time));
     json_object_set_new(run, "end", s_iso(in->end_time));
     json_object_set_new(run, "start_time", json_real(in->start_time));

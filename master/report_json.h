@@ -42,6 +42,7 @@ typedef struct {
     const master_figures_t *peaks;         // their peaks, or NULL
     int exit_code;                         // the process's exit code
     const char *verdict;                   // "passed", "failed", ...
+    const char *run_id;                    // the run's id, or NULL
 } master_json_input_t;
 
 // The errors as a JSON array of {method, name, error, occurrences,

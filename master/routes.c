@@ -89,16 +89,15 @@ char *master_routes_report_json(const master_routes_ctx_t *ctx, int exit_code,
         .peaks = &res->peaks,
         .exit_code = exit_code,
         .verdict = verdict,
+        .run_id = ctx->run_id,
     };
     char *json = master_report_json(&in);
     free(rows);
     return json;
 }
 
-// The state GET /stats/requests and GET /metrics show. *workers_p is a
-// new array the caller frees after using the input.
-static master_api_input_t s_api_input(const master_routes_ctx_t *ctx,
-                                      master_api_worker_t **workers_p)
+master_api_input_t master_routes_api_input(const master_routes_ctx_t *ctx,
+                                           master_api_worker_t **workers_p)
 {
     master_runner_t *runner = ctx->runner;
     *workers_p = master_registry_api(ctx->registry, apex_loop_now(ctx->loop));
@@ -122,6 +121,8 @@ static master_api_input_t s_api_input(const master_routes_ctx_t *ctx,
         .counters = &ctx->results->counters,
         .gauges = &ctx->results->gauges,
         .peaks = &ctx->results->peaks,
+        .run_id = ctx->run_id,
+        .start_time = ctx->results->start_time,
     };
     in.state_names = master_run_state_names(&in.nstate_names);
     in.worker_state_names = master_worker_state_names(&in.nworker_state_names);
@@ -163,7 +164,7 @@ static void s_swarm(const master_routes_ctx_t *ctx, master_web_request_t *req)
 static void s_stats(const master_routes_ctx_t *ctx, master_web_request_t *req)
 {
     master_api_worker_t *workers;
-    master_api_input_t in = s_api_input(ctx, &workers);
+    master_api_input_t in = master_routes_api_input(ctx, &workers);
     s_reply_json(req, 200, master_api_stats(&in));
     free(workers);
 }
@@ -171,7 +172,7 @@ static void s_stats(const master_routes_ctx_t *ctx, master_web_request_t *req)
 static void s_metrics(const master_routes_ctx_t *ctx, master_web_request_t *req)
 {
     master_api_worker_t *workers;
-    master_api_input_t in = s_api_input(ctx, &workers);
+    master_api_input_t in = master_routes_api_input(ctx, &workers);
     apex_buf_t b;
     apex_buf_init(&b);
     master_metrics_text(&b, &in);

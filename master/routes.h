@@ -10,6 +10,7 @@
 
 #include "common/loop.h"
 #include "common/scenario.h"
+#include "master/api.h"
 #include "master/master.h"
 #include "master/registry.h"
 #include "master/results.h"
@@ -25,6 +26,7 @@ typedef struct {
     const master_options_t *options; // the command line
     const apex_scenario_t *scenario; // the scenario
     FILE *history_csv;               // PREFIX_stats_history.csv, or NULL
+    const char *run_id;              // the run's id (--run-id or made up)
 } master_routes_ctx_t;
 
 // Answer req (status, body, content type, download name).
@@ -49,6 +51,12 @@ const master_route_t *master_routes_find(const char *method, const char *path,
 // master_routes_ctx_t. A 404 answers {"error": "not found"}, a 405
 // {"success": false, "message": ...}.
 void master_routes_handle(void *arg, master_web_request_t *req);
+
+// The state GET /stats/requests and GET /metrics show (thresholds
+// evaluated first while a test runs). *workers_p is a new array the
+// input points into: the caller frees it after using the input.
+master_api_input_t master_routes_api_input(const master_routes_ctx_t *ctx,
+                                           master_api_worker_t **workers_p);
 
 // The run as one JSON document (master/report_json.h) with this exit code
 // and verdict: a new string the caller frees.

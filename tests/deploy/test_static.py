@@ -25,6 +25,13 @@ machines this runs on). What is checked, and with what:
   accepted) with its own environment;
 - the image name, the version and the ports (5557 workers, 8089 web UI,
   8080 demo API) agree across all files;
+- the Grafana dashboards type-check against Grafana's own schema
+  (@grafana/schema on npm, with the TypeScript compiler), and compose's
+  InfluxDB, the provisioned data source, the database APEX_OUT writes and
+  the dashboards' data source agree;
+- the Prometheus rules pass `promtool check rules` and their unit tests
+  (`promtool test rules`), the example configuration `promtool check
+  config` (Debian's prometheus package);
 - the entrypoint passes sh -n, bash -n and shellcheck, and runs the
   programs; the systemd units pass `systemd-analyze verify` and
   `systemd-analyze security --offline`.
@@ -63,6 +70,8 @@ COMPOSE = os.path.join(DEPLOY, "compose")
 DOCKERFILE = os.path.join(DEPLOY, "docker", "Dockerfile")
 ENTRYPOINT = os.path.join(DEPLOY, "docker", "entrypoint.sh")
 SYSTEMD = os.path.join(DEPLOY, "systemd")
+PROMETHEUS_DIR = os.path.join(DEPLOY, "prometheus")
+GRAFANA = os.path.join(DEPLOY, "grafana")
 SCENARIO = os.path.join(ROOT, "scenarios", "apex.json")
 YAMLLINT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                "yamllint.yml")
@@ -823,7 +832,8 @@ class ComposeTest(Base):
 
     def test_services_fit_together(self):
         doc = compose_doc("docker-compose.yml")
-        services = doc["services"]
+        services = {n: s for n, s in doc["services"].items()
+                    if not s.get("profiles")}
         self.assertEqual(set(services), {"target", "master", "worker"})
         # Scalable worker: no fixed name, no host port.
         worker = services["worker"]
@@ -999,6 +1009,129 @@ class DockerfileTest(Base):
             self.skipTest("apt has no package lists (apt-get update)")
         self.assertEqual(pkgs - known, set(),
                          "not packaged for this machine's Debian")
+
+
+class GrafanaTest(Base):
+    """deploy/grafana/ and compose's profile "grafana": the dashboards
+    against @grafana/schema (tests/deploy/grafana_check.mjs), and the
+    pieces agreeing: compose's InfluxDB, the data source, the database
+    APEX_OUT writes to, the dashboards' data source and folder. The
+    dashboards' queries run against a real InfluxDB in
+    tests/integration/test_influx.py."""
+
+    def dashboards(self):
+        return sorted(glob.glob(os.path.join(GRAFANA, "dashboards",
+                                             "*.json")))
+
+    def provisioned(self, folder, key):
+        """The items under key of provisioning/folder/*.yml."""
+        docs = [yaml.safe_load(read(p)) for p in sorted(glob.glob(
+            os.path.join(GRAFANA, "provisioning", folder, "*.yml")))]
+        self.assertTrue(docs, folder)
+        self.assertEqual({d.get("apiVersion") for d in docs}, {1})
+        return [item for d in docs for item in d[key]]
+
+    def test_dashboards_match_grafanas_schema(self):
+        node = need_tool("node", "apt-get install nodejs")
+        if not os.path.isdir(os.path.join(TOOLS, "node_modules", "@grafana",
+                                          "schema")):
+            self.skipTest("@grafana/schema is not installed: " + TOOLS_HINT)
+        res = run([node, os.path.join(HERE, "grafana_check.mjs"), TOOLS,
+                   *self.dashboards()])
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertIn("0 problem(s)", res.stdout)
+
+    def test_compose_profile_datasource_and_output_agree(self):
+        services = compose_doc("docker-compose.yml")["services"]
+        influx, grafana = services["influxdb"], services["grafana"]
+        self.assertEqual(influx["profiles"], ["grafana"])
+        self.assertEqual(grafana["profiles"], ["grafana"])
+        self.assertIn("8086:8086", influx["ports"])
+        [ds] = self.provisioned("datasources", "datasources")
+        self.assertEqual((ds["type"], ds["url"]),
+                         ("influxdb", "http://influxdb:8086"))
+        # The master's output, as compose's comment and the README give
+        # it, writes the database the data source reads, and apex-master
+        # accepts it.
+        text = read(os.path.join(COMPOSE, "docker-compose.yml")) + read(
+            os.path.join(ROOT, "README.md"))
+        outs = set(re.findall(r"APEX_OUT=(influxdb=http://influxdb:8086/"
+                              r"\w+)", text))
+        self.assertTrue(outs)
+        for out in outs:
+            self.assertEqual(out.rsplit("/", 1)[1], ds["jsonData"]["dbName"])
+            res = run([binary("apex-master"), "--out", out, "--help"])
+            self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(compose_env(services["master"]).get("APEX_OUT"), "")
+        # Grafana mounts the provisioning and the dashboards where the
+        # provider looks.
+        mounts = {v.split(":")[0]: v.split(":")[1]
+                  for v in grafana["volumes"]}
+        self.assertEqual(mounts["../grafana/provisioning"],
+                         "/etc/grafana/provisioning")
+        [provider] = self.provisioned("dashboards", "providers")
+        self.assertEqual(mounts["../grafana/dashboards"],
+                         provider["options"]["path"])
+
+    def test_dashboards_use_the_datasource_and_apex_measurements(self):
+        [ds] = self.provisioned("datasources", "datasources")
+        source = read(os.path.join(ROOT, "master", "outputs.c"))
+        figures = ("ws_",)  # the workers' figures, named by the workers
+        for path in self.dashboards():
+            doc = json.loads(read(path))
+            panels = doc["panels"]
+            ids = [p["id"] for p in panels]
+            self.assertEqual(len(ids), len(set(ids)), path)
+            cells = set()
+            for p in panels:
+                g = p["gridPos"]
+                self.assertLessEqual(g["x"] + g["w"], 24, p["title"])
+                for x in range(g["x"], g["x"] + g["w"]):
+                    for y in range(g["y"], g["y"] + g["h"]):
+                        self.assertNotIn((x, y), cells, p["title"])
+                        cells.add((x, y))
+            queries = [v for v in doc["templating"]["list"]]
+            for p in panels:
+                self.assertEqual(p["datasource"]["uid"], ds["uid"])
+                queries += p["targets"]
+            for q in queries:
+                self.assertEqual(q["datasource"]["uid"], ds["uid"])
+                for m in re.findall(r'FROM "([a-z_]+)"', q["query"]):
+                    self.assertTrue('"%s"' % m in source or
+                                    m.startswith(figures), m)
+
+
+class PrometheusRulesTest(Base):
+    """deploy/prometheus/: the rules and the example configuration, with
+    Debian's promtool (prometheus package); the rules are also loaded by a
+    real Prometheus in tests/integration/test_prometheus.py."""
+
+    def promtool(self, *args):
+        tool = need_tool("promtool", "apt-get install prometheus (make deps)")
+        res = run([tool, *args], cwd=PROMETHEUS_DIR)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        return res.stdout
+
+    def test_check_rules(self):
+        out = self.promtool("check", "rules", "apex-rules.yml")
+        self.assertRegex(out, r"SUCCESS: \d+ rules found")
+
+    def test_rules_unit_tests(self):
+        self.assertIn("SUCCESS", self.promtool("test", "rules",
+                                               "apex-rules.test.yml"))
+
+    def test_check_config(self):
+        self.promtool("check", "config", "prometheus.yml")
+
+    def test_rules_use_metrics_the_master_writes(self):
+        # Every apex_* name in the rules is in the text of master/metrics.c
+        # (a family, or one with _total, _created, _sum or _count).
+        source = read(os.path.join(ROOT, "master", "metrics.c"))
+        rules = read(os.path.join(PROMETHEUS_DIR, "apex-rules.yml"))
+        for name in set(re.findall(r"\b(apex_[a-z_]+)", rules)):
+            base = re.sub(r"_(total|created|sum|count)$", "", name)
+            self.assertTrue(name in source or '"%s"' % base in source,
+                            name)
 
 
 class EntrypointTest(Base):
@@ -1210,6 +1343,8 @@ class PortsAndImagesTest(Base):
         for path in compose_files():
             doc = compose_doc(os.path.basename(path))
             for name, svc in doc.get("services", {}).items():
+                if svc.get("profiles"):
+                    continue  # InfluxDB and Grafana: GrafanaTest
                 at = "%s:%s" % (os.path.basename(path), name)
                 if "image" in svc:
                     note("image", svc["image"], at)

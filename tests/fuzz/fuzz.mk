@@ -25,7 +25,7 @@ FUZZ_RSS_MB ?= 2048
 FUZZ_TIMEOUT ?= 10
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_NAMES := proto histogram scenario captures shape stages thresholds \
-	threshold_arg cli ws ws_client
+	threshold_arg cli ws ws_client out
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 
 FUZZ_PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson
@@ -40,7 +40,8 @@ FUZZ_LDLIBS = $(shell pkg-config --libs $(FUZZ_PKGS)) -lm -lpthread
 
 # Everything in common/ and proto/, and the master modules under test.
 FUZZ_LIB_SRC := $(wildcard common/*.c) $(wildcard proto/*.c) \
-	master/shape.c master/thresholds.c master/figures.c
+	master/shape.c master/thresholds.c master/figures.c master/out.c \
+	master/influx_line.c
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRC))
 FUZZ_MAIN_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_NAMES))
 

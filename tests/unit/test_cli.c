@@ -62,14 +62,16 @@ typedef struct {
     char host[64];   // "" until set
     char tags[64];   // list values joined by '|'
 
-    int calls;             // handler calls
-    int order[S_MAX_ARGS]; // option ids in call order
+    int calls;                            // handler calls
+    int order[S_MAX_ARGS];                // option ids in call order
+    apex_cli_source_t source[S_MAX_ARGS]; // where each value came from
 } s_conf_t;
 
 static int s_handler(int id, const char *arg, void *user, apex_error_t *err)
 {
     s_conf_t *conf = user;
     CHECK(conf->calls < S_MAX_ARGS);
+    conf->source[conf->calls] = apex_cli_source();
     conf->order[conf->calls++] = id;
     switch (id) {
     case S_USERS:
@@ -563,6 +565,13 @@ static void s_test_config_precedence(const char *dir,
     const char *const cli[] = {"-u", "9", NULL};
     CHECK_EQ(s_parse_config(&conf, &err, cli, config), 0);
     CHECK_EQ(conf.users, 9);
+    // Each value says where it came from, in the order applied.
+    CHECK_EQ(conf.order[0], S_USERS);
+    CHECK_EQ(conf.source[0], APEX_CLI_FROM_FILE);
+    CHECK_EQ(conf.order[conf.calls - 2], S_USERS);
+    CHECK_EQ(conf.source[conf.calls - 2], APEX_CLI_FROM_ENV);
+    CHECK_EQ(conf.order[conf.calls - 1], S_USERS);
+    CHECK_EQ(conf.source[conf.calls - 1], APEX_CLI_FROM_ARGV);
     s_clear_env();
 
     // --config FILE comes after the default files, before the variables.

@@ -90,6 +90,7 @@ static void s_fixture_init(s_fixture_t *f)
         .results = &f->results,
         .options = &f->options,
         .scenario = f->scenario,
+        .run_id = "r1",
     };
 }
 
@@ -357,7 +358,10 @@ static void s_test_documents(s_fixture_t *f)
     master_routes_handle(&f->ctx, req);
     CHECK_EQ(req->status, 200);
     CHECK_STR(req->content_type, MASTER_METRICS_CONTENT_TYPE);
-    CHECK(strstr(req->body, "apex_runner_state{state=\"ready\"} 1"));
+    CHECK(strstr(req->body,
+                 "apex_runner_state{state=\"ready\",run_id=\"r1\"} 1"));
+    CHECK(strstr(req->body, "apex_users{run_id=\"r1\"} 0\n"));
+    CHECK(strstr(req->body, "# TYPE apex_iterations_created gauge\n"));
     s_request_fini(&r);
     req = s_request(&r, "GET", "/exceptions/csv", NULL);
     master_routes_handle(&f->ctx, req);

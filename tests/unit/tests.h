@@ -39,7 +39,10 @@
     X(fs)                                                                      \
     X(thresholds)                                                              \
     X(shape)                                                                   \
-    X(routes)
+    X(routes)                                                                  \
+    X(out)                                                                     \
+    X(influx_line)                                                             \
+    X(influx)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST
