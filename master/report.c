@@ -20,6 +20,7 @@
 
 #define REPORT_TYPE_WIDTH 8
 #define REPORT_NAME_WIDTH 80
+#define REPORT_DECIMALS_BELOW_MS 10.0 // two decimals below this
 
 const double master_report_percentile_list[MASTER_REPORT_PERCENTILES] = {
     0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0};
@@ -37,6 +38,30 @@ static void s_dashes(FILE *out, int n)
         fputc('-', out);
 }
 
+// A response time for the console: below 10 ms with two decimals (whole
+// milliseconds would show 0 for a fast API; the JSON and the web UI have
+// the same figures), above as Locust prints it: whole, truncated (its
+// %d of a float) or rounded (its median and percentiles).
+static const char *s_console_ms(char *buf, size_t size, double ms, bool round)
+{
+    if (ms < REPORT_DECIMALS_BELOW_MS)
+        snprintf(buf, size, "%.2f", ms);
+    else
+        snprintf(buf, size, "%llu",
+                 (unsigned long long)(round ? nearbyint(ms) : floor(ms)));
+    return buf;
+}
+
+// The median at microsecond precision, clamped to [min, max] as Locust's.
+static double s_median_ms(const apex_stats_entry_t *e)
+{
+    if (apex_histogram_count(e->hist) == 0)
+        return 0;
+    double ms = (double)apex_histogram_median(e->hist) / 1000.0;
+    return fmin(fmax(ms, apex_stats_entry_min_ms(e)),
+                apex_stats_entry_max_ms(e));
+}
+
 static void s_table_row(FILE *out, const apex_stats_t *stats,
                         const apex_stats_entry_t *e, bool current)
 {
@@ -51,12 +76,14 @@ static void s_table_row(FILE *out, const apex_stats_t *stats,
                          : apex_stats_total_rps(stats, e, false);
     double fps = current ? apex_stats_current_rps(stats, e, true)
                          : apex_stats_total_rps(stats, e, true);
-    fprintf(out, "%-*s %-*s %7llu %12s |%7d %7d %7d%7d | %7.2f %11.2f\n",
+    char avg[32], min[32], max[32], med[32];
+    fprintf(out, "%-*s %-*s %7llu %12s |%7s %7s %7s%7s | %7.2f %11.2f\n",
             REPORT_TYPE_WIDTH, type, name_width, e->name,
             (unsigned long long)e->num_requests, fails,
-            (int)apex_stats_entry_avg_ms(e), (int)apex_stats_entry_min_ms(e),
-            (int)apex_stats_entry_max_ms(e), (int)apex_stats_entry_median_ms(e),
-            rps, fps);
+            s_console_ms(avg, sizeof avg, apex_stats_entry_avg_ms(e), false),
+            s_console_ms(min, sizeof min, apex_stats_entry_min_ms(e), false),
+            s_console_ms(max, sizeof max, apex_stats_entry_max_ms(e), false),
+            s_console_ms(med, sizeof med, s_median_ms(e), true), rps, fps);
 }
 
 void master_report_table(FILE *out, const apex_stats_t *stats, bool current)
@@ -88,10 +115,13 @@ static void s_percentile_row(FILE *out, const apex_stats_entry_t *e)
 {
     fprintf(out, "%-*s %-*s", REPORT_TYPE_WIDTH, e->method, REPORT_NAME_WIDTH,
             e->name);
-    for (int i = 0; i < MASTER_REPORT_PERCENTILES; i++)
-        fprintf(out, i == 0 ? " %8llu" : " %6llu",
-                (unsigned long long)apex_stats_entry_percentile_ms(
-                    e, master_report_percentile_list[i]));
+    for (int i = 0; i < MASTER_REPORT_PERCENTILES; i++) {
+        double us = (double)apex_histogram_percentile(
+            e->hist, master_report_percentile_list[i]);
+        char text[32];
+        fprintf(out, i == 0 ? " %8s" : " %6s",
+                s_console_ms(text, sizeof text, us / 1000.0, true));
+    }
     fprintf(out, " %6llu\n", (unsigned long long)e->num_requests);
 }
 
@@ -147,23 +177,6 @@ void master_report_errors(FILE *out, const apex_stats_t *stats)
     fputc('|', out);
     s_dashes(out, 80 + REPORT_NAME_WIDTH - 19);
     fprintf(out, "\n\n");
-}
-
-void master_report_workers(FILE *out, const master_worker_row_t *rows, size_t n)
-{
-    fprintf(out, "Workers\n");
-    fprintf(out, "%-48s %-16s %-9s %9s %6s %9s %10s %9s\n", "Worker", "Kind",
-            "State", "Max users", "CPU %", "Memory MB", "# reqs", "# fails");
-    s_dashes(out, 48 + 16 + 9 + 9 + 6 + 9 + 10 + 9 + 7);
-    fputc('\n', out);
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "%-48s %-16s %-9s %9lld %6.1f %9.1f %10llu %9llu\n",
-                rows[i].id, rows[i].kind, rows[i].state,
-                (long long)rows[i].users, rows[i].cpu,
-                (double)rows[i].memory / (1024.0 * 1024.0),
-                (unsigned long long)rows[i].requests,
-                (unsigned long long)rows[i].failures);
-    fputc('\n', out);
 }
 
 // ---------------------------------------------------------------------

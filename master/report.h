@@ -46,7 +46,12 @@ void master_report_errors(FILE *out, const apex_stats_t *stats);
 // (master/report_locust.c).
 char *master_report_locust_json(const apex_stats_t *stats);
 
-// A table of the workers, so a mixed fleet shows who did what.
+#define MASTER_REPORT_WORKER_ROWS 20  // a row each up to this many workers
+#define MASTER_REPORT_WORKERS_SHOWN 5 // beyond: a summary and this many
+
+// A table of the workers, so a mixed fleet shows who did what; beyond
+// MASTER_REPORT_WORKER_ROWS a summary by host, kind and state
+// (master/report_workers.c).
 void master_report_workers(FILE *out, const master_worker_row_t *rows,
                            size_t n);
 

@@ -33,6 +33,7 @@
     X(user)                                                                    \
     X(scenario_ws)                                                             \
     X(scenario_tags)                                                           \
+    X(report_workers)                                                          \
     X(log)                                                                     \
     X(procstat)                                                                \
     X(dispatch)                                                                \
