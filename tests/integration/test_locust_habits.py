@@ -236,6 +236,42 @@ class OutputTest(HabitCase):
         self.assertIn("--print-stats is for web UI runs", m.stderr())
 
 
+class ReadableTest(HabitCase):
+    def test_fast_responses_have_decimals_in_the_console(self):
+        base = self.target()
+        scn = write_scenario(self.dir, apexlib.SIMPLE)
+        m = self.run_master(scn, "-u", 2, "-r", 2, "-t", "2s", "--host",
+                            base, "--only-summary")
+        self.assertEqual(m.popen.returncode, 0, m.stderr())
+        out = m.stdout()
+        # apex-target answers in well under 10 ms: Avg, Min, Max, Med
+        # with two decimals, not 0, and the percentiles likewise.
+        agg = [line for line in out.splitlines()
+               if line.lstrip().startswith("Aggregated")]
+        self.assertEqual(len(agg), 2, out)
+        times = agg[0].split("|")[1].split()
+        self.assertEqual(len(times), 4, agg[0])
+        for t in times:
+            self.assertRegex(t, r"^\d\.\d\d$", agg[0])
+        self.assertRegex(agg[1], r"Aggregated\s+\d\.\d\d\s", agg[1])
+
+    def test_a_hundred_workers_fit_in_a_short_summary(self):
+        base = self.target()
+        scn = write_scenario(self.dir, apexlib.SIMPLE)
+        args = [binary("apex-master"), "-f", scn, "--headless",
+                "--master-bind-port", free_port(), "--processes", 100,
+                "-u", 100, "-r", 100, "-t", "2s", "--host", base,
+                "--only-summary"]
+        m = self.start(args, "master", env={"HOME": self.dir})
+        self.assertEqual(m.wait(120), 0, m.stderr()[-3000:])
+        out = m.stdout()
+        table = out[out.index("Workers: 100"):]
+        self.assertLess(len(table.strip().splitlines()), 40, table)
+        self.assertRegex(table, r"\n\S+ \(100\)\s+apex \S+\s+gone\s+100\s")
+        self.assertIn("Total (100)", table)
+        self.assertIn("Worth a look", table)
+
+
 class WorkerOptionsTest(HabitCase):
     def test_locust_worker_variables(self):
         base = self.target()
