@@ -23,6 +23,7 @@
 //         "name": "ApexUser",      // required, unique, [A-Za-z_][A-Za-z0-9_]*
 //         "weight": 3,             // optional, integer 1..10000, default 1
 //         "fixed_count": 0,        // optional, integer >= 0
+//         "cookies": true,         // optional: a cookie jar per user
 //         "wait": {"between": [0.5, 2]},
 //                     // or {"constant": 1}, {"constant_pacing": 2},
 //                     // {"constant_throughput": 5}, or a bare number
@@ -97,8 +98,9 @@ static const apex_step_parser_t *const s_step_kinds[APEX_STEP_KIND_COUNT] = {
 static const char *const s_root_keys[] = {"description", "host",  "headers",
                                           "env",         "shape", "thresholds",
                                           "users",       NULL};
-static const char *const s_user_keys[] = {
-    "name", "weight", "fixed_count", "wait", "on_start", "tasks", NULL};
+static const char *const s_user_keys[] = {"name",    "weight",   "fixed_count",
+                                          "wait",    "on_start", "tasks",
+                                          "cookies", NULL};
 static const char *const s_wait_keys[] = {
     "constant", "between", "constant_pacing", "constant_throughput", NULL};
 static const char *const s_task_keys[] = {"name", "weight", "request",
@@ -501,6 +503,15 @@ static int s_parse_user_options(apex_parser_t *p, const json_t *obj,
         if (apex_parse_get_int(p, v, 0, UINT_MAX, &count) != 0)
             return -1;
         u->fixed_count = (unsigned)count;
+        apex_parse_path_restore(p, old);
+    }
+    u->cookies = true;
+    v = json_object_get(obj, "cookies");
+    if (v) {
+        apex_parse_path_key(p, "cookies");
+        if (!json_is_boolean(v))
+            return apex_parse_fail_got(p, v, "true or false");
+        u->cookies = json_is_true(v);
         apex_parse_path_restore(p, old);
     }
     u->wait.kind = APEX_WAIT_CONSTANT;

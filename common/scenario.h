@@ -156,6 +156,7 @@ typedef struct {
     char *name;            // class name the Locust protocol dispatches by
     unsigned weight;       // relative share of users, >= 1
     unsigned fixed_count;  // users of this class spawned first (0: none)
+    bool cookies;          // each user keeps a cookie jar (default true)
     apex_wait_t wait;      // think time after each task
     apex_step_t *on_start; // steps run once when a user starts
     size_t non_start;      // number of on_start steps

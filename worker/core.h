@@ -56,6 +56,7 @@ struct worker_user {
     void *conns[APEX_STEP_KIND_COUNT]; // each kind's state for this user
     apex_timer_t timer;                // think time
     char **vars;                       // capture variables (nvars)
+    apex_cookie_jar_t *cookies;        // its jar, or NULL (class without)
     uint64_t rng;                      // PRNG state
     const worker_task_t *task;         // task in progress, or NULL
     size_t step;                       // step in progress within task

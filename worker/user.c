@@ -57,6 +57,8 @@ worker_user_t *worker_user_new(worker_engine_t *engine, worker_class_t *cls)
     u->rng = apex_rng_seed(apex_rng_next(&engine->rng));
     size_t nvars = engine->scenario->nvars;
     u->vars = apex_calloc(nvars ? nvars : 1, sizeof *u->vars);
+    if (cls->cls->cookies)
+        u->cookies = apex_cookie_jar_new();
     apex_timer_init(&u->timer, s_on_timer, u);
     return u;
 }
@@ -71,12 +73,18 @@ void worker_user_free(worker_user_t *u)
     for (size_t i = 0; i < engine->scenario->nvars; i++)
         free(u->vars[i]);
     free(u->vars);
+    apex_cookie_jar_destroy(&u->cookies);
     free(u);
 }
 
 apex_template_ctx_t worker_user_template_ctx(worker_user_t *u)
 {
     return (apex_template_ctx_t){(const char *const *)u->vars, &u->rng};
+}
+
+apex_cookie_jar_t *worker_user_cookies(worker_user_t *u)
+{
+    return u->cookies;
 }
 
 // Microseconds to wait after a task, by the class's rule.

@@ -38,7 +38,8 @@
     X(fs)                                                                      \
     X(thresholds)                                                              \
     X(shape)                                                                   \
-    X(routes)
+    X(routes)                                                                  \
+    X(cookies)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST

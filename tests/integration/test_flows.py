@@ -1,0 +1,195 @@
+"""User flows against servers that record what they received: cookie jars
+per user (set, sent back, expired, path-scoped, isolated, redirects),
+per-user and sequential data rows across two workers, typed JSON bodies,
+sleeps, checks, JSON-path filters, load-time variable errors, and the
+login-then-authenticated flow against apex-target --require-login.
+"""
+import http.server
+import json
+import os
+import threading
+import time
+
+import apexlib
+from apexlib import read_csv, write_scenario
+from test_run import RunCase
+
+ROOT = apexlib.ROOT
+
+
+class Recorder(http.server.ThreadingHTTPServer):
+    """A server that keeps every request: (time, method, path, headers,
+    body). Routes:
+      POST /login       sets sid=<n> (n counts logins), scoped=<n> for
+                        /app, short=<n> for one second; answers {"uid": n}
+      GET  /redir       302 to /landing, setting hop=1
+      GET  /echo        answers the JSON body it got back ({} without)
+      GET  /tasks       {"tasks": [...], "status": "done"}
+      anything else     200 {"ok": true}
+    """
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), RecorderHandler)
+        self.lock = threading.Lock()
+        self.requests = []
+        self.logins = 0
+
+    @property
+    def base(self):
+        return "http://127.0.0.1:%d" % self.server_address[1]
+
+    def record(self, entry):
+        with self.lock:
+            self.requests.append(entry)
+
+    def seen(self):
+        with self.lock:
+            return list(self.requests)
+
+
+TASKS = {"status": "done", "count": 3,
+         "tasks": [{"id": "t1", "priority": 1, "tags": ["a"]},
+                   {"id": "t2", "priority": 3, "tags": []},
+                   {"id": "t3", "priority": 2, "owner": {"id": "o9"}}]}
+
+
+class RecorderHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, value, headers=()):
+        data = json.dumps(value).encode()
+        self.send_response(status)
+        for name, v in headers:
+            self.send_header(name, v)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def handle_any(self):
+        size = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(size) if size else b""
+        srv = self.server
+        srv.record((time.monotonic(), self.command, self.path,
+                    dict(self.headers), body))
+        path = self.path.split("?")[0]
+        if path == "/login":
+            with srv.lock:
+                srv.logins += 1
+                n = srv.logins
+            self.reply(200, {"uid": str(n)}, [
+                ("Set-Cookie", "sid=%d; Path=/; HttpOnly" % n),
+                ("Set-Cookie", "scoped=%d; Path=/app" % n),
+                ("Set-Cookie", "short=%d; Max-Age=1" % n)])
+        elif path == "/redir":
+            self.send_response(302)
+            self.send_header("Location", "/landing")
+            self.send_header("Set-Cookie", "hop=1; Path=/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif path == "/echo":
+            self.reply(200, json.loads(body) if body else {})
+        elif path == "/tasks":
+            self.reply(200, TASKS)
+        else:
+            self.reply(200, {"ok": True})
+
+    do_GET = do_POST = do_PUT = handle_any
+
+
+def cookies_of(headers):
+    """The Cookie header as a dict (empty without one)."""
+    out = {}
+    for part in headers.get("Cookie", "").split(";"):
+        if "=" in part:
+            k, v = part.strip().split("=", 1)
+            out[k] = v
+    return out
+
+
+class FlowCase(RunCase):
+    def recorder(self):
+        srv = Recorder()
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        return srv
+
+    def run_master(self, doc, users, seconds, *extra, processes=1,
+                   code=0, name="run"):
+        """A headless run; returns (stats rows by name, failures by
+        (name, error), the JSON report, the master)."""
+        scn = write_scenario(self.dir, doc)
+        prefix = os.path.join(self.dir, name)
+        m, _ = self.master(scn, "-u", users, "-r", users, "-t", seconds,
+                           "--processes", processes, "--csv", prefix,
+                           "--json", prefix + ".json", *extra, name=name)
+        rc = m.wait(90)
+        if code is not None:
+            self.assertEqual(rc, code, m.stderr()[-4000:])
+        rows = {r["Name"]: r for r in read_csv(prefix + "_stats.csv")}
+        errors = {(r["Name"], r["Error"]): int(r["Occurrences"])
+                  for r in read_csv(prefix + "_failures.csv")}
+        with open(prefix + ".json") as f:
+            report = json.load(f)
+        return rows, errors, report, m
+
+
+class CookieTest(FlowCase):
+    def test_each_user_keeps_its_own_cookies(self):
+        srv = self.recorder()
+        doc = {"host": srv.base, "users": [
+            {"name": "Jar", "wait": {"constant": 0.1},
+             "on_start": [{"method": "POST", "path": "/login",
+                           "capture": {"uid": "$.uid"}}],
+             "tasks": [{"sequence": [
+                 {"path": "/app/page", "headers": {"X-User": "${uid}"}},
+                 {"path": "/other", "headers": {"X-User": "${uid}"}},
+                 {"path": "/redir", "name": "redir",
+                  "headers": {"X-User": "${uid}"}}]}]},
+            {"name": "NoJar", "cookies": False, "wait": {"constant": 0.1},
+             "on_start": [{"method": "POST", "path": "/login"}],
+             "tasks": [{"path": "/nojar"}]}]}
+        rows, errors, _, _ = self.run_master(doc, 4, "3s")
+        self.assertEqual(errors, {})
+        seen = srv.seen()
+        login_times = [t for t, _, p, _, _ in seen if p == "/login"]
+        self.assertEqual(len(login_times), 4)
+        checked = {"/app/page": 0, "/other": 0, "/landing": 0, "/nojar": 0}
+        short_early = short_late = 0
+        first_login = min(login_times)
+        for t, method, path, headers, body in seen:
+            c = cookies_of(headers)
+            if path == "/nojar" or (path == "/login" and not c):
+                self.assertNotIn("Cookie", headers, path)
+                checked["/nojar"] += path == "/nojar"
+                continue
+            if path not in checked:
+                continue
+            checked[path] += 1
+            uid = headers.get("X-User")
+            if path != "/landing":
+                # Isolated: the session is the one this user logged in with.
+                self.assertEqual(c.get("sid"), uid, (path, headers))
+            self.assertIn("sid", c)
+            # Path-scoped: scoped=N goes to /app only.
+            self.assertEqual("scoped" in c, path == "/app/page", (path, c))
+            if path == "/landing":
+                # The redirect's own Set-Cookie is sent on the next hop.
+                self.assertEqual(c.get("hop"), "1", headers)
+            if "short" in c:
+                short_early += 1
+            if t - first_login > 2.2:
+                self.assertNotIn("short", c, "expired after 1 s")
+                short_late += 1
+        self.assertTrue(all(n > 3 for n in checked.values()), checked)
+        self.assertGreater(short_early, 0)
+        self.assertGreater(short_late, 0)
+        # One sample per redirect, as libcurl's own following gives.
+        self.assertEqual(int(rows["redir"]["Request Count"]),
+                         checked["/landing"])
+        self.assertNotIn("/landing", rows)
