@@ -214,6 +214,11 @@ static int s_parse_capture(apex_parser_t *p, const char *var,
     if (!apex_parse_is_name(var))
         return apex_parse_fail(p, "expected a variable name "
                                   "([A-Za-z_][A-Za-z0-9_]*)");
+    if (apex_parse_is_reserved(var))
+        return apex_parse_fail(p,
+                               "'%s' is a built-in name: pick another "
+                               "variable name",
+                               var);
     long slot = apex_parse_var_slot(p, var, strlen(var));
     if (slot < 0) // the first pass stopped collecting
         return apex_parse_fail(p, "more than %d capture variables",
@@ -332,10 +337,11 @@ typedef struct {
 // *problem set for the message.
 static char *s_capture_value(const apex_capture_t *c, s_response_t *r,
                              uint64_t *rng, const char **kind,
-                             const char **problem)
+                             const char **problem, bool *json)
 {
     *kind = "";
     *problem = "not found in response";
+    *json = false;
     if (c->kind == APEX_CAPTURE_JSON) {
         if (!r->parsed) {
             r->parsed = true;
@@ -348,6 +354,7 @@ static char *s_capture_value(const apex_capture_t *c, s_response_t *r,
             return NULL;
         }
         const json_t *v = apex_jsonpath_eval(&c->path, r->doc, rng);
+        *json = v && !json_is_string(v);
         return v ? apex_json_text(v) : NULL;
     }
     if (c->kind == APEX_CAPTURE_HEADER) {
@@ -365,6 +372,16 @@ int apex_captures_apply(const apex_step_t *step, const char *headers,
                         size_t headers_size, const char *body, size_t body_size,
                         char **vars, uint64_t *rng, apex_error_t *err)
 {
+    return apex_captures_apply_typed(step, headers, headers_size, body,
+                                     body_size, vars, NULL, rng, err);
+}
+
+int apex_captures_apply_typed(const apex_step_t *step, const char *headers,
+                              size_t headers_size, const char *body,
+                              size_t body_size, char **vars,
+                              unsigned char *vars_json, uint64_t *rng,
+                              apex_error_t *err)
+{
     assert(step && (vars || step->ncaptures == 0));
     s_response_t r = {headers, headers_size, body, body_size,
                       NULL,    false,        NULL};
@@ -372,10 +389,13 @@ int apex_captures_apply(const apex_step_t *step, const char *headers,
     for (size_t i = 0; i < step->ncaptures; i++) {
         const apex_capture_t *c = &step->captures[i];
         const char *kind, *problem;
-        char *value = s_capture_value(c, &r, rng, &kind, &problem);
+        bool json;
+        char *value = s_capture_value(c, &r, rng, &kind, &problem, &json);
         if (value) {
             free(vars[c->slot]);
             vars[c->slot] = value;
+            if (vars_json)
+                vars_json[c->slot] = json;
         } else if (rc == 0) {
             rc = apex_error_set(err, "capture %s: %s%s: %s", c->var, kind,
                                 c->expr, problem);

@@ -93,11 +93,13 @@
 static const apex_step_parser_t *const s_step_kinds[APEX_STEP_KIND_COUNT] = {
     [APEX_STEP_HTTP] = &apex_http_step_parser,
     [APEX_STEP_WS] = &apex_ws_step_parser,
+    [APEX_STEP_SLEEP] = &apex_sleep_step_parser,
 };
 
 static const char *const s_root_keys[] = {"description", "host",  "headers",
                                           "env",         "shape", "thresholds",
-                                          "users",       NULL};
+                                          "users",       "data",  NULL};
+
 static const char *const s_user_keys[] = {"name",    "weight",   "fixed_count",
                                           "wait",    "on_start", "tasks",
                                           "cookies", NULL};
@@ -118,6 +120,7 @@ static void s_step_fini(apex_step_t *step)
     for (size_t i = 0; i < step->ncaptures; i++)
         apex_capture_fini(&step->captures[i]);
     free(step->captures);
+    free(step->uses);
     s_step_kinds[step->kind]->fini(step);
 }
 
@@ -144,7 +147,7 @@ static void s_user_fini(apex_user_class_t *u)
 static void s_collect_var(apex_parser_t *p, const char *name)
 {
     apex_scenario_t *sc = p->sc;
-    if (!apex_parse_is_name(name) ||
+    if (!apex_parse_is_name(name) || apex_parse_is_reserved(name) ||
         apex_parse_var_slot(p, name, strlen(name)) >= 0)
         return;
     if (sc->nvars == APEX_SCENARIO_MAX_VARS)
@@ -263,11 +266,18 @@ static int s_parse_step(apex_parser_t *p, const json_t *obj, apex_step_t *step,
         return apex_parse_fail_got(p, obj, "a request object");
     step->kind = s_step_kind_of(obj);
     const apex_step_parser_t *kind = s_step_kinds[step->kind];
-    if (apex_parse_check_keys(p, obj, kind->keys,
-                              shorthand ? s_shorthand_keys : NULL) != 0 ||
-        kind->parse(p, obj, step) != 0)
-        return -1;
-    return s_parse_step_common(p, obj, step);
+    p->step = step;
+    int rc = apex_parse_check_keys(p, obj, kind->keys,
+                                   shorthand ? s_shorthand_keys : NULL) != 0 ||
+                     kind->parse(p, obj, step) != 0 ||
+                     s_parse_step_common(p, obj, step) != 0
+                 ? -1
+                 : 0;
+    p->step = NULL;
+    // What the step captures is set for the steps after it.
+    for (size_t i = 0; rc == 0 && p->set && i < step->ncaptures; i++)
+        p->set[step->captures[i].slot] = 1;
+    return rc;
 }
 
 // One step of a list into steps[i].
@@ -356,6 +366,8 @@ static int s_parse_task(apex_parser_t *p, const json_t *obj, size_t i,
                         void *arg)
 {
     apex_task_t *t = &((apex_user_class_t *)arg)->tasks[i];
+    // Every task starts from what on_start set.
+    memcpy(p->set, p->start_set, p->sc->nvars + 1);
     const char *what = "a task with \"request\" or \"sequence\", or a "
                        "request with \"path\"";
     if (!json_is_object(obj))
@@ -522,6 +534,7 @@ static int s_parse_user_options(apex_parser_t *p, const json_t *obj,
             return -1;
         apex_parse_path_restore(p, old);
     }
+    memset(p->set, 0, p->sc->nvars + 1);
     v = json_object_get(obj, "on_start");
     if (v) {
         apex_parse_path_key(p, "on_start");
@@ -529,6 +542,7 @@ static int s_parse_user_options(apex_parser_t *p, const json_t *obj,
             return -1;
         apex_parse_path_restore(p, old);
     }
+    memcpy(p->start_set, p->set, p->sc->nvars + 1);
     return 0;
 }
 
@@ -584,7 +598,9 @@ static int s_parse_host(apex_parser_t *p, const json_t *v)
     size_t old = apex_parse_path_key(p, "host");
     if (!json_is_string(v))
         return apex_parse_fail_got(p, v, "a string");
+    p->unset_env_ok = true; // "${API_URL}" unset: no host given
     apex_template_t *host = apex_parse_template(p, json_string_value(v), false);
+    p->unset_env_ok = false;
     if (!host)
         return -1;
     const char *text = apex_template_constant(host);
@@ -640,6 +656,11 @@ static int s_parse_root(apex_parser_t *p, json_t *root)
         return apex_parse_fail_got(p, v, "a string");
     }
     s_collect_vars(p, root);
+    p->set = apex_calloc(p->sc->nvars + 1, 1);
+    p->start_set = apex_calloc(p->sc->nvars + 1, 1);
+    v = json_object_get(root, "data");
+    if (v && apex_parse_data(p, v) != 0)
+        return -1;
     v = json_object_get(root, "headers");
     if (v) {
         size_t old = apex_parse_path_key(p, "headers");
@@ -673,24 +694,35 @@ static int s_keep_text(apex_parser_t *p, json_t *root)
     if (!wire)
         return apex_error_set(p->err, "%s: cannot serialize the scenario",
                               sc->origin);
+    if (strlen(wire) > APEX_SCENARIO_MAX_WIRE) {
+        size_t n = strlen(wire);
+        free(wire);
+        return apex_error_set(p->err,
+                              "%s: with its data files the scenario is %zu "
+                              "bytes of JSON, more than %u",
+                              sc->origin, n, APEX_SCENARIO_MAX_WIRE);
+    }
     sc->wire = apex_strdup(wire);
     free(wire);
     return 0;
 }
 
-apex_scenario_t *apex_scenario_parse(const char *json, size_t size,
-                                     const char *origin, apex_error_t *err)
+// Parse json; data files are read relative to base_dir (NULL: none).
+static apex_scenario_t *s_parse(const char *json, size_t size,
+                                const char *origin, const char *base_dir,
+                                size_t limit, apex_error_t *err)
 {
     apex_scenario_t *sc = apex_calloc(1, sizeof *sc);
     sc->origin = apex_strdup(origin ? origin : "scenario");
     apex_parser_t p;
     apex_parser_init(&p, sc, err);
+    p.base_dir = base_dir;
     json_t *root = NULL;
     int rc = -1;
 
-    if (size > APEX_SCENARIO_MAX_BYTES) {
-        apex_error_set(err, "%s: too large: %zu bytes (at most %u)", sc->origin,
-                       size, APEX_SCENARIO_MAX_BYTES);
+    if (size > limit) {
+        apex_error_set(err, "%s: too large: %zu bytes (at most %zu)",
+                       sc->origin, size, limit);
         goto done;
     }
     json_error_t jerr;
@@ -710,6 +742,18 @@ done:
     if (rc != 0)
         apex_scenario_destroy(&sc);
     return sc;
+}
+
+apex_scenario_t *apex_scenario_parse(const char *json, size_t size,
+                                     const char *origin, apex_error_t *err)
+{
+    return s_parse(json, size, origin, NULL, APEX_SCENARIO_MAX_BYTES, err);
+}
+
+apex_scenario_t *apex_scenario_parse_wire(const char *json, size_t size,
+                                          const char *origin, apex_error_t *err)
+{
+    return s_parse(json, size, origin, NULL, APEX_SCENARIO_MAX_WIRE, err);
 }
 
 // Read fd to the end into *data (pipes have no size); one byte past the
@@ -766,8 +810,17 @@ apex_scenario_t *apex_scenario_load(const char *path, apex_error_t *err)
                        (long long)st.st_size, APEX_SCENARIO_MAX_BYTES);
         goto done;
     }
-    if (s_read_all(fd, &st, path, &data, &len, err) == 0)
-        sc = apex_scenario_parse(data, len, path, err);
+    if (s_read_all(fd, &st, path, &data, &len, err) == 0) {
+        const char *slash = strrchr(path, '/');
+        char *dir = slash ? apex_strndup(path, (size_t)(slash - path))
+                          : apex_strdup(".");
+        if (dir[0] == '\0') { // "/scenario.json"
+            free(dir);
+            dir = apex_strdup("/");
+        }
+        sc = s_parse(data, len, path, dir, APEX_SCENARIO_MAX_BYTES, err);
+        free(dir);
+    }
 done:
     close(fd);
     free(data);
@@ -783,6 +836,12 @@ void apex_scenario_destroy(apex_scenario_t **self_p)
     for (size_t i = 0; i < self->nusers; i++)
         s_user_fini(&self->users[i]);
     free(self->users);
+    for (size_t i = 0; i < self->ndata; i++)
+        apex_dataset_fini(&self->data[i]);
+    free(self->data);
+    for (size_t i = 0; i < self->nwarnings; i++)
+        free(self->warnings[i]);
+    free(self->warnings);
     for (size_t i = 0; i < self->nvars; i++)
         free(self->vars[i]);
     free(self->vars);

@@ -30,6 +30,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,8 +57,20 @@
 typedef enum {
     APEX_SEG_LITERAL, // text copied as is
     APEX_SEG_VAR,     // a user variable, maybe with a default or alt
-    APEX_SEG_FUNC     // a function call
+    APEX_SEG_FUNC,    // a function call
+    APEX_SEG_BUILTIN, // ${user_index}, ${worker_index}, ${iteration}
+    APEX_SEG_DATA     // ${data.SET.COLUMN}
 } s_seg_kind_t;
+
+typedef enum {
+    APEX_BUILTIN_USER_INDEX,   // user_index
+    APEX_BUILTIN_WORKER_INDEX, // worker_index
+    APEX_BUILTIN_ITERATION     // iteration
+} s_builtin_t;
+
+static const char *const s_builtins[] = {"user_index", "worker_index",
+                                         "iteration"};
+#define APEX_DATA_PREFIX "data."
 
 typedef enum {
     APEX_VAR_PLAIN,   // ${NAME}
@@ -94,6 +107,11 @@ typedef struct {
     apex_template_t *sub;                   // VAR: default or alt, or NULL
     s_func_t func;                          // FUNC: which function
     long long args[APEX_TEMPLATE_MAX_ARGS]; // FUNC: its arguments
+    char *name;                             // VAR: the variable's name
+    s_builtin_t builtin;                    // BUILTIN: which
+    size_t set;                             // DATA: the data set
+    size_t column;                          // DATA: the column
+    bool typed; // JSON mode: the whole JSON string value, typed
 } s_segment_t;
 
 struct apex_template {
@@ -122,6 +140,8 @@ typedef struct {
     const char *src;                    // the template being compiled
     const apex_template_scope_t *scope; // user variables, environment
     apex_error_t *err;                  // where the first error goes
+    int dead; // > 0 inside a default or alternative the environment
+              // decided against (compiled for its errors only)
 } s_compiler_t;
 
 bool apex_template_name_start(char c)
@@ -157,6 +177,7 @@ static void s_builder_init(s_builder_t *b, bool json)
 static void s_segment_fini(s_segment_t *seg)
 {
     free(seg->text);
+    free(seg->name);
     apex_template_destroy(&seg->sub);
 }
 
@@ -263,6 +284,7 @@ apex_template_t *apex_template_dup(const apex_template_t *self)
             t->segs[i].text =
                 apex_strndup(self->segs[i].text, self->segs[i].len);
         t->segs[i].sub = apex_template_dup(self->segs[i].sub);
+        t->segs[i].name = apex_strdup(self->segs[i].name);
     }
     t->constant = apex_strdup(self->constant);
     t->display = apex_strdup(self->display);
@@ -319,6 +341,85 @@ static void s_put_func(apex_buf_t *out, const s_segment_t *seg, uint64_t *rng)
     }
 }
 
+// Append a value: a typed segment writes JSON as is and a string
+// quoted; otherwise as s_put_value() does.
+static void s_put_typed(apex_buf_t *out, const char *s, bool json_text,
+                        bool typed, bool json_mode)
+{
+    if (typed && json_text) {
+        apex_buf_puts(out, s);
+        return;
+    }
+    if (typed)
+        apex_buf_putc(out, '"');
+    s_put_value(out, s, strlen(s), json_mode);
+    if (typed)
+        apex_buf_putc(out, '"');
+}
+
+static int64_t s_builtin_value(const s_segment_t *seg,
+                               const apex_template_ctx_t *ctx)
+{
+    const apex_template_user_t *u = ctx->user;
+    if (!u)
+        return 0;
+    return seg->builtin == APEX_BUILTIN_USER_INDEX     ? u->user_index
+           : seg->builtin == APEX_BUILTIN_WORKER_INDEX ? u->worker_index
+                                                       : u->iteration;
+}
+
+static void s_expand_var(const apex_template_t *self, const s_segment_t *seg,
+                         const apex_template_ctx_t *ctx, apex_buf_t *out)
+{
+    const char *value = ctx->vars ? ctx->vars[seg->slot] : NULL;
+    bool set = value && value[0] != '\0';
+    if (seg->op == APEX_VAR_PLAIN || (seg->op == APEX_VAR_DEFAULT && set)) {
+        bool json = value && ctx->vars_json && ctx->vars_json[seg->slot];
+        s_put_typed(out, value ? value : "", json, seg->typed, self->json);
+    } else if (seg->op == APEX_VAR_DEFAULT || set) {
+        if (seg->typed)
+            apex_buf_putc(out, '"');
+        apex_template_expand(seg->sub, ctx, out);
+        if (seg->typed)
+            apex_buf_putc(out, '"');
+    } else if (seg->typed) {
+        apex_buf_puts(out, "\"\"");
+    }
+}
+
+static void s_expand_seg(const apex_template_t *self, const s_segment_t *seg,
+                         const apex_template_ctx_t *ctx, apex_buf_t *out)
+{
+    const apex_value_t *row;
+    switch (seg->kind) {
+    case APEX_SEG_LITERAL:
+        apex_buf_append(out, seg->text, seg->len);
+        break;
+    case APEX_SEG_FUNC: {
+        bool number =
+            seg->func == APEX_FN_RANDOM_INT || seg->func == APEX_FN_NOW_MS;
+        bool quote = seg->typed && !number;
+        if (quote)
+            apex_buf_putc(out, '"');
+        s_put_func(out, seg, ctx->rng);
+        if (quote)
+            apex_buf_putc(out, '"');
+        break;
+    }
+    case APEX_SEG_BUILTIN:
+        apex_buf_printf(out, "%" PRId64, s_builtin_value(seg, ctx));
+        break;
+    case APEX_SEG_DATA:
+        row = ctx->user && ctx->user->rows ? ctx->user->rows[seg->set] : NULL;
+        s_put_typed(out, row ? row[seg->column].text : "",
+                    row && row[seg->column].json, seg->typed, self->json);
+        break;
+    case APEX_SEG_VAR:
+        s_expand_var(self, seg, ctx, out);
+        break;
+    }
+}
+
 void apex_template_expand(const apex_template_t *self,
                           const apex_template_ctx_t *ctx, apex_buf_t *out)
 {
@@ -328,24 +429,39 @@ void apex_template_expand(const apex_template_t *self,
         return;
     }
     assert(ctx);
+    for (size_t i = 0; i < self->nsegs; i++)
+        s_expand_seg(self, &self->segs[i], ctx, out);
+}
+
+const char *apex_template_unset(const apex_template_t *self,
+                                const apex_template_ctx_t *ctx)
+{
+    assert(self && ctx);
     for (size_t i = 0; i < self->nsegs; i++) {
         const s_segment_t *seg = &self->segs[i];
-        if (seg->kind == APEX_SEG_LITERAL) {
-            apex_buf_append(out, seg->text, seg->len);
-        } else if (seg->kind == APEX_SEG_FUNC) {
-            s_put_func(out, seg, ctx->rng);
-        } else {
-            const char *value = ctx->vars ? ctx->vars[seg->slot] : NULL;
-            bool set = value && value[0] != '\0';
-            if (seg->op == APEX_VAR_PLAIN ||
-                (seg->op == APEX_VAR_DEFAULT && set)) {
-                if (value)
-                    s_put_value(out, value, strlen(value), self->json);
-            } else if (seg->op == APEX_VAR_DEFAULT || set) {
-                apex_template_expand(seg->sub, ctx, out);
-            }
-        }
+        if (seg->kind != APEX_SEG_VAR)
+            continue;
+        const char *value = ctx->vars ? ctx->vars[seg->slot] : NULL;
+        bool set = value && value[0] != '\0';
+        const char *inner = NULL;
+        if (seg->op == APEX_VAR_PLAIN && !value)
+            return seg->name;
+        if ((seg->op == APEX_VAR_DEFAULT && !set) ||
+            (seg->op == APEX_VAR_ALT && set))
+            inner = apex_template_unset(seg->sub, ctx);
+        if (inner)
+            return inner;
     }
+    return NULL;
+}
+
+bool apex_template_has_vars(const apex_template_t *self)
+{
+    assert(self);
+    for (size_t i = 0; i < self->nsegs; i++)
+        if (self->segs[i].kind == APEX_SEG_VAR)
+            return true;
+    return false;
 }
 
 const char *apex_template_constant(const apex_template_t *self)
@@ -523,7 +639,10 @@ static int s_user_var(s_compiler_t *c, s_builder_t *b, size_t *pos,
     seg->slot = (size_t)slot;
     seg->op = op;
     seg->sub = sub;
+    seg->name = apex_strndup(name, namelen);
     apex_buf_printf(&b->display, "{%.*s}", (int)namelen, name);
+    if (c->scope->used && !c->dead)
+        c->scope->used(c->scope->arg, (size_t)slot, op == APEX_VAR_PLAIN);
     return 0;
 }
 
@@ -534,6 +653,11 @@ static int s_env_var(s_compiler_t *c, s_builder_t *b, size_t *pos,
     const char *value;
     if (c->scope->env(c->scope->arg, name, namelen, &value, c->err) != 0)
         return -1;
+    if (!value && op == APEX_VAR_PLAIN && !c->dead && !c->scope->unset_env_ok)
+        return apex_error_set(c->err,
+                              "variable '%.*s' is not set by any capture, "
+                              "data file, built-in or the environment",
+                              (int)namelen, name);
     bool set = value && value[0] != '\0';
     if (op == APEX_VAR_PLAIN || (op == APEX_VAR_DEFAULT && set)) {
         if (value)
@@ -548,9 +672,49 @@ static int s_env_var(s_compiler_t *c, s_builder_t *b, size_t *pos,
         return s_parse(c, b, pos, true, depth + 1);
     s_builder_t scratch;
     s_builder_init(&scratch, b->json);
+    c->dead++;
     int rc = s_parse(c, &scratch, pos, true, depth + 1);
+    c->dead--;
     s_builder_discard(&scratch);
     return rc;
+}
+
+// ${user_index} and the other built-ins: *pos is past "}".
+static bool s_builtin(s_builder_t *b, const char *name, size_t namelen)
+{
+    for (size_t i = 0; i < sizeof s_builtins / sizeof s_builtins[0]; i++) {
+        if (strlen(s_builtins[i]) != namelen ||
+            strncmp(s_builtins[i], name, namelen) != 0)
+            continue;
+        s_builder_push(b, APEX_SEG_BUILTIN)->builtin = (s_builtin_t)i;
+        apex_buf_printf(&b->display, "{%s}", s_builtins[i]);
+        return true;
+    }
+    return false;
+}
+
+// ${data.SET.COLUMN}: name is "data.SET.COLUMN".
+static int s_data(s_compiler_t *c, s_builder_t *b, const char *name,
+                  size_t namelen)
+{
+    size_t skip = sizeof APEX_DATA_PREFIX - 1;
+    size_t set = 0, column = 0;
+    if (namelen <= skip || strncmp(name, APEX_DATA_PREFIX, skip) != 0)
+        return s_fail_in(c,
+                         "unknown name \"%.*s\" (a dotted name is "
+                         "data.SET.COLUMN)",
+                         (int)namelen, name);
+    if (!c->scope->data)
+        return s_fail_in(c, "\"%.*s\": the scenario has no data sets",
+                         (int)namelen, name);
+    if (c->scope->data(c->scope->arg, name + skip, namelen - skip, &set,
+                       &column, c->err) != 0)
+        return -1;
+    s_segment_t *seg = s_builder_push(b, APEX_SEG_DATA);
+    seg->set = set;
+    seg->column = column;
+    apex_buf_printf(&b->display, "{%.*s}", (int)namelen, name);
+    return 0;
 }
 
 // A ${NAME...} placeholder: *pos is at "$".
@@ -560,14 +724,28 @@ static int s_placeholder(s_compiler_t *c, s_builder_t *b, size_t *pos,
     const char *src = c->src;
     size_t i = *pos + 2;
     size_t start = i;
-    while (apex_template_name_char(src[i]))
+    bool dotted = false;
+    for (;;) {
+        while (apex_template_name_char(src[i]))
+            i++;
+        if (src[i] != '.' || !apex_template_name_start(src[i + 1]))
+            break;
+        dotted = true;
         i++;
+    }
     if (s_at_end(b, src[i]))
         return s_fail_in(c, "unterminated \"${\"");
     if (i == start || !apex_template_name_start(src[start]))
         return s_fail_in(c, "expected a name after \"${\"");
     const char *name = src + start;
     size_t namelen = i - start;
+    if (dotted || (src[i] == '}' && s_builtin(b, name, namelen))) {
+        *pos = i + 1;
+        if (src[i] != '}')
+            return s_fail_in(c, "expected \"}\" after \"${%.*s\"", (int)namelen,
+                             name);
+        return dotted ? s_data(c, b, name, namelen) : 0;
+    }
     if (src[i] == '(') {
         *pos = i;
         return s_function(c, b, pos, name, namelen);
@@ -594,16 +772,43 @@ static int s_placeholder(s_compiler_t *c, s_builder_t *b, size_t *pos,
 
 // Compile the source from *pos into b, up to the end (top level) or up
 // to and including the "}" that closes a nested default or alternative.
+// JSON mode: the placeholder that began at start (just after an
+// opening '"') and ended at *pos takes the whole string when a '"' that
+// closes a value (not a key) follows: make its segment typed and drop
+// the two quotes.
+static void s_maybe_typed(s_builder_t *b, size_t nsegs_before, const char *src,
+                          size_t *pos)
+{
+    // The placeholder's push made two segments: the literal text up to
+    // its '"', and itself (an environment variable made none).
+    if (src[*pos] != '"' || src[*pos + 1] == ':' ||
+        b->nsegs != nsegs_before + 2 || b->lit.len != 0)
+        return;
+    s_segment_t *lit = &b->segs[nsegs_before];
+    if (lit->kind != APEX_SEG_LITERAL || lit->len == 0 ||
+        lit->text[lit->len - 1] != '"')
+        return;
+    lit->text[--lit->len] = '\0';
+    b->segs[nsegs_before + 1].typed = true;
+    (*pos)++;
+}
+
 static int s_parse(s_compiler_t *c, s_builder_t *b, size_t *pos, bool nested,
                    int depth)
 {
     const char *src = c->src;
     size_t i = *pos;
+    bool in_string = false; // JSON mode, top level: inside a JSON string
+    size_t opened = 0;      // where that string's '"' is
     for (;;) {
         size_t run = i;
         while (src[i] && src[i] != '$' && !(nested && src[i] == '}')) {
             if (nested && s_at_end(b, src[i]))
                 break;
+            if (b->json && !nested && src[i] == '"') {
+                in_string = !in_string;
+                opened = i;
+            }
             // A JSON escape is two characters: \" does not end a string.
             i += b->json && src[i] == '\\' && src[i + 1] ? 2 : 1;
         }
@@ -622,8 +827,15 @@ static int s_parse(s_compiler_t *c, s_builder_t *b, size_t *pos, bool nested,
             s_builder_text(b, "$", 1);
             i += 2;
         } else if (src[i + 1] == '{') {
+            bool whole = b->json && !nested && in_string && opened + 1 == i;
+            size_t nsegs = b->nsegs;
             if (s_placeholder(c, b, &i, depth) != 0)
                 return -1;
+            if (whole) {
+                size_t before = i;
+                s_maybe_typed(b, nsegs, src, &i);
+                in_string = i == before; // the closing '"' was taken
+            }
         } else { // a lone $ is literal
             s_builder_text(b, "$", 1);
             i++;

@@ -511,6 +511,8 @@ master_t *master_new(const master_options_t *options, apex_error_t *err,
     apex_scenario_t *scn = apex_scenario_load(options->scenario_path, err);
     if (!scn)
         return NULL;
+    for (size_t i = 0; i < scn->nwarnings; i++)
+        apex_warn("%s", scn->warnings[i]);
     master_t *self = apex_calloc(1, sizeof *self);
     self->options = *options;
     self->scenario = scn;

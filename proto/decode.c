@@ -338,13 +338,35 @@ static int s_decode_ack(proto_field_ctx_t *ctx, const msgpack_object *data,
     return 0;
 }
 
+// parsed_options' apex_worker_index and apex_worker_count: both or
+// neither, 0 <= index < count <= PROTO_MAX_WORKERS.
+static int s_decode_position(proto_field_ctx_t *ctx, const msgpack_object *opts,
+                             proto_msg_t *msg)
+{
+    const msgpack_object *i = proto_field_get(opts, PROTO_WORKER_INDEX_KEY);
+    const msgpack_object *n = proto_field_get(opts, PROTO_WORKER_COUNT_KEY);
+    if (!i && !n)
+        return 0;
+    int64_t index = -1, count = 0;
+    if (!i || !n || !proto_field_int(i, &index) ||
+        !proto_field_int(n, &count) || count < 1 || count > PROTO_MAX_WORKERS ||
+        index < 0 || index >= count)
+        return proto_field_fail(ctx, "$.parsed_options." PROTO_WORKER_INDEX_KEY,
+                                "expected integers 0 <= " PROTO_WORKER_INDEX_KEY
+                                " < " PROTO_WORKER_COUNT_KEY " <= 1000000");
+    msg->worker_position = index;
+    msg->worker_count = count;
+    return 0;
+}
+
 // parsed_options: our scenario and the open model's rate (extensions).
 static int s_decode_options(proto_field_ctx_t *ctx, const msgpack_object *opts,
                             proto_msg_t *msg)
 {
     if (opts && opts->type == MSGPACK_OBJECT_MAP &&
-        proto_field_get_str(ctx, opts, PROTO_SCENARIO_KEY, true, &msg->scenario,
-                            "$.parsed_options"))
+        (proto_field_get_str(ctx, opts, PROTO_SCENARIO_KEY, true,
+                             &msg->scenario, "$.parsed_options") ||
+         s_decode_position(ctx, opts, msg)))
         return -1;
     const msgpack_object *arr = proto_field_get(opts, PROTO_ARRIVAL_KEY);
     if (!arr || arr->type == MSGPACK_OBJECT_NIL)
@@ -457,6 +479,7 @@ static proto_msg_t *s_decode_root(const msgpack_object *root, apex_error_t *err)
     msg->user_count = -1;
     msg->stop_timeout = -1;
     msg->arrival_rate = -1;
+    msg->worker_position = -1;
     msg->has_data = body->type != MSGPACK_OBJECT_NIL;
     s_decoder_fn *decode = NULL;
     for (size_t i = 0; i < S_NTYPES; i++) {

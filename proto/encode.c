@@ -262,8 +262,9 @@ static void s_pack_options(msgpack_packer *pk, const char *host,
 {
     bool scenario = options && options->scenario;
     bool arrival = options && options->arrival;
+    bool position = options && options->worker_count > 0;
     msgpack_pack_map(pk, S_SPAWN_OPTION_KEYS + (scenario ? 1 : 0) +
-                             (arrival ? 1 : 0));
+                             (arrival ? 1 : 0) + (position ? 2 : 0));
     proto_field_pack_str(pk, "host");
     s_str_or_nil(pk, host);
     proto_field_pack_str(pk, "num_users");
@@ -291,6 +292,12 @@ static void s_pack_options(msgpack_packer *pk, const char *host,
         msgpack_pack_double(pk, options->arrival_rate);
         proto_field_pack_str(pk, "max_users");
         msgpack_pack_int64(pk, options->arrival_max_users);
+    }
+    if (position) {
+        proto_field_pack_str(pk, PROTO_WORKER_INDEX_KEY);
+        msgpack_pack_int64(pk, options->worker_position);
+        proto_field_pack_str(pk, PROTO_WORKER_COUNT_KEY);
+        msgpack_pack_int64(pk, options->worker_count);
     }
 }
 

@@ -39,6 +39,9 @@
 #define PROTO_ITERATIONS_KEY "apex_iterations"
 #define PROTO_DROPPED_KEY "apex_dropped_iterations"
 #define PROTO_ARRIVAL_KEY "apex_arrival"
+#define PROTO_WORKER_INDEX_KEY "apex_worker_index" // spawn: cycle position
+#define PROTO_WORKER_COUNT_KEY "apex_worker_count" // spawn: workers given
+#define PROTO_MAX_WORKERS 1000000                  // users in a dispatch
 #define PROTO_COUNTERS_KEY "apex_counters" // {name: delta since last report}
 #define PROTO_GAUGES_KEY "apex_gauges"     // {name: value now}
 #define PROTO_MAX_METRICS 64               // names in each of the two maps
@@ -101,6 +104,10 @@ typedef struct {
     // spawn: the open model (apex extension), rate < 0 when closed
     double arrival_rate;       // iterations per second for this worker
     int64_t arrival_max_users; // users it may allocate at most
+    // spawn: where this worker stands in the dispatch (apex extension):
+    // user k of the run goes to the worker at position k mod count
+    int64_t worker_position; // 0 .. worker_count - 1, or -1 when absent
+    int64_t worker_count;    // workers dispatched to, 0 when absent
     // stats
     apex_stats_t *stats;         // the delta: entries, total, errors
     uint64_t iterations;         // tasks completed (apex extension)
@@ -190,6 +197,8 @@ typedef struct {
     bool arrival;              // open model (apex extension)
     double arrival_rate;       // open model: this worker's iterations/s
     int64_t arrival_max_users; // open model: users it may allocate
+    int64_t worker_position;   // this worker's place in the dispatch
+    int64_t worker_count;      // among so many (0: keys not sent)
 } proto_spawn_options_t;
 
 // spawn {timestamp, user_classes_count, host, stop_timeout,

@@ -53,6 +53,17 @@ const apex_scenario_t *worker_engine_scenario(const worker_engine_t *self);
 // to the scenario's host. Takes effect for requests started afterwards.
 void worker_engine_set_host(worker_engine_t *self, const char *host);
 
+// Where this worker stands among the run's workers (apex extension keys
+// of spawn; docs/protocol.md): ${worker_index}, and the global user
+// indexes it hands out, position + n * workers for its n-th user slot,
+// so users of different workers never share an index (nor a per_user
+// data row) while the workers stay the same; sequential data sets take
+// rows i with i mod workers == position. A Locust master sends none:
+// position 0 of 1 worker (indexes unique on this worker only) and its
+// ack index as worker_index. Users started before keep theirs.
+void worker_engine_set_index(worker_engine_t *self, int64_t worker_index,
+                             int64_t position, int64_t workers);
+
 // Seconds a stopping user may take to finish its task (Locust's
 // stop_timeout); < 0 means none: stopped users are cut off at once.
 void worker_engine_set_stop_timeout(worker_engine_t *self, double seconds);

@@ -200,7 +200,7 @@ static void s_plan_url(s_http_t *self, s_plan_t *plan, apex_buf_t *url,
     if (!s_url_constant(req))
         return;
     uint64_t rng = 1; // constant templates draw nothing
-    apex_template_ctx_t ctx = {NULL, &rng};
+    apex_template_ctx_t ctx = {.vars = NULL, .rng = &rng};
     s_build_url(self, req, &ctx, url, scratch);
     plan->url = apex_strdup(apex_buf_str(url));
     CURLU *h = curl_url();
@@ -224,7 +224,7 @@ static void *s_plan(worker_kind_t *kind, const apex_step_t *step)
     plan->headers_constant = s_headers_constant(req);
     if (plan->headers_constant) {
         uint64_t rng = 1;
-        apex_template_ctx_t ctx = {NULL, &rng};
+        apex_template_ctx_t ctx = {.vars = NULL, .rng = &rng};
         plan->headers = s_header_list(req, &ctx, &scratch);
     }
     if (req->body && apex_template_constant(req->body)) {

@@ -325,7 +325,7 @@ static int s_take_scenario(worker_t *self, const char *text)
     }
     apex_error_t err = {""};
     apex_scenario_t *scn =
-        apex_scenario_parse(text, strlen(text), "master's scenario", &err);
+        apex_scenario_parse_wire(text, strlen(text), "master's scenario", &err);
     if (!scn || worker_engine_set_scenario(self->engine, &scn, &err) != 0) {
         apex_scenario_destroy(&scn);
         apex_err("%s", err.msg);
@@ -359,6 +359,12 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
         apex_stats_reset(worker_engine_stats(self->engine), apex_wall_time());
     self->state = WORKER_SPAWNING;
     worker_engine_set_host(self->engine, msg->host);
+    if (msg->worker_count > 0)
+        worker_engine_set_index(self->engine, msg->worker_position,
+                                msg->worker_position, msg->worker_count);
+    else // a Locust master: its ack index, indexes unique here only
+        worker_engine_set_index(self->engine, self->index > 0 ? self->index : 0,
+                                0, 1);
     worker_engine_set_stop_timeout(self->engine, msg->stop_timeout);
     // The open model is an apex extension: off unless the master asks.
     worker_engine_set_arrival(self->engine, msg->arrival_rate >= 0,
@@ -517,6 +523,8 @@ worker_t *worker_new(const worker_options_t *options, apex_error_t *err)
         goto fail;
     if (options->scenario_path) {
         apex_scenario_t *scn = apex_scenario_load(options->scenario_path, err);
+        for (size_t i = 0; scn && i < scn->nwarnings; i++)
+            apex_warn("%s", scn->warnings[i]);
         if (!scn || worker_engine_set_scenario(self->engine, &scn, err) != 0) {
             apex_scenario_destroy(&scn);
             goto fail;

@@ -109,6 +109,8 @@ static void s_reencode(const proto_msg_t *msg)
             .arrival = msg->arrival_rate >= 0,
             .arrival_rate = msg->arrival_rate,
             .arrival_max_users = msg->arrival_max_users,
+            .worker_position = msg->worker_position,
+            .worker_count = msg->worker_count,
         };
         proto_encode_spawn(&out, msg->timestamp, msg->counts, msg->ncounts,
                            msg->host, msg->stop_timeout, &opts, node);

@@ -50,7 +50,8 @@ static void s_use_request(const apex_scenario_t *sc, const apex_step_t *r,
                       : pass == 1 ? apex_strdup("")
                                   : apex_strdup("\"\\\n\x01${x}$$%s{}");
         }
-        apex_template_ctx_t ctx = {(const char *const *)vars, rng};
+        apex_template_ctx_t ctx = {.vars = (const char *const *)vars,
+                                   .rng = rng};
         s_expand(r->http->path, &ctx, out);
         for (size_t i = 0; i < r->http->nquery; i++)
             s_expand(r->http->query[i].value, &ctx, out);

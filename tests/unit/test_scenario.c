@@ -124,7 +124,7 @@ static void s_test_wire(void)
 
     // A worker with another environment resolves the same way.
     setenv("APEX_T_URL", "http://b:2", 1);
-    unsetenv("APEX_T_TOKEN");
+    setenv("APEX_T_TOKEN", "", 1); // set: unset, a plain use is an error
     setenv("APEX_T_UNSET", "zzz", 1);
     apex_scenario_t *worker =
         apex_scenario_parse(master->wire, strlen(master->wire), "wire", &err);
@@ -174,7 +174,7 @@ static void s_test_document_errors(bool verbose)
     check_scenario_error(verbose, "{'userz': []}",
                          "apex.json: $.userz: unknown key (expected one of: "
                          "description, host, headers, env, shape, thresholds, "
-                         "users)",
+                         "users, data)",
                          NULL);
     check_scenario_error(verbose, "{'description': 1, 'users': []}",
                          "apex.json: $.description: expected a string", NULL);

@@ -39,7 +39,9 @@
     X(thresholds)                                                              \
     X(shape)                                                                   \
     X(routes)                                                                  \
-    X(cookies)
+    X(cookies)                                                                 \
+    X(data)                                                                    \
+    X(flows)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST
