@@ -193,3 +193,165 @@ class CookieTest(FlowCase):
         self.assertEqual(int(rows["redir"]["Request Count"]),
                          checked["/landing"])
         self.assertNotIn("/landing", rows)
+
+
+def write_csv(folder, name, header, rows):
+    path = os.path.join(folder, name)
+    with open(path, "w") as f:
+        f.write(",".join(header) + "\n")
+        for r in rows:
+            f.write(",".join(str(v) for v in r) + "\n")
+    return path
+
+
+class DataTest(FlowCase):
+    def test_login_flow_with_per_user_accounts_on_two_workers(self):
+        # apex-target answers 401 on /api/* without the session cookie.
+        base = self.target("--require-login")
+        os.makedirs(os.path.join(self.dir, "data"))
+        write_csv(self.dir, "data/accounts.csv", ["username", "password"],
+                  [("user%02d" % i, "pw%d" % i) for i in range(40)])
+        doc = {"host": base,
+               "data": {"accounts": {"file": "data/accounts.csv",
+                                     "mode": "per_user"}},
+               "users": [{"name": "Member", "wait": {"constant": 0.05},
+                          "on_start": [{"method": "POST",
+                                        "path": "/api/v1/login",
+                                        "json": {
+                                            "username":
+                                                "${data.accounts.username}",
+                                            "password":
+                                                "${data.accounts.password}"}}],
+                          "tasks": [{"path": "/api/v1/tasks"},
+                                    {"path": "/api/v1/agents"}]}]}
+        rows, errors, _, m = self.run_master(doc, 12, "3s", processes=2)
+        self.assertEqual(errors, {})
+        self.assertGreater(int(rows["/api/v1/tasks"]["Request Count"]), 20)
+        stats = apexlib.target_stats(base)
+        self.assertEqual(stats["status"].get("401", 0), 0)
+        # Twelve users on two workers: twelve accounts, each once.
+        self.assertEqual(stats["logins"]["total"], 12)
+        self.assertEqual(sorted(stats["logins"]["users"]),
+                         ["user%02d" % i for i in range(12)])
+        self.assertEqual(set(stats["logins"]["users"].values()), {1})
+
+    def test_sequential_rows_are_split_between_workers(self):
+        srv = self.recorder()
+        write_csv(self.dir, "rows.csv", ["id"], [(i,) for i in range(5000)])
+        doc = {"host": srv.base,
+               "data": {"r": {"file": "rows.csv", "mode": "sequential"},
+                        "x": {"file": "rows.csv", "mode": "random"}},
+               "users": [{"name": "Seq", "wait": {"constant": 0.02},
+                          "tasks": [{"sequence": [
+                              {"path": "/row?id=${data.r.id}"},
+                              {"path": "/row?id=${data.r.id}&again=1"},
+                              {"path": "/rnd?id=${data.x.id}"}]}]}]}
+        _, errors, _, _ = self.run_master(doc, 6, "3s", processes=2)
+        self.assertEqual(errors, {})
+        firsts, agains = [], []
+        for _, _, path, _, _ in srv.seen():
+            if path.startswith("/row?"):
+                q = path.split("?")[1]
+                (agains if "again" in q else firsts).append(
+                    int(q.split("&")[0].split("=")[1]))
+        self.assertGreater(len(firsts), 50)
+        # Each task took its own row (no two took the same), and kept it
+        # for the task's second step.
+        self.assertEqual(len(firsts), len(set(firsts)))
+        self.assertTrue(set(agains) <= set(firsts))
+        # Both workers' halves (even and odd rows) were used.
+        self.assertTrue(any(i % 2 == 0 for i in firsts))
+        self.assertTrue(any(i % 2 == 1 for i in firsts))
+
+
+class TypedAndSleepTest(FlowCase):
+    def test_typed_json_body_and_sleep_inside_a_sequence(self):
+        srv = self.recorder()
+        doc = {"host": srv.base, "users": [{
+            "name": "T", "wait": {"constant": 0.05},
+            "tasks": [{"sequence": [
+                {"method": "POST", "path": "/echo", "name": "create",
+                 "json": {"priority": "${random_int(1,3)}",
+                          "title": "task ${random_int(1,3)}",
+                          "user": "${user_index}", "it": "${iteration}"},
+                 "capture": {"created": "$"}},
+                {"sleep": 0.4},
+                {"method": "PUT", "path": "/echo", "name": "again",
+                 "headers": {"X-User": "${user_index}"},
+                 "json": {"copy": "${created}"}}]}]}]}
+        rows, errors, _, _ = self.run_master(doc, 3, "3s")
+        self.assertEqual(errors, {})
+        self.assertNotIn("sleep", rows)  # a pause is no request
+        creates, last_create = 0, {}
+        gaps = []
+        for t, method, path, headers, body in srv.seen():
+            value = json.loads(body) if body else None
+            if method == "POST":
+                creates += 1
+                self.assertIsInstance(value["priority"], int)
+                self.assertIn(value["priority"], (1, 2, 3))
+                self.assertIsInstance(value["title"], str)
+                self.assertIsInstance(value["user"], int)
+                last_create[value["user"]] = (t, value)
+            elif method == "PUT":
+                user = int(headers["X-User"])
+                t0, created = last_create[user]
+                # The captured object went back as an object.
+                self.assertEqual(value["copy"], created)
+                gaps.append(t - t0)
+        self.assertGreater(creates, 6)
+        self.assertTrue(gaps)
+        for gap in gaps:  # the sleep, seen by the server's clock
+            self.assertTrue(0.38 <= gap <= 0.4 + 0.3, gaps)
+
+
+class LoadErrorTest(FlowCase):
+    def check_error(self, doc, *words):
+        scn = write_scenario(self.dir, doc)
+        m, _ = self.master(scn, "-u", 1, "-t", "1s")
+        self.assertEqual(m.wait(20), 2)
+        for w in words:
+            self.assertIn(w, m.stderr())
+
+    def test_misspelled_variable_is_a_scenario_error(self):
+        self.check_error({"users": [{"name": "U", "tasks": [{"sequence": [
+            {"path": "/a", "capture": {"task_id": "$.id"}},
+            {"path": "/t/${tsk_id}"}]}]}]},
+            "$.users[0].tasks[0].sequence[1].path: variable 'tsk_id' is "
+            "not set by any capture, data file, built-in or the environment")
+
+    def test_bad_data_files_name_the_path(self):
+        self.check_error({"data": {"a": {"file": "missing.csv"}},
+                          "users": [{"name": "U", "tasks": [{"path": "/"}]}]},
+                         "$.data.a.file: cannot read missing.csv")
+        write_csv(self.dir, "a.csv", ["user", "pw"], [("x", "y")])
+        self.check_error({"data": {"a": {"file": "a.csv"}},
+                          "users": [{"name": "U", "tasks": [
+                              {"path": "/${data.a.usr}"}]}]},
+                         "$.users[0].tasks[0].path: data set 'a' has no "
+                         "column 'usr' (columns: user, pw)")
+        with open(os.path.join(self.dir, "bad.csv"), "wb") as f:
+            f.write(b"user\n\xff\n")
+        self.check_error({"data": {"a": {"file": "bad.csv"}},
+                          "users": [{"name": "U", "tasks": [{"path": "/"}]}]},
+                         "$.data.a.file: bad.csv: line 2: invalid UTF-8")
+        with open(os.path.join(self.dir, "big.csv"), "wb") as f:
+            f.write(b"a\n" + b"1\n" * (2 * 1024 * 1024 + 1))
+        self.check_error({"data": {"a": {"file": "big.csv"}},
+                          "users": [{"name": "U", "tasks": [{"path": "/"}]}]},
+                         "$.data.a.file: big.csv: too large")
+
+    def test_use_before_capture_is_a_warning(self):
+        srv = self.recorder()
+        doc = {"host": srv.base, "users": [{"name": "U",
+               "wait": {"constant": 0.05}, "tasks": [
+                   {"path": "/a", "capture": {"task_id": "$.missing"}},
+                   {"path": "/t/${task_id}", "name": "get"}]}]}
+        rows, errors, _, m = self.run_master(doc, 1, "2s", code=1)
+        self.assertIn("$.users[0].tasks[1].path: variable 'task_id' may be "
+                      "read before it is set", m.stderr())
+        # At run time the unset variable fails the step; nothing is sent.
+        self.assertIn(("get", "VariableNotSet(\"variable 'task_id' is not "
+                       "set\")"), errors)
+        self.assertFalse(any(p.startswith("/t/") for _, _, p, _, _
+                             in srv.seen()))
