@@ -30,6 +30,7 @@
 
 #include "common/alloc.h"
 #include "common/json.h"
+#include "common/rng.h"
 #include "common/scenario.h"
 #include "common/scenario_parse.h"
 
@@ -333,6 +334,27 @@ typedef struct {
     char *text;          // the body NUL-terminated, for regexec()
 } s_response_t;
 
+// The node c's path picks in doc as text (a new string), or NULL: the
+// only match or the first, or a random one for a path with [*].
+static char *s_json_value(const apex_capture_t *c, const json_t *doc,
+                          uint64_t *rng, const char **problem, bool *json)
+{
+    apex_jsonpath_nodes_t nodes;
+    apex_jsonpath_nodes_init(&nodes);
+    char *text = NULL;
+    if (apex_jsonpath_query(&c->path, doc, &nodes) != 0) {
+        *problem = "the path visits more than 100000 nodes";
+    } else if (nodes.n) {
+        size_t pick = 0;
+        if (nodes.n > 1 && apex_jsonpath_has_any(&c->path) && rng)
+            pick = (size_t)(apex_rng_next(rng) % nodes.n);
+        *json = !json_is_string(nodes.nodes[pick]);
+        text = apex_json_text(nodes.nodes[pick]);
+    }
+    apex_jsonpath_nodes_fini(&nodes);
+    return text;
+}
+
 // The value c captures from r (a new string), or NULL with *kind and
 // *problem set for the message.
 static char *s_capture_value(const apex_capture_t *c, s_response_t *r,
@@ -353,9 +375,7 @@ static char *s_capture_value(const apex_capture_t *c, s_response_t *r,
             *problem = "response body is not JSON";
             return NULL;
         }
-        const json_t *v = apex_jsonpath_eval(&c->path, r->doc, rng);
-        *json = v && !json_is_string(v);
-        return v ? apex_json_text(v) : NULL;
+        return s_json_value(c, r->doc, rng, problem, json);
     }
     if (c->kind == APEX_CAPTURE_HEADER) {
         *kind = "header ";
