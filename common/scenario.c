@@ -120,6 +120,9 @@ static void s_step_fini(apex_step_t *step)
     for (size_t i = 0; i < step->ncaptures; i++)
         apex_capture_fini(&step->captures[i]);
     free(step->captures);
+    for (size_t i = 0; i < step->nchecks; i++)
+        apex_check_fini(&step->checks[i]);
+    free(step->checks);
     free(step->uses);
     s_step_kinds[step->kind]->fini(step);
 }
@@ -238,7 +241,14 @@ int apex_parse_step_name(apex_parser_t *p, const json_t *obj, apex_step_t *step,
 static int s_parse_step_common(apex_parser_t *p, const json_t *obj,
                                apex_step_t *step)
 {
-    json_t *v = json_object_get(obj, "capture");
+    json_t *v = json_object_get(obj, "check");
+    if (v) {
+        size_t old = apex_parse_path_key(p, "check");
+        if (apex_parse_checks(p, v, step) != 0)
+            return -1;
+        apex_parse_path_restore(p, old);
+    }
+    v = json_object_get(obj, "capture");
     if (v) {
         size_t old = apex_parse_path_key(p, "capture");
         if (apex_parse_captures(p, v, step) != 0)
@@ -839,6 +849,9 @@ void apex_scenario_destroy(apex_scenario_t **self_p)
     for (size_t i = 0; i < self->ndata; i++)
         apex_dataset_fini(&self->data[i]);
     free(self->data);
+    for (size_t i = 0; i < self->ncheck_names; i++)
+        free(self->check_names[i]);
+    free(self->check_names);
     for (size_t i = 0; i < self->nwarnings; i++)
         free(self->warnings[i]);
     free(self->warnings);

@@ -19,6 +19,7 @@
 
 #include "common/buf.h"
 #include "common/capture.h"
+#include "common/check.h"
 #include "common/data.h"
 #include "common/error.h"
 #include "common/rng.h"
@@ -144,6 +145,8 @@ typedef struct apex_step {
     char *type;                   // stats request type: "GET", "POST", ...
     char *name;                   // stats name ("/api/v1/tasks/{id}")
     bool name_given;              // name came from the scenario, not the path
+    apex_check_t *checks;         // conditions on the response (check.h)
+    size_t nchecks;               // number of checks
     apex_capture_t *captures;     // values to capture from the response
     size_t ncaptures;             // number of captures
     bool needs_body;              // a JSON or regex capture reads the body
@@ -192,6 +195,8 @@ typedef struct {
     char *description;        // the "description" node as JSON, or NULL
     apex_dataset_t *data;     // data sets ("data"), in document order
     size_t ndata;             // their number
+    char **check_names;       // every check name, by slot
+    size_t ncheck_names;      // their number
     char **warnings;          // "ORIGIN: PATH: ..." found at load (a
     size_t nwarnings;         // variable maybe read before it is set)
 } apex_scenario_t;

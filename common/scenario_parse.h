@@ -147,6 +147,10 @@ void apex_parse_warn(apex_parser_t *p, const char *fmt, ...)
 // needs_body / needs_headers).
 int apex_parse_captures(apex_parser_t *p, const json_t *obj, apex_step_t *step);
 
+// check.c: a step's "check" object into step->checks (and its
+// needs_body / needs_headers), names into the scenario's check table.
+int apex_parse_checks(apex_parser_t *p, const json_t *obj, apex_step_t *step);
+
 // capture.c: compile a regex a step gives (a capture, a WebSocket match)
 // with flags, after bounding its cost (APEX_REGEX_MAX_SIZE, per regex
 // and for the whole scenario). 0, or -1 with the error set ("regex

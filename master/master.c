@@ -602,6 +602,7 @@ static void s_print_summary(master_t *self)
                (unsigned long long)res->iterations,
                (unsigned long long)res->dropped);
     master_report_figures(stdout, &res->counters, &res->gauges, &res->peaks);
+    master_report_checks(stdout, &res->checks);
     s_print_thresholds(master_runner_thresholds(self->runner));
     fflush(stdout);
 }

@@ -87,6 +87,7 @@ char *master_routes_report_json(const master_routes_ctx_t *ctx, int exit_code,
         .counters = &res->counters,
         .gauges = &res->gauges,
         .peaks = &res->peaks,
+        .checks = &res->checks,
         .exit_code = exit_code,
         .verdict = verdict,
     };

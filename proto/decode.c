@@ -237,6 +237,44 @@ static int s_decode_metrics(proto_field_ctx_t *ctx, const msgpack_object *data,
     return 0;
 }
 
+// apex_checks: {name: [passes, fails]}, names of 1 to
+// PROTO_CHECK_NAME_MAX bytes without NUL.
+static int s_decode_checks(proto_field_ctx_t *ctx, const msgpack_object *data,
+                           proto_msg_t *msg)
+{
+    const msgpack_object *o = proto_field_get(data, PROTO_CHECKS_KEY);
+    const char *path = "$." PROTO_CHECKS_KEY;
+    if (!o || o->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (o->type != MSGPACK_OBJECT_MAP || o->via.map.size > PROTO_MAX_CHECKS)
+        return proto_field_fail(ctx, path,
+                                "expected a map of at most 1024 checks");
+    uint32_t n = o->via.map.size;
+    msg->checks = apex_calloc(n ? n : 1, sizeof *msg->checks);
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
+        const msgpack_object *v = &kv->val;
+        int64_t passes, fails;
+        if (kv->key.type != MSGPACK_OBJECT_STR || kv->key.via.str.size == 0 ||
+            kv->key.via.str.size > PROTO_CHECK_NAME_MAX ||
+            memchr(kv->key.via.str.ptr, '\0', kv->key.via.str.size))
+            return proto_field_fail(ctx, path,
+                                    "expected check names of 1 to 256 bytes "
+                                    "as keys");
+        if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size != 2 ||
+            !proto_field_int(&v->via.array.ptr[0], &passes) ||
+            !proto_field_int(&v->via.array.ptr[1], &fails) || passes < 0 ||
+            fails < 0)
+            return proto_field_fail(ctx, path,
+                                    "expected [passes, fails] counts");
+        msg->checks[i].name = proto_field_strdup(&kv->key);
+        msg->checks[i].passes = (uint64_t)passes;
+        msg->checks[i].fails = (uint64_t)fails;
+        msg->nchecks++;
+    }
+    return 0;
+}
+
 static int s_decode_stats(proto_field_ctx_t *ctx, const msgpack_object *data,
                           proto_msg_t *msg)
 {
@@ -260,7 +298,8 @@ static int s_decode_stats(proto_field_ctx_t *ctx, const msgpack_object *data,
                      s_decode_metrics(ctx, data, PROTO_COUNTERS_KEY, true,
                                       &msg->counters, &msg->ncounters) ||
                      s_decode_metrics(ctx, data, PROTO_GAUGES_KEY, false,
-                                      &msg->gauges, &msg->ngauges)
+                                      &msg->gauges, &msg->ngauges) ||
+                     s_decode_checks(ctx, data, msg)
                  ? -1
                  : 0;
     msg->iterations = iterations;
@@ -532,6 +571,9 @@ void proto_msg_destroy(proto_msg_t **self_p)
     for (size_t i = 0; i < self->ngauges; i++)
         free(self->gauges[i].name);
     free(self->gauges);
+    for (size_t i = 0; i < self->nchecks; i++)
+        free(self->checks[i].name);
+    free(self->checks);
     apex_stats_destroy(&self->stats);
     free(self->msg);
     free(self->traceback);

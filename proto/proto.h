@@ -45,6 +45,9 @@
 #define PROTO_COUNTERS_KEY "apex_counters" // {name: delta since last report}
 #define PROTO_GAUGES_KEY "apex_gauges"     // {name: value now}
 #define PROTO_MAX_METRICS 64               // names in each of the two maps
+#define PROTO_CHECKS_KEY "apex_checks"     // {check name: [passes, fails]}
+#define PROTO_MAX_CHECKS 1024              // names in it
+#define PROTO_CHECK_NAME_MAX 256           // bytes of a check name
 #define PROTO_METRIC_NAME_MAX 64           // bytes of a name, [a-z0-9_]
 
 typedef enum {
@@ -76,6 +79,14 @@ typedef struct {
     char *name;    // [a-z0-9_]+, at most PROTO_METRIC_NAME_MAX bytes
     int64_t value; // counters: >= 0
 } proto_metric_t;
+
+// How often a named check passed and failed since the last report (an
+// apex extension of stats).
+typedef struct {
+    char *name;      // the check's name (UTF-8, no NUL)
+    uint64_t passes; // passed
+    uint64_t fails;  // failed
+} proto_check_t;
 
 typedef struct {
     proto_type_t type; // decoded type
@@ -116,6 +127,8 @@ typedef struct {
     size_t ncounters;            // their number
     proto_metric_t *gauges;      // run-wide gauges now (extension; also
     size_t ngauges;              // in heartbeats): their number
+    proto_check_t *checks;       // checks' counts (extension)
+    size_t nchecks;              // their number
     // exception
     char *msg;       // exception message
     char *traceback; // traceback text
@@ -167,6 +180,8 @@ typedef struct {
     size_t ncounters;               // NULL and 0
     const proto_metric_t *gauges;   // gauges' values now, or NULL and 0
     size_t ngauges;                 // their number
+    const proto_check_t *checks;    // checks' counts, or NULL and 0
+    size_t nchecks;                 // their number
 } proto_stats_extra_t;
 
 // stats: every non-empty entry of stats, its total and its errors, with

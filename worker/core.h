@@ -110,6 +110,8 @@ struct worker_engine {
     size_t nordinals;                           // slots allocated
     uint64_t *data_next;                        // sequential data sets:
                                                 // uses so far, per set
+    uint64_t *check_passes;                     // per check name slot,
+    uint64_t *check_fails;                      // since the last report
 };
 
 // The lowest free user slot, now taken (worker_user_new()).

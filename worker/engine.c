@@ -79,6 +79,8 @@ void worker_engine_destroy(worker_engine_t **self_p)
     free(self->host);
     free(self->ordinals);
     free(self->data_next);
+    free(self->check_passes);
+    free(self->check_fails);
     free(self);
     *self_p = NULL;
 }
@@ -99,6 +101,11 @@ int worker_engine_set_scenario(worker_engine_t *self,
     free(self->data_next);
     self->data_next =
         apex_calloc(self->scenario->ndata + 1, sizeof *self->data_next);
+    free(self->check_passes);
+    free(self->check_fails);
+    size_t nchecks = self->scenario->ncheck_names + 1;
+    self->check_passes = apex_calloc(nchecks, sizeof *self->check_passes);
+    self->check_fails = apex_calloc(nchecks, sizeof *self->check_fails);
     worker_plan_build(self);
     return 0;
 }
@@ -110,6 +117,23 @@ void worker_engine_set_index(worker_engine_t *self, int64_t worker_index,
     self->worker_index = worker_index;
     self->index_base = ok ? position : 0;
     self->index_stride = ok ? workers : 1;
+}
+
+void worker_engine_checks(const worker_engine_t *self, const uint64_t **passes,
+                          const uint64_t **fails, size_t *n)
+{
+    *passes = self->check_passes;
+    *fails = self->check_fails;
+    *n = self->scenario ? self->scenario->ncheck_names : 0;
+}
+
+void worker_engine_clear_checks(worker_engine_t *self)
+{
+    size_t n = self->scenario ? self->scenario->ncheck_names : 0;
+    if (n) {
+        memset(self->check_passes, 0, n * sizeof *self->check_passes);
+        memset(self->check_fails, 0, n * sizeof *self->check_fails);
+    }
 }
 
 size_t worker_engine_take_ordinal(worker_engine_t *self)

@@ -102,6 +102,15 @@ void worker_engine_take_counters(worker_engine_t *self, uint64_t *iterations,
 void worker_engine_put_back_counters(worker_engine_t *self, uint64_t iterations,
                                      uint64_t dropped);
 
+// The checks' counts since the last clear, by the scenario's check name
+// slots (scenario->check_names): *passes and *fails have *n counts each
+// (borrowed; NULL and 0 without a scenario).
+void worker_engine_checks(const worker_engine_t *self, const uint64_t **passes,
+                          const uint64_t **fails, size_t *n);
+
+// Zero the checks' counts (after they were reported).
+void worker_engine_clear_checks(worker_engine_t *self);
+
 // Running users (not counting those stopping).
 size_t worker_engine_user_count(const worker_engine_t *self);
 

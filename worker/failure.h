@@ -37,6 +37,10 @@ void worker_failure_capture(char *out, size_t size, const char *message);
 // VariableNotSet("variable 'name' is not set").
 void worker_failure_unset(char *out, size_t size, const char *name);
 
+// A check failed the request, as a Locust test's response.failure()
+// words it: CatchResponseError('check status is done failed').
+void worker_failure_check(char *out, size_t size, const char *name);
+
 // The reason phrase of a status ("Not Found"), or "" for an unusual one.
 const char *worker_failure_reason(long status);
 

@@ -322,6 +322,24 @@ void worker_user_step_done(worker_user_t *u, const worker_result_t *result)
             failure = capture;
         }
     }
+    char check[WORKER_FAILURE_MAX];
+    if (!failure && step->model->nchecks) {
+        const apex_step_t *model = step->model;
+        bool passed[APEX_CHECK_MAX_PER_STEP];
+        long hard =
+            apex_checks_apply(model, result->headers, result->headers_len,
+                              result->body, result->body_len, passed);
+        for (size_t i = 0; i < model->nchecks; i++) {
+            if (passed[i])
+                engine->check_passes[model->checks[i].slot]++;
+            else
+                engine->check_fails[model->checks[i].slot]++;
+        }
+        if (hard >= 0) {
+            worker_failure_check(check, sizeof check, model->checks[hard].name);
+            failure = check;
+        }
+    }
     if (failure) {
         apex_stats_record_failure(engine->stats, s_entry(u, step), failure,
                                   wall);

@@ -353,12 +353,12 @@ static void s_test_task_errors(bool verbose)
     check_task_error(verbose, "{'request': {'path': '/', 'paht': '/'}}",
                      AT(".request.paht: unknown key (expected one of: "
                         "method, path, name, query, headers, json, body, "
-                        "expect, capture, timeout)"),
+                        "expect, capture, timeout, check)"),
                      NULL);
     check_task_error(verbose, "{'path': '/', 'bdy': 'x'}",
                      AT(".bdy: unknown key (expected one of: method, path, "
                         "name, query, headers, json, body, expect, "
-                        "capture, timeout, weight, task)"),
+                        "capture, timeout, check, weight, task)"),
                      NULL);
     check_task_error(verbose, "{'request': {'path': '/', 'weight': 2}}",
                      AT(".request.weight: unknown key"), NULL);

@@ -41,7 +41,8 @@
     X(routes)                                                                  \
     X(cookies)                                                                 \
     X(data)                                                                    \
-    X(flows)
+    X(flows)                                                                   \
+    X(check)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST
