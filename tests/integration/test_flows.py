@@ -355,3 +355,52 @@ class LoadErrorTest(FlowCase):
                        "set\")"), errors)
         self.assertFalse(any(p.startswith("/t/") for _, _, p, _, _
                              in srv.seen()))
+
+
+class CheckTest(FlowCase):
+    def test_checks_filters_and_thresholds(self):
+        srv = self.recorder()
+        doc = {"host": srv.base,
+               "thresholds": {"checks{name:status is done}": ["rate==1"],
+                              "checks": ["rate>0.5"]},
+               "users": [{"name": "C", "wait": {"constant": 0.05}, "tasks": [
+                   {"sequence": [
+                       {"path": "/tasks", "name": "tasks",
+                        "check": {"status is done": "$.status == 'done'",
+                                  "has tasks": "$.tasks.length() > 0",
+                                  "says done": {"regex": "\"done\""},
+                                  "typed": {"header": "Content-Type"},
+                                  "never": {"json": "$.count > 10",
+                                            "soft": True}},
+                        "capture": {"urgent": "$.tasks[?(@.priority>2)].id",
+                                    "owner": "$..owner.id",
+                                    "n": "$.tasks.length()"}},
+                       {"path": "/got/${urgent}/${owner}/${n}",
+                        "name": "got"}]},
+                   {"path": "/tasks", "name": "strict",
+                    "check": {"not there": "$.missing"}}]}]}
+        rows, errors, report, m = self.run_master(doc, 2, "3s", code=0)
+        # The strict task's check fails its request, named in the text.
+        self.assertEqual(set(errors), {("strict", "CatchResponseError("
+                                        "'check not there failed')")})
+        self.assertEqual(errors[("strict", "CatchResponseError('check not "
+                                 "there failed')")],
+                         int(rows["strict"]["Failure Count"]))
+        self.assertEqual(int(rows["tasks"]["Failure Count"]), 0)
+        # Filters, recursive descent and length() fed the next request.
+        got = [p for _, _, p, _, _ in srv.seen() if p.startswith("/got/")]
+        self.assertTrue(got)
+        self.assertEqual(set(got), {"/got/t2/o9/3"})
+        checks = {c["name"]: c for c in report["checks"]}
+        n = int(rows["tasks"]["Request Count"])
+        self.assertEqual(checks["status is done"],
+                         {"name": "status is done", "passes": n, "fails": 0})
+        for name in ("has tasks", "says done", "typed"):
+            self.assertEqual(checks[name]["passes"], n)
+        self.assertEqual(checks["never"]["fails"], n)  # soft: counted only
+        self.assertEqual(checks["not there"]["passes"], 0)
+        out = m.stdout()
+        self.assertIn("Checks", out)
+        ths = {t["source"] if "source" in t else str(t): t
+               for t in report["thresholds"]}
+        self.assertIn("checks{name:status is done}: rate==1", str(ths))
