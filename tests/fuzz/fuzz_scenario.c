@@ -37,6 +37,11 @@ static void s_expand(const apex_template_t *t, const apex_template_ctx_t *ctx,
 static void s_use_request(const apex_scenario_t *sc, const apex_step_t *r,
                           char **vars, uint64_t *rng, apex_buf_t *out)
 {
+    bool passed[APEX_CHECK_MAX_PER_STEP];
+    (void)apex_checks_apply(r, s_headers, sizeof s_headers - 1, s_body,
+                            sizeof s_body - 1, passed);
+    if (r->kind != APEX_STEP_HTTP) // WebSocket and sleep steps: no request
+        return;
     FUZZ_CHECK(r->http->method && r->http->path && r->name,
                "request without %s",
                !r->http->method ? "method"
