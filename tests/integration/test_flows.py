@@ -404,3 +404,37 @@ class CheckTest(FlowCase):
         ths = {t["source"] if "source" in t else str(t): t
                for t in report["thresholds"]}
         self.assertIn("checks{name:status is done}: rate==1", str(ths))
+
+
+class ShippedScenarioTest(FlowCase):
+    """The scenarios the README shows, against apex-target with logins
+    required: no failures."""
+
+    def run_shipped(self, name, users=6):
+        base = self.target("--require-login")
+        prefix = os.path.join(self.dir, "run")
+        m, _ = self.master(os.path.join(ROOT, "scenarios", name), "-u", users,
+                           "-r", users, "-t", "4s", "--host", base,
+                           "--processes", 2, "--csv", prefix,
+                           "--json", prefix + ".json")
+        self.assertEqual(m.wait(90), 0, m.stderr()[-3000:])
+        self.assertEqual(read_csv(prefix + "_failures.csv"), [])
+        stats = apexlib.target_stats(base)
+        self.assertEqual(stats["status"].get("401", 0), 0)
+        with open(prefix + ".json") as f:
+            return stats, json.load(f)
+
+    def test_accounts_scenario_logs_in_each_user_once(self):
+        stats, report = self.run_shipped("accounts.json")
+        self.assertEqual(stats["logins"]["total"], 6)
+        self.assertEqual(len(stats["logins"]["users"]), 6)
+        self.assertGreater(stats["requests"]["GET /api/v1/tasks"], 10)
+        checks = {c["name"]: c for c in report["checks"]}
+        self.assertEqual(checks["my own session"]["fails"], 0)
+        self.assertEqual(checks["my own session"]["passes"], 6)
+
+    def test_apex_scenario_runs_with_logins_required(self):
+        stats, report = self.run_shipped("apex.json", users=4)
+        self.assertEqual(stats["logins"]["total"], 4)
+        self.assertEqual(sorted(stats["logins"]["users"]),
+                         ["apex-0", "apex-1", "apex-2", "apex-3"])
