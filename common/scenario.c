@@ -43,10 +43,16 @@
 //   }
 //
 //   STEP = an object whose kind is told by a key of its own (the table
-//   s_step_kinds below): today every step is an HTTP request, marked by
-//   "path" (scenario_http.c has its form). Every kind may also have
+//   s_step_kinds below): an HTTP request, marked by "path"
+//   (scenario_http.c), a WebSocket operation, marked by "ws"
+//   (scenario_ws.c), or a pause, marked by "sleep" (scenario_sleep.c).
+//   Every kind may also have
 //     "capture": {...},  // values taken from the response (capture.c)
+//     "check": {...},    // conditions on the response (check.c)
 //     "timeout": 30      // seconds > 0, default 60
+//
+//   "data": {...} names data sets read from files (scenario_data.c), and a
+//   user class may say "cookies": false (no cookie jar per user).
 //
 // Unknown keys are errors that list the allowed ones, so typos do not pass
 // silently. Every error reads "ORIGIN: $.json.path: what was expected[,
@@ -56,7 +62,13 @@
 // anything is compiled, so every user class shares one slot table
 // (sc->vars) and a template may name a variable captured by an earlier
 // step, on_start or another class. ${NAME} is a user variable when any
-// capture defines NAME, else an environment variable.
+// capture defines NAME, else an environment variable, which must be set
+// where it is read plainly. While the steps are parsed in the order a user
+// runs them (on_start, then each task from what on_start set), p->set
+// holds the variables some earlier step surely captured; a template that
+// reads another one plainly gets a warning (sc->warnings), and each step
+// lists its templates that read variables (step->uses) for the worker to
+// check before it sends anything.
 //
 // The wire text is the document with an "env" object holding the value
 // (or null) of every environment variable the templates looked up, so a
@@ -85,7 +97,6 @@
 
 #define APEX_SCENARIO_MAX_PICK 100000      // sum of task weights per class
 #define APEX_SCENARIO_DEFAULT_TIMEOUT 60.0 // seconds per step
-#define APEX_SCENARIO_READ_CHUNK 65536     // read size for non-regular files
 
 // Every kind of step, by kind. s_parse_step() picks the first whose key
 // the step has; a step with none is parsed as the first kind (HTTP),
@@ -141,60 +152,6 @@ static void s_user_fini(apex_user_class_t *u)
     }
     free(u->tasks);
     free(u->pick);
-}
-
-// ---------------------------------------------------------------------
-// The first pass: capture variables
-
-// Record one capture variable name found by the first pass.
-static void s_collect_var(apex_parser_t *p, const char *name)
-{
-    apex_scenario_t *sc = p->sc;
-    if (!apex_parse_is_name(name) || apex_parse_is_reserved(name) ||
-        apex_parse_var_slot(p, name, strlen(name)) >= 0)
-        return;
-    if (sc->nvars == APEX_SCENARIO_MAX_VARS)
-        return; // the second pass reports the capture that has no slot
-    sc->vars = apex_realloc(sc->vars, sc->nvars + 1, sizeof *sc->vars);
-    sc->vars[sc->nvars++] = apex_strdup(name);
-}
-
-static void s_collect_step(apex_parser_t *p, const json_t *step)
-{
-    const char *key;
-    json_t *value;
-    json_t *capture = json_object_get(step, "capture");
-    if (!json_is_object(capture))
-        return;
-    json_object_foreach(capture, key, value)
-    {
-        s_collect_var(p, key);
-    }
-}
-
-// Every capture variable name in document order, from wherever a step
-// may stand. Malformed nodes are skipped here; the second pass reports
-// them.
-static void s_collect_vars(apex_parser_t *p, const json_t *root)
-{
-    size_t i, j, k;
-    json_t *user, *step, *task;
-    json_array_foreach(json_object_get(root, "users"), i, user)
-    {
-        json_array_foreach(json_object_get(user, "on_start"), j, step)
-        {
-            s_collect_step(p, step);
-        }
-        json_array_foreach(json_object_get(user, "tasks"), j, task)
-        {
-            s_collect_step(p, task);
-            s_collect_step(p, json_object_get(task, "request"));
-            json_array_foreach(json_object_get(task, "sequence"), k, step)
-            {
-                s_collect_step(p, step);
-            }
-        }
-    }
 }
 
 // ---------------------------------------------------------------------
@@ -665,7 +622,7 @@ static int s_parse_root(apex_parser_t *p, json_t *root)
         apex_parse_path_key(p, "description");
         return apex_parse_fail_got(p, v, "a string");
     }
-    s_collect_vars(p, root);
+    apex_parse_collect_vars(p, root);
     p->set = apex_calloc(p->sc->nvars + 1, 1);
     p->start_set = apex_calloc(p->sc->nvars + 1, 1);
     v = json_object_get(root, "data");
@@ -717,10 +674,10 @@ static int s_keep_text(apex_parser_t *p, json_t *root)
     return 0;
 }
 
-// Parse json; data files are read relative to base_dir (NULL: none).
-static apex_scenario_t *s_parse(const char *json, size_t size,
-                                const char *origin, const char *base_dir,
-                                size_t limit, apex_error_t *err)
+apex_scenario_t *apex_scenario_parse_in(const char *json, size_t size,
+                                        const char *origin,
+                                        const char *base_dir, size_t limit,
+                                        apex_error_t *err)
 {
     apex_scenario_t *sc = apex_calloc(1, sizeof *sc);
     sc->origin = apex_strdup(origin ? origin : "scenario");
@@ -757,84 +714,15 @@ done:
 apex_scenario_t *apex_scenario_parse(const char *json, size_t size,
                                      const char *origin, apex_error_t *err)
 {
-    return s_parse(json, size, origin, NULL, APEX_SCENARIO_MAX_BYTES, err);
+    return apex_scenario_parse_in(json, size, origin, NULL,
+                                  APEX_SCENARIO_MAX_BYTES, err);
 }
 
 apex_scenario_t *apex_scenario_parse_wire(const char *json, size_t size,
                                           const char *origin, apex_error_t *err)
 {
-    return s_parse(json, size, origin, NULL, APEX_SCENARIO_MAX_WIRE, err);
-}
-
-// Read fd to the end into *data (pipes have no size); one byte past the
-// limit tells a file that grew or a stream that is too long.
-static int s_read_all(int fd, const struct stat *st, const char *path,
-                      char **data, size_t *len, apex_error_t *err)
-{
-    size_t cap = S_ISREG(st->st_mode) ? (size_t)st->st_size + 1
-                                      : (size_t)APEX_SCENARIO_READ_CHUNK;
-    *data = apex_calloc(1, cap);
-    *len = 0;
-    for (;;) {
-        if (*len == cap) {
-            cap *= 2;
-            *data = apex_realloc(*data, cap, 1);
-        }
-        ssize_t n = read(fd, *data + *len, cap - *len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return apex_error_set(err, "%s: cannot read: %s", path,
-                                  strerror(errno));
-        if (n == 0)
-            return 0;
-        *len += (size_t)n;
-        if (*len > APEX_SCENARIO_MAX_BYTES)
-            return apex_error_set(err, "%s: too large: more than %u bytes",
-                                  path, APEX_SCENARIO_MAX_BYTES);
-    }
-}
-
-apex_scenario_t *apex_scenario_load(const char *path, apex_error_t *err)
-{
-    assert(path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        apex_error_set(err, "%s: cannot read: %s", path, strerror(errno));
-        return NULL;
-    }
-    apex_scenario_t *sc = NULL;
-    char *data = NULL;
-    size_t len = 0;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        apex_error_set(err, "%s: cannot read: %s", path, strerror(errno));
-        goto done;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        apex_error_set(err, "%s: cannot read: %s", path, strerror(EISDIR));
-        goto done;
-    }
-    if (S_ISREG(st.st_mode) && st.st_size > (off_t)APEX_SCENARIO_MAX_BYTES) {
-        apex_error_set(err, "%s: too large: %lld bytes (at most %u)", path,
-                       (long long)st.st_size, APEX_SCENARIO_MAX_BYTES);
-        goto done;
-    }
-    if (s_read_all(fd, &st, path, &data, &len, err) == 0) {
-        const char *slash = strrchr(path, '/');
-        char *dir = slash ? apex_strndup(path, (size_t)(slash - path))
-                          : apex_strdup(".");
-        if (dir[0] == '\0') { // "/scenario.json"
-            free(dir);
-            dir = apex_strdup("/");
-        }
-        sc = s_parse(data, len, path, dir, APEX_SCENARIO_MAX_BYTES, err);
-        free(dir);
-    }
-done:
-    close(fd);
-    free(data);
-    return sc;
+    return apex_scenario_parse_in(json, size, origin, NULL,
+                                  APEX_SCENARIO_MAX_WIRE, err);
 }
 
 void apex_scenario_destroy(apex_scenario_t **self_p)

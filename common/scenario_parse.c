@@ -363,3 +363,57 @@ apex_template_t *apex_parse_template(apex_parser_t *p, const char *src,
     apex_parse_step_uses(p, t);
     return t;
 }
+
+// ---------------------------------------------------------------------
+// The first pass: capture variables
+
+// Record one capture variable name found by the first pass.
+static void s_collect_var(apex_parser_t *p, const char *name)
+{
+    apex_scenario_t *sc = p->sc;
+    if (!apex_parse_is_name(name) || apex_parse_is_reserved(name) ||
+        apex_parse_var_slot(p, name, strlen(name)) >= 0)
+        return;
+    if (sc->nvars == APEX_SCENARIO_MAX_VARS)
+        return; // the second pass reports the capture that has no slot
+    sc->vars = apex_realloc(sc->vars, sc->nvars + 1, sizeof *sc->vars);
+    sc->vars[sc->nvars++] = apex_strdup(name);
+}
+
+static void s_collect_step(apex_parser_t *p, const json_t *step)
+{
+    const char *key;
+    json_t *value;
+    json_t *capture = json_object_get(step, "capture");
+    if (!json_is_object(capture))
+        return;
+    json_object_foreach(capture, key, value)
+    {
+        s_collect_var(p, key);
+    }
+}
+
+// Every capture variable name in document order, from wherever a step
+// may stand. Malformed nodes are skipped here; the second pass reports
+// them.
+void apex_parse_collect_vars(apex_parser_t *p, const json_t *root)
+{
+    size_t i, j, k;
+    json_t *user, *step, *task;
+    json_array_foreach(json_object_get(root, "users"), i, user)
+    {
+        json_array_foreach(json_object_get(user, "on_start"), j, step)
+        {
+            s_collect_step(p, step);
+        }
+        json_array_foreach(json_object_get(user, "tasks"), j, task)
+        {
+            s_collect_step(p, task);
+            s_collect_step(p, json_object_get(task, "request"));
+            json_array_foreach(json_object_get(task, "sequence"), k, step)
+            {
+                s_collect_step(p, step);
+            }
+        }
+    }
+}

@@ -45,6 +45,19 @@ void apex_parser_init(apex_parser_t *p, apex_scenario_t *sc, apex_error_t *err);
 // Free what the parser holds (not the model).
 void apex_parser_fini(apex_parser_t *p);
 
+// Parse json (what apex_scenario_parse(), _parse_wire() and _load() do):
+// data files are read relative to base_dir (NULL: none are read), and
+// json is at most limit bytes.
+apex_scenario_t *apex_scenario_parse_in(const char *json, size_t size,
+                                        const char *origin,
+                                        const char *base_dir, size_t limit,
+                                        apex_error_t *err);
+
+// The first pass over the document: every capture variable name, in
+// document order, into the scenario's slot table (malformed nodes are
+// skipped; the second pass reports them).
+void apex_parse_collect_vars(apex_parser_t *p, const json_t *root);
+
 // ---------------------------------------------------------------------
 // The JSON path of the node being parsed
 

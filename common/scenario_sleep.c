@@ -5,7 +5,7 @@
 //   {"sleep": [0.5, 2]}    // uniform in [min, max], 0 <= min <= max
 //
 // A pause is no request: it has no stats row and never fails; a user told
-// to stop while it sleeps goes at once, as one waiting between tasks.
+// to stop while it sleeps is one with a step in flight (worker/engine.c).
 #include "common/scenario_parse.h"
 
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-// common/template.c - templates: the compiler, the segments it builds,
+// common/template.c - templates: the compiler and the segments it builds
 // the per-request expansion, the template functions and display text.
 //
 // A template is compiled once into segments: literal text, a user
@@ -26,7 +26,7 @@
 //
 // Memory: a template owns its segments, their text and their nested
 // templates; a builder that fails is discarded with everything it holds.
-#include "common/template.h"
+#include "common/template_int.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -42,53 +42,15 @@
 #include "common/rng.h"
 
 #define APEX_TEMPLATE_SEGS_MIN 4 // segments allocated first
-#define APEX_RANDOM_CHARSET                                                    \
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-#define APEX_RANDOM_CHARSET_LEN (sizeof APEX_RANDOM_CHARSET - 1)
-#define APEX_UUID_VERSION_MASK 0xF000ULL // in the high word
-#define APEX_UUID_VERSION_4 0x4000ULL
-#define APEX_UUID_VARIANT_MASK 0xC000000000000000ULL // in the low word
-#define APEX_UUID_VARIANT_RFC 0x8000000000000000ULL
-#define APEX_UUID_NODE_MASK 0xFFFFFFFFFFFFULL // the last 48 bits
-#define APEX_UUID_GROUP_MASK 0xFFFFu          // a 16-bit group
-#define APEX_MSEC_PER_SEC 1000LL
-#define APEX_NSEC_PER_MSEC 1000000L
-
-typedef enum {
-    APEX_SEG_LITERAL, // text copied as is
-    APEX_SEG_VAR,     // a user variable, maybe with a default or alt
-    APEX_SEG_FUNC,    // a function call
-    APEX_SEG_BUILTIN, // ${user_index}, ${worker_index}, ${iteration}
-    APEX_SEG_DATA     // ${data.SET.COLUMN}
-} s_seg_kind_t;
-
-typedef enum {
-    APEX_BUILTIN_USER_INDEX,   // user_index
-    APEX_BUILTIN_WORKER_INDEX, // worker_index
-    APEX_BUILTIN_ITERATION     // iteration
-} s_builtin_t;
 
 static const char *const s_builtins[] = {"user_index", "worker_index",
                                          "iteration"};
 #define APEX_DATA_PREFIX "data."
 
-typedef enum {
-    APEX_VAR_PLAIN,   // ${NAME}
-    APEX_VAR_DEFAULT, // ${NAME:-sub}: sub when NAME is unset or empty
-    APEX_VAR_ALT      // ${NAME:+sub}: sub when NAME is set and non-empty
-} s_var_op_t;
-
-typedef enum {
-    APEX_FN_UUID,          // uuid()
-    APEX_FN_RANDOM_INT,    // random_int(a, b)
-    APEX_FN_RANDOM_STRING, // random_string(n)
-    APEX_FN_NOW_MS         // now_ms()
-} s_func_t;
-
 typedef struct {
-    const char *name; // as written in a template
-    s_func_t func;    // which function
-    size_t nargs;     // number of integer arguments
+    const char *name;  // as written in a template
+    apex_tfunc_t func; // which function
+    size_t nargs;      // number of integer arguments
 } s_func_info_t;
 
 static const s_func_info_t s_funcs[] = {
@@ -98,36 +60,11 @@ static const s_func_info_t s_funcs[] = {
     {"now_ms", APEX_FN_NOW_MS, 0},
 };
 
-typedef struct {
-    s_seg_kind_t kind;                      // which kind of segment
-    char *text;                             // LITERAL: the text
-    size_t len;                             // LITERAL: its length
-    size_t slot;                            // VAR: index into the variables
-    s_var_op_t op;                          // VAR: plain, default or alt
-    apex_template_t *sub;                   // VAR: default or alt, or NULL
-    s_func_t func;                          // FUNC: which function
-    long long args[APEX_TEMPLATE_MAX_ARGS]; // FUNC: its arguments
-    char *name;                             // VAR: the variable's name
-    s_builtin_t builtin;                    // BUILTIN: which
-    size_t set;                             // DATA: the data set
-    size_t column;                          // DATA: the column
-    bool typed; // JSON mode: the whole JSON string value, typed
-} s_segment_t;
-
-struct apex_template {
-    s_segment_t *segs; // segments in order
-    size_t nsegs;      // number of segments
-    bool json;         // substituted text is escaped for a JSON string
-    char *constant;    // the whole text when every segment is literal
-    size_t constlen;   // its length
-    char *display;     // source with user variables written as {NAME}
-};
-
 // A template under construction: literal text accumulates in lit until a
 // placeholder needs a segment of its own, so adjacent literals (including
 // folded environment values) always end up as one segment.
 typedef struct {
-    s_segment_t *segs;  // segments so far
+    apex_tseg_t *segs;  // segments so far
     size_t nsegs;       // number of segments
     size_t cap;         // allocated segments
     apex_buf_t lit;     // literal text not yet made a segment
@@ -157,15 +94,6 @@ bool apex_template_name_char(char c)
 // ---------------------------------------------------------------------
 // Segments and the builder
 
-// Append substituted text: escaped in JSON mode, as is otherwise.
-static void s_put_value(apex_buf_t *out, const char *s, size_t len, bool json)
-{
-    if (json)
-        apex_json_escape(out, s, len);
-    else
-        apex_buf_append(out, s, len);
-}
-
 static void s_builder_init(s_builder_t *b, bool json)
 {
     memset(b, 0, sizeof *b);
@@ -174,7 +102,7 @@ static void s_builder_init(s_builder_t *b, bool json)
     b->json = json;
 }
 
-static void s_segment_fini(s_segment_t *seg)
+static void s_segment_fini(apex_tseg_t *seg)
 {
     free(seg->text);
     free(seg->name);
@@ -202,19 +130,19 @@ static void s_builder_text(s_builder_t *b, const char *text, size_t len)
 static void s_builder_value(s_builder_t *b, const char *text)
 {
     size_t before = b->lit.len;
-    s_put_value(&b->lit, text, strlen(text), b->json);
+    apex_template_put_value(&b->lit, text, strlen(text), b->json);
     apex_buf_append(&b->display, b->lit.data ? b->lit.data + before : "",
                     b->lit.len - before);
 }
 
 // Append a zeroed segment (no flush).
-static s_segment_t *s_builder_add(s_builder_t *b, s_seg_kind_t kind)
+static apex_tseg_t *s_builder_add(s_builder_t *b, apex_tseg_kind_t kind)
 {
     if (b->nsegs == b->cap) {
         b->cap = b->cap ? 2 * b->cap : APEX_TEMPLATE_SEGS_MIN;
         b->segs = apex_realloc(b->segs, b->cap, sizeof *b->segs);
     }
-    s_segment_t *seg = &b->segs[b->nsegs++];
+    apex_tseg_t *seg = &b->segs[b->nsegs++];
     memset(seg, 0, sizeof *seg);
     seg->kind = kind;
     return seg;
@@ -226,13 +154,13 @@ static void s_builder_flush(s_builder_t *b)
     if (b->lit.len == 0)
         return;
     size_t len = b->lit.len;
-    s_segment_t *seg = s_builder_add(b, APEX_SEG_LITERAL);
+    apex_tseg_t *seg = s_builder_add(b, APEX_SEG_LITERAL);
     seg->len = len;
     seg->text = apex_buf_take(&b->lit);
 }
 
 // A new placeholder segment after the literal text so far.
-static s_segment_t *s_builder_push(s_builder_t *b, s_seg_kind_t kind)
+static apex_tseg_t *s_builder_push(s_builder_t *b, apex_tseg_kind_t kind)
 {
     s_builder_flush(b);
     return s_builder_add(b, kind);
@@ -289,201 +217,6 @@ apex_template_t *apex_template_dup(const apex_template_t *self)
     t->constant = apex_strdup(self->constant);
     t->display = apex_strdup(self->display);
     return t;
-}
-
-// ---------------------------------------------------------------------
-// Expansion and the template functions
-
-// A uniform integer in [lo, hi], without modulo bias.
-static long long s_random_int(uint64_t *rng, long long lo, long long hi)
-{
-    uint64_t span = (uint64_t)hi - (uint64_t)lo; // range - 1
-    if (span == UINT64_MAX)
-        return (long long)((uint64_t)lo + apex_rng_next(rng));
-    return (long long)((uint64_t)lo + apex_rng_below(rng, span + 1));
-}
-
-static void s_put_uuid(apex_buf_t *out, uint64_t *rng)
-{
-    uint64_t hi = apex_rng_next(rng);
-    uint64_t lo = apex_rng_next(rng);
-    hi = (hi & ~APEX_UUID_VERSION_MASK) | APEX_UUID_VERSION_4;
-    lo = (lo & ~APEX_UUID_VARIANT_MASK) | APEX_UUID_VARIANT_RFC;
-    apex_buf_printf(out, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(hi >> 32),
-                    (unsigned)(hi >> 16) & APEX_UUID_GROUP_MASK,
-                    (unsigned)hi & APEX_UUID_GROUP_MASK, (unsigned)(lo >> 48),
-                    (unsigned long long)(lo & APEX_UUID_NODE_MASK));
-}
-
-static void s_put_func(apex_buf_t *out, const s_segment_t *seg, uint64_t *rng)
-{
-    switch (seg->func) {
-    case APEX_FN_UUID:
-        s_put_uuid(out, rng);
-        break;
-    case APEX_FN_RANDOM_INT:
-        apex_buf_printf(out, "%lld",
-                        s_random_int(rng, seg->args[0], seg->args[1]));
-        break;
-    case APEX_FN_RANDOM_STRING:
-        for (long long i = 0; i < seg->args[0]; i++)
-            apex_buf_putc(out, APEX_RANDOM_CHARSET[apex_rng_next(rng) %
-                                                   APEX_RANDOM_CHARSET_LEN]);
-        break;
-    case APEX_FN_NOW_MS: {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        apex_buf_printf(out, "%lld",
-                        (long long)ts.tv_sec * APEX_MSEC_PER_SEC +
-                            ts.tv_nsec / APEX_NSEC_PER_MSEC);
-        break;
-    }
-    }
-}
-
-// Append a value: a typed segment writes JSON as is and a string
-// quoted; otherwise as s_put_value() does.
-static void s_put_typed(apex_buf_t *out, const char *s, bool json_text,
-                        bool typed, bool json_mode)
-{
-    if (typed && json_text) {
-        apex_buf_puts(out, s);
-        return;
-    }
-    if (typed)
-        apex_buf_putc(out, '"');
-    s_put_value(out, s, strlen(s), json_mode);
-    if (typed)
-        apex_buf_putc(out, '"');
-}
-
-static int64_t s_builtin_value(const s_segment_t *seg,
-                               const apex_template_ctx_t *ctx)
-{
-    const apex_template_user_t *u = ctx->user;
-    if (!u)
-        return 0;
-    return seg->builtin == APEX_BUILTIN_USER_INDEX     ? u->user_index
-           : seg->builtin == APEX_BUILTIN_WORKER_INDEX ? u->worker_index
-                                                       : u->iteration;
-}
-
-static void s_expand_var(const apex_template_t *self, const s_segment_t *seg,
-                         const apex_template_ctx_t *ctx, apex_buf_t *out)
-{
-    const char *value = ctx->vars ? ctx->vars[seg->slot] : NULL;
-    bool set = value && value[0] != '\0';
-    if (seg->op == APEX_VAR_PLAIN || (seg->op == APEX_VAR_DEFAULT && set)) {
-        bool json = value && ctx->vars_json && ctx->vars_json[seg->slot];
-        s_put_typed(out, value ? value : "", json, seg->typed, self->json);
-    } else if (seg->op == APEX_VAR_DEFAULT || set) {
-        if (seg->typed)
-            apex_buf_putc(out, '"');
-        apex_template_expand(seg->sub, ctx, out);
-        if (seg->typed)
-            apex_buf_putc(out, '"');
-    } else if (seg->typed) {
-        apex_buf_puts(out, "\"\"");
-    }
-}
-
-static void s_expand_seg(const apex_template_t *self, const s_segment_t *seg,
-                         const apex_template_ctx_t *ctx, apex_buf_t *out)
-{
-    const apex_value_t *row;
-    switch (seg->kind) {
-    case APEX_SEG_LITERAL:
-        apex_buf_append(out, seg->text, seg->len);
-        break;
-    case APEX_SEG_FUNC: {
-        bool number =
-            seg->func == APEX_FN_RANDOM_INT || seg->func == APEX_FN_NOW_MS;
-        bool quote = seg->typed && !number;
-        if (quote)
-            apex_buf_putc(out, '"');
-        s_put_func(out, seg, ctx->rng);
-        if (quote)
-            apex_buf_putc(out, '"');
-        break;
-    }
-    case APEX_SEG_BUILTIN:
-        apex_buf_printf(out, "%" PRId64, s_builtin_value(seg, ctx));
-        break;
-    case APEX_SEG_DATA:
-        row = ctx->user && ctx->user->rows ? ctx->user->rows[seg->set] : NULL;
-        s_put_typed(out, row ? row[seg->column].text : "",
-                    row && row[seg->column].json, seg->typed, self->json);
-        break;
-    case APEX_SEG_VAR:
-        s_expand_var(self, seg, ctx, out);
-        break;
-    }
-}
-
-void apex_template_expand(const apex_template_t *self,
-                          const apex_template_ctx_t *ctx, apex_buf_t *out)
-{
-    assert(self && out);
-    if (self->constant) {
-        apex_buf_append(out, self->constant, self->constlen);
-        return;
-    }
-    assert(ctx);
-    for (size_t i = 0; i < self->nsegs; i++)
-        s_expand_seg(self, &self->segs[i], ctx, out);
-}
-
-const char *apex_template_unset(const apex_template_t *self,
-                                const apex_template_ctx_t *ctx)
-{
-    assert(self && ctx);
-    for (size_t i = 0; i < self->nsegs; i++) {
-        const s_segment_t *seg = &self->segs[i];
-        if (seg->kind != APEX_SEG_VAR)
-            continue;
-        const char *value = ctx->vars ? ctx->vars[seg->slot] : NULL;
-        bool set = value && value[0] != '\0';
-        const char *inner = NULL;
-        if (seg->op == APEX_VAR_PLAIN && !value)
-            return seg->name;
-        if ((seg->op == APEX_VAR_DEFAULT && !set) ||
-            (seg->op == APEX_VAR_ALT && set))
-            inner = apex_template_unset(seg->sub, ctx);
-        if (inner)
-            return inner;
-    }
-    return NULL;
-}
-
-bool apex_template_has_vars(const apex_template_t *self)
-{
-    assert(self);
-    for (size_t i = 0; i < self->nsegs; i++)
-        if (self->segs[i].kind == APEX_SEG_VAR)
-            return true;
-    return false;
-}
-
-const char *apex_template_constant(const apex_template_t *self)
-{
-    assert(self);
-    return self->constant;
-}
-
-const char *apex_template_lead(const apex_template_t *self)
-{
-    assert(self);
-    if (self->nsegs == 0)
-        return self->constant;
-    if (self->segs[0].kind != APEX_SEG_LITERAL)
-        return NULL;
-    return self->segs[0].text;
-}
-
-const char *apex_template_display(const apex_template_t *self)
-{
-    assert(self);
-    return self->display;
 }
 
 // ---------------------------------------------------------------------
@@ -608,7 +341,7 @@ static int s_function(s_compiler_t *c, s_builder_t *b, size_t *pos,
     if (s_func_check(c, info, args, (int)(close - open - 1), ok, values,
                      nargs) != 0)
         return -1;
-    s_segment_t *seg = s_builder_push(b, APEX_SEG_FUNC);
+    apex_tseg_t *seg = s_builder_push(b, APEX_SEG_FUNC);
     seg->func = info->func;
     memcpy(seg->args, values, sizeof values);
     apex_buf_printf(&b->display, "{%s(", info->name);
@@ -623,7 +356,7 @@ static int s_function(s_compiler_t *c, s_builder_t *b, size_t *pos,
 // or ":+".
 static int s_user_var(s_compiler_t *c, s_builder_t *b, size_t *pos,
                       const char *name, size_t namelen, long slot,
-                      s_var_op_t op, int depth)
+                      apex_tvar_op_t op, int depth)
 {
     apex_template_t *sub = NULL;
     if (op != APEX_VAR_PLAIN) {
@@ -635,7 +368,7 @@ static int s_user_var(s_compiler_t *c, s_builder_t *b, size_t *pos,
         }
         sub = s_builder_finish(&sb);
     }
-    s_segment_t *seg = s_builder_push(b, APEX_SEG_VAR);
+    apex_tseg_t *seg = s_builder_push(b, APEX_SEG_VAR);
     seg->slot = (size_t)slot;
     seg->op = op;
     seg->sub = sub;
@@ -648,7 +381,8 @@ static int s_user_var(s_compiler_t *c, s_builder_t *b, size_t *pos,
 
 // An environment variable, folded in now; *pos is past "}", ":-" or ":+".
 static int s_env_var(s_compiler_t *c, s_builder_t *b, size_t *pos,
-                     const char *name, size_t namelen, s_var_op_t op, int depth)
+                     const char *name, size_t namelen, apex_tvar_op_t op,
+                     int depth)
 {
     const char *value;
     if (c->scope->env(c->scope->arg, name, namelen, &value, c->err) != 0)
@@ -686,7 +420,7 @@ static bool s_builtin(s_builder_t *b, const char *name, size_t namelen)
         if (strlen(s_builtins[i]) != namelen ||
             strncmp(s_builtins[i], name, namelen) != 0)
             continue;
-        s_builder_push(b, APEX_SEG_BUILTIN)->builtin = (s_builtin_t)i;
+        s_builder_push(b, APEX_SEG_BUILTIN)->builtin = (apex_tbuiltin_t)i;
         apex_buf_printf(&b->display, "{%s}", s_builtins[i]);
         return true;
     }
@@ -710,7 +444,7 @@ static int s_data(s_compiler_t *c, s_builder_t *b, const char *name,
     if (c->scope->data(c->scope->arg, name + skip, namelen - skip, &set,
                        &column, c->err) != 0)
         return -1;
-    s_segment_t *seg = s_builder_push(b, APEX_SEG_DATA);
+    apex_tseg_t *seg = s_builder_push(b, APEX_SEG_DATA);
     seg->set = set;
     seg->column = column;
     apex_buf_printf(&b->display, "{%.*s}", (int)namelen, name);
@@ -750,7 +484,7 @@ static int s_placeholder(s_compiler_t *c, s_builder_t *b, size_t *pos,
         *pos = i;
         return s_function(c, b, pos, name, namelen);
     }
-    s_var_op_t op = APEX_VAR_PLAIN;
+    apex_tvar_op_t op = APEX_VAR_PLAIN;
     if (src[i] == ':' && src[i + 1] == '-')
         op = APEX_VAR_DEFAULT;
     else if (src[i] == ':' && src[i + 1] == '+')
@@ -784,7 +518,7 @@ static void s_maybe_typed(s_builder_t *b, size_t nsegs_before, const char *src,
     if (src[*pos] != '"' || src[*pos + 1] == ':' ||
         b->nsegs != nsegs_before + 2 || b->lit.len != 0)
         return;
-    s_segment_t *lit = &b->segs[nsegs_before];
+    apex_tseg_t *lit = &b->segs[nsegs_before];
     if (lit->kind != APEX_SEG_LITERAL || lit->len == 0 ||
         lit->text[lit->len - 1] != '"')
         return;
