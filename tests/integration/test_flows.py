@@ -438,3 +438,33 @@ class ShippedScenarioTest(FlowCase):
         self.assertEqual(stats["logins"]["total"], 4)
         self.assertEqual(sorted(stats["logins"]["users"]),
                          ["apex-0", "apex-1", "apex-2", "apex-3"])
+
+
+class WsCheckTest(FlowCase):
+    def test_checks_on_websocket_replies(self):
+        base = self.target()
+        ws = base.replace("http://", "ws://")
+        doc = {"users": [{"name": "W", "wait": {"constant": 0.05},
+                          "on_start": [{"ws": "connect",
+                                        "url": ws + "/ws/echo"}],
+                          "tasks": [{"sequence": [
+                              {"ws": "request", "name": "echo",
+                               "json": {"id": "${uuid()}",
+                                        "n": "${random_int(1,3)}"},
+                               "correlate": "$.id",
+                               "check": {"typed echo":
+                                         "$.n >= 1 && $.n <= 3"}},
+                              {"ws": "send", "text": "plain"},
+                              {"ws": "receive", "name": "plain back",
+                               "check": {"says plain": {"regex": "^plain$"},
+                                         "not json": {"json": "$.x",
+                                                      "soft": True}}}]}]}]}
+        rows, errors, report, _ = self.run_master(doc, 2, "3s")
+        self.assertEqual(errors, {})
+        checks = {c["name"]: c for c in report["checks"]}
+        n = int(rows["echo"]["Request Count"])
+        self.assertGreater(n, 5)
+        self.assertEqual(checks["typed echo"], {"name": "typed echo",
+                                                "passes": n, "fails": 0})
+        self.assertEqual(checks["says plain"]["fails"], 0)
+        self.assertEqual(checks["not json"]["passes"], 0)
