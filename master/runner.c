@@ -152,14 +152,9 @@ static master_worker_t **s_dispatchable(master_runner_t *self, size_t *n)
 // the rate (and the user budget) evenly.
 static proto_spawn_options_t s_spawn_options(master_runner_t *self, size_t n)
 {
-    proto_spawn_options_t opts = {self->config.scenario->wire,
-                                  self->target,
-                                  self->rate,
-                                  false,
-                                  0,
-                                  0,
-                                  0,
-                                  0};
+    proto_spawn_options_t opts = {.scenario = self->config.scenario->wire,
+                                  .num_users = self->target,
+                                  .spawn_rate = self->rate};
     if (s_arrival(self) && n > 0) {
         opts.arrival = true;
         opts.arrival_rate = self->point.rate / (double)n;
@@ -195,8 +190,7 @@ static void s_dispatch_send(master_runner_t *self, int64_t total)
             counts[c].count = dist[k * self->nclasses + c];
             w->assigned[c] = counts[c].count;
         }
-        // The k-th worker of the cycle gets users k, k + n, ...: it hands
-        // out the user indexes position + j * n (docs/protocol.md).
+        // Users k, k + n, ... are this worker's (docs/protocol.md).
         opts.worker_position = (int64_t)k;
         opts.worker_count = (int64_t)n;
         proto_encode_spawn(&self->out, ts, counts, self->nclasses,
