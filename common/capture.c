@@ -30,6 +30,7 @@
 
 #include "common/alloc.h"
 #include "common/json.h"
+#include "common/rng.h"
 #include "common/scenario.h"
 #include "common/scenario_parse.h"
 
@@ -214,6 +215,11 @@ static int s_parse_capture(apex_parser_t *p, const char *var,
     if (!apex_parse_is_name(var))
         return apex_parse_fail(p, "expected a variable name "
                                   "([A-Za-z_][A-Za-z0-9_]*)");
+    if (apex_parse_is_reserved(var))
+        return apex_parse_fail(p,
+                               "'%s' is a built-in name: pick another "
+                               "variable name",
+                               var);
     long slot = apex_parse_var_slot(p, var, strlen(var));
     if (slot < 0) // the first pass stopped collecting
         return apex_parse_fail(p, "more than %d capture variables",
@@ -328,14 +334,36 @@ typedef struct {
     char *text;          // the body NUL-terminated, for regexec()
 } s_response_t;
 
+// The node c's path picks in doc as text (a new string), or NULL: the
+// only match or the first, or a random one for a path with [*].
+static char *s_json_value(const apex_capture_t *c, const json_t *doc,
+                          uint64_t *rng, const char **problem, bool *json)
+{
+    apex_jsonpath_nodes_t nodes;
+    apex_jsonpath_nodes_init(&nodes);
+    char *text = NULL;
+    if (apex_jsonpath_query(&c->path, doc, &nodes) != 0) {
+        *problem = "the path visits more than 100000 nodes";
+    } else if (nodes.n) {
+        size_t pick = 0;
+        if (nodes.n > 1 && apex_jsonpath_has_any(&c->path) && rng)
+            pick = (size_t)(apex_rng_next(rng) % nodes.n);
+        *json = !json_is_string(nodes.nodes[pick]);
+        text = apex_json_text(nodes.nodes[pick]);
+    }
+    apex_jsonpath_nodes_fini(&nodes);
+    return text;
+}
+
 // The value c captures from r (a new string), or NULL with *kind and
 // *problem set for the message.
 static char *s_capture_value(const apex_capture_t *c, s_response_t *r,
                              uint64_t *rng, const char **kind,
-                             const char **problem)
+                             const char **problem, bool *json)
 {
     *kind = "";
     *problem = "not found in response";
+    *json = false;
     if (c->kind == APEX_CAPTURE_JSON) {
         if (!r->parsed) {
             r->parsed = true;
@@ -347,8 +375,7 @@ static char *s_capture_value(const apex_capture_t *c, s_response_t *r,
             *problem = "response body is not JSON";
             return NULL;
         }
-        const json_t *v = apex_jsonpath_eval(&c->path, r->doc, rng);
-        return v ? apex_json_text(v) : NULL;
+        return s_json_value(c, r->doc, rng, problem, json);
     }
     if (c->kind == APEX_CAPTURE_HEADER) {
         *kind = "header ";
@@ -365,6 +392,16 @@ int apex_captures_apply(const apex_step_t *step, const char *headers,
                         size_t headers_size, const char *body, size_t body_size,
                         char **vars, uint64_t *rng, apex_error_t *err)
 {
+    return apex_captures_apply_typed(step, headers, headers_size, body,
+                                     body_size, vars, NULL, rng, err);
+}
+
+int apex_captures_apply_typed(const apex_step_t *step, const char *headers,
+                              size_t headers_size, const char *body,
+                              size_t body_size, char **vars,
+                              unsigned char *vars_json, uint64_t *rng,
+                              apex_error_t *err)
+{
     assert(step && (vars || step->ncaptures == 0));
     s_response_t r = {headers, headers_size, body, body_size,
                       NULL,    false,        NULL};
@@ -372,10 +409,13 @@ int apex_captures_apply(const apex_step_t *step, const char *headers,
     for (size_t i = 0; i < step->ncaptures; i++) {
         const apex_capture_t *c = &step->captures[i];
         const char *kind, *problem;
-        char *value = s_capture_value(c, &r, rng, &kind, &problem);
+        bool json;
+        char *value = s_capture_value(c, &r, rng, &kind, &problem, &json);
         if (value) {
             free(vars[c->slot]);
             vars[c->slot] = value;
+            if (vars_json)
+                vars_json[c->slot] = json;
         } else if (rc == 0) {
             rc = apex_error_set(err, "capture %s: %s%s: %s", c->var, kind,
                                 c->expr, problem);

@@ -64,4 +64,14 @@ int apex_captures_apply(const struct apex_step *step, const char *headers,
                         size_t headers_size, const char *body, size_t body_size,
                         char **vars, uint64_t *rng, apex_error_t *err);
 
+// The same, also setting vars_json[slot] (when vars_json is not NULL): 1
+// when the captured text is JSON (a number, true, false, null, an array
+// or an object from a JSON path), 0 for a string, a header or a regex
+// match, so a typed JSON body sends it with its type.
+int apex_captures_apply_typed(const struct apex_step *step, const char *headers,
+                              size_t headers_size, const char *body,
+                              size_t body_size, char **vars,
+                              unsigned char *vars_json, uint64_t *rng,
+                              apex_error_t *err);
+
 #endif

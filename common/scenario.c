@@ -23,6 +23,7 @@
 //         "name": "ApexUser",      // required, unique, [A-Za-z_][A-Za-z0-9_]*
 //         "weight": 3,             // optional, integer 1..10000, default 1
 //         "fixed_count": 0,        // optional, integer >= 0
+//         "cookies": true,         // optional: a cookie jar per user
 //         "wait": {"between": [0.5, 2]},
 //                     // or {"constant": 1}, {"constant_pacing": 2},
 //                     // {"constant_throughput": 5}, or a bare number
@@ -42,10 +43,16 @@
 //   }
 //
 //   STEP = an object whose kind is told by a key of its own (the table
-//   s_step_kinds below): today every step is an HTTP request, marked by
-//   "path" (scenario_http.c has its form). Every kind may also have
+//   s_step_kinds below): an HTTP request, marked by "path"
+//   (scenario_http.c), a WebSocket operation, marked by "ws"
+//   (scenario_ws.c), or a pause, marked by "sleep" (scenario_sleep.c).
+//   Every kind may also have
 //     "capture": {...},  // values taken from the response (capture.c)
+//     "check": {...},    // conditions on the response (check.c)
 //     "timeout": 30      // seconds > 0, default 60
+//
+//   "data": {...} names data sets read from files (scenario_data.c), and a
+//   user class may say "cookies": false (no cookie jar per user).
 //
 // Unknown keys are errors that list the allowed ones, so typos do not pass
 // silently. Every error reads "ORIGIN: $.json.path: what was expected[,
@@ -55,7 +62,13 @@
 // anything is compiled, so every user class shares one slot table
 // (sc->vars) and a template may name a variable captured by an earlier
 // step, on_start or another class. ${NAME} is a user variable when any
-// capture defines NAME, else an environment variable.
+// capture defines NAME, else an environment variable, which must be set
+// where it is read plainly. While the steps are parsed in the order a user
+// runs them (on_start, then each task from what on_start set), p->set
+// holds the variables some earlier step surely captured; a template that
+// reads another one plainly gets a warning (sc->warnings), and each step
+// lists its templates that read variables (step->uses) for the worker to
+// check before it sends anything.
 //
 // The wire text is the document with an "env" object holding the value
 // (or null) of every environment variable the templates looked up, so a
@@ -84,7 +97,6 @@
 
 #define APEX_SCENARIO_MAX_PICK 100000      // sum of task weights per class
 #define APEX_SCENARIO_DEFAULT_TIMEOUT 60.0 // seconds per step
-#define APEX_SCENARIO_READ_CHUNK 65536     // read size for non-regular files
 
 // Every kind of step, by kind. s_parse_step() picks the first whose key
 // the step has; a step with none is parsed as the first kind (HTTP),
@@ -92,13 +104,16 @@
 static const apex_step_parser_t *const s_step_kinds[APEX_STEP_KIND_COUNT] = {
     [APEX_STEP_HTTP] = &apex_http_step_parser,
     [APEX_STEP_WS] = &apex_ws_step_parser,
+    [APEX_STEP_SLEEP] = &apex_sleep_step_parser,
 };
 
 static const char *const s_root_keys[] = {"description", "host",  "headers",
                                           "env",         "shape", "thresholds",
-                                          "users",       NULL};
-static const char *const s_user_keys[] = {
-    "name", "weight", "fixed_count", "wait", "on_start", "tasks", "tags", NULL};
+                                          "users",       "data",  NULL};
+
+static const char *const s_user_keys[] = {"name",    "weight",   "fixed_count",
+                                          "wait",    "on_start", "tasks",
+                                          "cookies", "tags",     NULL};
 static const char *const s_wait_keys[] = {
     "constant", "between", "constant_pacing", "constant_throughput", NULL};
 static const char *const s_task_keys[] = {"name",     "weight", "request",
@@ -116,6 +131,10 @@ static void s_step_fini(apex_step_t *step)
     for (size_t i = 0; i < step->ncaptures; i++)
         apex_capture_fini(&step->captures[i]);
     free(step->captures);
+    for (size_t i = 0; i < step->nchecks; i++)
+        apex_check_fini(&step->checks[i]);
+    free(step->checks);
+    free(step->uses);
     s_step_kinds[step->kind]->fini(step);
 }
 
@@ -133,60 +152,6 @@ static void s_user_fini(apex_user_class_t *u)
     }
     free(u->tasks);
     free(u->pick);
-}
-
-// ---------------------------------------------------------------------
-// The first pass: capture variables
-
-// Record one capture variable name found by the first pass.
-static void s_collect_var(apex_parser_t *p, const char *name)
-{
-    apex_scenario_t *sc = p->sc;
-    if (!apex_parse_is_name(name) ||
-        apex_parse_var_slot(p, name, strlen(name)) >= 0)
-        return;
-    if (sc->nvars == APEX_SCENARIO_MAX_VARS)
-        return; // the second pass reports the capture that has no slot
-    sc->vars = apex_realloc(sc->vars, sc->nvars + 1, sizeof *sc->vars);
-    sc->vars[sc->nvars++] = apex_strdup(name);
-}
-
-static void s_collect_step(apex_parser_t *p, const json_t *step)
-{
-    const char *key;
-    json_t *value;
-    json_t *capture = json_object_get(step, "capture");
-    if (!json_is_object(capture))
-        return;
-    json_object_foreach(capture, key, value)
-    {
-        s_collect_var(p, key);
-    }
-}
-
-// Every capture variable name in document order, from wherever a step
-// may stand. Malformed nodes are skipped here; the second pass reports
-// them.
-static void s_collect_vars(apex_parser_t *p, const json_t *root)
-{
-    size_t i, j, k;
-    json_t *user, *step, *task;
-    json_array_foreach(json_object_get(root, "users"), i, user)
-    {
-        json_array_foreach(json_object_get(user, "on_start"), j, step)
-        {
-            s_collect_step(p, step);
-        }
-        json_array_foreach(json_object_get(user, "tasks"), j, task)
-        {
-            s_collect_step(p, task);
-            s_collect_step(p, json_object_get(task, "request"));
-            json_array_foreach(json_object_get(task, "sequence"), k, step)
-            {
-                s_collect_step(p, step);
-            }
-        }
-    }
 }
 
 // ---------------------------------------------------------------------
@@ -233,7 +198,14 @@ int apex_parse_step_name(apex_parser_t *p, const json_t *obj, apex_step_t *step,
 static int s_parse_step_common(apex_parser_t *p, const json_t *obj,
                                apex_step_t *step)
 {
-    json_t *v = json_object_get(obj, "capture");
+    json_t *v = json_object_get(obj, "check");
+    if (v) {
+        size_t old = apex_parse_path_key(p, "check");
+        if (apex_parse_checks(p, v, step) != 0)
+            return -1;
+        apex_parse_path_restore(p, old);
+    }
+    v = json_object_get(obj, "capture");
     if (v) {
         size_t old = apex_parse_path_key(p, "capture");
         if (apex_parse_captures(p, v, step) != 0)
@@ -261,11 +233,18 @@ static int s_parse_step(apex_parser_t *p, const json_t *obj, apex_step_t *step,
         return apex_parse_fail_got(p, obj, "a request object");
     step->kind = s_step_kind_of(obj);
     const apex_step_parser_t *kind = s_step_kinds[step->kind];
-    if (apex_parse_check_keys(p, obj, kind->keys,
-                              shorthand ? s_shorthand_keys : NULL) != 0 ||
-        kind->parse(p, obj, step) != 0)
-        return -1;
-    return s_parse_step_common(p, obj, step);
+    p->step = step;
+    int rc = apex_parse_check_keys(p, obj, kind->keys,
+                                   shorthand ? s_shorthand_keys : NULL) != 0 ||
+                     kind->parse(p, obj, step) != 0 ||
+                     s_parse_step_common(p, obj, step) != 0
+                 ? -1
+                 : 0;
+    p->step = NULL;
+    // What the step captures is set for the steps after it.
+    for (size_t i = 0; rc == 0 && p->set && i < step->ncaptures; i++)
+        p->set[step->captures[i].slot] = 1;
+    return rc;
 }
 
 // One step of a list into steps[i].
@@ -355,6 +334,8 @@ static int s_parse_task(apex_parser_t *p, const json_t *obj, size_t i,
                         void *arg)
 {
     apex_task_t *t = &((apex_user_class_t *)arg)->tasks[i];
+    // Every task starts from what on_start set.
+    memcpy(p->set, p->start_set, p->sc->nvars + 1);
     const char *what = "a task with \"request\" or \"sequence\", or a "
                        "request with \"path\"";
     if (!json_is_object(obj))
@@ -505,6 +486,15 @@ static int s_parse_user_options(apex_parser_t *p, const json_t *obj,
         u->fixed_count = (unsigned)count;
         apex_parse_path_restore(p, old);
     }
+    u->cookies = true;
+    v = json_object_get(obj, "cookies");
+    if (v) {
+        apex_parse_path_key(p, "cookies");
+        if (!json_is_boolean(v))
+            return apex_parse_fail_got(p, v, "true or false");
+        u->cookies = json_is_true(v);
+        apex_parse_path_restore(p, old);
+    }
     u->wait.kind = APEX_WAIT_CONSTANT;
     v = json_object_get(obj, "wait");
     if (v) {
@@ -513,6 +503,7 @@ static int s_parse_user_options(apex_parser_t *p, const json_t *obj,
             return -1;
         apex_parse_path_restore(p, old);
     }
+    memset(p->set, 0, p->sc->nvars + 1);
     v = json_object_get(obj, "on_start");
     if (v) {
         apex_parse_path_key(p, "on_start");
@@ -520,6 +511,7 @@ static int s_parse_user_options(apex_parser_t *p, const json_t *obj,
             return -1;
         apex_parse_path_restore(p, old);
     }
+    memcpy(p->start_set, p->set, p->sc->nvars + 1);
     return 0;
 }
 
@@ -575,7 +567,9 @@ static int s_parse_host(apex_parser_t *p, const json_t *v)
     size_t old = apex_parse_path_key(p, "host");
     if (!json_is_string(v))
         return apex_parse_fail_got(p, v, "a string");
+    p->unset_env_ok = true; // "${API_URL}" unset: no host given
     apex_template_t *host = apex_parse_template(p, json_string_value(v), false);
+    p->unset_env_ok = false;
     if (!host)
         return -1;
     const char *text = apex_template_constant(host);
@@ -630,7 +624,12 @@ static int s_parse_root(apex_parser_t *p, json_t *root)
         apex_parse_path_key(p, "description");
         return apex_parse_fail_got(p, v, "a string");
     }
-    s_collect_vars(p, root);
+    apex_parse_collect_vars(p, root);
+    p->set = apex_calloc(p->sc->nvars + 1, 1);
+    p->start_set = apex_calloc(p->sc->nvars + 1, 1);
+    v = json_object_get(root, "data");
+    if (v && apex_parse_data(p, v) != 0)
+        return -1;
     v = json_object_get(root, "headers");
     if (v) {
         size_t old = apex_parse_path_key(p, "headers");
@@ -664,24 +663,35 @@ static int s_keep_text(apex_parser_t *p, json_t *root)
     if (!wire)
         return apex_error_set(p->err, "%s: cannot serialize the scenario",
                               sc->origin);
+    if (strlen(wire) > APEX_SCENARIO_MAX_WIRE) {
+        size_t n = strlen(wire);
+        free(wire);
+        return apex_error_set(p->err,
+                              "%s: with its data files the scenario is %zu "
+                              "bytes of JSON, more than %u",
+                              sc->origin, n, APEX_SCENARIO_MAX_WIRE);
+    }
     sc->wire = apex_strdup(wire);
     free(wire);
     return 0;
 }
 
-apex_scenario_t *apex_scenario_parse(const char *json, size_t size,
-                                     const char *origin, apex_error_t *err)
+apex_scenario_t *apex_scenario_parse_in(const char *json, size_t size,
+                                        const char *origin,
+                                        const char *base_dir, size_t limit,
+                                        apex_error_t *err)
 {
     apex_scenario_t *sc = apex_calloc(1, sizeof *sc);
     sc->origin = apex_strdup(origin ? origin : "scenario");
     apex_parser_t p;
     apex_parser_init(&p, sc, err);
+    p.base_dir = base_dir;
     json_t *root = NULL;
     int rc = -1;
 
-    if (size > APEX_SCENARIO_MAX_BYTES) {
-        apex_error_set(err, "%s: too large: %zu bytes (at most %u)", sc->origin,
-                       size, APEX_SCENARIO_MAX_BYTES);
+    if (size > limit) {
+        apex_error_set(err, "%s: too large: %zu bytes (at most %zu)",
+                       sc->origin, size, limit);
         goto done;
     }
     json_error_t jerr;
@@ -703,76 +713,18 @@ done:
     return sc;
 }
 
-// Read fd to the end into *data (pipes have no size); one byte past the
-// limit tells a file that grew or a stream that is too long.
-static int s_read_all(int fd, const struct stat *st, const char *path,
-                      char **data, size_t *len, apex_error_t *err)
+apex_scenario_t *apex_scenario_parse(const char *json, size_t size,
+                                     const char *origin, apex_error_t *err)
 {
-    size_t cap = S_ISREG(st->st_mode) ? (size_t)st->st_size + 1
-                                      : (size_t)APEX_SCENARIO_READ_CHUNK;
-    *data = apex_calloc(1, cap);
-    *len = 0;
-    for (;;) {
-        if (*len == cap) {
-            cap *= 2;
-            *data = apex_realloc(*data, cap, 1);
-        }
-        ssize_t n = read(fd, *data + *len, cap - *len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return apex_error_set(err, "%s: cannot read: %s", path,
-                                  strerror(errno));
-        if (n == 0)
-            return 0;
-        *len += (size_t)n;
-        if (*len > APEX_SCENARIO_MAX_BYTES)
-            return apex_error_set(err, "%s: too large: more than %u bytes",
-                                  path, APEX_SCENARIO_MAX_BYTES);
-    }
+    return apex_scenario_parse_in(json, size, origin, NULL,
+                                  APEX_SCENARIO_MAX_BYTES, err);
 }
 
-apex_scenario_t *apex_scenario_load(const char *path, apex_error_t *err)
+apex_scenario_t *apex_scenario_parse_wire(const char *json, size_t size,
+                                          const char *origin, apex_error_t *err)
 {
-    assert(path);
-    size_t plen = strlen(path);
-    if (plen >= 3 && strcmp(path + plen - 3, ".py") == 0) {
-        apex_error_set(err,
-                       "%s: a Python locustfile; apex scenarios are JSON "
-                       "files (see the README's \"From Locust\" section: "
-                       "user classes, @task weights, wait_time, on_start "
-                       "and @tag map one to one)",
-                       path);
-        return NULL;
-    }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        apex_error_set(err, "%s: cannot read: %s", path, strerror(errno));
-        return NULL;
-    }
-    apex_scenario_t *sc = NULL;
-    char *data = NULL;
-    size_t len = 0;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        apex_error_set(err, "%s: cannot read: %s", path, strerror(errno));
-        goto done;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        apex_error_set(err, "%s: cannot read: %s", path, strerror(EISDIR));
-        goto done;
-    }
-    if (S_ISREG(st.st_mode) && st.st_size > (off_t)APEX_SCENARIO_MAX_BYTES) {
-        apex_error_set(err, "%s: too large: %lld bytes (at most %u)", path,
-                       (long long)st.st_size, APEX_SCENARIO_MAX_BYTES);
-        goto done;
-    }
-    if (s_read_all(fd, &st, path, &data, &len, err) == 0)
-        sc = apex_scenario_parse(data, len, path, err);
-done:
-    close(fd);
-    free(data);
-    return sc;
+    return apex_scenario_parse_in(json, size, origin, NULL,
+                                  APEX_SCENARIO_MAX_WIRE, err);
 }
 
 void apex_scenario_destroy(apex_scenario_t **self_p)
@@ -784,6 +736,15 @@ void apex_scenario_destroy(apex_scenario_t **self_p)
     for (size_t i = 0; i < self->nusers; i++)
         s_user_fini(&self->users[i]);
     free(self->users);
+    for (size_t i = 0; i < self->ndata; i++)
+        apex_dataset_fini(&self->data[i]);
+    free(self->data);
+    for (size_t i = 0; i < self->ncheck_names; i++)
+        free(self->check_names[i]);
+    free(self->check_names);
+    for (size_t i = 0; i < self->nwarnings; i++)
+        free(self->warnings[i]);
+    free(self->warnings);
     for (size_t i = 0; i < self->nvars; i++)
         free(self->vars[i]);
     free(self->vars);

@@ -19,6 +19,8 @@
 
 #include "common/buf.h"
 #include "common/capture.h"
+#include "common/check.h"
+#include "common/data.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "common/template.h"
@@ -26,6 +28,8 @@
 #define APEX_SCENARIO_MAX_BYTES (16u * 1024u * 1024u) // file size limit
 #define APEX_SCENARIO_MAX_WEIGHT 10000 // per task and per user class
 #define APEX_SCENARIO_MAX_VARS 256     // distinct capture variables
+#define APEX_SCENARIO_MAX_WIRE                                                 \
+    (2u * APEX_SCENARIO_MAX_BYTES + 2u * APEX_DATA_MAX_TOTAL) // wire text
 
 // ---------------------------------------------------------------------
 // Model
@@ -124,25 +128,37 @@ typedef struct {
 typedef enum {
     APEX_STEP_HTTP,      // an HTTP request
     APEX_STEP_WS,        // a WebSocket operation
+    APEX_STEP_SLEEP,     // a pause inside a flow (not a request)
     APEX_STEP_KIND_COUNT // number of kinds
 } apex_step_kind_t;
+
+// A pause (kind APEX_STEP_SLEEP): uniform in [min, max] seconds.
+typedef struct {
+    double min; // seconds
+    double max; // seconds (== min for a fixed pause)
+} apex_sleep_step_t;
 
 // One step of a task: what every kind has (stats name, captures,
 // timeout) and the kind's own part.
 typedef struct apex_step {
-    apex_step_kind_t kind;    // which protocol runs it
-    char *type;               // stats request type: "GET", "POST", ...
-    char *name;               // stats name ("/api/v1/tasks/{id}")
-    bool name_given;          // name came from the scenario, not the path
-    apex_capture_t *captures; // values to capture from the response
-    size_t ncaptures;         // number of captures
-    bool needs_body;          // a JSON or regex capture reads the body
-    bool needs_headers;       // a header capture reads the headers
-    double timeout;           // seconds for the whole step (> 0)
-    bool timed;               // its time is a sample in the stats (a
-                              // request); false for a WebSocket send
-    apex_http_step_t *http;   // APEX_STEP_HTTP: the request
-    apex_ws_step_t *ws;       // APEX_STEP_WS: the operation
+    apex_step_kind_t kind;        // which protocol runs it
+    char *type;                   // stats request type: "GET", "POST", ...
+    char *name;                   // stats name ("/api/v1/tasks/{id}")
+    bool name_given;              // name came from the scenario, not the path
+    apex_check_t *checks;         // conditions on the response (check.h)
+    size_t nchecks;               // number of checks
+    apex_capture_t *captures;     // values to capture from the response
+    size_t ncaptures;             // number of captures
+    bool needs_body;              // a JSON or regex capture reads the body
+    bool needs_headers;           // a header capture reads the headers
+    double timeout;               // seconds for the whole step (> 0)
+    bool timed;                   // its time is a sample in the stats (a
+                                  // request); false for a WebSocket send
+    apex_http_step_t *http;       // APEX_STEP_HTTP: the request
+    apex_ws_step_t *ws;           // APEX_STEP_WS: the operation
+    apex_sleep_step_t *sleep;     // APEX_STEP_SLEEP: the pause
+    const apex_template_t **uses; // templates of the step that read user
+    size_t nuses;                 // variables (checked set before a start)
 } apex_step_t;
 
 typedef struct {
@@ -156,6 +172,7 @@ typedef struct {
     char *name;            // class name the Locust protocol dispatches by
     unsigned weight;       // relative share of users, >= 1
     unsigned fixed_count;  // users of this class spawned first (0: none)
+    bool cookies;          // each user keeps a cookie jar (default true)
     apex_wait_t wait;      // think time after each task
     apex_step_t *on_start; // steps run once when a user starts
     size_t non_start;      // number of on_start steps
@@ -176,6 +193,12 @@ typedef struct {
     char *shape;              // the "shape" node as JSON text, or NULL
     char *thresholds;         // the "thresholds" node as JSON, or NULL
     char *description;        // the "description" node as JSON, or NULL
+    apex_dataset_t *data;     // data sets ("data"), in document order
+    size_t ndata;             // their number
+    char **check_names;       // every check name, by slot
+    size_t ncheck_names;      // their number
+    char **warnings;          // "ORIGIN: PATH: ..." found at load (a
+    size_t nwarnings;         // variable maybe read before it is set)
 } apex_scenario_t;
 
 // Parse a scenario from JSON text. origin names the source in messages.
@@ -186,8 +209,17 @@ typedef struct {
 apex_scenario_t *apex_scenario_parse(const char *json, size_t size,
                                      const char *origin, apex_error_t *err);
 
-// Read and parse a file (at most APEX_SCENARIO_MAX_BYTES). NULL with err
-// set on failure ("FILE: cannot read: ...", or a parse error).
+// The same for a master's wire text (self->wire), which may be up to
+// APEX_SCENARIO_MAX_WIRE bytes (it carries the data files).
+apex_scenario_t *apex_scenario_parse_wire(const char *json, size_t size,
+                                          const char *origin,
+                                          apex_error_t *err);
+
+// Read and parse a file (at most APEX_SCENARIO_MAX_BYTES). Data files
+// ("data") are read relative to the file's folder; apex_scenario_parse()
+// reads none (a data set must carry its "content", as the wire text
+// does). NULL with err set on failure ("FILE: cannot read: ...", or a
+// parse error).
 apex_scenario_t *apex_scenario_load(const char *path, apex_error_t *err);
 
 // Free *self_p and set it to NULL; does nothing if *self_p is NULL.
@@ -217,8 +249,9 @@ const apex_user_class_t *apex_scenario_find_user(const apex_scenario_t *self,
                                                  const char *name);
 
 // self->wire is the document as parsed plus an "env" object holding the
-// value (or null) of every environment variable it refers to, so a
-// worker parsing it resolves them exactly as this process did. It is what
-// a master sends to workers.
+// value (or null) of every environment variable it refers to, and each
+// data set's file text as its "content", so a worker parsing it resolves
+// them exactly as this process did and needs no file. It is what a master
+// sends to workers (at most APEX_SCENARIO_MAX_WIRE bytes).
 
 #endif

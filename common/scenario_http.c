@@ -44,9 +44,9 @@
 #define APEX_HTTP_STATUS_MAX 599 // highest status in "expect"
 #define APEX_HTTP_WHAT_MAX 96    // "a status from MIN to MAX ..."
 
-static const char *const s_keys[] = {"method",  "path",    "name", "query",
-                                     "headers", "json",    "body", "expect",
-                                     "capture", "timeout", NULL};
+static const char *const s_keys[] = {"method",  "path",    "name",  "query",
+                                     "headers", "json",    "body",  "expect",
+                                     "capture", "timeout", "check", NULL};
 static const char *const s_methods[] = {"GET",    "POST", "PUT",     "PATCH",
                                         "DELETE", "HEAD", "OPTIONS", NULL};
 bool apex_http_is_method(const char *type)

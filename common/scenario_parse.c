@@ -41,6 +41,9 @@ void apex_parser_init(apex_parser_t *p, apex_scenario_t *sc, apex_error_t *err)
 
 void apex_parser_fini(apex_parser_t *p)
 {
+    free(p->set);
+    free(p->start_set);
+    p->set = p->start_set = NULL;
     apex_headers_free(p->headers, p->nheaders);
     p->headers = NULL;
     p->nheaders = 0;
@@ -210,6 +213,13 @@ bool apex_parse_is_token(const char *s)
     return true;
 }
 
+bool apex_parse_is_reserved(const char *s)
+{
+    static const char *const reserved[] = {"user_index", "worker_index",
+                                           "iteration", "data", NULL};
+    return apex_parse_in_list(s, reserved);
+}
+
 bool apex_parse_in_list(const char *s, const char *const *list)
 {
     for (; *list; list++)
@@ -233,6 +243,82 @@ long apex_parse_var_slot(const apex_parser_t *p, const char *name, size_t len)
 static long s_scope_var(void *arg, const char *name, size_t len)
 {
     return apex_parse_var_slot(arg, name, len);
+}
+
+void apex_parse_warn(apex_parser_t *p, const char *fmt, ...)
+{
+    char msg[APEX_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    apex_scenario_t *sc = p->sc;
+    char *text =
+        apex_sprintf("%s: %s: %s", sc->origin, apex_buf_str(&p->path), msg);
+    for (size_t i = 0; i < sc->nwarnings; i++) {
+        if (strcmp(sc->warnings[i], text) == 0) {
+            free(text);
+            return;
+        }
+    }
+    sc->warnings =
+        apex_realloc(sc->warnings, sc->nwarnings + 1, sizeof *sc->warnings);
+    sc->warnings[sc->nwarnings++] = text;
+}
+
+// A user variable read by a template: plainly, before any step on every
+// path to here captures it, is worth a warning (it fails at run time).
+static void s_scope_used(void *arg, size_t slot, bool plain)
+{
+    apex_parser_t *p = arg;
+    if (!plain || !p->step || !p->set || p->set[slot])
+        return;
+    apex_parse_warn(p,
+                    "variable '%s' may be read before it is set: no step "
+                    "before this one on every path captures it",
+                    p->sc->vars[slot]);
+}
+
+// "SET.COLUMN" of ${data.SET.COLUMN}.
+static int s_scope_data(void *arg, const char *name, size_t len, size_t *set,
+                        size_t *column, apex_error_t *err)
+{
+    apex_parser_t *p = arg;
+    const apex_scenario_t *sc = p->sc;
+    const char *dot = memchr(name, '.', len);
+    size_t setlen = dot ? (size_t)(dot - name) : len;
+    for (size_t i = 0; i < sc->ndata; i++) {
+        const apex_dataset_t *d = &sc->data[i];
+        if (strlen(d->name) != setlen || strncmp(d->name, name, setlen) != 0)
+            continue;
+        long col = dot ? apex_dataset_column(d, dot + 1, len - setlen - 1) : -1;
+        if (col < 0) {
+            char *list = apex_dataset_columns_text(d);
+            apex_error_set(err,
+                           "data set '%s' has no column '%.*s' (columns: "
+                           "%s)",
+                           d->name, dot ? (int)(len - setlen - 1) : 0,
+                           dot ? dot + 1 : "", list);
+            free(list);
+            return -1;
+        }
+        *set = i;
+        *column = (size_t)col;
+        return 0;
+    }
+    return apex_error_set(err,
+                          "no data set '%.*s' (the \"data\" section "
+                          "names them)",
+                          (int)setlen, name);
+}
+
+void apex_parse_step_uses(apex_parser_t *p, const apex_template_t *t)
+{
+    apex_step_t *step = p->step;
+    if (!step || !t || !apex_template_has_vars(t))
+        return;
+    step->uses = apex_realloc(step->uses, step->nuses + 1, sizeof *step->uses);
+    step->uses[step->nuses++] = t;
 }
 
 // Look an environment variable up (in "env" when the document has one)
@@ -264,10 +350,70 @@ static int s_scope_env(void *arg, const char *name, size_t len,
 apex_template_t *apex_parse_template(apex_parser_t *p, const char *src,
                                      bool json)
 {
-    apex_template_scope_t scope = {s_scope_var, s_scope_env, p};
+    apex_template_scope_t scope = {.var_slot = s_scope_var,
+                                   .env = s_scope_env,
+                                   .arg = p,
+                                   .data = p->sc->ndata ? s_scope_data : NULL,
+                                   .used = s_scope_used,
+                                   .unset_env_ok = p->unset_env_ok};
     apex_error_t err = {""};
     apex_template_t *t = apex_template_compile(src, json, &scope, &err);
     if (!t)
         apex_parse_fail(p, "%s", err.msg);
+    apex_parse_step_uses(p, t);
     return t;
+}
+
+// ---------------------------------------------------------------------
+// The first pass: capture variables
+
+// Record one capture variable name found by the first pass.
+static void s_collect_var(apex_parser_t *p, const char *name)
+{
+    apex_scenario_t *sc = p->sc;
+    if (!apex_parse_is_name(name) || apex_parse_is_reserved(name) ||
+        apex_parse_var_slot(p, name, strlen(name)) >= 0)
+        return;
+    if (sc->nvars == APEX_SCENARIO_MAX_VARS)
+        return; // the second pass reports the capture that has no slot
+    sc->vars = apex_realloc(sc->vars, sc->nvars + 1, sizeof *sc->vars);
+    sc->vars[sc->nvars++] = apex_strdup(name);
+}
+
+static void s_collect_step(apex_parser_t *p, const json_t *step)
+{
+    const char *key;
+    json_t *value;
+    json_t *capture = json_object_get(step, "capture");
+    if (!json_is_object(capture))
+        return;
+    json_object_foreach(capture, key, value)
+    {
+        s_collect_var(p, key);
+    }
+}
+
+// Every capture variable name in document order, from wherever a step
+// may stand. Malformed nodes are skipped here; the second pass reports
+// them.
+void apex_parse_collect_vars(apex_parser_t *p, const json_t *root)
+{
+    size_t i, j, k;
+    json_t *user, *step, *task;
+    json_array_foreach(json_object_get(root, "users"), i, user)
+    {
+        json_array_foreach(json_object_get(user, "on_start"), j, step)
+        {
+            s_collect_step(p, step);
+        }
+        json_array_foreach(json_object_get(user, "tasks"), j, task)
+        {
+            s_collect_step(p, task);
+            s_collect_step(p, json_object_get(task, "request"));
+            json_array_foreach(json_object_get(task, "sequence"), k, step)
+            {
+                s_collect_step(p, step);
+            }
+        }
+    }
 }

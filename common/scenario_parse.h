@@ -22,14 +22,20 @@
 #include "common/scenario.h"
 
 typedef struct {
-    apex_scenario_t *sc;    // the model being built
-    apex_error_t *err;      // where the first error goes
-    apex_buf_t path;        // JSON path of the node being parsed
-    json_t *env;            // the document's "env" object, or NULL
-    json_t *used_env;       // each environment name looked up -> value
-    apex_header_t *headers; // the document's "headers", compiled
-    size_t nheaders;        // number of them
-    double regex_size;      // expanded size of the capture regexes so far
+    apex_scenario_t *sc;      // the model being built
+    apex_error_t *err;        // where the first error goes
+    apex_buf_t path;          // JSON path of the node being parsed
+    json_t *env;              // the document's "env" object, or NULL
+    json_t *used_env;         // each environment name looked up -> value
+    apex_header_t *headers;   // the document's "headers", compiled
+    size_t nheaders;          // number of them
+    double regex_size;        // expanded size of the capture regexes so far
+    const char *base_dir;     // where data files are, or NULL: none read
+    apex_step_t *step;        // the step being parsed, or NULL
+    unsigned char *set;       // per variable slot: some step before this
+                              // one, in every path to it, captures it
+    unsigned char *start_set; // the same after the class's on_start
+    bool unset_env_ok;        // an unset environment variable reads ""
 } apex_parser_t;
 
 // Start parsing into sc (origin set): the path is "$", no environment
@@ -38,6 +44,19 @@ void apex_parser_init(apex_parser_t *p, apex_scenario_t *sc, apex_error_t *err);
 
 // Free what the parser holds (not the model).
 void apex_parser_fini(apex_parser_t *p);
+
+// Parse json (what apex_scenario_parse(), _parse_wire() and _load() do):
+// data files are read relative to base_dir (NULL: none are read), and
+// json is at most limit bytes.
+apex_scenario_t *apex_scenario_parse_in(const char *json, size_t size,
+                                        const char *origin,
+                                        const char *base_dir, size_t limit,
+                                        apex_error_t *err);
+
+// The first pass over the document: every capture variable name, in
+// document order, into the scenario's slot table (malformed nodes are
+// skipped; the second pass reports them).
+void apex_parse_collect_vars(apex_parser_t *p, const json_t *root);
 
 // ---------------------------------------------------------------------
 // The JSON path of the node being parsed
@@ -111,6 +130,10 @@ bool apex_parse_is_name(const char *s);
 // True for an HTTP header name (an RFC 9110 token).
 bool apex_parse_is_token(const char *s);
 
+// True for a name templates resolve themselves (user_index,
+// worker_index, iteration, data): no capture may take it.
+bool apex_parse_is_reserved(const char *s);
+
 // True when s is one of the NULL-terminated list.
 bool apex_parse_in_list(const char *s, const char *const *list);
 
@@ -125,12 +148,25 @@ long apex_parse_var_slot(const apex_parser_t *p, const char *name, size_t len);
 apex_template_t *apex_parse_template(apex_parser_t *p, const char *src,
                                      bool json);
 
+// The step being parsed reads template t's user variables (a template
+// it holds): the worker checks them before it starts the step.
+void apex_parse_step_uses(apex_parser_t *p, const apex_template_t *t);
+
+// A warning at the current path ("ORIGIN: PATH: message"), kept in the
+// scenario's warnings once.
+void apex_parse_warn(apex_parser_t *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 // ---------------------------------------------------------------------
 // Parts, each parsed in the file of its concept
 
 // capture.c: a step's "capture" object into step->captures (and its
 // needs_body / needs_headers).
 int apex_parse_captures(apex_parser_t *p, const json_t *obj, apex_step_t *step);
+
+// check.c: a step's "check" object into step->checks (and its
+// needs_body / needs_headers), names into the scenario's check table.
+int apex_parse_checks(apex_parser_t *p, const json_t *obj, apex_step_t *step);
 
 // capture.c: compile a regex a step gives (a capture, a WebSocket match)
 // with flags, after bounding its cost (APEX_REGEX_MAX_SIZE, per regex
@@ -167,5 +203,12 @@ extern const apex_step_parser_t apex_http_step_parser;
 
 // scenario_ws.c: APEX_STEP_WS, marked by "ws".
 extern const apex_step_parser_t apex_ws_step_parser;
+
+// scenario_sleep.c: APEX_STEP_SLEEP, marked by "sleep".
+extern const apex_step_parser_t apex_sleep_step_parser;
+
+// scenario_data.c: the document's "data" object into sc->data; each data
+// set's file text is put into obj as its "content" for the wire text.
+int apex_parse_data(apex_parser_t *p, json_t *obj);
 
 #endif

@@ -136,7 +136,7 @@ apex_scenario_t *apex_scenario_filter(const apex_scenario_t *sc,
         apex_buf_fini(&text);
     } else {
         char *wire = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        out = apex_scenario_parse(wire, strlen(wire), sc->origin, err);
+        out = apex_scenario_parse_wire(wire, strlen(wire), sc->origin, err);
         free(wire);
         if (out && names.len)
             *dropped = apex_buf_take(&names);

@@ -44,25 +44,11 @@
 #define APEX_WS_COUNT_MAX 1000000000LL // messages of a listen
 #define APEX_WS_NAME_MAX 256           // bytes of a default name
 
-static const char *const s_keys[] = {"ws",
-                                     "url",
-                                     "headers",
-                                     "subprotocols",
-                                     "ping_interval",
-                                     "text",
-                                     "json",
-                                     "binary",
-                                     "match",
-                                     "correlate",
-                                     "duration",
-                                     "count",
-                                     "timestamp",
-                                     "code",
-                                     "reason",
-                                     "name",
-                                     "capture",
-                                     "timeout",
-                                     NULL};
+static const char *const s_keys[] = {
+    "ws",       "url",     "headers",   "subprotocols", "ping_interval",
+    "text",     "json",    "binary",    "match",        "correlate",
+    "duration", "count",   "timestamp", "code",         "reason",
+    "name",     "capture", "timeout",   "check",        NULL};
 
 static const char *const s_ops[] = {"connect", "send", "receive", "request",
                                     "listen",  "ping", "close",   NULL};
@@ -72,9 +58,9 @@ static const char *const *const s_op_keys[] = {
     [APEX_WS_CONNECT] = (const char *const[]){"url", "headers", "subprotocols",
                                               "ping_interval", NULL},
     [APEX_WS_SEND] = (const char *const[]){"text", "json", "binary", NULL},
-    [APEX_WS_RECEIVE] = (const char *const[]){"match", NULL},
-    [APEX_WS_REQUEST] =
-        (const char *const[]){"text", "json", "binary", "correlate", NULL},
+    [APEX_WS_RECEIVE] = (const char *const[]){"match", "check", NULL},
+    [APEX_WS_REQUEST] = (const char *const[]){"text", "json", "binary",
+                                              "correlate", "check", NULL},
     [APEX_WS_LISTEN] =
         (const char *const[]){"duration", "count", "timestamp", NULL},
     [APEX_WS_PING] = (const char *const[]){NULL},

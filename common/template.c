@@ -1,4 +1,4 @@
-// common/template.c - templates: the compiler, the segments it builds,
+// common/template.c - templates: the compiler and the segments it builds
 // the per-request expansion, the template functions and display text.
 //
 // A template is compiled once into segments: literal text, a user
@@ -26,10 +26,11 @@
 //
 // Memory: a template owns its segments, their text and their nested
 // templates; a builder that fails is discarded with everything it holds.
-#include "common/template.h"
+#include "common/template_int.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,41 +42,15 @@
 #include "common/rng.h"
 
 #define APEX_TEMPLATE_SEGS_MIN 4 // segments allocated first
-#define APEX_RANDOM_CHARSET                                                    \
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-#define APEX_RANDOM_CHARSET_LEN (sizeof APEX_RANDOM_CHARSET - 1)
-#define APEX_UUID_VERSION_MASK 0xF000ULL // in the high word
-#define APEX_UUID_VERSION_4 0x4000ULL
-#define APEX_UUID_VARIANT_MASK 0xC000000000000000ULL // in the low word
-#define APEX_UUID_VARIANT_RFC 0x8000000000000000ULL
-#define APEX_UUID_NODE_MASK 0xFFFFFFFFFFFFULL // the last 48 bits
-#define APEX_UUID_GROUP_MASK 0xFFFFu          // a 16-bit group
-#define APEX_MSEC_PER_SEC 1000LL
-#define APEX_NSEC_PER_MSEC 1000000L
 
-typedef enum {
-    APEX_SEG_LITERAL, // text copied as is
-    APEX_SEG_VAR,     // a user variable, maybe with a default or alt
-    APEX_SEG_FUNC     // a function call
-} s_seg_kind_t;
-
-typedef enum {
-    APEX_VAR_PLAIN,   // ${NAME}
-    APEX_VAR_DEFAULT, // ${NAME:-sub}: sub when NAME is unset or empty
-    APEX_VAR_ALT      // ${NAME:+sub}: sub when NAME is set and non-empty
-} s_var_op_t;
-
-typedef enum {
-    APEX_FN_UUID,          // uuid()
-    APEX_FN_RANDOM_INT,    // random_int(a, b)
-    APEX_FN_RANDOM_STRING, // random_string(n)
-    APEX_FN_NOW_MS         // now_ms()
-} s_func_t;
+static const char *const s_builtins[] = {"user_index", "worker_index",
+                                         "iteration"};
+#define APEX_DATA_PREFIX "data."
 
 typedef struct {
-    const char *name; // as written in a template
-    s_func_t func;    // which function
-    size_t nargs;     // number of integer arguments
+    const char *name;  // as written in a template
+    apex_tfunc_t func; // which function
+    size_t nargs;      // number of integer arguments
 } s_func_info_t;
 
 static const s_func_info_t s_funcs[] = {
@@ -85,31 +60,11 @@ static const s_func_info_t s_funcs[] = {
     {"now_ms", APEX_FN_NOW_MS, 0},
 };
 
-typedef struct {
-    s_seg_kind_t kind;                      // which kind of segment
-    char *text;                             // LITERAL: the text
-    size_t len;                             // LITERAL: its length
-    size_t slot;                            // VAR: index into the variables
-    s_var_op_t op;                          // VAR: plain, default or alt
-    apex_template_t *sub;                   // VAR: default or alt, or NULL
-    s_func_t func;                          // FUNC: which function
-    long long args[APEX_TEMPLATE_MAX_ARGS]; // FUNC: its arguments
-} s_segment_t;
-
-struct apex_template {
-    s_segment_t *segs; // segments in order
-    size_t nsegs;      // number of segments
-    bool json;         // substituted text is escaped for a JSON string
-    char *constant;    // the whole text when every segment is literal
-    size_t constlen;   // its length
-    char *display;     // source with user variables written as {NAME}
-};
-
 // A template under construction: literal text accumulates in lit until a
 // placeholder needs a segment of its own, so adjacent literals (including
 // folded environment values) always end up as one segment.
 typedef struct {
-    s_segment_t *segs;  // segments so far
+    apex_tseg_t *segs;  // segments so far
     size_t nsegs;       // number of segments
     size_t cap;         // allocated segments
     apex_buf_t lit;     // literal text not yet made a segment
@@ -122,6 +77,8 @@ typedef struct {
     const char *src;                    // the template being compiled
     const apex_template_scope_t *scope; // user variables, environment
     apex_error_t *err;                  // where the first error goes
+    int dead; // > 0 inside a default or alternative the environment
+              // decided against (compiled for its errors only)
 } s_compiler_t;
 
 bool apex_template_name_start(char c)
@@ -137,15 +94,6 @@ bool apex_template_name_char(char c)
 // ---------------------------------------------------------------------
 // Segments and the builder
 
-// Append substituted text: escaped in JSON mode, as is otherwise.
-static void s_put_value(apex_buf_t *out, const char *s, size_t len, bool json)
-{
-    if (json)
-        apex_json_escape(out, s, len);
-    else
-        apex_buf_append(out, s, len);
-}
-
 static void s_builder_init(s_builder_t *b, bool json)
 {
     memset(b, 0, sizeof *b);
@@ -154,9 +102,10 @@ static void s_builder_init(s_builder_t *b, bool json)
     b->json = json;
 }
 
-static void s_segment_fini(s_segment_t *seg)
+static void s_segment_fini(apex_tseg_t *seg)
 {
     free(seg->text);
+    free(seg->name);
     apex_template_destroy(&seg->sub);
 }
 
@@ -181,19 +130,19 @@ static void s_builder_text(s_builder_t *b, const char *text, size_t len)
 static void s_builder_value(s_builder_t *b, const char *text)
 {
     size_t before = b->lit.len;
-    s_put_value(&b->lit, text, strlen(text), b->json);
+    apex_template_put_value(&b->lit, text, strlen(text), b->json);
     apex_buf_append(&b->display, b->lit.data ? b->lit.data + before : "",
                     b->lit.len - before);
 }
 
 // Append a zeroed segment (no flush).
-static s_segment_t *s_builder_add(s_builder_t *b, s_seg_kind_t kind)
+static apex_tseg_t *s_builder_add(s_builder_t *b, apex_tseg_kind_t kind)
 {
     if (b->nsegs == b->cap) {
         b->cap = b->cap ? 2 * b->cap : APEX_TEMPLATE_SEGS_MIN;
         b->segs = apex_realloc(b->segs, b->cap, sizeof *b->segs);
     }
-    s_segment_t *seg = &b->segs[b->nsegs++];
+    apex_tseg_t *seg = &b->segs[b->nsegs++];
     memset(seg, 0, sizeof *seg);
     seg->kind = kind;
     return seg;
@@ -205,13 +154,13 @@ static void s_builder_flush(s_builder_t *b)
     if (b->lit.len == 0)
         return;
     size_t len = b->lit.len;
-    s_segment_t *seg = s_builder_add(b, APEX_SEG_LITERAL);
+    apex_tseg_t *seg = s_builder_add(b, APEX_SEG_LITERAL);
     seg->len = len;
     seg->text = apex_buf_take(&b->lit);
 }
 
 // A new placeholder segment after the literal text so far.
-static s_segment_t *s_builder_push(s_builder_t *b, s_seg_kind_t kind)
+static apex_tseg_t *s_builder_push(s_builder_t *b, apex_tseg_kind_t kind)
 {
     s_builder_flush(b);
     return s_builder_add(b, kind);
@@ -263,111 +212,11 @@ apex_template_t *apex_template_dup(const apex_template_t *self)
             t->segs[i].text =
                 apex_strndup(self->segs[i].text, self->segs[i].len);
         t->segs[i].sub = apex_template_dup(self->segs[i].sub);
+        t->segs[i].name = apex_strdup(self->segs[i].name);
     }
     t->constant = apex_strdup(self->constant);
     t->display = apex_strdup(self->display);
     return t;
-}
-
-// ---------------------------------------------------------------------
-// Expansion and the template functions
-
-// A uniform integer in [lo, hi], without modulo bias.
-static long long s_random_int(uint64_t *rng, long long lo, long long hi)
-{
-    uint64_t span = (uint64_t)hi - (uint64_t)lo; // range - 1
-    if (span == UINT64_MAX)
-        return (long long)((uint64_t)lo + apex_rng_next(rng));
-    return (long long)((uint64_t)lo + apex_rng_below(rng, span + 1));
-}
-
-static void s_put_uuid(apex_buf_t *out, uint64_t *rng)
-{
-    uint64_t hi = apex_rng_next(rng);
-    uint64_t lo = apex_rng_next(rng);
-    hi = (hi & ~APEX_UUID_VERSION_MASK) | APEX_UUID_VERSION_4;
-    lo = (lo & ~APEX_UUID_VARIANT_MASK) | APEX_UUID_VARIANT_RFC;
-    apex_buf_printf(out, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(hi >> 32),
-                    (unsigned)(hi >> 16) & APEX_UUID_GROUP_MASK,
-                    (unsigned)hi & APEX_UUID_GROUP_MASK, (unsigned)(lo >> 48),
-                    (unsigned long long)(lo & APEX_UUID_NODE_MASK));
-}
-
-static void s_put_func(apex_buf_t *out, const s_segment_t *seg, uint64_t *rng)
-{
-    switch (seg->func) {
-    case APEX_FN_UUID:
-        s_put_uuid(out, rng);
-        break;
-    case APEX_FN_RANDOM_INT:
-        apex_buf_printf(out, "%lld",
-                        s_random_int(rng, seg->args[0], seg->args[1]));
-        break;
-    case APEX_FN_RANDOM_STRING:
-        for (long long i = 0; i < seg->args[0]; i++)
-            apex_buf_putc(out, APEX_RANDOM_CHARSET[apex_rng_next(rng) %
-                                                   APEX_RANDOM_CHARSET_LEN]);
-        break;
-    case APEX_FN_NOW_MS: {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        apex_buf_printf(out, "%lld",
-                        (long long)ts.tv_sec * APEX_MSEC_PER_SEC +
-                            ts.tv_nsec / APEX_NSEC_PER_MSEC);
-        break;
-    }
-    }
-}
-
-void apex_template_expand(const apex_template_t *self,
-                          const apex_template_ctx_t *ctx, apex_buf_t *out)
-{
-    assert(self && out);
-    if (self->constant) {
-        apex_buf_append(out, self->constant, self->constlen);
-        return;
-    }
-    assert(ctx);
-    for (size_t i = 0; i < self->nsegs; i++) {
-        const s_segment_t *seg = &self->segs[i];
-        if (seg->kind == APEX_SEG_LITERAL) {
-            apex_buf_append(out, seg->text, seg->len);
-        } else if (seg->kind == APEX_SEG_FUNC) {
-            s_put_func(out, seg, ctx->rng);
-        } else {
-            const char *value = ctx->vars ? ctx->vars[seg->slot] : NULL;
-            bool set = value && value[0] != '\0';
-            if (seg->op == APEX_VAR_PLAIN ||
-                (seg->op == APEX_VAR_DEFAULT && set)) {
-                if (value)
-                    s_put_value(out, value, strlen(value), self->json);
-            } else if (seg->op == APEX_VAR_DEFAULT || set) {
-                apex_template_expand(seg->sub, ctx, out);
-            }
-        }
-    }
-}
-
-const char *apex_template_constant(const apex_template_t *self)
-{
-    assert(self);
-    return self->constant;
-}
-
-const char *apex_template_lead(const apex_template_t *self)
-{
-    assert(self);
-    if (self->nsegs == 0)
-        return self->constant;
-    if (self->segs[0].kind != APEX_SEG_LITERAL)
-        return NULL;
-    return self->segs[0].text;
-}
-
-const char *apex_template_display(const apex_template_t *self)
-{
-    assert(self);
-    return self->display;
 }
 
 // ---------------------------------------------------------------------
@@ -492,7 +341,7 @@ static int s_function(s_compiler_t *c, s_builder_t *b, size_t *pos,
     if (s_func_check(c, info, args, (int)(close - open - 1), ok, values,
                      nargs) != 0)
         return -1;
-    s_segment_t *seg = s_builder_push(b, APEX_SEG_FUNC);
+    apex_tseg_t *seg = s_builder_push(b, APEX_SEG_FUNC);
     seg->func = info->func;
     memcpy(seg->args, values, sizeof values);
     apex_buf_printf(&b->display, "{%s(", info->name);
@@ -507,7 +356,7 @@ static int s_function(s_compiler_t *c, s_builder_t *b, size_t *pos,
 // or ":+".
 static int s_user_var(s_compiler_t *c, s_builder_t *b, size_t *pos,
                       const char *name, size_t namelen, long slot,
-                      s_var_op_t op, int depth)
+                      apex_tvar_op_t op, int depth)
 {
     apex_template_t *sub = NULL;
     if (op != APEX_VAR_PLAIN) {
@@ -519,21 +368,30 @@ static int s_user_var(s_compiler_t *c, s_builder_t *b, size_t *pos,
         }
         sub = s_builder_finish(&sb);
     }
-    s_segment_t *seg = s_builder_push(b, APEX_SEG_VAR);
+    apex_tseg_t *seg = s_builder_push(b, APEX_SEG_VAR);
     seg->slot = (size_t)slot;
     seg->op = op;
     seg->sub = sub;
+    seg->name = apex_strndup(name, namelen);
     apex_buf_printf(&b->display, "{%.*s}", (int)namelen, name);
+    if (c->scope->used && !c->dead)
+        c->scope->used(c->scope->arg, (size_t)slot, op == APEX_VAR_PLAIN);
     return 0;
 }
 
 // An environment variable, folded in now; *pos is past "}", ":-" or ":+".
 static int s_env_var(s_compiler_t *c, s_builder_t *b, size_t *pos,
-                     const char *name, size_t namelen, s_var_op_t op, int depth)
+                     const char *name, size_t namelen, apex_tvar_op_t op,
+                     int depth)
 {
     const char *value;
     if (c->scope->env(c->scope->arg, name, namelen, &value, c->err) != 0)
         return -1;
+    if (!value && op == APEX_VAR_PLAIN && !c->dead && !c->scope->unset_env_ok)
+        return apex_error_set(c->err,
+                              "variable '%.*s' is not set by any capture, "
+                              "data file, built-in or the environment",
+                              (int)namelen, name);
     bool set = value && value[0] != '\0';
     if (op == APEX_VAR_PLAIN || (op == APEX_VAR_DEFAULT && set)) {
         if (value)
@@ -548,9 +406,49 @@ static int s_env_var(s_compiler_t *c, s_builder_t *b, size_t *pos,
         return s_parse(c, b, pos, true, depth + 1);
     s_builder_t scratch;
     s_builder_init(&scratch, b->json);
+    c->dead++;
     int rc = s_parse(c, &scratch, pos, true, depth + 1);
+    c->dead--;
     s_builder_discard(&scratch);
     return rc;
+}
+
+// ${user_index} and the other built-ins: *pos is past "}".
+static bool s_builtin(s_builder_t *b, const char *name, size_t namelen)
+{
+    for (size_t i = 0; i < sizeof s_builtins / sizeof s_builtins[0]; i++) {
+        if (strlen(s_builtins[i]) != namelen ||
+            strncmp(s_builtins[i], name, namelen) != 0)
+            continue;
+        s_builder_push(b, APEX_SEG_BUILTIN)->builtin = (apex_tbuiltin_t)i;
+        apex_buf_printf(&b->display, "{%s}", s_builtins[i]);
+        return true;
+    }
+    return false;
+}
+
+// ${data.SET.COLUMN}: name is "data.SET.COLUMN".
+static int s_data(s_compiler_t *c, s_builder_t *b, const char *name,
+                  size_t namelen)
+{
+    size_t skip = sizeof APEX_DATA_PREFIX - 1;
+    size_t set = 0, column = 0;
+    if (namelen <= skip || strncmp(name, APEX_DATA_PREFIX, skip) != 0)
+        return s_fail_in(c,
+                         "unknown name \"%.*s\" (a dotted name is "
+                         "data.SET.COLUMN)",
+                         (int)namelen, name);
+    if (!c->scope->data)
+        return s_fail_in(c, "\"%.*s\": the scenario has no data sets",
+                         (int)namelen, name);
+    if (c->scope->data(c->scope->arg, name + skip, namelen - skip, &set,
+                       &column, c->err) != 0)
+        return -1;
+    apex_tseg_t *seg = s_builder_push(b, APEX_SEG_DATA);
+    seg->set = set;
+    seg->column = column;
+    apex_buf_printf(&b->display, "{%.*s}", (int)namelen, name);
+    return 0;
 }
 
 // A ${NAME...} placeholder: *pos is at "$".
@@ -560,19 +458,33 @@ static int s_placeholder(s_compiler_t *c, s_builder_t *b, size_t *pos,
     const char *src = c->src;
     size_t i = *pos + 2;
     size_t start = i;
-    while (apex_template_name_char(src[i]))
+    bool dotted = false;
+    for (;;) {
+        while (apex_template_name_char(src[i]))
+            i++;
+        if (src[i] != '.' || !apex_template_name_start(src[i + 1]))
+            break;
+        dotted = true;
         i++;
+    }
     if (s_at_end(b, src[i]))
         return s_fail_in(c, "unterminated \"${\"");
     if (i == start || !apex_template_name_start(src[start]))
         return s_fail_in(c, "expected a name after \"${\"");
     const char *name = src + start;
     size_t namelen = i - start;
+    if (dotted || (src[i] == '}' && s_builtin(b, name, namelen))) {
+        *pos = i + 1;
+        if (src[i] != '}')
+            return s_fail_in(c, "expected \"}\" after \"${%.*s\"", (int)namelen,
+                             name);
+        return dotted ? s_data(c, b, name, namelen) : 0;
+    }
     if (src[i] == '(') {
         *pos = i;
         return s_function(c, b, pos, name, namelen);
     }
-    s_var_op_t op = APEX_VAR_PLAIN;
+    apex_tvar_op_t op = APEX_VAR_PLAIN;
     if (src[i] == ':' && src[i + 1] == '-')
         op = APEX_VAR_DEFAULT;
     else if (src[i] == ':' && src[i + 1] == '+')
@@ -594,16 +506,43 @@ static int s_placeholder(s_compiler_t *c, s_builder_t *b, size_t *pos,
 
 // Compile the source from *pos into b, up to the end (top level) or up
 // to and including the "}" that closes a nested default or alternative.
+// JSON mode: the placeholder that began at start (just after an
+// opening '"') and ended at *pos takes the whole string when a '"' that
+// closes a value (not a key) follows: make its segment typed and drop
+// the two quotes.
+static void s_maybe_typed(s_builder_t *b, size_t nsegs_before, const char *src,
+                          size_t *pos)
+{
+    // The placeholder's push made two segments: the literal text up to
+    // its '"', and itself (an environment variable made none).
+    if (src[*pos] != '"' || src[*pos + 1] == ':' ||
+        b->nsegs != nsegs_before + 2 || b->lit.len != 0)
+        return;
+    apex_tseg_t *lit = &b->segs[nsegs_before];
+    if (lit->kind != APEX_SEG_LITERAL || lit->len == 0 ||
+        lit->text[lit->len - 1] != '"')
+        return;
+    lit->text[--lit->len] = '\0';
+    b->segs[nsegs_before + 1].typed = true;
+    (*pos)++;
+}
+
 static int s_parse(s_compiler_t *c, s_builder_t *b, size_t *pos, bool nested,
                    int depth)
 {
     const char *src = c->src;
     size_t i = *pos;
+    bool in_string = false; // JSON mode, top level: inside a JSON string
+    size_t opened = 0;      // where that string's '"' is
     for (;;) {
         size_t run = i;
         while (src[i] && src[i] != '$' && !(nested && src[i] == '}')) {
             if (nested && s_at_end(b, src[i]))
                 break;
+            if (b->json && !nested && src[i] == '"') {
+                in_string = !in_string;
+                opened = i;
+            }
             // A JSON escape is two characters: \" does not end a string.
             i += b->json && src[i] == '\\' && src[i + 1] ? 2 : 1;
         }
@@ -622,8 +561,15 @@ static int s_parse(s_compiler_t *c, s_builder_t *b, size_t *pos, bool nested,
             s_builder_text(b, "$", 1);
             i += 2;
         } else if (src[i + 1] == '{') {
+            bool whole = b->json && !nested && in_string && opened + 1 == i;
+            size_t nsegs = b->nsegs;
             if (s_placeholder(c, b, &i, depth) != 0)
                 return -1;
+            if (whole) {
+                size_t before = i;
+                s_maybe_typed(b, nsegs, src, &i);
+                in_string = i == before; // the closing '"' was taken
+            }
         } else { // a lone $ is literal
             s_builder_text(b, "$", 1);
             i++;

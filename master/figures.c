@@ -81,3 +81,29 @@ bool master_figures_has(const master_figures_t *self, const char *name)
 {
     return s_find(self, name) != NULL;
 }
+
+void master_checks_clear(master_checks_t *self)
+{
+    for (size_t i = 0; i < self->n; i++)
+        free(self->items[i].name);
+    free(self->items);
+    self->items = NULL;
+    self->n = 0;
+}
+
+bool master_checks_add(master_checks_t *self, const char *name, uint64_t passes,
+                       uint64_t fails)
+{
+    for (size_t i = 0; i < self->n; i++) {
+        if (strcmp(self->items[i].name, name) == 0) {
+            self->items[i].passes += passes;
+            self->items[i].fails += fails;
+            return true;
+        }
+    }
+    if (self->n == PROTO_MAX_CHECKS)
+        return false;
+    self->items = apex_realloc(self->items, self->n + 1, sizeof *self->items);
+    self->items[self->n++] = (master_check_t){apex_strdup(name), passes, fails};
+    return true;
+}

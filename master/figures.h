@@ -48,4 +48,25 @@ int64_t master_figures_get(const master_figures_t *self, const char *name);
 // True when the table has name.
 bool master_figures_has(const master_figures_t *self, const char *name);
 
+// The checks' counts of a run (proto's apex_checks), by name, in the
+// order first seen; at most PROTO_MAX_CHECKS names.
+typedef struct {
+    char *name;      // the check's name
+    uint64_t passes; // passed, all workers
+    uint64_t fails;  // failed
+} master_check_t;
+
+typedef struct {
+    master_check_t *items; // in the order first seen
+    size_t n;              // how many
+} master_checks_t;
+
+// Empty the table (and free it). A zeroed table is empty.
+void master_checks_clear(master_checks_t *self);
+
+// Add a report's counts for name; false when the table is full and name
+// is not in it (nothing changes).
+bool master_checks_add(master_checks_t *self, const char *name, uint64_t passes,
+                       uint64_t fails);
+
 #endif

@@ -564,6 +564,8 @@ master_t *master_new(const master_options_t *options, apex_error_t *err,
     apex_scenario_t *scn = s_load_scenario(options, err);
     if (!scn)
         return NULL;
+    for (size_t i = 0; i < scn->nwarnings; i++)
+        apex_warn("%s", scn->warnings[i]);
     master_t *self = apex_calloc(1, sizeof *self);
     self->options = *options;
     self->scenario = scn;
@@ -663,6 +665,7 @@ static void s_print_summary(master_t *self)
                (unsigned long long)res->iterations,
                (unsigned long long)res->dropped);
     master_report_figures(stdout, &res->counters, &res->gauges, &res->peaks);
+    master_report_checks(stdout, &res->checks);
     s_print_thresholds(master_runner_thresholds(self->runner));
     fflush(stdout);
 }

@@ -455,6 +455,22 @@ void master_csv_history_append(FILE *file, const apex_stats_t *stats,
     apex_buf_fini(&out);
 }
 
+void master_report_checks(FILE *out, const master_checks_t *checks)
+{
+    if (!checks->n)
+        return;
+    fprintf(out, "Checks\n");
+    for (size_t i = 0; i < checks->n; i++) {
+        const master_check_t *c = &checks->items[i];
+        uint64_t total = c->passes + c->fails;
+        fprintf(out, "  %s %-40s %llu/%llu passed (%.2f%%)\n",
+                c->fails ? "x" : "+", c->name, (unsigned long long)c->passes,
+                (unsigned long long)total,
+                total ? 100.0 * (double)c->passes / (double)total : 0.0);
+    }
+    fprintf(out, "\n");
+}
+
 void master_report_figures(FILE *out, const master_figures_t *counters,
                            const master_figures_t *gauges,
                            const master_figures_t *peaks)

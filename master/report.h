@@ -96,6 +96,10 @@ extern const double master_report_percentile_list[];
 
 // The run-wide figures the workers reported (counters' totals, gauges now
 // and at their peak, and the WebSocket drop rate), when there are any.
+// The checks' counts: "Checks" and a line per name (passes of all, and
+// the rate), nothing without checks.
+void master_report_checks(FILE *out, const master_checks_t *checks);
+
 void master_report_figures(FILE *out, const master_figures_t *counters,
                            const master_figures_t *gauges,
                            const master_figures_t *peaks);

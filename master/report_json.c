@@ -285,6 +285,15 @@ char *master_report_json(const master_json_input_t *in)
     json_object_set_new(
         root, "figures",
         master_json_figures(in->counters, in->gauges, in->peaks));
+    json_t *checks = json_array();
+    for (size_t i = 0; in->checks && i < in->checks->n; i++) {
+        const master_check_t *c = &in->checks->items[i];
+        json_array_append_new(checks,
+                              json_pack("{s:s, s:I, s:I}", "name", c->name,
+                                        "passes", (json_int_t)c->passes,
+                                        "fails", (json_int_t)c->fails));
+    }
+    json_object_set_new(root, "checks", checks);
     json_t *history =
         in->history ? master_history_json(in->history) : json_array();
     json_object_set_new(root, "history", history);

@@ -33,6 +33,7 @@ static void s_clear_figures(master_results_t *self)
     master_figures_clear(&self->counters);
     master_figures_clear(&self->gauges);
     master_figures_clear(&self->peaks);
+    master_checks_clear(&self->checks);
 }
 
 void master_results_fini(master_results_t *self)
@@ -90,6 +91,9 @@ const apex_stats_entry_t *master_results_merge(master_results_t *self,
     for (size_t i = 0; i < report->ncounters; i++)
         master_figures_add(&self->counters, report->counters[i].name,
                            report->counters[i].value);
+    for (size_t i = 0; i < report->nchecks; i++)
+        master_checks_add(&self->checks, report->checks[i].name,
+                          report->checks[i].passes, report->checks[i].fails);
     return total;
 }
 
@@ -164,6 +168,7 @@ master_th_input_t master_results_th_input(const master_results_t *self)
         .counters = &self->counters,
         .gauges = &self->gauges,
         .peaks = &self->peaks,
+        .checks = &self->checks,
     };
     return in;
 }

@@ -27,6 +27,7 @@ typedef struct {
     master_figures_t counters;      // run-wide counters' totals
     master_figures_t gauges;        // run-wide gauges now (last sample)
     master_figures_t peaks;         // their highest values
+    master_checks_t checks;         // checks' counts, by name
     double start_time;              // wall time the test started, 0 = none
     double end_time;                // wall time it ended, 0 = not yet
 } master_results_t;

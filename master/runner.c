@@ -153,9 +153,10 @@ static master_worker_t **s_dispatchable(master_runner_t *self, size_t *n)
 // the rate (and the user budget) evenly.
 static proto_spawn_options_t s_spawn_options(master_runner_t *self, size_t n)
 {
-    proto_spawn_options_t opts = {
-        self->config.scenario->wire, self->target, self->rate, false, 0, 0,
-        self->o->reset_stats};
+    proto_spawn_options_t opts = {.scenario = self->config.scenario->wire,
+                                  .num_users = self->target,
+                                  .spawn_rate = self->rate,
+                                  .reset_stats = self->o->reset_stats};
     if (s_arrival(self) && n > 0) {
         opts.arrival = true;
         opts.arrival_rate = self->point.rate / (double)n;
@@ -191,6 +192,9 @@ static void s_dispatch_send(master_runner_t *self, int64_t total)
             counts[c].count = dist[k * self->nclasses + c];
             w->assigned[c] = counts[c].count;
         }
+        // Users k, k + n, ... are this worker's (docs/protocol.md).
+        opts.worker_position = (int64_t)k;
+        opts.worker_count = (int64_t)n;
         proto_encode_spawn(&self->out, ts, counts, self->nclasses,
                            self->params.host, self->o->stop_timeout, &opts,
                            w->id);

@@ -27,16 +27,18 @@ typedef enum {
     S_FROM_COUNTER, // a run-wide counter (figure)
     S_FROM_RATIO,   // a counter over another counter
     S_FROM_GAUGE,   // a run-wide gauge
-    S_FROM_RUN      // the run's iteration counts
+    S_FROM_RUN,     // the run's iteration counts
+    S_FROM_CHECKS   // checks passed over checks made
 } s_source_t;
 
 // Which entries a metric made of entries reads.
 typedef enum {
-    S_HTTP,       // HTTP requests
-    S_WS_CONNECT, // WebSocket connect steps
-    S_WS_MESSAGE, // WebSocket request and listen steps
-    S_WS_PING,    // WebSocket ping steps
-    S_NOT_ENTRIES // a figure or a run count
+    S_HTTP,        // HTTP requests
+    S_WS_CONNECT,  // WebSocket connect steps
+    S_WS_MESSAGE,  // WebSocket request and listen steps
+    S_WS_PING,     // WebSocket ping steps
+    S_NOT_ENTRIES, // a figure or a run count
+    S_CHECK_NAMES  // checks, filtered by their names
 } s_entries_t;
 
 static const struct {
@@ -72,11 +74,12 @@ static const struct {
      "ws_drops", "ws_sessions"},
     {"ws_connections", TH_WS_CONNECTIONS, "max, value", S_FROM_GAUGE,
      S_NOT_ENTRIES, "ws_connections", NULL},
+    {"checks", TH_CHECKS, "rate", S_FROM_CHECKS, S_CHECK_NAMES, NULL, NULL},
 };
 
 #define S_NMETRICS (sizeof s_metrics / sizeof s_metrics[0])
 // s_metrics is indexed by master_th_metric_t: one row per value, in order.
-_Static_assert(S_NMETRICS == TH_WS_CONNECTIONS + 1, "a row per metric");
+_Static_assert(S_NMETRICS == TH_CHECKS + 1, "a row per metric");
 
 static char *s_trim(const char *s, size_t n)
 {
@@ -97,6 +100,7 @@ static bool s_agg_allowed(master_th_metric_t m, master_th_agg_t a)
                a == TH_MAX;
     case S_FROM_FAILED:
     case S_FROM_RATIO:
+    case S_FROM_CHECKS:
         return a == TH_RATE;
     case S_FROM_GAUGE:
         return a == TH_MAX || a == TH_VALUE;
@@ -244,6 +248,12 @@ int master_thresholds_add(master_thresholds_t *self, const char *metric,
         }
         t.filter_key = s_trim(t.filter, (size_t)(colon - t.filter));
         t.filter_value = s_trim(colon + 1, strlen(colon + 1));
+        if (s_metrics[t.metric].entries == S_CHECK_NAMES &&
+            strcmp(t.filter_key, "name") != 0) {
+            apex_error_set(&e, "'%s': checks take {name:CHECK NAME} only",
+                           metric);
+            goto fail;
+        }
         if (strcmp(t.filter_key, "name") != 0 &&
             strcmp(t.filter_key, "method") != 0) {
             apex_error_set(&e,
@@ -450,6 +460,7 @@ static bool s_selected(s_entries_t which, const apex_stats_entry_t *e,
     case S_WS_PING:
         return s_ws_op(scn, e) == APEX_WS_PING;
     case S_NOT_ENTRIES:
+    case S_CHECK_NAMES:
         break;
     }
     return false;
@@ -536,6 +547,23 @@ static bool s_figure(const master_threshold_t *t, const master_th_input_t *in,
     }
 }
 
+// Checks passed over checks made (those called the filter's name, or
+// all); false when none was made.
+static bool s_checks_rate(const master_threshold_t *t,
+                          const master_th_input_t *in, double *v)
+{
+    uint64_t passes = 0, total = 0;
+    for (size_t i = 0; in->checks && i < in->checks->n; i++) {
+        const master_check_t *c = &in->checks->items[i];
+        if (t->filter && strcmp(c->name, t->filter_value) != 0)
+            continue;
+        passes += c->passes;
+        total += c->passes + c->fails;
+    }
+    *v = total ? (double)passes / (double)total : 0;
+    return total > 0;
+}
+
 // The observed value of t; false when its metric has no data.
 static bool s_observe(const master_threshold_t *t, const master_th_input_t *in,
                       apex_stats_entry_t *scratch, double *v)
@@ -550,6 +578,8 @@ static bool s_observe(const master_threshold_t *t, const master_th_input_t *in,
         safe.peaks = &none;
     bool has = true;
     s_source_t source = s_metrics[t->metric].source;
+    if (source == S_FROM_CHECKS)
+        return s_checks_rate(t, in, v);
     if (source == S_FROM_TREND || source == S_FROM_FAILED ||
         source == S_FROM_REQS) {
         const apex_stats_entry_t *e = s_subject(t, &safe, scratch);
@@ -608,7 +638,7 @@ const char *master_threshold_unit(const master_threshold_t *t)
     if (source == S_FROM_TREND)
         return "ms";
     return t->agg == TH_RATE && source != S_FROM_FAILED &&
-                   source != S_FROM_RATIO
+                   source != S_FROM_RATIO && source != S_FROM_CHECKS
                ? "/s"
                : "";
 }

@@ -17,6 +17,8 @@
 //   ws_msgs_received    count rate
 //   ws_drop_rate        rate                   (drops per session)
 //   ws_connections      max value              (open: peak, now)
+//   checks              rate                   (checks passed per check;
+//                                               {name:NAME} one check)
 // The http_* metrics count HTTP requests only (entries whose type is an
 // HTTP method), as k6's do; the ws_* trends are the entries of the
 // scenario's WebSocket steps of that kind; the other ws_* come from the
@@ -51,6 +53,7 @@ typedef enum {
     TH_WS_MSGS_RECEIVED,
     TH_WS_DROP_RATE,
     TH_WS_CONNECTIONS,
+    TH_CHECKS,
 } master_th_metric_t;
 
 typedef enum {
@@ -121,6 +124,7 @@ typedef struct {
     const master_figures_t *counters; // run-wide counters' totals
     const master_figures_t *gauges;   // run-wide gauges now
     const master_figures_t *peaks;    // their peaks
+    const master_checks_t *checks;    // checks' counts, or NULL
 } master_th_input_t;
 
 // Evaluate every threshold; returns true when all pass.

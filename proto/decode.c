@@ -237,6 +237,44 @@ static int s_decode_metrics(proto_field_ctx_t *ctx, const msgpack_object *data,
     return 0;
 }
 
+// apex_checks: {name: [passes, fails]}, names of 1 to
+// PROTO_CHECK_NAME_MAX bytes without NUL.
+static int s_decode_checks(proto_field_ctx_t *ctx, const msgpack_object *data,
+                           proto_msg_t *msg)
+{
+    const msgpack_object *o = proto_field_get(data, PROTO_CHECKS_KEY);
+    const char *path = "$." PROTO_CHECKS_KEY;
+    if (!o || o->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (o->type != MSGPACK_OBJECT_MAP || o->via.map.size > PROTO_MAX_CHECKS)
+        return proto_field_fail(ctx, path,
+                                "expected a map of at most 1024 checks");
+    uint32_t n = o->via.map.size;
+    msg->checks = apex_calloc(n ? n : 1, sizeof *msg->checks);
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
+        const msgpack_object *v = &kv->val;
+        int64_t passes, fails;
+        if (kv->key.type != MSGPACK_OBJECT_STR || kv->key.via.str.size == 0 ||
+            kv->key.via.str.size > PROTO_CHECK_NAME_MAX ||
+            memchr(kv->key.via.str.ptr, '\0', kv->key.via.str.size))
+            return proto_field_fail(ctx, path,
+                                    "expected check names of 1 to 256 bytes "
+                                    "as keys");
+        if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size != 2 ||
+            !proto_field_int(&v->via.array.ptr[0], &passes) ||
+            !proto_field_int(&v->via.array.ptr[1], &fails) || passes < 0 ||
+            fails < 0)
+            return proto_field_fail(ctx, path,
+                                    "expected [passes, fails] counts");
+        msg->checks[i].name = proto_field_strdup(&kv->key);
+        msg->checks[i].passes = (uint64_t)passes;
+        msg->checks[i].fails = (uint64_t)fails;
+        msg->nchecks++;
+    }
+    return 0;
+}
+
 static int s_decode_stats(proto_field_ctx_t *ctx, const msgpack_object *data,
                           proto_msg_t *msg)
 {
@@ -260,7 +298,8 @@ static int s_decode_stats(proto_field_ctx_t *ctx, const msgpack_object *data,
                      s_decode_metrics(ctx, data, PROTO_COUNTERS_KEY, true,
                                       &msg->counters, &msg->ncounters) ||
                      s_decode_metrics(ctx, data, PROTO_GAUGES_KEY, false,
-                                      &msg->gauges, &msg->ngauges)
+                                      &msg->gauges, &msg->ngauges) ||
+                     s_decode_checks(ctx, data, msg)
                  ? -1
                  : 0;
     msg->iterations = iterations;
@@ -338,13 +377,35 @@ static int s_decode_ack(proto_field_ctx_t *ctx, const msgpack_object *data,
     return 0;
 }
 
+// parsed_options' apex_worker_index and apex_worker_count: both or
+// neither, 0 <= index < count <= PROTO_MAX_WORKERS.
+static int s_decode_position(proto_field_ctx_t *ctx, const msgpack_object *opts,
+                             proto_msg_t *msg)
+{
+    const msgpack_object *i = proto_field_get(opts, PROTO_WORKER_INDEX_KEY);
+    const msgpack_object *n = proto_field_get(opts, PROTO_WORKER_COUNT_KEY);
+    if (!i && !n)
+        return 0;
+    int64_t index = -1, count = 0;
+    if (!i || !n || !proto_field_int(i, &index) ||
+        !proto_field_int(n, &count) || count < 1 || count > PROTO_MAX_WORKERS ||
+        index < 0 || index >= count)
+        return proto_field_fail(ctx, "$.parsed_options." PROTO_WORKER_INDEX_KEY,
+                                "expected integers 0 <= " PROTO_WORKER_INDEX_KEY
+                                " < " PROTO_WORKER_COUNT_KEY " <= 1000000");
+    msg->worker_position = index;
+    msg->worker_count = count;
+    return 0;
+}
+
 // parsed_options: our scenario and the open model's rate (extensions).
 static int s_decode_options(proto_field_ctx_t *ctx, const msgpack_object *opts,
                             proto_msg_t *msg)
 {
     if (opts && opts->type == MSGPACK_OBJECT_MAP &&
-        proto_field_get_str(ctx, opts, PROTO_SCENARIO_KEY, true, &msg->scenario,
-                            "$.parsed_options"))
+        (proto_field_get_str(ctx, opts, PROTO_SCENARIO_KEY, true,
+                             &msg->scenario, "$.parsed_options") ||
+         s_decode_position(ctx, opts, msg)))
         return -1;
     // Locust's masters send every option; only a true bool counts.
     const msgpack_object *reset = proto_field_get(opts, "reset_stats");
@@ -461,6 +522,7 @@ static proto_msg_t *s_decode_root(const msgpack_object *root, apex_error_t *err)
     msg->user_count = -1;
     msg->stop_timeout = -1;
     msg->arrival_rate = -1;
+    msg->worker_position = -1;
     msg->has_data = body->type != MSGPACK_OBJECT_NIL;
     s_decoder_fn *decode = NULL;
     for (size_t i = 0; i < S_NTYPES; i++) {
@@ -513,6 +575,9 @@ void proto_msg_destroy(proto_msg_t **self_p)
     for (size_t i = 0; i < self->ngauges; i++)
         free(self->gauges[i].name);
     free(self->gauges);
+    for (size_t i = 0; i < self->nchecks; i++)
+        free(self->checks[i].name);
+    free(self->checks);
     apex_stats_destroy(&self->stats);
     free(self->msg);
     free(self->traceback);

@@ -184,7 +184,7 @@ void proto_encode_stats(apex_buf_t *out, const apex_stats_t *stats,
     size_t nextra = 0;
     if (extra)
         nextra = S_STATS_EXTRA_KEYS + (extra->ncounters ? 1 : 0) +
-                 (extra->ngauges ? 1 : 0);
+                 (extra->ngauges ? 1 : 0) + (extra->nchecks ? 1 : 0);
     apex_locust_bucket_t *buckets =
         apex_calloc(APEX_HISTOGRAM_BUCKETS, sizeof *buckets);
     uint8_t *hist_buf = apex_calloc(1, APEX_HISTOGRAM_ENCODE_MAX);
@@ -214,6 +214,16 @@ void proto_encode_stats(apex_buf_t *out, const apex_stats_t *stats,
         if (extra->ngauges) {
             proto_field_pack_str(&pk, PROTO_GAUGES_KEY);
             s_pack_metrics(&pk, extra->gauges, extra->ngauges);
+        }
+        if (extra->nchecks) {
+            proto_field_pack_str(&pk, PROTO_CHECKS_KEY);
+            msgpack_pack_map(&pk, extra->nchecks);
+            for (size_t i = 0; i < extra->nchecks; i++) {
+                proto_field_pack_str(&pk, extra->checks[i].name);
+                msgpack_pack_array(&pk, 2);
+                msgpack_pack_uint64(&pk, extra->checks[i].passes);
+                msgpack_pack_uint64(&pk, extra->checks[i].fails);
+            }
         }
     }
     proto_field_pack_str(&pk, node_id);
@@ -262,8 +272,9 @@ static void s_pack_options(msgpack_packer *pk, const char *host,
 {
     bool scenario = options && options->scenario;
     bool arrival = options && options->arrival;
+    bool position = options && options->worker_count > 0;
     msgpack_pack_map(pk, S_SPAWN_OPTION_KEYS + (scenario ? 1 : 0) +
-                             (arrival ? 1 : 0));
+                             (arrival ? 1 : 0) + (position ? 2 : 0));
     proto_field_pack_str(pk, "host");
     s_str_or_nil(pk, host);
     proto_field_pack_str(pk, "num_users");
@@ -296,6 +307,12 @@ static void s_pack_options(msgpack_packer *pk, const char *host,
         msgpack_pack_double(pk, options->arrival_rate);
         proto_field_pack_str(pk, "max_users");
         msgpack_pack_int64(pk, options->arrival_max_users);
+    }
+    if (position) {
+        proto_field_pack_str(pk, PROTO_WORKER_INDEX_KEY);
+        msgpack_pack_int64(pk, options->worker_position);
+        proto_field_pack_str(pk, PROTO_WORKER_COUNT_KEY);
+        msgpack_pack_int64(pk, options->worker_count);
     }
 }
 

@@ -39,9 +39,15 @@
 #define PROTO_ITERATIONS_KEY "apex_iterations"
 #define PROTO_DROPPED_KEY "apex_dropped_iterations"
 #define PROTO_ARRIVAL_KEY "apex_arrival"
+#define PROTO_WORKER_INDEX_KEY "apex_worker_index" // spawn: cycle position
+#define PROTO_WORKER_COUNT_KEY "apex_worker_count" // spawn: workers given
+#define PROTO_MAX_WORKERS 1000000                  // users in a dispatch
 #define PROTO_COUNTERS_KEY "apex_counters" // {name: delta since last report}
 #define PROTO_GAUGES_KEY "apex_gauges"     // {name: value now}
 #define PROTO_MAX_METRICS 64               // names in each of the two maps
+#define PROTO_CHECKS_KEY "apex_checks"     // {check name: [passes, fails]}
+#define PROTO_MAX_CHECKS 1024              // names in it
+#define PROTO_CHECK_NAME_MAX 256           // bytes of a check name
 #define PROTO_METRIC_NAME_MAX 64           // bytes of a name, [a-z0-9_]
 
 typedef enum {
@@ -74,6 +80,14 @@ typedef struct {
     int64_t value; // counters: >= 0
 } proto_metric_t;
 
+// How often a named check passed and failed since the last report (an
+// apex extension of stats).
+typedef struct {
+    char *name;      // the check's name (UTF-8, no NUL)
+    uint64_t passes; // passed
+    uint64_t fails;  // failed
+} proto_check_t;
+
 typedef struct {
     proto_type_t type; // decoded type
     char *type_name;   // type as received
@@ -102,6 +116,10 @@ typedef struct {
     // spawn: the open model (apex extension), rate < 0 when closed
     double arrival_rate;       // iterations per second for this worker
     int64_t arrival_max_users; // users it may allocate at most
+    // spawn: where this worker stands in the dispatch (apex extension):
+    // user k of the run goes to the worker at position k mod count
+    int64_t worker_position; // 0 .. worker_count - 1, or -1 when absent
+    int64_t worker_count;    // workers dispatched to, 0 when absent
     // stats
     apex_stats_t *stats;         // the delta: entries, total, errors
     uint64_t iterations;         // tasks completed (apex extension)
@@ -110,6 +128,8 @@ typedef struct {
     size_t ncounters;            // their number
     proto_metric_t *gauges;      // run-wide gauges now (extension; also
     size_t ngauges;              // in heartbeats): their number
+    proto_check_t *checks;       // checks' counts (extension)
+    size_t nchecks;              // their number
     // exception
     char *msg;       // exception message
     char *traceback; // traceback text
@@ -161,6 +181,8 @@ typedef struct {
     size_t ncounters;               // NULL and 0
     const proto_metric_t *gauges;   // gauges' values now, or NULL and 0
     size_t ngauges;                 // their number
+    const proto_check_t *checks;    // checks' counts, or NULL and 0
+    size_t nchecks;                 // their number
 } proto_stats_extra_t;
 
 // stats: every non-empty entry of stats, its total and its errors, with
@@ -192,6 +214,8 @@ typedef struct {
     double arrival_rate;       // open model: this worker's iterations/s
     int64_t arrival_max_users; // open model: users it may allocate
     bool reset_stats;          // --reset-stats
+    int64_t worker_position;   // this worker's place in the dispatch
+    int64_t worker_count;      // among so many (0: keys not sent)
 } proto_spawn_options_t;
 
 // spawn {timestamp, user_classes_count, host, stop_timeout,

@@ -8,6 +8,12 @@
 // from the store, errors and /stats from jansson, so every string a client
 // sent is escaped before it goes back out.
 //
+// POST /api/v1/login takes {"username": string, "password": string}, both
+// non-empty (any pair is accepted: it is a demo), and answers 200
+// {"username": ...} with Set-Cookie: apex_session=TOKEN; Path=/;
+// HttpOnly. With --require-login the other /api/* routes answer 401
+// without that cookie (target/server.c asks target_api_logged_in()).
+//
 // POST /api/v1/tasks takes {"title": string (required), "description":
 // string (default ""), "priority": integer (default 0)}; null counts as
 // absent for the optional fields and other members are ignored. Anything
@@ -26,6 +32,7 @@
 
 #include "common/alloc.h"
 #include "target/handshake.h"
+#include "target/session.h"
 #include "target/store.h"
 
 #define APEX_TARGET_JSON "application/json"
@@ -36,6 +43,7 @@
 
 #define APEX_TARGET_TASKS_PATH "/api/v1/tasks"
 #define APEX_TARGET_DAGS_PATH "/api/v1/dags"
+#define APEX_TARGET_LOGIN_PATH "/api/v1/login"
 #define APEX_TARGET_EXECUTE_SUFFIX "/execute"
 #define APEX_TARGET_WS_PREFIX "/ws/"
 
@@ -47,6 +55,7 @@ static const char *const s_key_names[TARGET_KEY_COUNT] = {
     [TARGET_KEY_AGENTS] = "GET /api/v1/agents",
     [TARGET_KEY_DAGS] = "GET /api/v1/dags",
     [TARGET_KEY_DAG_EXECUTE] = "POST /api/v1/dags/{id}/execute",
+    [TARGET_KEY_LOGIN] = "POST /api/v1/login",
     [TARGET_KEY_OTHER] = "other",
 };
 
@@ -99,6 +108,7 @@ static const char *const s_allow_values[APEX_TARGET_ALLOW_VARIANTS] = {
 struct target_api {
     target_stats_t *stats;               // counters for /stats, borrowed
     target_store_t *store;               // the tasks
+    target_sessions_t *sessions;         // logins
     _Atomic uint64_t executions;         // DAG executions started
     struct MHD_Response *health;         // 200 {"status":"ok"}
     struct MHD_Response *agents;         // 200 the fixed agents
@@ -213,7 +223,13 @@ void target_api_route(const char *method, const char *url,
     if (!s_prefix(url, "/api/", &rest))
         return; // 404
     route->injectable = true;
-    if (strcmp(url, APEX_TARGET_TASKS_PATH) == 0) {
+    route->needs_session = true;
+    if (strcmp(url, APEX_TARGET_LOGIN_PATH) == 0) {
+        route->needs_session = false;
+        s_pick(route, method, TARGET_ENDPOINT_BAD_METHOD, TARGET_KEY_OTHER,
+               TARGET_ENDPOINT_LOGIN, TARGET_KEY_LOGIN, APEX_TARGET_ALLOW_POST);
+        route->reads_body = route->endpoint == TARGET_ENDPOINT_LOGIN;
+    } else if (strcmp(url, APEX_TARGET_TASKS_PATH) == 0) {
         s_pick(route, method, TARGET_ENDPOINT_TASKS_LIST, TARGET_KEY_TASKS_LIST,
                TARGET_ENDPOINT_TASKS_CREATE, TARGET_KEY_TASKS_CREATE,
                APEX_TARGET_ALLOW_GET | APEX_TARGET_ALLOW_POST);
@@ -270,6 +286,7 @@ target_api_t *target_api_new(target_stats_t *stats, apex_error_t *err)
     self->stats = stats;
     self->store = target_store_new(APEX_TARGET_STORE_MAX_TASKS,
                                    APEX_TARGET_STORE_MAX_BYTES);
+    self->sessions = target_sessions_new();
     self->health = APEX_TARGET_STATIC(s_health_json);
     self->agents = APEX_TARGET_STATIC(s_agents_json);
     self->dags = APEX_TARGET_STATIC(s_dags_json);
@@ -324,6 +341,7 @@ void target_api_destroy(target_api_t **self_p)
     for (unsigned allow = 0; allow < APEX_TARGET_ALLOW_VARIANTS; allow++)
         s_release(&self->bad_method[allow]);
     target_store_destroy(&self->store);
+    target_sessions_destroy(&self->sessions);
     free(self);
     *self_p = NULL;
 }
@@ -484,6 +502,53 @@ static unsigned s_tasks_create(target_api_t *self, struct MHD_Connection *conn,
     return s_queue_text(conn, MHD_HTTP_CREATED, &task);
 }
 
+// POST /api/v1/login
+static unsigned s_login(target_api_t *self, struct MHD_Connection *conn,
+                        const char *body, size_t size)
+{
+    json_t *root = json_loadb(body ? body : "", size, 0, NULL);
+    json_t *user = json_object_get(root, "username");
+    json_t *password = json_object_get(root, "password");
+    if (!json_is_string(user) || json_string_length(user) == 0 ||
+        !json_is_string(password) || json_string_length(password) == 0) {
+        json_decref(root);
+        return target_api_respond_error(conn, MHD_HTTP_BAD_REQUEST,
+                                        "expected {\"username\": string, "
+                                        "\"password\": string}, both "
+                                        "non-empty");
+    }
+    char token[TARGET_SESSION_TOKEN_LEN + 1];
+    target_sessions_login(self->sessions, json_string_value(user), token);
+    char *cookie =
+        apex_sprintf("%s=%s; Path=/; HttpOnly", TARGET_SESSION_COOKIE, token);
+    json_t *answer = json_object();
+    json_object_set(answer, "username", user);
+    char *text = json_dumps(answer, JSON_COMPACT);
+    json_decref(answer);
+    json_decref(root);
+    if (!text)
+        abort(); // jansson only fails to dump when out of memory
+    const char *const headers[] = {MHD_HTTP_HEADER_SET_COOKIE, cookie, NULL};
+    unsigned status = s_queue_with(conn, MHD_HTTP_OK, &text, headers);
+    free(cookie);
+    return status;
+}
+
+bool target_api_logged_in(const target_api_t *self, struct MHD_Connection *conn)
+{
+    assert(self && conn);
+    return target_sessions_valid(
+        self->sessions, MHD_lookup_connection_value(conn, MHD_COOKIE_KIND,
+                                                    TARGET_SESSION_COOKIE));
+}
+
+unsigned target_api_respond_login_required(struct MHD_Connection *conn)
+{
+    return target_api_respond_error(conn, MHD_HTTP_UNAUTHORIZED,
+                                    "login required: POST /api/v1/login "
+                                    "first");
+}
+
 // GET /api/v1/tasks/{id}
 static unsigned s_task_get(target_api_t *self, struct MHD_Connection *conn,
                            const target_route_t *route)
@@ -537,11 +602,15 @@ unsigned target_api_respond(target_api_t *self, struct MHD_Connection *conn,
         return s_queue(conn, MHD_HTTP_OK, self->dags);
     case TARGET_ENDPOINT_DAG_EXECUTE:
         return s_dag_execute(self, conn, route);
+    case TARGET_ENDPOINT_LOGIN:
+        return s_login(self, conn, body, size);
     case TARGET_ENDPOINT_STATS:
-        text = target_stats_json(self->stats);
+        text = target_stats_json(self->stats,
+                                 target_sessions_json(self->sessions));
         return s_queue_text(conn, MHD_HTTP_OK, &text);
     case TARGET_ENDPOINT_STATS_RESET:
         target_stats_reset(self->stats);
+        target_sessions_reset(self->sessions);
         return s_queue(conn, MHD_HTTP_OK, self->reset);
     case TARGET_ENDPOINT_BAD_METHOD:
         assert(route->allow > 0 && route->allow < APEX_TARGET_ALLOW_VARIANTS);

@@ -24,6 +24,7 @@ typedef enum {
     TARGET_KEY_AGENTS,       // GET /api/v1/agents
     TARGET_KEY_DAGS,         // GET /api/v1/dags
     TARGET_KEY_DAG_EXECUTE,  // POST /api/v1/dags/{id}/execute
+    TARGET_KEY_LOGIN,        // POST /api/v1/login
     TARGET_KEY_OTHER,        // unknown paths and wrong methods
     TARGET_KEY_COUNT,
 } target_key_t;
@@ -37,6 +38,7 @@ typedef enum {
     TARGET_ENDPOINT_AGENTS,
     TARGET_ENDPOINT_DAGS,
     TARGET_ENDPOINT_DAG_EXECUTE,
+    TARGET_ENDPOINT_LOGIN,
     TARGET_ENDPOINT_STATS,
     TARGET_ENDPOINT_STATS_RESET,
     TARGET_ENDPOINT_WS_ECHO,   // GET /ws/echo (target/ws.h)
@@ -62,6 +64,8 @@ typedef struct {
     bool delayed;               // --delay-ms and ?delay_ms= apply
     bool injectable;            // --error-rate applies (/health, /api/*)
     bool reads_body;            // the endpoint needs the request body
+    bool needs_session;         // --require-login applies (/api/* but
+                                // the login)
 } target_route_t;
 
 typedef struct target_api target_api_t; // opaque
@@ -90,6 +94,15 @@ void target_api_destroy(target_api_t **self_p);
 unsigned target_api_respond(target_api_t *self, struct MHD_Connection *conn,
                             const target_route_t *route, const char *body,
                             size_t size);
+
+// True when the request carries a session cookie from POST
+// /api/v1/login (target/session.h).
+bool target_api_logged_in(const target_api_t *self,
+                          struct MHD_Connection *conn);
+
+// Queue 401 {"error":"login required: POST /api/v1/login first"}.
+// Returns 401, or 0.
+unsigned target_api_respond_login_required(struct MHD_Connection *conn);
 
 // Queue 500 {"error":"injected failure"}. Returns 500, or 0 on failure.
 unsigned target_api_respond_injected(target_api_t *self,

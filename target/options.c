@@ -21,6 +21,7 @@ enum {
     APEX_TARGET_OPT_DELAY_MS,
     APEX_TARGET_OPT_ERROR_RATE,
     APEX_TARGET_OPT_LOGLEVEL,
+    APEX_TARGET_OPT_REQUIRE_LOGIN,
 };
 
 static const struct option s_long_options[] = {
@@ -31,6 +32,7 @@ static const struct option s_long_options[] = {
     {"delay-ms", required_argument, NULL, APEX_TARGET_OPT_DELAY_MS},
     {"error-rate", required_argument, NULL, APEX_TARGET_OPT_ERROR_RATE},
     {"loglevel", required_argument, NULL, APEX_TARGET_OPT_LOGLEVEL},
+    {"require-login", no_argument, NULL, APEX_TARGET_OPT_REQUIRE_LOGIN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -154,6 +156,9 @@ int target_options_parse(target_options_t *opts, int argc, char **argv,
                                       "INFO, WARNING, ERROR or CRITICAL",
                                       optarg);
             break;
+        case APEX_TARGET_OPT_REQUIRE_LOGIN:
+            opts->require_login = true;
+            break;
         case 'h':
             opts->help = true;
             break;
@@ -192,6 +197,9 @@ void target_options_usage(FILE *out)
             "/api/*\n"
             "                    answered 500 {\"error\":\"injected "
             "failure\"}\n"
+            "  --require-login   /api/* answers 401 without the session "
+            "cookie\n"
+            "                    POST /api/v1/login sets\n"
             "  --loglevel LEVEL  DEBUG, INFO, WARNING, ERROR or CRITICAL\n"
             "  -h, --help        show this help and exit\n"
             "  -V, --version     show the version and exit\n"
@@ -200,6 +208,7 @@ void target_options_usage(FILE *out)
             "/api/v1/tasks/{id},\n"
             "GET /api/v1/agents, GET /api/v1/dags, POST "
             "/api/v1/dags/{id}/execute,\n"
+            "POST /api/v1/login {\"username\", \"password\"},\n"
             "GET /stats, POST /stats/reset; WebSocket: GET /ws/echo,\n"
             "GET /ws/events?rate=N (1..1000 a second), GET /ws/chat.\n",
             APEX_TARGET_DEFAULT_PORT, APEX_TARGET_DEFAULT_BIND,

@@ -23,6 +23,8 @@ typedef struct {
     unsigned ws_threads; // WebSocket threads, 1..APEX_TARGET_WS_MAX_THREADS
     unsigned delay_ms;   // latency added to every non-/stats request
     double error_rate;   // 0..1, fraction of injected 500s
+    bool require_login;  // /api/* but the login answer 401 without a
+                         // session cookie
     apex_log_level_t log_level; // minimum level printed on stderr
     bool help;                  // --help was given: print usage, exit 0
     bool version;               // --version was given: print it, exit 0

@@ -89,6 +89,7 @@ struct target_server {
     target_ws_t *ws;           // the WebSocket routes and threads
     uint64_t delay_us;         // --delay-ms
     double error_rate;         // --error-rate
+    bool require_login;        // --require-login
     uint16_t port;             // the port listened on
     atomic_bool stopping;      // destroy has begun: delay nothing
     atomic_size_t parked;      // suspended, not yet back in the handler
@@ -259,6 +260,9 @@ static enum MHD_Result s_answer(target_server_t *self,
             target_api_respond_error(conn, MHD_HTTP_BAD_REQUEST, bad_query);
     } else if (s_ws_route(route->endpoint, &ws_route)) {
         status = target_ws_respond(self->ws, conn, ws_route, version);
+    } else if (route->needs_session && self->require_login &&
+               !target_api_logged_in(self->api, conn)) {
+        status = target_api_respond_login_required(conn);
     } else if (route->injectable && self->error_rate > 0.0 &&
                s_random() < self->error_rate) {
         injected = true;
@@ -428,6 +432,7 @@ target_server_t *target_server_new(const target_options_t *opts,
     target_server_t *self = apex_calloc(1, sizeof *self);
     self->delay_us = (uint64_t)opts->delay_ms * APEX_USEC_PER_MSEC;
     self->error_rate = opts->error_rate;
+    self->require_login = opts->require_login;
     atomic_init(&self->stopping, false);
     atomic_init(&self->parked, 0);
     self->stats = target_stats_new(target_api_key_names(), TARGET_KEY_COUNT);

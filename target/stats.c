@@ -242,7 +242,7 @@ static json_t *s_ws_json(const s_counts_t *now, const s_counts_t *raw)
     return ws;
 }
 
-char *target_stats_json(target_stats_t *self)
+char *target_stats_json(target_stats_t *self, json_t *logins)
 {
     assert(self);
     s_counts_t now;
@@ -283,6 +283,8 @@ char *target_stats_json(target_stats_t *self)
     json_object_set_new(root, "errors_injected",
                         json_integer((json_int_t)now.injected));
     json_object_set_new(root, "websocket", s_ws_json(&now, &raw));
+    if (logins)
+        json_object_set_new(root, "logins", logins);
     char *text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
     if (!text)

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #define APEX_TARGET_STATS_MAX_KEYS 16
 
 // The WebSocket counters. Messages are data messages (text and binary;
@@ -67,7 +69,8 @@ void target_stats_reset(target_stats_t *self);
 //  "events":n,"chat":n},"messages_sent":{...},"bytes_received":n,
 //  "bytes_sent":n}}. Every key and the usual statuses are always present;
 // "open" is the connections open now, reset or not. Returns a new string
-// the caller frees with free().
-char *target_stats_json(target_stats_t *self);
+// the caller frees with free(). logins (a reference it steals, or NULL)
+// goes in as "logins" (target/session.h).
+char *target_stats_json(target_stats_t *self, json_t *logins);
 
 #endif

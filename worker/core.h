@@ -56,6 +56,13 @@ struct worker_user {
     void *conns[APEX_STEP_KIND_COUNT]; // each kind's state for this user
     apex_timer_t timer;                // think time
     char **vars;                       // capture variables (nvars)
+    unsigned char *vars_json;          // per variable: its text is JSON
+    apex_template_user_t info;         // built-ins and data rows
+    const apex_value_t **rows;         // the current row of each data set
+    size_t ordinal;                    // its slot on this worker: the user
+                                       // index is base + ordinal * stride
+    uint64_t done_tasks;               // tasks it finished (${iteration})
+    apex_cookie_jar_t *cookies;        // its jar, or NULL (class without)
     uint64_t rng;                      // PRNG state
     const worker_task_t *task;         // task in progress, or NULL
     size_t step;                       // step in progress within task
@@ -96,7 +103,22 @@ struct worker_engine {
     uint64_t rng;                               // seeds users
     uint64_t iterations;                        // tasks completed
     worker_arrival_t arrival;                   // the open model
+    int64_t worker_index;                       // ${worker_index}
+    int64_t index_base;                         // this worker's position
+    int64_t index_stride;                       // and the workers' number
+    unsigned char *ordinals;                    // user slots taken
+    size_t nordinals;                           // slots allocated
+    uint64_t *data_next;                        // sequential data sets:
+                                                // uses so far, per set
+    uint64_t *check_passes;                     // per check name slot,
+    uint64_t *check_fails;                      // since the last report
 };
+
+// The lowest free user slot, now taken (worker_user_new()).
+size_t worker_engine_take_ordinal(worker_engine_t *self);
+
+// Give a user slot back (worker_user_free()).
+void worker_engine_put_ordinal(worker_engine_t *self, size_t ordinal);
 
 // The wall clock for stats, read once per loop iteration.
 double worker_engine_wall(worker_engine_t *self);

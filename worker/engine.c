@@ -47,6 +47,7 @@ worker_engine_t *worker_engine_new_with_kinds(
     self->loop = loop;
     self->ops = kinds;
     self->stop_timeout = -1;
+    self->index_stride = 1;
     self->stats = apex_stats_new(apex_wall_time());
     self->rng = apex_rng_seed(apex_now_us() ^ (uint64_t)(uintptr_t)self);
     apex_timer_init(&self->cutoff, s_on_cutoff, self);
@@ -76,6 +77,10 @@ void worker_engine_destroy(worker_engine_t **self_p)
     apex_scenario_destroy(&self->scenario);
     apex_stats_destroy(&self->stats);
     free(self->host);
+    free(self->ordinals);
+    free(self->data_next);
+    free(self->check_passes);
+    free(self->check_fails);
     free(self);
     *self_p = NULL;
 }
@@ -93,8 +98,63 @@ int worker_engine_set_scenario(worker_engine_t *self,
     self->scenario = *scenario_p;
     *scenario_p = NULL;
     apex_stats_clear(self->stats, apex_wall_time());
+    free(self->data_next);
+    self->data_next =
+        apex_calloc(self->scenario->ndata + 1, sizeof *self->data_next);
+    free(self->check_passes);
+    free(self->check_fails);
+    size_t nchecks = self->scenario->ncheck_names + 1;
+    self->check_passes = apex_calloc(nchecks, sizeof *self->check_passes);
+    self->check_fails = apex_calloc(nchecks, sizeof *self->check_fails);
     worker_plan_build(self);
     return 0;
+}
+
+void worker_engine_set_index(worker_engine_t *self, int64_t worker_index,
+                             int64_t position, int64_t workers)
+{
+    bool ok = workers > 0 && position >= 0 && position < workers;
+    self->worker_index = worker_index;
+    self->index_base = ok ? position : 0;
+    self->index_stride = ok ? workers : 1;
+}
+
+void worker_engine_checks(const worker_engine_t *self, const uint64_t **passes,
+                          const uint64_t **fails, size_t *n)
+{
+    *passes = self->check_passes;
+    *fails = self->check_fails;
+    *n = self->scenario ? self->scenario->ncheck_names : 0;
+}
+
+void worker_engine_clear_checks(worker_engine_t *self)
+{
+    size_t n = self->scenario ? self->scenario->ncheck_names : 0;
+    if (n) {
+        memset(self->check_passes, 0, n * sizeof *self->check_passes);
+        memset(self->check_fails, 0, n * sizeof *self->check_fails);
+    }
+}
+
+size_t worker_engine_take_ordinal(worker_engine_t *self)
+{
+    size_t i = 0;
+    while (i < self->nordinals && self->ordinals[i])
+        i++;
+    if (i == self->nordinals) {
+        size_t n = self->nordinals ? self->nordinals * 2 : 64;
+        self->ordinals = apex_realloc(self->ordinals, n, 1);
+        memset(self->ordinals + self->nordinals, 0, n - self->nordinals);
+        self->nordinals = n;
+    }
+    self->ordinals[i] = 1;
+    return i;
+}
+
+void worker_engine_put_ordinal(worker_engine_t *self, size_t ordinal)
+{
+    if (ordinal < self->nordinals)
+        self->ordinals[ordinal] = 0;
 }
 
 const apex_scenario_t *worker_engine_scenario(const worker_engine_t *self)

@@ -53,6 +53,17 @@ const apex_scenario_t *worker_engine_scenario(const worker_engine_t *self);
 // to the scenario's host. Takes effect for requests started afterwards.
 void worker_engine_set_host(worker_engine_t *self, const char *host);
 
+// Where this worker stands among the run's workers (apex extension keys
+// of spawn; docs/protocol.md): ${worker_index}, and the global user
+// indexes it hands out, position + n * workers for its n-th user slot,
+// so users of different workers never share an index (nor a per_user
+// data row) while the workers stay the same; sequential data sets take
+// rows i with i mod workers == position. A Locust master sends none:
+// position 0 of 1 worker (indexes unique on this worker only) and its
+// ack index as worker_index. Users started before keep theirs.
+void worker_engine_set_index(worker_engine_t *self, int64_t worker_index,
+                             int64_t position, int64_t workers);
+
 // Seconds a stopping user may take to finish its task (Locust's
 // stop_timeout); < 0 means none: stopped users are cut off at once.
 void worker_engine_set_stop_timeout(worker_engine_t *self, double seconds);
@@ -93,6 +104,15 @@ void worker_engine_take_counters(worker_engine_t *self, uint64_t *iterations,
 // be reported (a failed send).
 void worker_engine_put_back_counters(worker_engine_t *self, uint64_t iterations,
                                      uint64_t dropped);
+
+// The checks' counts since the last clear, by the scenario's check name
+// slots (scenario->check_names): *passes and *fails have *n counts each
+// (borrowed; NULL and 0 without a scenario).
+void worker_engine_checks(const worker_engine_t *self, const uint64_t **passes,
+                          const uint64_t **fails, size_t *n);
+
+// Zero the checks' counts (after they were reported).
+void worker_engine_clear_checks(worker_engine_t *self);
 
 // Running users (not counting those stopping).
 size_t worker_engine_user_count(const worker_engine_t *self);

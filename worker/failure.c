@@ -127,6 +127,24 @@ void worker_failure_timeout(char *out, size_t size, double seconds)
     snprintf(out, size, "Timeout('request timed out after %g s')", seconds);
 }
 
+void worker_failure_unset(char *out, size_t size, const char *name)
+{
+    char *text = apex_sprintf("variable '%s' is not set", name);
+    char *quoted = apex_py_repr_str(text);
+    snprintf(out, size, "VariableNotSet(%s)", quoted);
+    free(quoted);
+    free(text);
+}
+
+void worker_failure_check(char *out, size_t size, const char *name)
+{
+    char *text = apex_sprintf("check %s failed", name);
+    char *quoted = apex_py_repr_str(text);
+    snprintf(out, size, "CatchResponseError(%s)", quoted);
+    free(quoted);
+    free(text);
+}
+
 void worker_failure_capture(char *out, size_t size, const char *message)
 {
     char *quoted = apex_py_repr_str(message);

@@ -33,6 +33,14 @@ void worker_failure_timeout(char *out, size_t size, double seconds);
 // A capture found nothing: message is apex_captures_apply()'s error.
 void worker_failure_capture(char *out, size_t size, const char *message);
 
+// A step read a user variable that is unset:
+// VariableNotSet("variable 'name' is not set").
+void worker_failure_unset(char *out, size_t size, const char *name);
+
+// A check failed the request, as a Locust test's response.failure()
+// words it: CatchResponseError('check status is done failed').
+void worker_failure_check(char *out, size_t size, const char *name);
+
 // The reason phrase of a status ("Not Found"), or "" for an unusual one.
 const char *worker_failure_reason(long status);
 

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cookies.h"
 #include "common/error.h"
 #include "common/loop.h"
 #include "common/scenario.h"
@@ -97,6 +98,11 @@ struct worker_kind_ops {
 // For kinds: the template context of user u (its variables and PRNG),
 // valid until u's next step.
 apex_template_ctx_t worker_user_template_ctx(worker_user_t *u);
+
+// For kinds: user u's cookie jar (common/cookies.h), or NULL when its
+// class keeps none. It lives as long as u; a user started again gets an
+// empty one.
+apex_cookie_jar_t *worker_user_cookies(worker_user_t *u);
 
 // For kinds: report the end of the step started on u. result is read
 // before anything else happens (its pointers may be the kind's buffers);

@@ -11,6 +11,15 @@
 // Parsed URLs depend on the base URL the master names. When it changes
 // they are rebuilt; the old ones are kept until the kind is destroyed, as
 // a transfer started before may still use them.
+//
+// Cookies: a user whose class keeps cookies has a jar (common/cookies.h),
+// not libcurl's cookie engine, so any HTTP engine behaves alike. Every
+// response's Set-Cookie lines go into the jar through the header
+// callback, and each request gets a Cookie header built from it. Such a
+// user follows redirects itself (up to WORKER_HTTP_MAX_REDIRS, as
+// requests does: 303, and 301/302 after a POST, become a GET), so each
+// hop stores its cookies and sends the ones for its own URL; the hops'
+// times and sizes add up to one sample, as with libcurl's own following.
 #include "worker/step_http.h"
 
 #include <errno.h>
@@ -21,6 +30,7 @@
 
 #include "common/alloc.h"
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/url.h"
 #include "common/version.h"
@@ -57,23 +67,32 @@ struct s_plan {
     size_t body_len;            // its length
     bool custom_method;         // needs CURLOPT_CUSTOMREQUEST
     bool constant;              // URL, headers and body are all constant
+    bool own_cookie;            // the step names a Cookie header: the
+                                // jar sends nothing over it
 };
 
 typedef struct {
-    s_http_t *http;             // the kind
-    worker_user_t *user;        // the user it belongs to
-    CURL *easy;                 // re-used for every request
-    const s_plan_t *plan;       // the step in flight, or the last one
-    bool in_flight;             // added to the multi handle
-    bool custom_method;         // CURLOPT_CUSTOMREQUEST is set
-    bool header_fn;             // CURLOPT_HEADERFUNCTION is set
-    const s_plan_t *applied;    // constant step whose options are set
-    const CURLU *applied_curlu; // the URL handle set with them
-    struct curl_slist *headers; // per-request headers, or NULL
-    apex_buf_t url;             // per-request URL
-    apex_buf_t body;            // per-request body
-    apex_buf_t resp_body;       // response body, when captured
-    apex_buf_t resp_headers;    // response headers, when captured
+    s_http_t *http;                 // the kind
+    worker_user_t *user;            // the user it belongs to
+    CURL *easy;                     // re-used for every request
+    const s_plan_t *plan;           // the step in flight, or the last one
+    bool in_flight;                 // added to the multi handle
+    bool custom_method;             // CURLOPT_CUSTOMREQUEST is set
+    bool header_fn;                 // CURLOPT_HEADERFUNCTION is set
+    const s_plan_t *applied;        // constant step whose options are set
+    const CURLU *applied_curlu;     // the URL handle set with them
+    struct curl_slist *headers;     // per-request headers, or NULL
+    apex_buf_t url;                 // per-request URL
+    apex_buf_t body;                // per-request body
+    apex_buf_t resp_body;           // response body, when captured
+    apex_buf_t resp_headers;        // response headers, when captured
+    apex_cookie_jar_t *jar;         // the user's cookie jar, or NULL
+    struct curl_slist *with_cookie; // the headers plus Cookie, or NULL
+    apex_buf_t cookie;              // the Cookie header's value
+    char *hop_url;                  // the URL of a redirect being followed
+    unsigned hops;                  // redirects followed for this step
+    uint64_t hop_us;                // time of the hops before this one
+    uint64_t hop_bytes;             // their content bytes
 } s_conn_t;
 
 static void s_on_done(void *arg, CURL *easy, void *priv, CURLcode res);
@@ -181,7 +200,7 @@ static void s_plan_url(s_http_t *self, s_plan_t *plan, apex_buf_t *url,
     if (!s_url_constant(req))
         return;
     uint64_t rng = 1; // constant templates draw nothing
-    apex_template_ctx_t ctx = {NULL, &rng};
+    apex_template_ctx_t ctx = {.vars = NULL, .rng = &rng};
     s_build_url(self, req, &ctx, url, scratch);
     plan->url = apex_strdup(apex_buf_str(url));
     CURLU *h = curl_url();
@@ -205,13 +224,16 @@ static void *s_plan(worker_kind_t *kind, const apex_step_t *step)
     plan->headers_constant = s_headers_constant(req);
     if (plan->headers_constant) {
         uint64_t rng = 1;
-        apex_template_ctx_t ctx = {NULL, &rng};
+        apex_template_ctx_t ctx = {.vars = NULL, .rng = &rng};
         plan->headers = s_header_list(req, &ctx, &scratch);
     }
     if (req->body && apex_template_constant(req->body)) {
         plan->body = apex_template_constant(req->body);
         plan->body_len = strlen(plan->body);
     }
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (strcasecmp(req->headers[i].name, "Cookie") == 0)
+            plan->own_cookie = true;
     plan->custom_method = strcmp(req->method, "GET") != 0 &&
                           strcmp(req->method, "POST") != 0 &&
                           strcmp(req->method, "HEAD") != 0;
@@ -294,6 +316,8 @@ static s_conn_t *s_conn_new(s_http_t *self, worker_user_t *u)
     conn->http = self;
     conn->user = u;
     conn->easy = easy;
+    conn->jar = worker_user_cookies(u);
+    apex_buf_init(&conn->cookie);
     apex_buf_init(&conn->url);
     apex_buf_init(&conn->body);
     apex_buf_init(&conn->resp_body);
@@ -304,7 +328,8 @@ static s_conn_t *s_conn_new(s_http_t *self, worker_user_t *u)
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(easy, CURLOPT_PROXY, ""); // no proxy lookups
-    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
+    // A user with a jar follows redirects itself (see the top).
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, conn->jar ? 0L : 1L);
     curl_easy_setopt(easy, CURLOPT_MAXREDIRS, WORKER_HTTP_MAX_REDIRS);
     // Only HTTP, whatever a master's host, a captured URL or a redirect
     // says: a hostile peer must not make us read file:// or talk ftp://.
@@ -323,6 +348,9 @@ static void s_conn_free(worker_kind_t *kind, void *c)
         worker_curlm_remove(self->multi, conn->easy);
     curl_easy_cleanup(conn->easy);
     curl_slist_free_all(conn->headers);
+    curl_slist_free_all(conn->with_cookie);
+    apex_buf_fini(&conn->cookie);
+    free(conn->hop_url);
     apex_buf_fini(&conn->url);
     apex_buf_fini(&conn->body);
     apex_buf_fini(&conn->resp_body);
@@ -410,6 +438,53 @@ static void s_apply_options(s_conn_t *conn, const s_plan_t *plan,
     conn->applied_curlu = plan->curlu;
 }
 
+// The URL of the request about to go out: a redirect's, the plan's
+// constant one, or the one built for this user.
+static const char *s_current_url(const s_conn_t *conn, const s_plan_t *plan)
+{
+    if (conn->hop_url)
+        return conn->hop_url;
+    return plan->curlu ? plan->url : apex_buf_str(&conn->url);
+}
+
+// The step's headers plus, when the jar has cookies for url, a Cookie
+// header built from them.
+static void s_apply_cookies(s_conn_t *conn, const s_plan_t *plan,
+                            const char *url)
+{
+    struct curl_slist *base =
+        plan->headers_constant ? plan->headers : conn->headers;
+    apex_buf_reset(&conn->cookie);
+    if (plan->own_cookie || !url ||
+        apex_cookie_jar_header(conn->jar, url, apex_wall_time(),
+                               &conn->cookie) == 0) {
+        curl_easy_setopt(conn->easy, CURLOPT_HTTPHEADER, base);
+        return;
+    }
+    struct curl_slist *list = NULL;
+    for (const struct curl_slist *l = base; l; l = l->next)
+        list = s_slist_add(list, l->data);
+    char *line = apex_sprintf("Cookie: %s", apex_buf_str(&conn->cookie));
+    list = s_slist_add(list, line);
+    free(line);
+    curl_easy_setopt(conn->easy, CURLOPT_HTTPHEADER, list);
+    curl_slist_free_all(conn->with_cookie); // no longer set on the handle
+    conn->with_cookie = list;
+}
+
+// Header callback on or off: curl drops headers with no function and no
+// data.
+static void s_want_headers(s_conn_t *conn, bool want)
+{
+    if (want == conn->header_fn)
+        return;
+    curl_easy_setopt(conn->easy, CURLOPT_HEADERFUNCTION,
+                     want ? s_write_header : NULL);
+    curl_easy_setopt(conn->easy, CURLOPT_HEADERDATA,
+                     want ? (void *)conn : NULL);
+    conn->header_fn = want;
+}
+
 static int s_start(worker_kind_t *kind, void *p, const apex_step_t *step,
                    worker_user_t *u, void **conn_p)
 {
@@ -428,14 +503,14 @@ static int s_start(worker_kind_t *kind, void *p, const apex_step_t *step,
         apex_template_ctx_t ctx = worker_user_template_ctx(u);
         s_apply_options(conn, plan, &ctx);
     }
-    if (step->needs_headers != conn->header_fn) {
-        // With no header function and no header data curl drops headers.
-        curl_easy_setopt(conn->easy, CURLOPT_HEADERFUNCTION,
-                         step->needs_headers ? s_write_header : NULL);
-        curl_easy_setopt(conn->easy, CURLOPT_HEADERDATA,
-                         step->needs_headers ? (void *)conn : NULL);
-        conn->header_fn = step->needs_headers;
-    }
+    s_want_headers(conn, step->needs_headers || conn->jar);
+    free(conn->hop_url);
+    conn->hop_url = NULL;
+    conn->hops = 0;
+    conn->hop_us = 0;
+    conn->hop_bytes = 0;
+    if (conn->jar)
+        s_apply_cookies(conn, plan, s_current_url(conn, plan));
     apex_buf_reset(&conn->resp_body);
     apex_buf_reset(&conn->resp_headers);
     conn->plan = plan;
@@ -478,6 +553,92 @@ static void s_failure_text(const s_conn_t *conn, CURLcode res, long status,
                           step->http->nexpect, step->name, url);
 }
 
+// The value of the last header called name in the response, or NULL (a
+// new string).
+static char *s_response_header(const s_conn_t *conn, const char *name)
+{
+    const char *h = apex_buf_str(&conn->resp_headers);
+    const char *end = h + conn->resp_headers.len;
+    size_t n = strlen(name);
+    char *found = NULL;
+    for (const char *line = h; line < end;) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        const char *next = eol ? eol + 1 : end;
+        if (!eol)
+            eol = end;
+        if (eol > line && eol[-1] == '\r')
+            eol--;
+        if ((size_t)(eol - line) > n && line[n] == ':' &&
+            strncasecmp(line, name, n) == 0) {
+            const char *v = line + n + 1;
+            while (v < eol && (*v == ' ' || *v == '\t'))
+                v++;
+            free(found);
+            found = apex_strndup(v, (size_t)(eol - v));
+        }
+        line = next;
+    }
+    return found;
+}
+
+// The absolute URL location names, relative to base (a new string), or
+// NULL when libcurl cannot make one.
+static char *s_resolve(const char *base, const char *location)
+{
+    CURLU *h = curl_url();
+    char *out = NULL, *text = NULL;
+    if (h && curl_url_set(h, CURLUPART_URL, base, 0) == CURLUE_OK &&
+        curl_url_set(h, CURLUPART_URL, location, 0) == CURLUE_OK &&
+        curl_url_get(h, CURLUPART_URL, &text, 0) == CURLUE_OK)
+        out = apex_strdup(text);
+    curl_free(text);
+    curl_url_cleanup(h);
+    return out;
+}
+
+// A user with a jar follows a redirect itself: true when the next hop
+// is under way (its time and size so far are kept for the sample).
+static bool s_is_redirect(long status)
+{
+    return status == 301 || status == 302 || status == 303 || status == 307 ||
+           status == 308;
+}
+
+static bool s_follow(s_http_t *self, s_conn_t *conn, long status, uint64_t us,
+                     uint64_t bytes)
+{
+    if (!s_is_redirect(status) || conn->hops >= WORKER_HTTP_MAX_REDIRS)
+        return false;
+    char *location = s_response_header(conn, "Location");
+    char *next =
+        location ? s_resolve(s_current_url(conn, conn->plan), location) : NULL;
+    free(location);
+    if (!next)
+        return false;
+    const char *method = conn->plan->step->http->method;
+    if ((status == 303 && strcmp(method, "HEAD") != 0) ||
+        ((status == 301 || status == 302) && strcmp(method, "POST") == 0)) {
+        curl_easy_setopt(conn->easy, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(conn->easy, CURLOPT_CUSTOMREQUEST, NULL);
+        conn->custom_method = false;
+    }
+    free(conn->hop_url);
+    conn->hop_url = next;
+    conn->hops++;
+    conn->hop_us += us;
+    conn->hop_bytes += bytes;
+    conn->applied = NULL; // the next step sets every option again
+    curl_easy_setopt(conn->easy, CURLOPT_CURLU, NULL);
+    curl_easy_setopt(conn->easy, CURLOPT_URL, conn->hop_url);
+    s_apply_cookies(conn, conn->plan, conn->hop_url);
+    apex_buf_reset(&conn->resp_body);
+    apex_buf_reset(&conn->resp_headers);
+    if (worker_curlm_add(self->multi, conn->easy) != 0)
+        return false;
+    conn->in_flight = true;
+    return true;
+}
+
 static void s_on_done(void *arg, CURL *easy, void *priv, CURLcode res)
 {
     s_http_t *self = arg;
@@ -491,11 +652,24 @@ static void s_on_done(void *arg, CURL *easy, void *priv, CURLcode res)
     curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total_us);
     curl_easy_getinfo(easy, CURLINFO_SIZE_DOWNLOAD_T, &bytes);
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    uint64_t us = total_us > 0 ? (uint64_t)total_us : 0;
+    uint64_t size = bytes > 0 ? (uint64_t)bytes : 0;
+    if (conn->jar) {
+        apex_cookie_jar_set_from_headers(
+            conn->jar, s_current_url(conn, conn->plan),
+            apex_buf_str(&conn->resp_headers), conn->resp_headers.len,
+            apex_wall_time());
+        if (res == CURLE_OK && s_follow(self, conn, status, us, size))
+            return;
+    }
     char failure[WORKER_FAILURE_MAX];
+    if (conn->jar && res == CURLE_OK && s_is_redirect(status) &&
+        conn->hops >= WORKER_HTTP_MAX_REDIRS)
+        res = CURLE_TOO_MANY_REDIRECTS; // worded as libcurl's own following
     s_failure_text(conn, res, status, failure, sizeof failure);
     worker_result_t result = {
-        .elapsed_us = total_us > 0 ? (uint64_t)total_us : 0,
-        .bytes = bytes > 0 ? (uint64_t)bytes : 0,
+        .elapsed_us = conn->hop_us + us,
+        .bytes = conn->hop_bytes + size,
         .failure = failure[0] ? failure : NULL,
         .headers = apex_buf_str(&conn->resp_headers),
         .headers_len = conn->resp_headers.len,

@@ -8,6 +8,13 @@
 // or go on with the next step of a sequence; when the task ends, count
 // the iteration, free a user that was told to stop, or wait the class's
 // think time on the user's timer before the next task.
+//
+// Before a step starts, the user variables its templates read are
+// checked: one that is unset fails the step ("variable 'x' is not set")
+// instead of sending an empty string. Each task (on_start too) takes the
+// rows of the sequential and random data sets it reads for its whole
+// length, so a login sends the username and password of one row; a
+// per_user data set's row is fixed by the user index.
 #include "worker/user.h"
 
 #include <stdlib.h>
@@ -57,6 +64,19 @@ worker_user_t *worker_user_new(worker_engine_t *engine, worker_class_t *cls)
     u->rng = apex_rng_seed(apex_rng_next(&engine->rng));
     size_t nvars = engine->scenario->nvars;
     u->vars = apex_calloc(nvars ? nvars : 1, sizeof *u->vars);
+    u->vars_json = apex_calloc(nvars ? nvars : 1, 1);
+    u->ordinal = worker_engine_take_ordinal(engine);
+    u->info.user_index =
+        engine->index_base + (int64_t)u->ordinal * engine->index_stride;
+    u->info.worker_index = engine->worker_index;
+    const apex_scenario_t *scn = engine->scenario;
+    u->rows = apex_calloc(scn->ndata + 1, sizeof *u->rows);
+    for (size_t d = 0; d < scn->ndata; d++) // per_user: fixed; others:
+        u->rows[d] = apex_dataset_row(      // replaced per task
+            &scn->data[d], (size_t)u->info.user_index % scn->data[d].nrows);
+    u->info.rows = u->rows;
+    if (cls->cls->cookies)
+        u->cookies = apex_cookie_jar_new();
     apex_timer_init(&u->timer, s_on_timer, u);
     return u;
 }
@@ -71,12 +91,25 @@ void worker_user_free(worker_user_t *u)
     for (size_t i = 0; i < engine->scenario->nvars; i++)
         free(u->vars[i]);
     free(u->vars);
+    free(u->vars_json);
+    free(u->rows);
+    worker_engine_put_ordinal(engine, u->ordinal);
+    apex_cookie_jar_destroy(&u->cookies);
     free(u);
 }
 
 apex_template_ctx_t worker_user_template_ctx(worker_user_t *u)
 {
-    return (apex_template_ctx_t){(const char *const *)u->vars, &u->rng};
+    u->info.iteration = (int64_t)u->done_tasks;
+    return (apex_template_ctx_t){.vars = (const char *const *)u->vars,
+                                 .rng = &u->rng,
+                                 .vars_json = u->vars_json,
+                                 .user = &u->info};
+}
+
+apex_cookie_jar_t *worker_user_cookies(worker_user_t *u)
+{
+    return u->cookies;
 }
 
 // Microseconds to wait after a task, by the class's rule.
@@ -120,8 +153,10 @@ static void s_task_done(worker_user_t *u)
     worker_engine_t *engine = u->engine;
     bool was_on_start = u->task == &u->cls->on_start;
     u->task = NULL;
-    if (!was_on_start)
+    if (!was_on_start) {
         engine->iterations++;
+        u->done_tasks++;
+    }
     if (u->stopping) {
         worker_engine_release(engine, u);
         return;
@@ -139,10 +174,33 @@ static void s_task_done(worker_user_t *u)
     apex_timer_start(engine->loop, &u->timer, s_wait_us(u));
 }
 
+// The rows of the sequential and random data sets for the task starting.
+static void s_take_rows(worker_user_t *u)
+{
+    worker_engine_t *engine = u->engine;
+    const apex_scenario_t *scn = engine->scenario;
+    for (size_t d = 0; d < scn->ndata; d++) {
+        const apex_dataset_t *set = &scn->data[d];
+        uint64_t row;
+        if (set->mode == APEX_DATA_PER_USER)
+            continue;
+        if (set->mode == APEX_DATA_RANDOM) {
+            row = apex_rng_below(&u->rng, set->nrows);
+        } else { // this worker's rows: position, position + workers, ...
+            uint64_t n = engine->data_next[d]++;
+            row = ((uint64_t)engine->index_base +
+                   n * (uint64_t)engine->index_stride) %
+                  set->nrows;
+        }
+        u->rows[d] = apex_dataset_row(set, (size_t)row);
+    }
+}
+
 bool worker_user_run_on_start(worker_user_t *u)
 {
     if (u->cls->on_start.nsteps == 0)
         return false;
+    s_take_rows(u);
     u->task = &u->cls->on_start;
     u->step = 0;
     s_start_step(u);
@@ -157,9 +215,27 @@ void worker_user_start_task(worker_user_t *u)
         return;
     }
     uint32_t t = cls->pick[apex_rng_below(&u->rng, cls->npick)];
+    s_take_rows(u);
     u->task = &u->cls->tasks[t];
     u->step = 0;
     s_start_step(u);
+}
+
+static apex_stats_entry_t *s_entry(worker_user_t *u, const worker_step_t *step);
+
+// The first user variable step reads that is unset, or NULL.
+static const char *s_unset(worker_user_t *u, const worker_step_t *step)
+{
+    const apex_step_t *model = step->model;
+    if (model->nuses == 0)
+        return NULL;
+    apex_template_ctx_t ctx = worker_user_template_ctx(u);
+    for (size_t i = 0; i < model->nuses; i++) {
+        const char *name = apex_template_unset(model->uses[i], &ctx);
+        if (name)
+            return name;
+    }
+    return NULL;
 }
 
 static void s_start_step(worker_user_t *u)
@@ -167,6 +243,17 @@ static void s_start_step(worker_user_t *u)
     worker_engine_t *engine = u->engine;
     const worker_step_t *step = &u->task->steps[u->step];
     u->started = apex_loop_now(engine->loop);
+    const char *unset = s_unset(u, step);
+    if (unset) {
+        // Not sent: a failure of the step, which ends the task.
+        char text[WORKER_FAILURE_MAX];
+        worker_failure_unset(text, sizeof text, unset);
+        apex_stats_record_failure(engine->stats, s_entry(u, step), text,
+                                  worker_engine_wall(engine));
+        u->intended = 0;
+        s_task_done(u);
+        return;
+    }
     if (step->ops->start(step->kind, step->plan, step->model, u,
                          &u->conns[step->model->kind]) != 0) {
         // The kind logged why; try a new task in a second.
@@ -228,11 +315,29 @@ void worker_user_step_done(worker_user_t *u, const worker_result_t *result)
     char capture[WORKER_FAILURE_MAX];
     if (!failure && step->model->ncaptures) {
         apex_error_t err = {""};
-        if (apex_captures_apply(
+        if (apex_captures_apply_typed(
                 step->model, result->headers, result->headers_len, result->body,
-                result->body_len, u->vars, &u->rng, &err) != 0) {
+                result->body_len, u->vars, u->vars_json, &u->rng, &err) != 0) {
             worker_failure_capture(capture, sizeof capture, err.msg);
             failure = capture;
+        }
+    }
+    char check[WORKER_FAILURE_MAX];
+    if (!failure && step->model->nchecks) {
+        const apex_step_t *model = step->model;
+        bool passed[APEX_CHECK_MAX_PER_STEP];
+        long hard =
+            apex_checks_apply(model, result->headers, result->headers_len,
+                              result->body, result->body_len, passed);
+        for (size_t i = 0; i < model->nchecks; i++) {
+            if (passed[i])
+                engine->check_passes[model->checks[i].slot]++;
+            else
+                engine->check_fails[model->checks[i].slot]++;
+        }
+        if (hard >= 0) {
+            worker_failure_check(check, sizeof check, model->checks[hard].name);
+            failure = check;
         }
     }
     if (failure) {

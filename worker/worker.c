@@ -154,12 +154,35 @@ static void s_metrics(worker_t *self, proto_stats_extra_t *extra,
     extra->gauges = gauges;
 }
 
+// The checks counted since the last report, with their names (borrowed
+// from the scenario): a new array of *n the caller frees.
+static proto_check_t *s_checks(worker_t *self, size_t *n)
+{
+    const uint64_t *passes, *fails;
+    size_t all;
+    worker_engine_checks(self->engine, &passes, &fails, &all);
+    proto_check_t *out = apex_calloc(all + 1, sizeof *out);
+    const apex_scenario_t *scn = worker_engine_scenario(self->engine);
+    *n = 0;
+    for (size_t i = 0; i < all; i++) {
+        if (passes[i] == 0 && fails[i] == 0)
+            continue;
+        out[*n].name = scn->check_names[i];
+        out[*n].passes = passes[i];
+        out[*n].fails = fails[i];
+        (*n)++;
+    }
+    return out;
+}
+
 static bool s_send_stats(worker_t *self)
 {
     size_t n = 0;
     proto_count_t *counts = s_counts(self, &n);
     apex_stats_t *stats = worker_engine_stats(self->engine);
     proto_stats_extra_t extra = {0};
+    proto_check_t *checks = s_checks(self, &extra.nchecks);
+    extra.checks = checks;
     proto_metric_t counters[WORKER_MAX_METRICS], gauges[WORKER_MAX_METRICS];
     int64_t now[WORKER_MAX_METRICS];
     s_metrics(self, &extra, counters, gauges, now);
@@ -169,14 +192,16 @@ static bool s_send_stats(worker_t *self)
                        (int64_t)worker_engine_user_count(self->engine), &extra,
                        self->id);
     free(counts);
+    free(checks);
     if (!s_send(self)) {
-        // Keep the deltas for the next report.
+        // Keep the deltas (and the checks' counts) for the next report.
         worker_engine_put_back_counters(self->engine, extra.iterations,
                                         extra.dropped_iterations);
         return false;
     }
     memcpy(self->reported, now, self->nmetrics * sizeof *now);
     apex_stats_reset(stats, apex_wall_time());
+    worker_engine_clear_checks(self->engine);
     return true;
 }
 
@@ -355,7 +380,7 @@ static int s_take_scenario(worker_t *self, const char *text)
     }
     apex_error_t err = {""};
     apex_scenario_t *scn =
-        apex_scenario_parse(text, strlen(text), "master's scenario", &err);
+        apex_scenario_parse_wire(text, strlen(text), "master's scenario", &err);
     if (!scn || worker_engine_set_scenario(self->engine, &scn, &err) != 0) {
         apex_scenario_destroy(&scn);
         apex_err("%s", err.msg);
@@ -389,6 +414,12 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
         apex_stats_reset(worker_engine_stats(self->engine), apex_wall_time());
     self->state = WORKER_SPAWNING;
     worker_engine_set_host(self->engine, msg->host);
+    if (msg->worker_count > 0)
+        worker_engine_set_index(self->engine, msg->worker_position,
+                                msg->worker_position, msg->worker_count);
+    else // a Locust master: its ack index, indexes unique here only
+        worker_engine_set_index(self->engine, self->index > 0 ? self->index : 0,
+                                0, 1);
     worker_engine_set_stop_timeout(self->engine, msg->stop_timeout);
     // The open model is an apex extension: off unless the master asks.
     worker_engine_set_arrival(self->engine, msg->arrival_rate >= 0,
@@ -570,6 +601,8 @@ worker_t *worker_new(const worker_options_t *options, apex_error_t *err)
         goto fail;
     if (options->scenario_path) {
         apex_scenario_t *scn = apex_scenario_load(options->scenario_path, err);
+        for (size_t i = 0; scn && i < scn->nwarnings; i++)
+            apex_warn("%s", scn->warnings[i]);
         if (!scn || worker_engine_set_scenario(self->engine, &scn, err) != 0) {
             apex_scenario_destroy(&scn);
             goto fail;

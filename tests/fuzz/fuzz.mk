@@ -25,7 +25,7 @@ FUZZ_RSS_MB ?= 2048
 FUZZ_TIMEOUT ?= 10
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_NAMES := proto histogram scenario captures shape stages thresholds \
-	threshold_arg cli ws ws_client out
+	threshold_arg cli ws ws_client out cookies jsonpath checks
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 
 FUZZ_PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson

@@ -107,7 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                      b ? body_size : 0, vars, &rng, &err);
         FUZZ_CHECK(rc == 0 || apex_error_is_set(&err),
                    "failed without an error");
-        apex_template_ctx_t ctx = {(const char *const *)vars, &rng};
+        apex_template_ctx_t ctx = {.vars = (const char *const *)vars,
+                                   .rng = &rng};
         apex_buf_reset(&out);
         s_expand(r->http->path, &ctx, &out);
         for (size_t i = 0; i < r->http->nquery; i++)

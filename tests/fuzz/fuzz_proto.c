@@ -110,6 +110,8 @@ static void s_reencode(const proto_msg_t *msg)
             .arrival_rate = msg->arrival_rate,
             .arrival_max_users = msg->arrival_max_users,
             .reset_stats = msg->reset_stats,
+            .worker_position = msg->worker_position,
+            .worker_count = msg->worker_count,
         };
         proto_encode_spawn(&out, msg->timestamp, msg->counts, msg->ncounts,
                            msg->host, msg->stop_timeout, &opts, node);

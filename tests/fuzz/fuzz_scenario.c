@@ -66,6 +66,11 @@ static void s_use_request(const apex_scenario_t *sc, const apex_step_t *r,
 {
     FUZZ_CHECK(r->name && r->type, "step without %s",
                !r->name ? "name" : "type");
+    bool passed[APEX_CHECK_MAX_PER_STEP];
+    (void)apex_checks_apply(r, s_headers, sizeof s_headers - 1, s_body,
+                            sizeof s_body - 1, passed);
+    if (r->kind != APEX_STEP_HTTP && r->kind != APEX_STEP_WS)
+        return; // a sleep step: nothing to expand
     FUZZ_CHECK(r->kind == APEX_STEP_HTTP ? r->http != NULL : r->ws != NULL,
                "step of kind %d without its part", (int)r->kind);
     for (int pass = 0; pass < 3; pass++) {
@@ -76,7 +81,8 @@ static void s_use_request(const apex_scenario_t *sc, const apex_step_t *r,
                       : pass == 1 ? apex_strdup("")
                                   : apex_strdup("\"\\\n\x01${x}$$%s{}");
         }
-        apex_template_ctx_t ctx = {(const char *const *)vars, rng};
+        apex_template_ctx_t ctx = {.vars = (const char *const *)vars,
+                                   .rng = rng};
         if (r->kind == APEX_STEP_HTTP)
             s_expand_http(r, &ctx, out);
         else

@@ -27,6 +27,7 @@ ROUTE_KEYS = [
     "GET /api/v1/agents",
     "GET /api/v1/dags",
     "POST /api/v1/dags/{id}/execute",
+    "POST /api/v1/login",
     "other",
 ]
 USUAL_STATUSES = ["200", "201", "202", "400", "404", "405", "413", "500"]
@@ -279,6 +280,47 @@ class RoutesTest(TargetCase):
             self.assertIs(conn.sock, sock, "connection was not kept alive")
 
 
+class LoginTest(TargetCase):
+
+    def test_login_sets_a_session_cookie_that_require_login_accepts(self):
+        base = self.start("--require-login")
+        status, value = self.get(base, "/api/v1/tasks")
+        self.assertError(status, value, 401, "login required")
+        self.assertEqual(self.get(base, "/health")[0], 200)  # not /api/*
+        status, headers, body = apexlib.http(
+            "POST", base + "/api/v1/login",
+            {"username": "alice", "password": "pw"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body), {"username": "alice"})
+        cookie = headers["Set-Cookie"]
+        self.assertRegex(cookie,
+                         r"^apex_session=[0-9a-f]{32}; Path=/; HttpOnly$")
+        session = cookie.split(";")[0]
+        for path in ("/api/v1/tasks", "/api/v1/agents", "/api/v1/dags"):
+            status, _ = self.get(base, path, headers={"Cookie": session})
+            self.assertEqual(status, 200, path)
+        forged = session[:-1] + ("0" if session[-1] != "0" else "1")
+        status, value = self.get(base, "/api/v1/dags",
+                                 headers={"Cookie": forged})
+        self.assertError(status, value, 401, "login required")
+        for bad in ({}, {"username": "a"}, {"username": "", "password": "x"},
+                    {"username": 1, "password": "x"}):
+            status, value = self.post(base, "/api/v1/login", bad)
+            self.assertError(status, value, 400, "username")
+        self.assertEqual(self.get(base, "/api/v1/login")[0], 405)
+        self.post(base, "/api/v1/login", {"username": "bob", "password": "x"})
+        self.post(base, "/api/v1/login", {"username": "bob", "password": "x"})
+        stats = apexlib.target_stats(base)
+        self.assertEqual(stats["logins"], {"total": 3, "others": 0,
+                                           "users": {"alice": 1, "bob": 2}})
+        self.assertEqual(stats["requests"]["POST /api/v1/login"], 7)
+        self.assertEqual(stats["status"]["401"], 2)
+
+    def test_without_require_login_the_api_is_open(self):
+        base = self.start()
+        self.assertEqual(self.get(base, "/api/v1/tasks")[0], 200)
+
+
 class StatsTest(TargetCase):
 
     def test_stats_shape_when_idle(self):
@@ -286,7 +328,7 @@ class StatsTest(TargetCase):
         stats = apexlib.target_stats(base)
         self.assertEqual(list(stats.keys()),
                          ["total", "requests", "status", "errors_injected",
-                          "websocket"])
+                          "websocket", "logins"])
         self.assertEqual(list(stats["requests"].keys()), ROUTE_KEYS)
         self.assertEqual(list(stats["status"].keys()), USUAL_STATUSES)
         # start_target reset the counts after its probes of /health.
@@ -327,7 +369,8 @@ class StatsTest(TargetCase):
             "GET /health": 3, "GET /api/v1/tasks": 1,
             "POST /api/v1/tasks": 3, "GET /api/v1/tasks/{id}": 2,
             "GET /api/v1/agents": 2, "GET /api/v1/dags": 1,
-            "POST /api/v1/dags/{id}/execute": 2, "other": 2})
+            "POST /api/v1/dags/{id}/execute": 2, "POST /api/v1/login": 0,
+            "other": 2})
         self.assertEqual(stats["total"], 16)
         self.assertEqual(stats["status"], {
             "200": 8, "201": 2, "202": 1, "400": 1, "404": 3, "405": 1,

@@ -139,7 +139,7 @@ const apex_header_t *check_header(const apex_step_t *step, const char *name)
 char *check_expand(const apex_template_t *t, const char *const *vars,
                    uint64_t *rng)
 {
-    apex_template_ctx_t ctx = {vars, rng};
+    apex_template_ctx_t ctx = {.vars = vars, .rng = rng};
     apex_buf_t out;
     apex_buf_init(&out);
     apex_template_expand(t, &ctx, &out);

@@ -131,7 +131,24 @@ static void s_test_spawn(void)
     CHECK(msg->stop_timeout == -1);
     CHECK_STR(msg->scenario, opts.scenario);
     CHECK(msg->reset_stats);
+    CHECK_EQ(msg->worker_position, -1); // not sent
+    CHECK_EQ(msg->worker_count, 0);
     proto_msg_destroy(&msg);
+    // The worker's place in the dispatch (apex extension keys).
+    opts.worker_position = 2;
+    opts.worker_count = 3;
+    proto_encode_spawn(&buf, 1.5, pc, 3, NULL, -1, &opts, PROTO_TEST_NODE);
+    msg = proto_test_decode_buf(&buf);
+    CHECK_EQ(msg->worker_position, 2);
+    CHECK_EQ(msg->worker_count, 3);
+    proto_msg_destroy(&msg);
+    opts.worker_position = 3; // not below the count: refused
+    proto_encode_spawn(&buf, 1.5, pc, 3, NULL, -1, &opts, PROTO_TEST_NODE);
+    apex_error_t perr = {""};
+    CHECK(proto_decode(buf.data, buf.len, &perr) == NULL);
+    CHECK(strstr(perr.msg, "apex_worker_index"));
+    opts.worker_position = 0;
+    opts.worker_count = 0;
     proto_encode_spawn(&buf, 2.0, pc, 1, NULL, 0, NULL, PROTO_TEST_NODE);
     msg = proto_test_decode_buf(&buf);
     CHECK(!msg->reset_stats);

@@ -697,8 +697,37 @@ static void s_test_metrics(void)
                          "64 metrics");
 }
 
+// Checks' counts ride next to the stats (apex_checks): round trip, and
+// hostile maps refused.
+static void s_test_checks(void)
+{
+    apex_stats_t *stats = apex_stats_new(PROTO_TEST_T0);
+    proto_check_t checks[] = {{"status is done", 7, 1},
+                              {"h\xc3\xa9 \"quoted\"", 0, 3}};
+    proto_stats_extra_t extra = {.checks = checks, .nchecks = 2};
+    apex_buf_t buf;
+    apex_buf_init(&buf);
+    proto_encode_stats(&buf, stats, NULL, 0, 0, &extra, PROTO_TEST_NODE);
+    proto_msg_t *msg = proto_test_decode_buf(&buf);
+    CHECK_EQ(msg->nchecks, 2);
+    CHECK_STR(msg->checks[0].name, "status is done");
+    CHECK_EQ(msg->checks[0].passes, 7);
+    CHECK_EQ(msg->checks[1].fails, 3);
+    CHECK_STR(msg->checks[1].name, checks[1].name);
+    proto_msg_destroy(&msg);
+    proto_check_t empty[] = {{"", 1, 1}};
+    extra.checks = empty;
+    extra.nchecks = 1;
+    proto_encode_stats(&buf, stats, NULL, 0, 0, &extra, PROTO_TEST_NODE);
+    proto_test_decode_bad(buf.data, buf.len,
+                          "stats: $.apex_checks: expected check names");
+    apex_buf_fini(&buf);
+    apex_stats_destroy(&stats);
+}
+
 void test_proto_stats(bool verbose)
 {
+    s_test_checks();
     (void)verbose;
     s_test_stats_round_trip();
     s_test_metrics();

@@ -124,7 +124,7 @@ static void s_test_wire(void)
 
     // A worker with another environment resolves the same way.
     setenv("APEX_T_URL", "http://b:2", 1);
-    unsetenv("APEX_T_TOKEN");
+    setenv("APEX_T_TOKEN", "", 1); // set: unset, a plain use is an error
     setenv("APEX_T_UNSET", "zzz", 1);
     apex_scenario_t *worker =
         apex_scenario_parse(master->wire, strlen(master->wire), "wire", &err);
@@ -174,7 +174,7 @@ static void s_test_document_errors(bool verbose)
     check_scenario_error(verbose, "{'userz': []}",
                          "apex.json: $.userz: unknown key (expected one of: "
                          "description, host, headers, env, shape, thresholds, "
-                         "users)",
+                         "users, data)",
                          NULL);
     check_scenario_error(verbose, "{'description': 1, 'users': []}",
                          "apex.json: $.description: expected a string", NULL);
@@ -237,7 +237,7 @@ static void s_test_user_errors(bool verbose)
     check_user_error(verbose, "'name': 'U', 'taks': []",
                      "apex.json: $.users[0].taks: unknown key (expected "
                      "one of: name, weight, fixed_count, wait, on_start, "
-                     "tasks, tags)",
+                     "tasks, cookies, tags)",
                      NULL);
     check_user_error(verbose,
                      "'name': 'U', 'fixed_count': -1, "
@@ -353,12 +353,12 @@ static void s_test_task_errors(bool verbose)
     check_task_error(verbose, "{'request': {'path': '/', 'paht': '/'}}",
                      AT(".request.paht: unknown key (expected one of: "
                         "method, path, name, query, headers, json, body, "
-                        "expect, capture, timeout)"),
+                        "expect, capture, timeout, check)"),
                      NULL);
     check_task_error(verbose, "{'path': '/', 'bdy': 'x'}",
                      AT(".bdy: unknown key (expected one of: method, path, "
                         "name, query, headers, json, body, expect, "
-                        "capture, timeout, weight, task, tags)"),
+                        "capture, timeout, check, weight, task, tags)"),
                      NULL);
     check_task_error(verbose, "{'request': {'path': '/', 'weight': 2}}",
                      AT(".request.weight: unknown key"), NULL);

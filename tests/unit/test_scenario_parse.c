@@ -120,7 +120,7 @@ static void s_test_templates(void)
     setenv("APEX_T_P", "v", 1);
     unsetenv("APEX_T_Q");
     apex_template_t *t =
-        apex_parse_template(&p, "${APEX_T_P}${APEX_T_Q}/${x}", false);
+        apex_parse_template(&p, "${APEX_T_P}${APEX_T_Q:-}/${x}", false);
     CHECK(t);
     CHECK_STR(apex_template_display(t), "v/{x}");
     apex_template_destroy(&t);

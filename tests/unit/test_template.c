@@ -60,7 +60,8 @@ static int s_env(void *arg, const char *name, size_t len, const char **value,
 static apex_template_t *s_compile(const char *src, bool json, s_scope_t *scope,
                                   apex_error_t *err)
 {
-    apex_template_scope_t sc = {s_var_slot, s_env, scope};
+    apex_template_scope_t sc = {
+        .var_slot = s_var_slot, .env = s_env, .arg = scope};
     return apex_template_compile(src, json, &sc, err);
 }
 
@@ -100,7 +101,7 @@ static void s_test_compile(void)
 {
     s_check_constant("", false, "");
     s_check_constant("plain $ text $$ and $x", false, "plain $ text $ and $x");
-    s_check_constant("<${E}|${U}|${U:-d}|${E:+alt}|${U:+alt}>", false,
+    s_check_constant("<${E}|${U:-}|${U:-d}|${E:+alt}|${U:+alt}>", false,
                      "<e||d|alt|>");
     s_check_constant("${Q}", false, "say \"hi\"\\");
     s_check_constant("{\"k\":\"${Q}\"}", true,
@@ -217,7 +218,7 @@ static apex_scenario_t *s_parse_placeholders(void)
         "  'H-Nested': '${a:-${b:-${APEX_T_UNSET:-deep}}}',"
         "  'H-Dollar': '$$5 and $x $',"
         "  'H-Env': '${APEX_T_TOKEN}',"
-        "  'H-Unset': '<${APEX_T_UNSET}>',"
+        "  'H-Unset': '<${APEX_T_UNSET:-}>',"
         "  'H-EnvDef': '${APEX_T_UNSET:-d}',"
         "  'H-EnvAlt': '${APEX_T_TOKEN:+alt}',"
         "  'H-EnvNoAlt': '${APEX_T_UNSET:+alt}',"

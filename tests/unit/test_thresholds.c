@@ -209,19 +209,20 @@ static void s_test_arg_errors(void)
                               "as 'http_req_duration: p(95)<500'");
     s_check_arg_error("", "'': expected 'metric: expression', such as "
                           "'http_req_duration: p(95)<500'");
-    s_check_arg_error("foo: p(95)<5",
-                      "--threshold: unknown metric 'foo' (expected one of: "
-                      "http_req_duration, http_req_failed, http_reqs, "
-                      "iterations, dropped_iterations, ws_connecting, "
-                      "ws_msg_latency, ws_ping, ws_sessions, ws_msgs_sent, "
-                      "ws_msgs_received, ws_drop_rate, ws_connections)");
+    s_check_arg_error(
+        "foo: p(95)<5",
+        "--threshold: unknown metric 'foo' (expected one of: "
+        "http_req_duration, http_req_failed, http_reqs, "
+        "iterations, dropped_iterations, ws_connecting, "
+        "ws_msg_latency, ws_ping, ws_sessions, ws_msgs_sent, "
+        "ws_msgs_received, ws_drop_rate, ws_connections, checks)");
     s_check_arg_error(": count<1", "--threshold: unknown metric '' (expected "
                                    "one of: http_req_duration, "
                                    "http_req_failed, http_reqs, iterations, "
                                    "dropped_iterations, ws_connecting, "
                                    "ws_msg_latency, ws_ping, ws_sessions, "
                                    "ws_msgs_sent, ws_msgs_received, "
-                                   "ws_drop_rate, ws_connections)");
+                                   "ws_drop_rate, ws_connections, checks)");
     s_check_arg_error("http_req_duration: p(101)<5",
                       "--threshold: 'p(101)<5': expected p(N) with N from 0 "
                       "to 100");
@@ -393,16 +394,48 @@ static void s_test_json_errors(void)
                        "s.json: $.thresholds[\"http_reqs\"].abortOnFails: "
                        "unknown key (expected threshold, abortOnFail, "
                        "delayAbortEval)");
-    s_check_json_error("{\"nope\": [\"count>0\"]}",
-                       "s.json: $.thresholds[\"nope\"][0]: unknown metric "
-                       "'nope' (expected one of: http_req_duration, "
-                       "http_req_failed, http_reqs, iterations, "
-                       "dropped_iterations, ws_connecting, ws_msg_latency, "
-                       "ws_ping, ws_sessions, ws_msgs_sent, "
-                       "ws_msgs_received, ws_drop_rate, ws_connections)");
+    s_check_json_error(
+        "{\"nope\": [\"count>0\"]}",
+        "s.json: $.thresholds[\"nope\"][0]: unknown metric "
+        "'nope' (expected one of: http_req_duration, "
+        "http_req_failed, http_reqs, iterations, "
+        "dropped_iterations, ws_connecting, ws_msg_latency, "
+        "ws_ping, ws_sessions, ws_msgs_sent, "
+        "ws_msgs_received, ws_drop_rate, ws_connections, checks)");
     s_check_json_error("{\"http_reqs\": {\"threshold\": \"p(95)<1\"}}",
                        "s.json: $.thresholds[\"http_reqs\"]: 'p(95)<1': "
                        "http_reqs takes count, rate");
+}
+
+// checks: rate passed, per name or for all; none made: no data.
+static void s_test_checks(void)
+{
+    apex_stats_t *empty = apex_stats_new(S_NOW);
+    master_check_t items[] = {{"status is done", 99, 1}, {"has items", 50, 50}};
+    master_checks_t checks = {items, 2};
+    master_th_input_t in = {
+        .stats = empty, .duration = S_DURATION, .checks = &checks};
+    master_thresholds_t th = {0};
+    apex_error_t err = {""};
+    CHECK_EQ(master_thresholds_parse_arg(
+                 &th, "checks{name:status is done}: rate>0.98", &err),
+             0);
+    CHECK_EQ(master_thresholds_parse_arg(&th, "checks: rate>0.99", &err), 0);
+    CHECK_EQ(
+        master_thresholds_parse_arg(&th, "checks{name:nope}: rate>0.5", &err),
+        0);
+    CHECK(!master_thresholds_evaluate(&th, &in));
+    CHECK(th.items[0].ok && th.items[0].observed == 0.99);
+    CHECK(!th.items[1].ok && th.items[1].observed == 149.0 / 200.0);
+    CHECK_STR(master_threshold_unit(&th.items[1]), "");
+    CHECK(th.items[2].ok && !th.items[2].has_observed);
+    CHECK_EQ(
+        master_thresholds_parse_arg(&th, "checks{method:GET}: rate>0.5", &err),
+        -1);
+    CHECK(strstr(err.msg, "checks take {name:CHECK NAME} only"));
+    CHECK_EQ(master_thresholds_parse_arg(&th, "checks: count>1", &err), -1);
+    master_thresholds_fini(&th);
+    apex_stats_destroy(&empty);
 }
 
 // Statistics without a single request: every threshold passes, with no
@@ -507,6 +540,7 @@ void test_thresholds(bool verbose)
     s_test_json(&in);
     s_test_json_errors();
     s_test_no_data();
+    s_test_checks();
     s_test_websocket();
     apex_stats_destroy(&stats);
 }

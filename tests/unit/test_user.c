@@ -17,6 +17,7 @@
 #include "common/scenario.h"
 #include "worker/engine.h"
 #include "worker/kind.h"
+#include "worker/step_sleep.h"
 
 #define S_LOG_MAX 4096            // steps the fake kind remembers
 #define S_PATH_MAX 64             // bytes of a logged path
@@ -150,6 +151,7 @@ static const worker_kind_ops_t s_fake_ops = {
 static const worker_kind_ops_t *const s_kinds[APEX_STEP_KIND_COUNT] = {
     [APEX_STEP_HTTP] = &s_fake_ops,
     [APEX_STEP_WS] = &s_fake_ops, // unused: the scenarios are HTTP only
+    [APEX_STEP_SLEEP] = &worker_step_sleep_ops, // the real one
 };
 
 // ---------------------------------------------------------------------

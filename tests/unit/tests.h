@@ -43,7 +43,11 @@
     X(routes)                                                                  \
     X(out)                                                                     \
     X(influx_line)                                                             \
-    X(influx)
+    X(influx)                                                                  \
+    X(cookies)                                                                 \
+    X(data)                                                                    \
+    X(flows)                                                                   \
+    X(check)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST
