@@ -52,7 +52,10 @@
 #define MASTER_TICK_US (1 * APEX_USEC_PER_SEC)
 #define MASTER_CONSOLE_US (2 * APEX_USEC_PER_SEC)
 #define MASTER_CSV_US (1 * APEX_USEC_PER_SEC)
-#define MASTER_LINGER_MS 1000   // the ROUTER's linger at close
+#define MASTER_LINGER_MS 1000 // the ROUTER's linger at close
+// Workers' messages are taken in batches at most this far apart: with
+// hundreds of workers the loop wakes per batch, not per heartbeat.
+#define MASTER_ZIO_BATCH_US (50 * APEX_USEC_PER_MSEC)
 #define MASTER_ENDPOINT_MAX 300 // "tcp://HOST:PORT"
 #define MASTER_UNKNOWN_TYPES 8  // unknown message types warned about
 #define MASTER_OBSERVED_MAX 64  // a threshold's observed value as text
@@ -408,7 +411,8 @@ static int s_bind(master_t *self, apex_error_t *err)
                              .endpoint = endpoint,
                              .linger_ms = MASTER_LINGER_MS,
                              .fn = s_on_message,
-                             .arg = self};
+                             .arg = self,
+                             .batch_us = MASTER_ZIO_BATCH_US};
     apex_error_t why = {""};
     self->zio = proto_zio_new(self->loop, &o, &why);
     if (!self->zio)

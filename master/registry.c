@@ -45,7 +45,16 @@ struct master_registry {
     master_worker_t **workers; // registered workers
     size_t nworkers;           // their number
     uint64_t unknown_logged;   // messages from unknown ids logged
+    master_figures_t totals;   // every worker's gauges summed, kept up to
+                               // date as they report (not summed again)
+    size_t *slots;             // open-addressing index of workers by id:
+                               // position + 1, 0 = empty
+    size_t nslots;             // a power of two, > 2 * nworkers
 };
+
+// A gauge a worker reports is clamped here, so sums over any number of
+// workers stay exact (no saturation to undo).
+#define S_GAUGE_MAX ((int64_t)1 << 40)
 
 // State names as the UI, the API and /metrics show them.
 static const char *const s_state_names[] = {
@@ -97,6 +106,8 @@ void master_registry_destroy(master_registry_t **self_p)
         free(self->seen[i].kind);
     }
     free(self->seen);
+    master_figures_clear(&self->totals);
+    free(self->slots);
     free(self);
     *self_p = NULL;
 }
@@ -122,12 +133,48 @@ static size_t s_position(const master_registry_t *self,
     return 0;
 }
 
+// FNV-1a of a node id.
+static size_t s_hash(const char *id)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+// Rebuild the index after workers came or went (rare next to the
+// messages looked up: every heartbeat and report of every worker).
+static void s_reindex(master_registry_t *self)
+{
+    size_t want = 16;
+    while (want <= 2 * self->nworkers)
+        want *= 2;
+    if (want != self->nslots) {
+        free(self->slots);
+        self->slots = apex_calloc(want, sizeof *self->slots);
+        self->nslots = want;
+    } else {
+        memset(self->slots, 0, want * sizeof *self->slots);
+    }
+    for (size_t i = 0; i < self->nworkers; i++) {
+        size_t k = s_hash(self->workers[i]->id) & (self->nslots - 1);
+        while (self->slots[k])
+            k = (k + 1) & (self->nslots - 1);
+        self->slots[k] = i + 1;
+    }
+}
+
 master_worker_t *master_registry_find(const master_registry_t *self,
                                       const char *id)
 {
-    for (size_t i = 0; i < self->nworkers; i++)
-        if (strcmp(self->workers[i]->id, id) == 0)
-            return self->workers[i];
+    if (!self->nslots)
+        return NULL;
+    for (size_t k = s_hash(id) & (self->nslots - 1); self->slots[k];
+         k = (k + 1) & (self->nslots - 1)) {
+        master_worker_t *w = self->workers[self->slots[k] - 1];
+        if (strcmp(w->id, id) == 0)
+            return w;
+    }
     return NULL;
 }
 
@@ -152,12 +199,22 @@ static size_t s_seen_index(master_registry_t *self, const char *id)
 }
 
 // Take w out of the array (not freed).
+// Take w's gauges out of the totals (before they change, or w goes).
+static void s_untotal(master_registry_t *self, const master_worker_t *w)
+{
+    for (size_t j = 0; j < w->gauges.n; j++)
+        master_figures_add(&self->totals, w->gauges.items[j].name,
+                           -w->gauges.items[j].value);
+}
+
 static void s_unlink(master_registry_t *self, master_worker_t *w)
 {
+    s_untotal(self, w);
     size_t pos = s_position(self, w);
     memmove(&self->workers[pos], &self->workers[pos + 1],
             (self->nworkers - pos - 1) * sizeof *self->workers);
     self->nworkers--;
+    s_reindex(self);
 }
 
 // The version text of a client_ready, with warnings about odd ones.
@@ -205,6 +262,7 @@ master_worker_t *master_registry_ready(master_registry_t *self,
     self->workers =
         apex_realloc(self->workers, self->nworkers + 1, sizeof *self->workers);
     self->workers[self->nworkers++] = w;
+    s_reindex(self);
     s_seen_t *seen = s_seen(self, w);
     free(seen->kind);
     if (msg->version && !msg->version[0])
@@ -400,19 +458,24 @@ void master_registry_unknown(master_registry_t *self, const proto_msg_t *msg)
 void master_registry_gauges(master_registry_t *self, master_worker_t *w,
                             const proto_metric_t *gauges, size_t n)
 {
-    (void)self;
+    s_untotal(self, w);
     master_figures_clear(&w->gauges);
-    for (size_t i = 0; i < n; i++)
-        master_figures_set(&w->gauges, gauges[i].name, gauges[i].value);
+    for (size_t i = 0; i < n; i++) {
+        int64_t v = gauges[i].value;
+        v = v < 0 ? 0 : v > S_GAUGE_MAX ? S_GAUGE_MAX : v;
+        // Only what the totals hold is w's, once per name: subtracting it
+        // later is exact.
+        if (!master_figures_has(&w->gauges, gauges[i].name) &&
+            master_figures_add(&self->totals, gauges[i].name, v))
+            master_figures_set(&w->gauges, gauges[i].name, v);
+    }
 }
 
 void master_registry_gauge_totals(const master_registry_t *self,
                                   master_figures_t *out)
 {
     master_figures_clear(out);
-    for (size_t i = 0; i < self->nworkers; i++) {
-        const master_figures_t *g = &self->workers[i]->gauges;
-        for (size_t j = 0; j < g->n; j++)
-            master_figures_add(out, g->items[j].name, g->items[j].value);
-    }
+    for (size_t j = 0; j < self->totals.n; j++)
+        master_figures_set(out, self->totals.items[j].name,
+                           self->totals.items[j].value);
 }

@@ -52,6 +52,7 @@ struct proto_zio {
     zsock_t *sock;                           // the socket, or NULL after a
                                              // failed reconnect
     apex_io_t io;                            // watches ZMQ_FD
+    apex_timer_t batch;                      // options.batch_us: drains
     int port;                                // ROUTER: the bound TCP port
     bool draining;                           // inside proto_zio_drain()
     bool warned_full;                        // a full queue was logged
@@ -65,11 +66,19 @@ struct proto_zio {
 // ---------------------------------------------------------------------
 // The socket
 
+static void s_drain_now(proto_zio_t *self);
+
 static void s_on_io(apex_loop_t *loop, apex_io_t *io, uint32_t events)
 {
     (void)loop;
     (void)events;
     proto_zio_drain(io->arg);
+}
+
+static void s_on_batch(apex_loop_t *loop, apex_timer_t *timer)
+{
+    (void)loop;
+    s_drain_now(timer->arg);
 }
 
 static void s_close(proto_zio_t *self)
@@ -143,6 +152,7 @@ proto_zio_t *proto_zio_new(apex_loop_t *loop,
     }
     self->loop = loop;
     apex_io_init(&self->io, s_on_io, self);
+    apex_timer_init(&self->batch, s_on_batch, self);
     if (s_open(self, err) != 0)
         proto_zio_destroy(&self);
     return self;
@@ -154,6 +164,7 @@ void proto_zio_destroy(proto_zio_t **self_p)
         return;
     proto_zio_t *self = *self_p;
     assert(!self->draining); // not from inside the callback
+    apex_timer_stop(self->loop, &self->batch);
     s_close(self);
     for (size_t i = 0; i < self->nlogged; i++)
         free(self->logged[i].id);
@@ -301,6 +312,20 @@ static int s_receive_one(proto_zio_t *self)
 }
 
 void proto_zio_drain(proto_zio_t *self)
+{
+    if (!self->options.batch_us || self->draining) {
+        s_drain_now(self);
+        return;
+    }
+    // zsock_events() processes ZeroMQ's commands and reads its signal,
+    // so the watched fd is not left readable (the loop would spin until
+    // the timer): call it on every wake-up, timer or not.
+    if (self->sock && (zsock_events(self->sock) & ZMQ_POLLIN) &&
+        !apex_timer_active(&self->batch))
+        apex_timer_start(self->loop, &self->batch, self->options.batch_us);
+}
+
+static void s_drain_now(proto_zio_t *self)
 {
     bool outer = !self->draining; // a drain called from the callback
     self->draining = true;

@@ -99,6 +99,10 @@ typedef struct {
                            // sends fail; 0 for ZeroMQ's default (1000)
     proto_zio_fn *fn;      // receives the messages
     void *arg;             // passed to fn
+    uint64_t batch_us;     // 0: messages are handed out as soon as the
+                           // loop sees them; else at most this long later,
+                           // many per wake-up (a master with hundreds of
+                           // workers wakes once per batch, not per message)
 } proto_zio_options_t;
 
 typedef enum {
@@ -120,6 +124,9 @@ typedef struct {
     uint64_t no_peer;   // sends to an identity not connected
     uint64_t failed;    // other failed sends (too big included)
 } proto_zio_counters_t;
+
+// With batch_us set, proto_zio_drain() only makes sure a drain happens
+// within batch_us (on the zio's own timer); without, it drains now.
 
 // Create the socket, bind (ROUTER) or connect (DEALER) it and watch it on
 // loop. Returns a new zio the caller owns, or NULL with err set ("cannot

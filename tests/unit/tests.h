@@ -34,6 +34,7 @@
     X(scenario_ws)                                                             \
     X(scenario_tags)                                                           \
     X(report_workers)                                                          \
+    X(registry)                                                                \
     X(log)                                                                     \
     X(procstat)                                                                \
     X(dispatch)                                                                \
