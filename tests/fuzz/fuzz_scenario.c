@@ -34,14 +34,39 @@ static void s_expand(const apex_template_t *t, const apex_template_ctx_t *ctx,
     FUZZ_CHECK(apex_template_display(t), "template without display text");
 }
 
+// Every template an HTTP step sends, expanded with ctx.
+static void s_expand_http(const apex_step_t *r, const apex_template_ctx_t *ctx,
+                          apex_buf_t *out)
+{
+    FUZZ_CHECK(r->http->method && r->http->path, "request without %s",
+               !r->http->method ? "method" : "path");
+    s_expand(r->http->path, ctx, out);
+    for (size_t i = 0; i < r->http->nquery; i++)
+        s_expand(r->http->query[i].value, ctx, out);
+    for (size_t i = 0; i < r->http->nheaders; i++)
+        s_expand(r->http->headers[i].value, ctx, out);
+    s_expand(r->http->body, ctx, out);
+}
+
+// Every template a WebSocket step sends.
+static void s_expand_ws(const apex_step_t *r, const apex_template_ctx_t *ctx,
+                        apex_buf_t *out)
+{
+    FUZZ_CHECK(r->ws->op != APEX_WS_CONNECT || r->ws->url,
+               "ws connect without a URL");
+    s_expand(r->ws->url, ctx, out);
+    for (size_t i = 0; i < r->ws->nheaders; i++)
+        s_expand(r->ws->headers[i].value, ctx, out);
+    s_expand(r->ws->message, ctx, out);
+}
+
 static void s_use_request(const apex_scenario_t *sc, const apex_step_t *r,
                           char **vars, uint64_t *rng, apex_buf_t *out)
 {
-    FUZZ_CHECK(r->http->method && r->http->path && r->name,
-               "request without %s",
-               !r->http->method ? "method"
-               : !r->http->path ? "path"
-                                : "name");
+    FUZZ_CHECK(r->name && r->type, "step without %s",
+               !r->name ? "name" : "type");
+    FUZZ_CHECK(r->kind == APEX_STEP_HTTP ? r->http != NULL : r->ws != NULL,
+               "step of kind %d without its part", (int)r->kind);
     for (int pass = 0; pass < 3; pass++) {
         // Pass 0: every variable unset; 1: empty; 2: set to hostile text.
         for (size_t i = 0; i < sc->nvars; i++) {
@@ -51,12 +76,10 @@ static void s_use_request(const apex_scenario_t *sc, const apex_step_t *r,
                                   : apex_strdup("\"\\\n\x01${x}$$%s{}");
         }
         apex_template_ctx_t ctx = {(const char *const *)vars, rng};
-        s_expand(r->http->path, &ctx, out);
-        for (size_t i = 0; i < r->http->nquery; i++)
-            s_expand(r->http->query[i].value, &ctx, out);
-        for (size_t i = 0; i < r->http->nheaders; i++)
-            s_expand(r->http->headers[i].value, &ctx, out);
-        s_expand(r->http->body, &ctx, out);
+        if (r->kind == APEX_STEP_HTTP)
+            s_expand_http(r, &ctx, out);
+        else
+            s_expand_ws(r, &ctx, out);
     }
     apex_error_t err = {""};
     (void)apex_captures_apply(r, s_headers, sizeof s_headers - 1, s_body,
