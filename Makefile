@@ -11,21 +11,23 @@
 # make fuzz       libFuzzer on every decoder, FUZZ_SECONDS (15) each
 # make format / check-format / clean
 
-PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl
+PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl libpq
 
 # Debian packages: build, tests (python3-locust, msgpack/zmq for raw
 # frames, iproute2 for namespaces, prometheus-client to parse /metrics,
-# websockets as an independent WebSocket client), bench (nginx-light, wrk,
-# valgrind for callgrind).
+# websockets as an independent WebSocket client, PostgreSQL 15 for the
+# throwaway clusters of scripts/pg.sh), bench (nginx-light, wrk, valgrind
+# for callgrind, pgbench from postgresql-client-15).
 DEB_PACKAGES := build-essential pkg-config clang-format \
 	libczmq-dev libzmq3-dev libmsgpack-dev libcurl4-openssl-dev \
 	libmicrohttpd-dev libjansson-dev libssl-dev libwslay-dev \
-	libhttp-parser-dev \
+	libhttp-parser-dev libpq-dev \
 	python3 python3-locust python3-msgpack python3-zmq python3-websockets \
 	openssl \
 	nginx-light wrk valgrind iproute2 procps curl ca-certificates \
 	python3-yaml python3-jsonschema yamllint shellcheck \
-	python3-prometheus-client
+	python3-prometheus-client \
+	postgresql-15 postgresql-client-15
 
 ifeq ($(SAN),)
 BUILD ?= build

@@ -171,11 +171,12 @@ static void s_test_document_errors(bool verbose)
         NULL);
     check_scenario_error(verbose, "{'users': 5}",
                          "apex.json: $.users: ", "got 5");
-    check_scenario_error(verbose, "{'userz': []}",
-                         "apex.json: $.userz: unknown key (expected one of: "
-                         "description, host, headers, env, shape, thresholds, "
-                         "users)",
-                         NULL);
+    check_scenario_error(
+        verbose, "{'userz': []}",
+        "apex.json: $.userz: unknown key (expected one of: "
+        "description, host, database, headers, env, shape, thresholds, "
+        "users)",
+        NULL);
     check_scenario_error(verbose, "{'description': 1, 'users': []}",
                          "apex.json: $.description: expected a string", NULL);
     check_scenario_error(verbose, "{'env': {'A': 5}, 'users': []}",

@@ -32,6 +32,7 @@
     X(url)                                                                     \
     X(user)                                                                    \
     X(scenario_ws)                                                             \
+    X(scenario_sql)                                                            \
     X(log)                                                                     \
     X(procstat)                                                                \
     X(dispatch)                                                                \
