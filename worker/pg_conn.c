@@ -184,6 +184,12 @@ static void s_closed(worker_pg_t *self, const char *error)
     self->events->on_close(self->arg, line[0] ? line : "connection lost");
 }
 
+static void s_no_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 // PQconnectStartParams with the target's parameters, our options and
 // hostaddr when a lookup gave one.
 static int s_connect(worker_pg_t *self, const char *hostaddr, apex_error_t *err)
@@ -220,6 +226,9 @@ static int s_connect(worker_pg_t *self, const char *hostaddr, apex_error_t *err)
                              line, sizeof line);
         return apex_error_set(err, "%s", line);
     }
+    // Notices (a query's NOTICE, the server's last words to an idle
+    // connection) would go to stderr one by one: nobody reads them.
+    PQsetNoticeProcessor(self->conn, s_no_notice, NULL);
     // libpq's contract: poll first when the socket is writable.
     self->state = S_CONNECTING;
     s_watch(self, EPOLLOUT);
