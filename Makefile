@@ -3,6 +3,7 @@
 # make deps       install every Debian package the build, tests, demo and
 #                 bench need (apt-get; a no-op when all are present)
 # make demo       run a 30 s headless test against the demo Apex API
+# make demo-db    the database benchmark for 20 s on a throwaway PostgreSQL
 # make test       format check, unit tests, integration and interop tests
 # make asan       the test suite under ASan + UBSan (objects in build-san/)
 # make bench      throughput and memory next to wrk (not a test)
@@ -71,7 +72,7 @@ WORKER_LIB_SRC := $(filter-out $(WORKER_MAIN),$(WORKER_SRC))
 PROGRAMS := $(BUILD)/apex-master $(BUILD)/apex-worker $(BUILD)/apex-target
 UNIT := $(BUILD)/apex-unit
 
-.PHONY: all deps demo test unit integration interop distributed deploy-check \
+.PHONY: all deps demo demo-db test unit integration interop distributed deploy-check \
 	asan bench format check-format \
 	clean
 .DEFAULT_GOAL := all
@@ -159,6 +160,11 @@ asan: deps
 
 demo: deps all
 	sh scripts/demo.sh $(BUILD)
+
+# A throwaway PostgreSQL cluster with the Project Apex schema and data,
+# scenarios/database.json for 20 s, the summary, the cluster removed.
+demo-db: deps all
+	sh scripts/demo_db.sh $(BUILD)
 
 # A bare libcurl client: the floor under apex-worker's cost per request.
 $(BUILD)/curl-loop: bench/curl_loop.c

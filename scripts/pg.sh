@@ -111,7 +111,7 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 shared_preload_libraries = 'pg_stat_statements'
-pg_stat_statements.track = all
+pg_stat_statements.track = top
 log_min_messages = warning
 EOF
     echo "include = 'apex.conf'" | as_owner sh -c "cat >>'$dir/data/postgresql.conf'"
