@@ -165,9 +165,15 @@ void worker_pg_target_destroy(worker_pg_target_t **self_p)
 // Connecting
 
 // Watch libpq's socket (as it is now) for events; stop when it has none.
+// While open, a socket that has not changed keeps its registration (no
+// system call per command); while connecting, libpq may have closed the
+// socket and opened another under the same number, so it registers anew.
 static void s_watch(worker_pg_t *self, uint32_t events)
 {
     int fd = self->conn ? PQsocket(self->conn) : -1;
+    bool open = self->state == S_IDLE || self->state == S_BUSY;
+    if (open && fd >= 0 && fd == self->io.fd && events == self->io.events)
+        return;
     apex_error_t err = {""};
     if (fd < 0 || apex_io_start(self->env.loop, &self->io, fd, events, &err))
         apex_io_stop(self->env.loop, &self->io);
