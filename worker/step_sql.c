@@ -606,7 +606,8 @@ static size_t s_intern_db(s_kind_t *self, const char *conninfo)
     apex_error_t err = {""};
     db->target = worker_pg_target_new(conninfo, &err);
     if (!db->target)
-        snprintf(db->error, sizeof db->error, "%s", err.msg);
+        snprintf(db->error, sizeof db->error, "%.*s", (int)sizeof db->error - 1,
+                 err.msg);
     self->dbs = apex_realloc(self->dbs, self->ndbs + 1, sizeof *self->dbs);
     self->dbs[self->ndbs] = db;
     return self->ndbs++;
