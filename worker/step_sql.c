@@ -323,7 +323,7 @@ static void s_next(s_conn_t *c)
         sent = PQsendQueryPrepared(conn, plan->stmt_name, (int)q->nparams,
                                    c->values, NULL, NULL, 0);
     }
-    apex_error_t err = {""};
+    apex_error_t err; // set only on failure (nothing to clear per query)
     if (!sent) {
         char line[WORKER_SQL_LINE_MAX];
         worker_pg_first_line(PQerrorMessage(conn), line, sizeof line);
