@@ -304,7 +304,15 @@ static void s_drain(worker_pg_t *self)
             self->events->on_done(self->arg);
             return;
         }
+        ExecStatusType st = PQresultStatus(result);
         self->events->on_result(self->arg, result);
+        if (!self->dead && (st == PGRES_COPY_IN || st == PGRES_COPY_OUT ||
+                            st == PGRES_COPY_BOTH)) {
+            // libpq hands a COPY's result out until the COPY ends, and
+            // nothing here speaks COPY: the connection is of no more use.
+            s_closed(self, "COPY is not supported");
+            return;
+        }
     }
 }
 

@@ -415,6 +415,12 @@ static void s_on_open(void *arg)
         s_next(c);
 }
 
+static bool s_is_copy(const PGresult *res)
+{
+    ExecStatusType st = PQresultStatus(res);
+    return st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH;
+}
+
 static void s_on_result(void *arg, PGresult *res)
 {
     s_link_t *link = arg;
@@ -422,6 +428,18 @@ static void s_on_result(void *arg, PGresult *res)
     bool wanted =
         c->link == link && (c->phase == S_SETTING || c->phase == S_PREPARING ||
                             c->phase == S_EXECUTING);
+    if (wanted && s_is_copy(res)) {
+        // The server waits for COPY data or sends it: a protocol the
+        // kind does not speak. The connection goes with the step.
+        PQclear(res);
+        snprintf(c->failure, sizeof c->failure,
+                 "SQL COPY is not supported in sql steps");
+        s_link_close(c->kind, link, false);
+        PQclear(c->result);
+        c->result = NULL;
+        s_done(c);
+        return;
+    }
     if (wanted && !c->result) {
         c->result = res;
     } else if (wanted && s_is_error(res) && !s_is_error(c->result)) {

@@ -192,8 +192,10 @@ class SqlFailureTest(SqlCase):
                 {"sql": "SELECT v FROM items WHERE id < 0", "name": "no rows",
                  "expect_rows": 1},
                 {"sql": "SELECT v FROM items WHERE id = 1", "name": "capture",
-                 "capture": {"x": {"column": "nope"}}}]}]}, 2, "3s", code=1)
-        for name in ("unreachable", "bad sql", "no rows", "capture"):
+                 "capture": {"x": {"column": "nope"}}},
+                {"sql": "COPY items TO STDOUT", "name": "copy"}]}]},
+            2, "3s", code=1)
+        for name in ("unreachable", "bad sql", "no rows", "capture", "copy"):
             self.assertGreater(self.count(rows, name), 0, name)
             self.assertEqual(rows[name]["Failure Count"],
                              rows[name]["Request Count"], name)
@@ -204,7 +206,8 @@ class SqlFailureTest(SqlCase):
             ("bad sql", 'SQL 42601 syntax error at or near "SELEC"'),
             ("no rows", "SQL expected 1 row, got 0"),
             ("capture", "CaptureError('capture x: column nope: no such "
-                        "column in the result')")})
+                        "column in the result')"),
+            ("copy", "SQL COPY is not supported in sql steps")})
         # The worker's log names the step, once.
         err = self.master_proc.stderr()
         self.assertEqual(err.count("sql step 'bad sql': SQL 42601"), 1, err)
