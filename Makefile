@@ -3,6 +3,7 @@
 # make deps       install every Debian package the build, tests, demo and
 #                 bench need (apt-get; a no-op when all are present)
 # make demo       run a 30 s headless test against the demo Apex API
+# make demo-db    the database benchmark for 20 s on a throwaway PostgreSQL
 # make test       format check, unit tests, integration and interop tests
 # make asan       the test suite under ASan + UBSan (objects in build-san/)
 # make bench      throughput and memory next to wrk (not a test)
@@ -11,23 +12,25 @@
 # make fuzz       libFuzzer on every decoder, FUZZ_SECONDS (15) each
 # make format / check-format / clean
 
-PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl
+PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl libpq
 
 # Debian packages: build, tests (python3-locust, msgpack/zmq for raw
 # frames, iproute2 for namespaces, prometheus-client to parse /metrics,
 # websockets as an independent WebSocket client, influxdb and prometheus
 # as the real servers test_influx and test_prometheus start themselves:
-# scripts/deps.sh keeps their system services off), bench (nginx-light,
-# wrk, valgrind for callgrind).
+# scripts/deps.sh keeps their system services off; PostgreSQL 15 for the
+# throwaway clusters of scripts/pg.sh), bench (nginx-light, wrk, valgrind
+# for callgrind, pgbench from postgresql-client-15).
 DEB_PACKAGES := build-essential pkg-config clang-format \
 	libczmq-dev libzmq3-dev libmsgpack-dev libcurl4-openssl-dev \
 	libmicrohttpd-dev libjansson-dev libssl-dev libwslay-dev \
-	libhttp-parser-dev \
+	libhttp-parser-dev libpq-dev \
 	python3 python3-locust python3-msgpack python3-zmq python3-websockets \
 	openssl \
 	nginx-light wrk valgrind iproute2 procps curl ca-certificates \
 	python3-yaml python3-jsonschema yamllint shellcheck \
-	python3-prometheus-client influxdb prometheus
+	python3-prometheus-client influxdb prometheus \
+	postgresql-15 postgresql-client-15
 
 ifeq ($(SAN),)
 BUILD ?= build
@@ -71,7 +74,7 @@ WORKER_LIB_SRC := $(filter-out $(WORKER_MAIN),$(WORKER_SRC))
 PROGRAMS := $(BUILD)/apex-master $(BUILD)/apex-worker $(BUILD)/apex-target
 UNIT := $(BUILD)/apex-unit
 
-.PHONY: all deps demo test unit integration interop distributed deploy-check \
+.PHONY: all deps demo demo-db test unit integration interop distributed deploy-check \
 	asan bench format check-format \
 	clean
 .DEFAULT_GOAL := all
@@ -159,6 +162,11 @@ asan: deps
 
 demo: deps all
 	sh scripts/demo.sh $(BUILD)
+
+# A throwaway PostgreSQL cluster with the Project Apex schema and data,
+# scenarios/database.json for 20 s, the summary, the cluster removed.
+demo-db: deps all
+	sh scripts/demo_db.sh $(BUILD)
 
 # A bare libcurl client: the floor under apex-worker's cost per request.
 $(BUILD)/curl-loop: bench/curl_loop.c

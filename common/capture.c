@@ -1,12 +1,15 @@
 // common/capture.c - captures: the "capture" object of a step compiled
 // into apex_capture_t (JSON paths, header names, regexes with their cost
-// bounded), and their application to a response.
+// bounded, SQL result columns), and their application to a response.
 //
 // The form, in a step:
 //   "capture": {"task_id": {"json": "$.id"},      // a JSON path
 //               "loc": {"header": "Location"},    // a response header
 //               "n": {"regex": "id=([0-9]+)"},    // group 1, or the match
 //               "dag_id": "$.dags[*].id"}         // a string is a path
+// and in an SQL step, where only columns may be captured:
+//   "capture": {"id": {"column": "id"},                 // the first row
+//               "any": {"column": "id", "row": "random"}}
 // Each key is a variable name whose slot the loader assigned in its first
 // pass over the document, so every class shares one slot table.
 //
@@ -37,7 +40,8 @@
 #define APEX_REGEX_WHY_MAX 128 // regerror()'s text
 #define APEX_REGEX_MATCHES 2   // the whole match and group 1
 
-static const char *const s_capture_keys[] = {"json", "header", "regex", NULL};
+static const char *const s_capture_keys[] = {"json",   "header", "regex",
+                                             "column", "row",    NULL};
 static const char s_too_large[] = "repetition counts expand it to more than "
                                   "10000 elements";
 
@@ -208,6 +212,29 @@ static int s_compile(apex_parser_t *p, apex_capture_t *c, const char *kind,
     return s_compile_regex(p, c);
 }
 
+// {"column": NAME} or {"column": NAME, "row": "first" | "random"}.
+static int s_compile_column(apex_parser_t *p, apex_capture_t *c,
+                            const json_t *spec)
+{
+    json_t *name = json_object_get(spec, "column");
+    json_t *row = json_object_get(spec, "row");
+    size_t old = apex_parse_path_key(p, "column");
+    if (!json_is_string(name) || json_string_length(name) == 0)
+        return apex_parse_fail_got(p, name, "a column name");
+    c->kind = APEX_CAPTURE_COLUMN;
+    c->expr = apex_strdup(json_string_value(name));
+    apex_parse_path_restore(p, old);
+    if (!row)
+        return 0;
+    apex_parse_path_key(p, "row");
+    if (!json_is_string(row) || (strcmp(json_string_value(row), "first") != 0 &&
+                                 strcmp(json_string_value(row), "random") != 0))
+        return apex_parse_fail_got(p, row, "\"first\" or \"random\"");
+    c->random_row = strcmp(json_string_value(row), "random") == 0;
+    apex_parse_path_restore(p, old);
+    return 0;
+}
+
 // One capture: the path names the variable; a string is a JSON path.
 static int s_parse_capture(apex_parser_t *p, const char *var,
                            const json_t *spec, apex_capture_t *c)
@@ -231,16 +258,20 @@ static int s_parse_capture(apex_parser_t *p, const char *var,
     if (json_is_object(spec)) {
         if (apex_parse_check_keys(p, spec, s_capture_keys, NULL) != 0)
             return -1;
-        if (json_object_size(spec) != 1)
+        if (json_object_get(spec, "column") &&
+            json_object_size(spec) <= 1 + !!json_object_get(spec, "row"))
+            return s_compile_column(p, c, spec);
+        if (json_object_size(spec) != 1 || json_object_get(spec, "row"))
             return apex_parse_fail_got(p, spec,
-                                       "exactly one of: json, header, regex");
+                                       "exactly one of: json, header, regex, "
+                                       "column (with an optional row)");
         kind = json_object_iter_key(json_object_iter((json_t *)spec));
         expr = json_object_get(spec, kind);
         apex_parse_path_key(p, kind);
     } else if (!json_is_string(spec)) {
         return apex_parse_fail_got(p, spec,
                                    "a JSON path or an object with one of: "
-                                   "json, header, regex");
+                                   "json, header, regex, column");
     }
     return s_compile(p, c, kind, expr);
 }
@@ -253,6 +284,15 @@ static int s_parse_member(apex_parser_t *p, const char *key,
     apex_capture_t *c = &step->captures[i];
     if (s_parse_capture(p, key, value, c) != 0)
         return -1;
+    bool sql = step->kind == APEX_STEP_SQL;
+    if (sql && c->kind != APEX_CAPTURE_COLUMN)
+        return apex_parse_fail(p, "an SQL step captures columns: "
+                                  "{\"column\": NAME} or {\"column\": NAME, "
+                                  "\"row\": \"random\"}");
+    if (!sql && c->kind == APEX_CAPTURE_COLUMN)
+        return apex_parse_fail(p, "a column capture needs an SQL step");
+    if (c->kind == APEX_CAPTURE_COLUMN)
+        return 0; // the kind hands its rows over
     if (c->kind == APEX_CAPTURE_HEADER)
         step->needs_headers = true;
     else
@@ -332,6 +372,7 @@ typedef struct {
     json_t *doc;         // the body as JSON, once parsed (NULL: not JSON)
     bool parsed;         // doc was tried
     char *text;          // the body NUL-terminated, for regexec()
+    const apex_capture_rows_t *rows; // an SQL result, or NULL
 } s_response_t;
 
 // The node c's path picks in doc as text (a new string), or NULL: the
@@ -355,6 +396,33 @@ static char *s_json_value(const apex_capture_t *c, const json_t *doc,
     return text;
 }
 
+// A column of the first or a random row of an SQL result.
+static char *s_column_value(const apex_capture_t *c,
+                            const apex_capture_rows_t *rows, uint64_t *rng,
+                            const char **problem)
+{
+    if (!rows) {
+        *problem = "needs an SQL result";
+        return NULL;
+    }
+    if (rows->nrows == 0) {
+        *problem = "no rows in the result";
+        return NULL;
+    }
+    size_t row = c->random_row ? (size_t)apex_rng_below(rng, rows->nrows) : 0;
+    const char *value = NULL;
+    int rc = rows->get(rows->arg, row, c->expr, &value);
+    if (rc == 0 || (rc > 0 && !value)) {
+        *problem = "no such column in the result";
+        return NULL;
+    }
+    if (rc < 0) {
+        *problem = "NULL in the row";
+        return NULL;
+    }
+    return apex_strdup(value);
+}
+
 // The value c captures from r (a new string), or NULL with *kind and
 // *problem set for the message.
 static char *s_capture_value(const apex_capture_t *c, s_response_t *r,
@@ -364,6 +432,10 @@ static char *s_capture_value(const apex_capture_t *c, s_response_t *r,
     *kind = "";
     *problem = "not found in response";
     *json = false;
+    if (c->kind == APEX_CAPTURE_COLUMN) {
+        *kind = "column ";
+        return s_column_value(c, r->rows, rng, problem);
+    }
     if (c->kind == APEX_CAPTURE_JSON) {
         if (!r->parsed) {
             r->parsed = true;
@@ -388,6 +460,34 @@ static char *s_capture_value(const apex_capture_t *c, s_response_t *r,
     return s_regex_value(c, r->text);
 }
 
+// Every capture of step from r; the first failure is reported.
+// vars_json[slot], when not NULL, is set to 1 for a value that is JSON
+// (a number, true, false, null, an array or an object from a JSON path).
+static int s_apply(const apex_step_t *step, s_response_t *r, char **vars,
+                   unsigned char *vars_json, uint64_t *rng, apex_error_t *err)
+{
+    assert(step && (vars || step->ncaptures == 0));
+    int rc = 0;
+    for (size_t i = 0; i < step->ncaptures; i++) {
+        const apex_capture_t *c = &step->captures[i];
+        const char *kind, *problem;
+        bool json;
+        char *value = s_capture_value(c, r, rng, &kind, &problem, &json);
+        if (value) {
+            free(vars[c->slot]);
+            vars[c->slot] = value;
+            if (vars_json)
+                vars_json[c->slot] = json;
+        } else if (rc == 0) {
+            rc = apex_error_set(err, "capture %s: %s%s: %s", c->var, kind,
+                                c->expr, problem);
+        }
+    }
+    json_decref(r->doc);
+    free(r->text);
+    return rc;
+}
+
 int apex_captures_apply(const apex_step_t *step, const char *headers,
                         size_t headers_size, const char *body, size_t body_size,
                         char **vars, uint64_t *rng, apex_error_t *err)
@@ -402,26 +502,17 @@ int apex_captures_apply_typed(const apex_step_t *step, const char *headers,
                               unsigned char *vars_json, uint64_t *rng,
                               apex_error_t *err)
 {
-    assert(step && (vars || step->ncaptures == 0));
     s_response_t r = {headers, headers_size, body, body_size,
-                      NULL,    false,        NULL};
-    int rc = 0;
-    for (size_t i = 0; i < step->ncaptures; i++) {
-        const apex_capture_t *c = &step->captures[i];
-        const char *kind, *problem;
-        bool json;
-        char *value = s_capture_value(c, &r, rng, &kind, &problem, &json);
-        if (value) {
-            free(vars[c->slot]);
-            vars[c->slot] = value;
-            if (vars_json)
-                vars_json[c->slot] = json;
-        } else if (rc == 0) {
-            rc = apex_error_set(err, "capture %s: %s%s: %s", c->var, kind,
-                                c->expr, problem);
-        }
-    }
-    json_decref(r.doc);
-    free(r.text);
-    return rc;
+                      NULL,    false,        NULL, NULL};
+    return s_apply(step, &r, vars, vars_json, rng, err);
+}
+
+int apex_captures_apply_rows(const apex_step_t *step,
+                             const apex_capture_rows_t *rows, char **vars,
+                             unsigned char *vars_json, uint64_t *rng,
+                             apex_error_t *err)
+{
+    assert(rows);
+    s_response_t r = {NULL, 0, NULL, 0, NULL, false, NULL, rows};
+    return s_apply(step, &r, vars, vars_json, rng, err);
 }

@@ -1,6 +1,7 @@
 // common/capture.h - captures: values a step takes from its response
-// (a JSON path into the body, a header, or a regex on the body) and
-// stores in the user's variables, for templates of later steps.
+// (a JSON path into the body, a header, a regex on the body, or a column
+// of an SQL result's first or a random row) and stores in the user's
+// variables, for templates of later steps.
 //
 // A scenario's captures are compiled by the scenario loader (the
 // "capture" object of a step) and applied by a worker per response with
@@ -29,7 +30,8 @@
 typedef enum {
     APEX_CAPTURE_JSON,   // a JSON path into the response body
     APEX_CAPTURE_HEADER, // a response header, case-insensitive
-    APEX_CAPTURE_REGEX   // a regex on the body: group 1, or the match
+    APEX_CAPTURE_REGEX,  // a regex on the body: group 1, or the match
+    APEX_CAPTURE_COLUMN  // a column of an SQL result (SQL steps only)
 } apex_capture_kind_t;
 
 typedef struct {
@@ -40,7 +42,20 @@ typedef struct {
     apex_jsonpath_t path;     // JSON: the compiled path
     regex_t regex;            // REGEX: compiled (REG_EXTENDED)
     bool has_group;           // REGEX: the regex has a group 1
+    bool random_row;          // COLUMN: of a random row, not the first
 } apex_capture_t;
+
+// The rows of an SQL result, as column captures read them.
+typedef struct {
+    size_t nrows; // rows in the result
+    // The text of the column called name (exactly, case included) in
+    // row (< nrows): 1 with *value set (borrowed until the step's result
+    // is gone), 0 when the result has no such column, -1 when the value
+    // is SQL NULL.
+    int (*get)(const void *arg, size_t row, const char *name,
+               const char **value);
+    const void *arg; // passed to get
+} apex_capture_rows_t;
 
 // Free what c holds; c is zeroed afterwards. A zeroed capture is fine,
 // and so is one whose compile failed part way.
@@ -60,6 +75,7 @@ struct apex_step; // apex_step_t, common/scenario.h
 // capture that found nothing, naming it: "capture task_id: $.id: not found
 // in response" (the variable keeps its old value; the other captures are
 // still applied).
+// A column capture finds nothing here ("...: needs an SQL result").
 int apex_captures_apply(const struct apex_step *step, const char *headers,
                         size_t headers_size, const char *body, size_t body_size,
                         char **vars, uint64_t *rng, apex_error_t *err);
@@ -73,5 +89,14 @@ int apex_captures_apply_typed(const struct apex_step *step, const char *headers,
                               size_t body_size, char **vars,
                               unsigned char *vars_json, uint64_t *rng,
                               apex_error_t *err);
+// The same for an SQL step's result: each column capture takes the
+// column's text from the first row, or from a row rng picks; errors read
+// "capture id: column id: no rows in the result", "...: no such column
+// in the result" or "...: NULL in the row".
+// vars_json, when not NULL, is set to 0 (column text is not JSON).
+int apex_captures_apply_rows(const struct apex_step *step,
+                             const apex_capture_rows_t *rows, char **vars,
+                             unsigned char *vars_json, uint64_t *rng,
+                             apex_error_t *err);
 
 #endif

@@ -10,6 +10,8 @@
 //   {
 //     "description": "free text (optional)",
 //     "host": "${API_URL:-http://127.0.0.1:8080}",     // optional
+//     "database": "${DATABASE_URL:-postgresql://...}", // optional: for
+//                                                      // SQL steps
 //     "headers": {"Accept": "application/json",        // optional, sent
 //                 "Authorization":                     // with every request
 //                     "${AUTH_TOKEN:+Bearer ${AUTH_TOKEN}}"},
@@ -45,8 +47,9 @@
 //   STEP = an object whose kind is told by a key of its own (the table
 //   s_step_kinds below): an HTTP request, marked by "path"
 //   (scenario_http.c), a WebSocket operation, marked by "ws"
-//   (scenario_ws.c), or a pause, marked by "sleep" (scenario_sleep.c).
-//   Every kind may also have
+//   (scenario_ws.c), a pause, marked by "sleep" (scenario_sleep.c), or a
+//   PostgreSQL query, marked by "sql" (scenario_sql.c). Every kind may
+//   also have
 //     "capture": {...},  // values taken from the response (capture.c)
 //     "check": {...},    // conditions on the response (check.c)
 //     "timeout": 30      // seconds > 0, default 60
@@ -105,11 +108,12 @@ static const apex_step_parser_t *const s_step_kinds[APEX_STEP_KIND_COUNT] = {
     [APEX_STEP_HTTP] = &apex_http_step_parser,
     [APEX_STEP_WS] = &apex_ws_step_parser,
     [APEX_STEP_SLEEP] = &apex_sleep_step_parser,
+    [APEX_STEP_SQL] = &apex_sql_step_parser,
 };
 
-static const char *const s_root_keys[] = {"description", "host",  "headers",
-                                          "env",         "shape", "thresholds",
-                                          "users",       "data",  NULL};
+static const char *const s_root_keys[] = {
+    "description", "host",       "database", "headers", "env",
+    "shape",       "thresholds", "users",    "data",    NULL};
 
 static const char *const s_user_keys[] = {"name",    "weight",   "fixed_count",
                                           "wait",    "on_start", "tasks",
@@ -640,6 +644,13 @@ static int s_parse_root(apex_parser_t *p, json_t *root)
     v = json_object_get(root, "host");
     if (v && s_parse_host(p, v) != 0)
         return -1;
+    v = json_object_get(root, "database");
+    if (v) {
+        size_t old = apex_parse_path_key(p, "database");
+        if (apex_parse_database(p, v, &p->sc->database) != 0)
+            return -1;
+        apex_parse_path_restore(p, old);
+    }
     return s_parse_users(p, root);
 }
 
@@ -750,6 +761,7 @@ void apex_scenario_destroy(apex_scenario_t **self_p)
     free(self->vars);
     free(self->origin);
     free(self->host);
+    free(self->database);
     free(self->wire);
     free(self->shape);
     free(self->thresholds);

@@ -123,12 +123,27 @@ typedef struct {
     char *reason;              // CLOSE: the close reason, or NULL
 } apex_ws_step_t;
 
+// The SQL part of a step (kind APEX_STEP_SQL): a PostgreSQL query run
+// with libpq, prepared once per connection.
+typedef struct {
+    char *query;              // the SQL text, with $1, $2, ... for params
+    char *database;           // libpq connection string (the step's, else
+                              // the scenario's "database")
+    apex_template_t **params; // $1, $2, ...: text templates, each bound as
+                              // a parameter; a NULL entry is SQL NULL
+    size_t nparams;           // their number
+    bool has_expect;          // expect_rows was given
+    uint64_t min_rows;        // expect_rows: at least this many rows
+    uint64_t max_rows;        // and at most this many
+} apex_sql_step_t;
+
 // Which protocol runs a step. Each kind has its part of the model here
 // (apex_http_step_t, ...) and one module in worker/ that runs it.
 typedef enum {
     APEX_STEP_HTTP,      // an HTTP request
     APEX_STEP_WS,        // a WebSocket operation
     APEX_STEP_SLEEP,     // a pause inside a flow (not a request)
+    APEX_STEP_SQL,       // a PostgreSQL query
     APEX_STEP_KIND_COUNT // number of kinds
 } apex_step_kind_t;
 
@@ -157,6 +172,7 @@ typedef struct apex_step {
     apex_http_step_t *http;       // APEX_STEP_HTTP: the request
     apex_ws_step_t *ws;           // APEX_STEP_WS: the operation
     apex_sleep_step_t *sleep;     // APEX_STEP_SLEEP: the pause
+    apex_sql_step_t *sql;         // APEX_STEP_SQL: the query
     const apex_template_t **uses; // templates of the step that read user
     size_t nuses;                 // variables (checked set before a start)
 } apex_step_t;
@@ -185,6 +201,8 @@ typedef struct {
 typedef struct {
     char *origin;             // file name, or "scenario" (for messages)
     char *host;               // resolved "host", or NULL when not given
+    char *database;           // resolved "database" (a libpq connection
+                              // string for SQL steps), or NULL
     apex_user_class_t *users; // user classes sorted by name
     size_t nusers;            // number of user classes
     char **vars;              // capture variable names by slot

@@ -1,7 +1,8 @@
 // common/scenario_parse.h - internal to the scenario loader: the parser's
 // state and the helpers shared by the files that each parse one part of
 // a scenario (scenario.c the document, users, tasks and what every step
-// has; scenario_http.c an HTTP step; capture.c a step's captures). Only
+// has; scenario_http.c, scenario_ws.c and scenario_sql.c a step of their
+// kind; capture.c a step's captures). Only
 // those files, and their unit tests, include it; the rest of the tree
 // sees the model through common/scenario.h.
 //
@@ -210,5 +211,12 @@ extern const apex_step_parser_t apex_sleep_step_parser;
 // scenario_data.c: the document's "data" object into sc->data; each data
 // set's file text is put into obj as its "content" for the wire text.
 int apex_parse_data(apex_parser_t *p, json_t *obj);
+// scenario_sql.c: APEX_STEP_SQL, marked by "sql".
+extern const apex_step_parser_t apex_sql_step_parser;
+
+// scenario_sql.c: a "database" (the document's or a step's): a libpq
+// connection string or URL with environment placeholders only, checked
+// with libpq's own parser, into *out (a new string).
+int apex_parse_database(apex_parser_t *p, const json_t *v, char **out);
 
 #endif

@@ -734,12 +734,29 @@ static int s_exit_code(master_t *self, bool thresholds_ok, const char **verdict)
     return MASTER_EXIT_OK;
 }
 
+// True when a step of the scenario is an HTTP request (the only kind
+// that needs a host).
+static bool s_has_http(const apex_scenario_t *scn)
+{
+    for (size_t u = 0; u < scn->nusers; u++) {
+        const apex_user_class_t *cls = &scn->users[u];
+        for (size_t i = 0; i < cls->non_start; i++)
+            if (cls->on_start[i].kind == APEX_STEP_HTTP)
+                return true;
+        for (size_t t = 0; t < cls->ntasks; t++)
+            for (size_t i = 0; i < cls->tasks[t].nsteps; i++)
+                if (cls->tasks[t].steps[i].kind == APEX_STEP_HTTP)
+                    return true;
+    }
+    return false;
+}
+
 static void s_log_start(master_t *self)
 {
     const master_options_t *o = &self->options;
     apex_info("Starting apex-master %s; workers connect to port %d",
               APEX_VERSION, self->port);
-    if (!master_runner_params(self->runner)->host)
+    if (!master_runner_params(self->runner)->host && s_has_http(self->scenario))
         apex_warn("no host: give --host, $API_URL or a scenario \"host\" "
                   "(requests with relative paths will fail)");
     if (self->web)

@@ -37,6 +37,7 @@ typedef enum {
     S_WS_CONNECT,  // WebSocket connect steps
     S_WS_MESSAGE,  // WebSocket request and listen steps
     S_WS_PING,     // WebSocket ping steps
+    S_SQL,         // SQL steps (rows of type SQL)
     S_NOT_ENTRIES, // a figure or a run count
     S_CHECK_NAMES  // checks, filtered by their names
 } s_entries_t;
@@ -75,11 +76,15 @@ static const struct {
     {"ws_connections", TH_WS_CONNECTIONS, "max, value", S_FROM_GAUGE,
      S_NOT_ENTRIES, "ws_connections", NULL},
     {"checks", TH_CHECKS, "rate", S_FROM_CHECKS, S_CHECK_NAMES, NULL, NULL},
+    {"sql_duration", TH_SQL_DURATION, S_TREND, S_FROM_TREND, S_SQL, NULL, NULL},
+    {"sql_failed", TH_SQL_FAILED, "rate", S_FROM_FAILED, S_SQL, NULL, NULL},
+    {"sql_connections", TH_SQL_CONNECTIONS, "max, value", S_FROM_GAUGE,
+     S_NOT_ENTRIES, "sql_connections", NULL},
 };
 
 #define S_NMETRICS (sizeof s_metrics / sizeof s_metrics[0])
 // s_metrics is indexed by master_th_metric_t: one row per value, in order.
-_Static_assert(S_NMETRICS == TH_CHECKS + 1, "a row per metric");
+_Static_assert(S_NMETRICS == TH_SQL_CONNECTIONS + 1, "a row per metric");
 
 static char *s_trim(const char *s, size_t n)
 {
@@ -459,6 +464,8 @@ static bool s_selected(s_entries_t which, const apex_stats_entry_t *e,
         return op == APEX_WS_REQUEST || op == APEX_WS_LISTEN;
     case S_WS_PING:
         return s_ws_op(scn, e) == APEX_WS_PING;
+    case S_SQL:
+        return strcmp(e->method, "SQL") == 0;
     case S_NOT_ENTRIES:
     case S_CHECK_NAMES:
         break;

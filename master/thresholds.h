@@ -19,10 +19,14 @@
 //   ws_connections      max value              (open: peak, now)
 //   checks              rate                   (checks passed per check;
 //                                               {name:NAME} one check)
+//   sql_duration        p(N) avg med min max   (SQL steps, milliseconds)
+//   sql_failed          rate                   (failures per SQL step)
+//   sql_connections     max value              (open: peak, now)
 // The http_* metrics count HTTP requests only (entries whose type is an
 // HTTP method), as k6's do; the ws_* trends are the entries of the
 // scenario's WebSocket steps of that kind; the other ws_* come from the
-// workers' run-wide figures. Filters: {name:/health} or {name:GET
+// workers' run-wide figures; sql_duration and sql_failed read the rows
+// of type SQL. Filters: {name:/health} or {name:GET
 // /health} (one entry), {method:POST} (all entries of a method), on the
 // metrics made of entries. Operators: < <= > >= == === !=.
 #ifndef MASTER_THRESHOLDS_H
@@ -54,6 +58,9 @@ typedef enum {
     TH_WS_DROP_RATE,
     TH_WS_CONNECTIONS,
     TH_CHECKS,
+    TH_SQL_DURATION,
+    TH_SQL_FAILED,
+    TH_SQL_CONNECTIONS,
 } master_th_metric_t;
 
 typedef enum {

@@ -41,9 +41,11 @@ typedef struct {
     size_t headers_len;  // its length
     const char *body;    // response body when step->needs_body
     size_t body_len;     // its length
-    bool unrecorded;     // not a sample: the step is not a request (a
-                         // send) or its samples were recorded as they
-                         // came (worker_user_sample)
+    const apex_capture_rows_t *rows; // an SQL result's rows, for column
+                                     // captures (else NULL)
+    bool unrecorded; // not a sample: the step is not a request (a
+                     // send) or its samples were recorded as they
+                     // came (worker_user_sample)
 } worker_result_t;
 
 // A run-wide figure of a kind: counters count since the engine started

@@ -315,9 +315,15 @@ void worker_user_step_done(worker_user_t *u, const worker_result_t *result)
     char capture[WORKER_FAILURE_MAX];
     if (!failure && step->model->ncaptures) {
         apex_error_t err = {""};
-        if (apex_captures_apply_typed(
-                step->model, result->headers, result->headers_len, result->body,
-                result->body_len, u->vars, u->vars_json, &u->rng, &err) != 0) {
+        int rc =
+            result->rows
+                ? apex_captures_apply_rows(step->model, result->rows, u->vars,
+                                           u->vars_json, &u->rng, &err)
+                : apex_captures_apply_typed(step->model, result->headers,
+                                            result->headers_len, result->body,
+                                            result->body_len, u->vars,
+                                            u->vars_json, &u->rng, &err);
+        if (rc != 0) {
             worker_failure_capture(capture, sizeof capture, err.msg);
             failure = capture;
         }

@@ -28,7 +28,7 @@ FUZZ_NAMES := proto histogram scenario captures shape stages thresholds \
 	threshold_arg cli ws ws_client out cookies jsonpath checks
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 
-FUZZ_PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson
+FUZZ_PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson libpq
 FUZZ_WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \

@@ -7,8 +7,11 @@
 //     by tags (--tags / --exclude-tags): never more tasks than before;
 //   - every template is expanded with variables unset, empty and set to
 //     text that needs escaping, and every capture is applied to a small
-//     fixed response (what a worker's users do).
+//     fixed response, and to the rows of a small SQL result (what a
+//     worker's users do).
+#include <inttypes.h>
 #include <math.h>
+#include <string.h>
 
 #include "common/buf.h"
 #include "common/scenario.h"
@@ -49,6 +52,34 @@ static void s_expand_http(const apex_step_t *r, const apex_template_ctx_t *ctx,
     s_expand(r->http->body, ctx, out);
 }
 
+// A small SQL result: columns id and v, a NULL in the second row.
+static const char *const s_cells[2][2] = {{"7", "a"}, {"8", NULL}};
+
+static int s_row_get(const void *arg, size_t row, const char *name,
+                     const char **value)
+{
+    (void)arg;
+    FUZZ_CHECK(row < 2, "row %zu of 2", row);
+    int col = strcmp(name, "id") == 0 ? 0 : strcmp(name, "v") == 0 ? 1 : -1;
+    if (col < 0)
+        return 0;
+    *value = s_cells[row][col];
+    return *value ? 1 : -1;
+}
+
+// Every parameter an SQL step binds.
+static void s_expand_sql(const apex_step_t *r, const apex_template_ctx_t *ctx,
+                         apex_buf_t *out)
+{
+    FUZZ_CHECK(r->sql->query && r->sql->query[0] && r->sql->database,
+               "SQL step without a query or a database");
+    FUZZ_CHECK(!r->sql->has_expect || r->sql->min_rows <= r->sql->max_rows,
+               "expect_rows %" PRIu64 " > %" PRIu64, r->sql->min_rows,
+               r->sql->max_rows);
+    for (size_t i = 0; i < r->sql->nparams; i++)
+        s_expand(r->sql->params[i], ctx, out);
+}
+
 // Every template a WebSocket step sends.
 static void s_expand_ws(const apex_step_t *r, const apex_template_ctx_t *ctx,
                         apex_buf_t *out)
@@ -69,9 +100,11 @@ static void s_use_request(const apex_scenario_t *sc, const apex_step_t *r,
     bool passed[APEX_CHECK_MAX_PER_STEP];
     (void)apex_checks_apply(r, s_headers, sizeof s_headers - 1, s_body,
                             sizeof s_body - 1, passed);
-    if (r->kind != APEX_STEP_HTTP && r->kind != APEX_STEP_WS)
-        return; // a sleep step: nothing to expand
-    FUZZ_CHECK(r->kind == APEX_STEP_HTTP ? r->http != NULL : r->ws != NULL,
+    if (r->kind == APEX_STEP_SLEEP)
+        return; // nothing to expand
+    FUZZ_CHECK(r->kind == APEX_STEP_HTTP ? r->http != NULL
+               : r->kind == APEX_STEP_WS ? r->ws != NULL
+                                         : r->sql != NULL,
                "step of kind %d without its part", (int)r->kind);
     for (int pass = 0; pass < 3; pass++) {
         // Pass 0: every variable unset; 1: empty; 2: set to hostile text.
@@ -85,13 +118,19 @@ static void s_use_request(const apex_scenario_t *sc, const apex_step_t *r,
                                    .rng = rng};
         if (r->kind == APEX_STEP_HTTP)
             s_expand_http(r, &ctx, out);
-        else
+        else if (r->kind == APEX_STEP_WS)
             s_expand_ws(r, &ctx, out);
+        else
+            s_expand_sql(r, &ctx, out);
     }
     apex_error_t err = {""};
     (void)apex_captures_apply(r, s_headers, sizeof s_headers - 1, s_body,
                               sizeof s_body - 1, vars, rng, &err);
     (void)apex_captures_apply(r, NULL, 0, NULL, 0, vars, rng, &err);
+    apex_capture_rows_t rows = {2, s_row_get, NULL};
+    (void)apex_captures_apply_rows(r, &rows, vars, NULL, rng, &err);
+    rows.nrows = 0;
+    (void)apex_captures_apply_rows(r, &rows, vars, NULL, rng, &err);
     for (size_t i = 0; i < r->ncaptures; i++)
         FUZZ_CHECK(r->captures[i].slot < sc->nvars, "capture slot %zu of %zu",
                    r->captures[i].slot, sc->nvars);

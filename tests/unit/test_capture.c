@@ -196,13 +196,13 @@ static void s_test_errors(bool verbose)
     } captures[] = {
         {"[]", ".capture: expected an object"},
         {"{'x': 5}", ".capture.x: expected a JSON path or an object with one "
-                     "of: json, header, regex, got 5"},
+                     "of: json, header, regex, column, got 5"},
         {"{'x': {'json': '$.a', 'header': 'h'}}",
          ".capture.x: expected exactly one of: json, header, regex"},
         {"{'x': {}}", ".capture.x: expected exactly one of"},
         {"{'x': {'jsn': '$.a'}}",
          ".capture.x.jsn: unknown key (expected one of: json, header, "
-         "regex)"},
+         "regex, column, row)"},
         {"{'1x': '$.a'}", ".capture[\"1x\"]: expected a variable name"},
         {"{'x': {'header': 'bad name'}}",
          ".capture.x.header: expected a header name"},

@@ -173,8 +173,8 @@ static void s_test_document_errors(bool verbose)
                          "apex.json: $.users: ", "got 5");
     check_scenario_error(verbose, "{'userz': []}",
                          "apex.json: $.userz: unknown key (expected one of: "
-                         "description, host, headers, env, shape, thresholds, "
-                         "users, data)",
+                         "description, host, database, headers, env, shape, "
+                         "thresholds, users, data)",
                          NULL);
     check_scenario_error(verbose, "{'description': 1, 'users': []}",
                          "apex.json: $.description: expected a string", NULL);

@@ -209,20 +209,22 @@ static void s_test_arg_errors(void)
                               "as 'http_req_duration: p(95)<500'");
     s_check_arg_error("", "'': expected 'metric: expression', such as "
                           "'http_req_duration: p(95)<500'");
-    s_check_arg_error(
-        "foo: p(95)<5",
-        "--threshold: unknown metric 'foo' (expected one of: "
-        "http_req_duration, http_req_failed, http_reqs, "
-        "iterations, dropped_iterations, ws_connecting, "
-        "ws_msg_latency, ws_ping, ws_sessions, ws_msgs_sent, "
-        "ws_msgs_received, ws_drop_rate, ws_connections, checks)");
+    s_check_arg_error("foo: p(95)<5",
+                      "--threshold: unknown metric 'foo' (expected one of: "
+                      "http_req_duration, http_req_failed, http_reqs, "
+                      "iterations, dropped_iterations, ws_connecting, "
+                      "ws_msg_latency, ws_ping, ws_sessions, ws_msgs_sent, "
+                      "ws_msgs_received, ws_drop_rate, ws_connections, checks, "
+                      "sql_duration, sql_failed, sql_connections)");
     s_check_arg_error(": count<1", "--threshold: unknown metric '' (expected "
                                    "one of: http_req_duration, "
                                    "http_req_failed, http_reqs, iterations, "
                                    "dropped_iterations, ws_connecting, "
                                    "ws_msg_latency, ws_ping, ws_sessions, "
                                    "ws_msgs_sent, ws_msgs_received, "
-                                   "ws_drop_rate, ws_connections, checks)");
+                                   "ws_drop_rate, ws_connections, checks, "
+                                   "sql_duration, sql_failed, "
+                                   "sql_connections)");
     s_check_arg_error("http_req_duration: p(101)<5",
                       "--threshold: 'p(101)<5': expected p(N) with N from 0 "
                       "to 100");
@@ -397,11 +399,12 @@ static void s_test_json_errors(void)
     s_check_json_error(
         "{\"nope\": [\"count>0\"]}",
         "s.json: $.thresholds[\"nope\"][0]: unknown metric "
-        "'nope' (expected one of: http_req_duration, "
-        "http_req_failed, http_reqs, iterations, "
-        "dropped_iterations, ws_connecting, ws_msg_latency, "
-        "ws_ping, ws_sessions, ws_msgs_sent, "
-        "ws_msgs_received, ws_drop_rate, ws_connections, checks)");
+        "'nope' (expected one of: "
+        "http_req_duration, http_req_failed, http_reqs, "
+        "iterations, dropped_iterations, ws_connecting, "
+        "ws_msg_latency, ws_ping, ws_sessions, ws_msgs_sent, "
+        "ws_msgs_received, ws_drop_rate, ws_connections, checks, "
+        "sql_duration, sql_failed, sql_connections)");
     s_check_json_error("{\"http_reqs\": {\"threshold\": \"p(95)<1\"}}",
                        "s.json: $.thresholds[\"http_reqs\"]: 'p(95)<1': "
                        "http_reqs takes count, rate");
@@ -524,6 +527,54 @@ static void s_test_websocket(void)
     apex_scenario_destroy(&scn);
 }
 
+// SQL metrics: sql_duration and sql_failed read the rows of type SQL
+// only (filterable by name), sql_connections the run-wide gauge.
+static void s_test_sql(void)
+{
+    apex_stats_t *stats = apex_stats_new(S_NOW);
+    apex_stats_entry_t *pk = apex_stats_get(stats, "SQL", "pk", S_NOW);
+    apex_stats_entry_t *fts = apex_stats_get(stats, "SQL", "search", S_NOW);
+    apex_stats_entry_t *h = apex_stats_get(stats, "GET", "/h", S_NOW);
+    for (int i = 0; i < 99; i++)
+        apex_stats_record(stats, pk, 2000, 100, S_NOW); // 2 ms
+    apex_stats_record(stats, pk, 9000, 100, S_NOW);     // 9 ms
+    apex_stats_record_failure(stats, pk, "SQL 57014 canceling", S_NOW);
+    apex_stats_record(stats, fts, 80000, 100, S_NOW); // 80 ms
+    apex_stats_record(stats, h, 500000, 0, S_NOW);    // 500 ms, HTTP
+    master_figures_t counters = {0}, gauges = {0}, peaks = {0};
+    master_figures_set(&gauges, "sql_connections", 40);
+    master_figures_max(&peaks, "sql_connections", 50);
+    master_th_input_t in = {.stats = stats,
+                            .duration = S_DURATION,
+                            .counters = &counters,
+                            .gauges = &gauges,
+                            .peaks = &peaks};
+    master_thresholds_t th = {0};
+    s_check_ok(&th, "sql_duration: max<81", &in, true); // not HTTP's 500
+    s_check_ok(&th, "sql_duration{name:pk}: p(95)<5", &in, true);
+    s_check_ok(&th, "sql_duration{name:pk}: max<5", &in, false);
+    s_check_ok(&th, "sql_duration{name:SQL search}: min>=79", &in, true);
+    s_check_ok(&th, "sql_duration{method:SQL}: max>=80", &in, true);
+    s_check_ok(&th, "http_req_duration: max<81", &in, false);
+    s_check_ok(&th, "sql_failed: rate<0.01", &in, true); // 1 of 101
+    s_check_ok(&th, "sql_failed{name:pk}: rate<0.01", &in, false);
+    s_check_ok(&th, "sql_connections: max==50", &in, true);
+    s_check_ok(&th, "sql_connections: value==40", &in, true);
+    const master_threshold_t *t =
+        s_eval(&th, "sql_duration{name:nope}: p(95)<1", &in);
+    CHECK(t->ok && !t->has_observed); // no rows: passes, as in k6
+    CHECK_STR(master_threshold_unit(t), "ms");
+    s_check_arg_error("sql_failed: p(95)<1",
+                      "--threshold: 'p(95)<1': sql_failed takes rate");
+    s_check_arg_error("sql_connections{name:x}: max>1",
+                      "--threshold: 'sql_connections{name:x}': "
+                      "sql_connections takes no filter");
+    master_thresholds_fini(&th);
+    master_figures_clear(&gauges);
+    master_figures_clear(&peaks);
+    apex_stats_destroy(&stats);
+}
+
 void test_thresholds(bool verbose)
 {
     (void)verbose;
@@ -542,5 +593,6 @@ void test_thresholds(bool verbose)
     s_test_no_data();
     s_test_checks();
     s_test_websocket();
+    s_test_sql();
     apex_stats_destroy(&stats);
 }

@@ -152,6 +152,7 @@ static const worker_kind_ops_t *const s_kinds[APEX_STEP_KIND_COUNT] = {
     [APEX_STEP_HTTP] = &s_fake_ops,
     [APEX_STEP_WS] = &s_fake_ops, // unused: the scenarios are HTTP only
     [APEX_STEP_SLEEP] = &worker_step_sleep_ops, // the real one
+    [APEX_STEP_SQL] = &s_fake_ops,              // unused, as WS
 };
 
 // ---------------------------------------------------------------------

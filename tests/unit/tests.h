@@ -35,6 +35,7 @@
     X(scenario_tags)                                                           \
     X(report_workers)                                                          \
     X(registry)                                                                \
+    X(scenario_sql)                                                            \
     X(log)                                                                     \
     X(procstat)                                                                \
     X(dispatch)                                                                \
