@@ -7,6 +7,7 @@
 // an error is first seen, not on every failure. Per-second counts are a
 // ring of APEX_STATS_SECONDS slots indexed by second modulo its size:
 // enough for a worker's 3 s delta and for the master's 12 s window.
+// Sums saturate (common/sat.h): merged counts never wrap.
 #include "common/stats.h"
 
 #include <math.h>
@@ -16,6 +17,7 @@
 
 #include "common/alloc.h"
 #include "common/clock.h"
+#include "common/sat.h"
 
 #define APEX_STATS_TABLE_MIN 16
 
@@ -245,8 +247,8 @@ void apex_stats_entry_add_second(apex_stats_entry_t *e, int64_t sec,
         slot->reqs = 0;
         slot->fails = 0;
     }
-    slot->reqs += reqs;
-    slot->fails += fails;
+    slot->reqs = apex_count_add(slot->reqs, reqs);
+    slot->fails = apex_count_add(slot->fails, fails);
 }
 
 static void s_record(apex_stats_entry_t *e, uint64_t us, uint64_t bytes,
@@ -367,7 +369,7 @@ void apex_stats_record_failure(apex_stats_t *self, apex_stats_entry_t *e,
         err = s_add_error(self, key, e->method, e->name, error);
         err->first_seen = now;
     }
-    err->occurrences++;
+    err->occurrences = apex_count_add(err->occurrences, 1);
     err->last_seen = now;
 }
 
@@ -399,7 +401,7 @@ void apex_stats_merge_error(apex_stats_t *self, const apex_stats_error_t *src)
         if (src->last_seen > e->last_seen)
             e->last_seen = src->last_seen;
     }
-    e->occurrences += src->occurrences;
+    e->occurrences = apex_count_add(e->occurrences, src->occurrences);
 }
 
 void apex_stats_reset(apex_stats_t *self, double now)
@@ -435,11 +437,14 @@ void apex_stats_entry_merge(apex_stats_entry_t *dst,
         dst->last_request_timestamp = src->last_request_timestamp;
     if (src->start_time > 0 && src->start_time < dst->start_time)
         dst->start_time = src->start_time;
-    dst->num_requests += src->num_requests;
-    dst->num_none_requests += src->num_none_requests;
-    dst->num_failures += src->num_failures;
-    dst->total_response_us += src->total_response_us;
-    dst->total_content_length += src->total_content_length;
+    dst->num_requests = apex_count_add(dst->num_requests, src->num_requests);
+    dst->num_none_requests =
+        apex_count_add(dst->num_none_requests, src->num_none_requests);
+    dst->num_failures = apex_count_add(dst->num_failures, src->num_failures);
+    dst->total_response_us =
+        apex_count_add(dst->total_response_us, src->total_response_us);
+    dst->total_content_length =
+        apex_count_add(dst->total_content_length, src->total_content_length);
     if (src->max_response_us > dst->max_response_us)
         dst->max_response_us = src->max_response_us;
     if (src->min_response_us < dst->min_response_us)

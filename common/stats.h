@@ -3,7 +3,8 @@
 // microsecond histogram and per-second counts; the total entry; errors
 // grouped by Locust's key with occurrences. Workers record into it and
 // send deltas (report, then reset); the master merges the deltas of all
-// workers exactly, histograms included.
+// workers exactly, histograms included. Merged counts saturate at
+// APEX_COUNT_MAX (common/sat.h) instead of wrapping.
 #ifndef APEX_STATS_H
 #define APEX_STATS_H
 

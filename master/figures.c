@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/sat.h"
 
 void master_figures_clear(master_figures_t *self)
 {
@@ -96,8 +97,9 @@ bool master_checks_add(master_checks_t *self, const char *name, uint64_t passes,
 {
     for (size_t i = 0; i < self->n; i++) {
         if (strcmp(self->items[i].name, name) == 0) {
-            self->items[i].passes += passes;
-            self->items[i].fails += fails;
+            self->items[i].passes =
+                apex_count_add(self->items[i].passes, passes);
+            self->items[i].fails = apex_count_add(self->items[i].fails, fails);
             return true;
         }
     }

@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "common/histogram.h"
 #include "common/log.h"
+#include "common/sat.h"
 #include "common/stats.h"
 #include "master/figures.h"
 #include "master/influx.h"
@@ -485,8 +486,8 @@ void master_outputs_merge(master_outputs_t *self, const proto_msg_t *report)
     }
     for (size_t i = 0; i < apex_stats_error_count(delta); i++)
         apex_stats_merge_error(self->interval, apex_stats_error_at(delta, i));
-    self->iterations += report->iterations;
-    self->dropped += report->dropped_iterations;
+    self->iterations = apex_count_add(self->iterations, report->iterations);
+    self->dropped = apex_count_add(self->dropped, report->dropped_iterations);
     for (size_t i = 0; i < report->ncounters; i++)
         master_figures_add(&self->counters, report->counters[i].name,
                            report->counters[i].value);

@@ -22,6 +22,7 @@
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/sat.h"
 
 #define MASTER_VERSION_MAX 64 // a worker's version text, truncated
 #define MASTER_LOCUST_HEARTBEAT_VERSION "2.19" // Locust answers heartbeats
@@ -329,8 +330,9 @@ void master_registry_users(master_registry_t *self, master_worker_t *w,
 void master_registry_count(master_registry_t *self, master_worker_t *w,
                            uint64_t requests, uint64_t failures)
 {
-    s_seen(self, w)->requests += requests;
-    s_seen(self, w)->failures += failures;
+    s_seen_t *seen = s_seen(self, w);
+    seen->requests = apex_count_add(seen->requests, requests);
+    seen->failures = apex_count_add(seen->failures, failures);
 }
 
 void master_registry_remove(master_registry_t *self, master_worker_t *w,

@@ -3,7 +3,8 @@
 // its StatsCSVFileWriter (CSV: \r\n line ends, minimal quoting, floats as
 // Python's repr), so tools that read Locust's output read ours. Where
 // Locust's figures come from its 2-significant-digit histogram, ours come
-// from the microsecond histogram, rounded to whole milliseconds.
+// from the microsecond histogram, rounded to whole milliseconds. The
+// console bounds the width of huge times (a peer may report 1e12 ms).
 #include "master/report.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@
 #define REPORT_TYPE_WIDTH 8
 #define REPORT_NAME_WIDTH 80
 #define REPORT_DECIMALS_BELOW_MS 10.0 // two decimals below this
+#define REPORT_WHOLE_BELOW_MS 1e7     // whole ms below; above: 1.0e+12
 
 const double master_report_percentile_list[MASTER_REPORT_PERCENTILES] = {
     0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0};
@@ -44,7 +46,9 @@ static void s_dashes(FILE *out, int n)
 // %d of a float) or rounded (its median and percentiles).
 static const char *s_console_ms(char *buf, size_t size, double ms, bool round)
 {
-    if (ms < REPORT_DECIMALS_BELOW_MS)
+    if (!(ms < REPORT_WHOLE_BELOW_MS)) // a peer's 1e12 ms: 7 columns
+        snprintf(buf, size, "%.1e", ms);
+    else if (ms < REPORT_DECIMALS_BELOW_MS)
         snprintf(buf, size, "%.2f", ms);
     else
         snprintf(buf, size, "%llu",

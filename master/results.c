@@ -10,6 +10,7 @@
 
 #include "common/alloc.h"
 #include "common/clock.h"
+#include "common/sat.h"
 
 void master_results_init(master_results_t *self)
 {
@@ -86,8 +87,8 @@ const apex_stats_entry_t *master_results_merge(master_results_t *self,
     apex_stats_entry_merge(apex_stats_total(self->stats), total);
     for (size_t i = 0; i < apex_stats_error_count(delta); i++)
         apex_stats_merge_error(self->stats, apex_stats_error_at(delta, i));
-    self->iterations += report->iterations;
-    self->dropped += report->dropped_iterations;
+    self->iterations = apex_count_add(self->iterations, report->iterations);
+    self->dropped = apex_count_add(self->dropped, report->dropped_iterations);
     for (size_t i = 0; i < report->ncounters; i++)
         master_figures_add(&self->counters, report->counters[i].name,
                            report->counters[i].value);

@@ -4,12 +4,14 @@
 // workers' errors and entries (which must equal recording everything in
 // one place, histogram included), reset versus clear, Locust's sort
 // order, the derived figures (averages, median clamping, the percentile
-// rank rule, fail ratio, total and current RPS) and 10 000 entries.
+// rank rule, fail ratio, total and current RPS), 10 000 entries, and
+// sums that saturate.
 #include "tests/unit/tests.h"
 
 #include <math.h>
 
 #include "common/rng.h"
+#include "common/sat.h"
 #include "common/stats.h"
 
 #define S_T0 1795737094.25 // a unix time from the captures
@@ -750,8 +752,46 @@ static void s_test_many(void)
     apex_stats_destroy(&stats);
 }
 
+// Counts merged from peers saturate at APEX_COUNT_MAX instead of
+// wrapping (2,100 reports of 2^53 - 1 requests).
+static void s_test_saturate(void)
+{
+    apex_stats_t *total = apex_stats_new(S_T0);
+    apex_stats_t *report = apex_stats_new(S_T0);
+    apex_stats_entry_t *src = apex_stats_get(report, "GET", "/x", S_T0);
+    uint64_t big = (1ULL << 53) - 1;
+    src->num_requests = big;
+    src->num_failures = big;
+    src->num_none_requests = big;
+    src->total_response_us = big;
+    src->total_content_length = big;
+    apex_stats_entry_add_second(src, S_SEC0, big, big);
+    apex_stats_error_t err = {
+        .method = "GET", .name = "/x", .error = "boom", .occurrences = big};
+    snprintf(err.key, sizeof err.key, "%s", "k");
+    for (int i = 0; i < 2100; i++) {
+        apex_stats_entry_merge(apex_stats_get(total, "GET", "/x", S_T0), src);
+        apex_stats_merge_error(total, &err);
+    }
+    const apex_stats_entry_t *dst = apex_stats_find(total, "GET", "/x");
+    CHECK(dst->num_requests == APEX_COUNT_MAX);
+    CHECK(dst->num_failures == APEX_COUNT_MAX);
+    CHECK(dst->num_none_requests == APEX_COUNT_MAX);
+    CHECK(dst->total_response_us == APEX_COUNT_MAX);
+    CHECK(dst->total_content_length == APEX_COUNT_MAX);
+    CHECK(s_reqs_at(dst, S_SEC0) == APEX_COUNT_MAX);
+    CHECK(s_fails_at(dst, S_SEC0) == APEX_COUNT_MAX);
+    CHECK(apex_stats_error_at(total, 0)->occurrences == APEX_COUNT_MAX);
+    CHECK(apex_count_add(UINT64_MAX, UINT64_MAX) == APEX_COUNT_MAX);
+    CHECK(apex_count_add(1, 2) == 3);
+    CHECK(apex_count_clamp(UINT64_MAX) == APEX_COUNT_MAX);
+    apex_stats_destroy(&report);
+    apex_stats_destroy(&total);
+}
+
 void test_stats(bool verbose)
 {
+    s_test_saturate();
     s_test_record();
     s_test_seconds();
     s_test_merge_error();

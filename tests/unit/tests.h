@@ -34,6 +34,7 @@
     X(scenario_ws)                                                             \
     X(scenario_tags)                                                           \
     X(report_workers)                                                          \
+    X(report)                                                                  \
     X(registry)                                                                \
     X(scenario_sql)                                                            \
     X(log)                                                                     \

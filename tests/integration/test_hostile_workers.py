@@ -1,0 +1,63 @@
+"""Findings of the hostile review (issue 19) about what a peer on the
+master's port can make a master do, each reproduced against a real
+apex-master with a real apex-worker next to a hostile one
+(fake_worker.FakeWorker: a ZeroMQ DEALER speaking Locust's protocol).
+
+The real worker's traffic is always checked against what apex-target
+served: what the hostile peer sends must never corrupt it."""
+import os
+
+import apexlib
+from apexlib import SIMPLE, read_csv, wait_for, write_scenario
+from fake_worker import FakeWorker, entry, report
+from test_run import RunCase
+
+COUNT_MAX = 2 ** 63 - 1  # common/sat.h
+
+
+class HostileWorkerCase(RunCase):
+    def run_with_fake(self, *extra, users=2, run_time="3s"):
+        """A master expecting 2 workers, a real one and a fake one that
+        registered; returns (master, fake, target base URL, CSV prefix)."""
+        base = self.target()
+        scn = write_scenario(self.dir, SIMPLE)
+        prefix = os.path.join(self.dir, "run")
+        m, port = self.master(scn, "-u", users, "-r", users, "-t", run_time,
+                              "--host", base, "--csv", prefix,
+                              "--expect-workers", 2, *extra)
+        self.worker(port, "worker")
+        fake = FakeWorker(port, "evil_" + "1" * 32)
+        self.addCleanup(fake.close)
+        fake.register()
+        wait_for(lambda: fake.got("spawn"), 20, what="the run to start")
+        return m, fake, base, prefix
+
+    def assert_real_counts(self, base, prefix):
+        """The real worker's rows equal what apex-target served."""
+        served = apexlib.target_stats(base)["requests"]
+        rows = {(r["Type"], r["Name"]): r for r in read_csv(
+            prefix + "_stats.csv")}
+        for key, route in apexlib.ROUTES.items():
+            self.assertEqual(int(rows[key]["Request Count"]), served[route],
+                             key)
+
+
+class StatsBoundsTest(HostileWorkerCase):
+    def test_counts_saturate_instead_of_wrapping(self):
+        # Finding 14: 2,100 reports of 2^53 - 1 requests were printed as
+        # 468374361246529809 (the sum wrapped); times of 1e12 ms printed
+        # past their columns.
+        m, fake, base, prefix = self.run_with_fake()
+        for _ in range(2100):
+            fake.send("stats", report([entry("/huge", 2 ** 53 - 1,
+                                             ms=1e12)]))
+        self.assertEqual(m.wait(40), 0, m.stderr())
+        self.assert_real_counts(base, prefix)
+        rows = {r["Name"]: r for r in read_csv(prefix + "_stats.csv")}
+        self.assertEqual(int(rows["/huge"]["Request Count"]), COUNT_MAX)
+        self.assertEqual(int(rows["Aggregated"]["Request Count"]), COUNT_MAX)
+        out = m.stdout()
+        self.assertIn(str(COUNT_MAX), out)
+        self.assertNotRegex(out, r"\b4683743612465\d+")
+        self.assertIn("1.0e+12", out)
+        self.assertNotIn("1000000000000", out)
