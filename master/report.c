@@ -3,8 +3,13 @@
 // its StatsCSVFileWriter (CSV: \r\n line ends, minimal quoting, floats as
 // Python's repr), so tools that read Locust's output read ours. Where
 // Locust's figures come from its 2-significant-digit histogram, ours come
-// from the microsecond histogram, rounded to whole milliseconds. The
-// console bounds the width of huge times (a peer may report 1e12 ms).
+// from the microsecond histogram, rounded to whole milliseconds.
+//
+// Text from peers and servers (names, errors, exceptions, worker ids) is
+// written to the CSV files neutralised as OWASP advises against formula
+// injection: a field that starts with =, +, -, @, a tab or a carriage
+// return gets a leading single quote, so a spreadsheet shows it as text
+// instead of evaluating it. The console bounds the width of huge times.
 #include "master/report.h"
 
 #include <errno.h>
@@ -21,8 +26,9 @@
 
 #define REPORT_TYPE_WIDTH 8
 #define REPORT_NAME_WIDTH 80
-#define REPORT_DECIMALS_BELOW_MS 10.0 // two decimals below this
-#define REPORT_WHOLE_BELOW_MS 1e7     // whole ms below; above: 1.0e+12
+#define REPORT_DECIMALS_BELOW_MS 10.0   // two decimals below this
+#define REPORT_WHOLE_BELOW_MS 1e7       // whole ms below; above: 1.0e+12
+#define REPORT_FORMULA_CHARS "=+-@\t\r" // OWASP: cells a sheet evaluates
 
 const double master_report_percentile_list[MASTER_REPORT_PERCENTILES] = {
     0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0};
@@ -204,6 +210,19 @@ static void s_field(apex_buf_t *out, const char *text, bool first)
     apex_buf_putc(out, '"');
 }
 
+// A text field from a peer or a server: neutralised against formula
+// injection (see the top), then as s_field().
+static void s_text(apex_buf_t *out, const char *text, bool first)
+{
+    if (text[0] && strchr(REPORT_FORMULA_CHARS, text[0])) {
+        char *quoted = apex_sprintf("'%s", text);
+        s_field(out, quoted, first);
+        free(quoted);
+        return;
+    }
+    s_field(out, text, first);
+}
+
 static void s_float(apex_buf_t *out, double v)
 {
     char text[APEX_PY_FLOAT_MAX];
@@ -236,8 +255,8 @@ static void s_eol(apex_buf_t *out)
 static void s_stats_row(apex_buf_t *out, const apex_stats_t *stats,
                         const apex_stats_entry_t *e)
 {
-    s_field(out, e->method, true);
-    s_field(out, e->name, false);
+    s_text(out, e->method, true);
+    s_text(out, e->name, false);
     s_uint(out, e->num_requests);
     s_uint(out, e->num_failures);
     s_ms(out, apex_stats_entry_median_ms(e));
@@ -314,9 +333,9 @@ void master_csv_failures(apex_buf_t *out, const apex_stats_t *stats)
         errors[i] = apex_stats_error_at(stats, i);
     qsort(errors, n, sizeof *errors, s_cmp_errors);
     for (size_t i = 0; i < n; i++) {
-        s_field(out, errors[i]->method, true);
-        s_field(out, errors[i]->name, false);
-        s_field(out, errors[i]->error, false);
+        s_text(out, errors[i]->method, true);
+        s_text(out, errors[i]->name, false);
+        s_text(out, errors[i]->error, false);
         s_uint(out, errors[i]->occurrences);
         s_utc(out, errors[i]->first_seen);
         s_utc(out, errors[i]->last_seen);
@@ -336,9 +355,9 @@ void master_csv_exceptions(apex_buf_t *out,
         snprintf(count, sizeof count, "%llu",
                  (unsigned long long)exceptions[i].count);
         s_field(out, count, true);
-        s_field(out, exceptions[i].msg, false);
-        s_field(out, exceptions[i].traceback, false);
-        s_field(out, exceptions[i].nodes, false);
+        s_text(out, exceptions[i].msg, false);
+        s_text(out, exceptions[i].traceback, false);
+        s_text(out, exceptions[i].nodes, false);
         s_eol(out);
     }
 }
@@ -403,8 +422,8 @@ static void s_history_row(apex_buf_t *out, const apex_stats_t *stats,
     s_field(out, text, true);
     snprintf(text, sizeof text, "%lld", (long long)users);
     s_field(out, text, false);
-    s_field(out, e->method, false);
-    s_field(out, e->name, false);
+    s_text(out, e->method, false);
+    s_text(out, e->name, false);
     snprintf(text, sizeof text, "%f", apex_stats_current_rps(stats, e, false));
     s_field(out, text, false);
     snprintf(text, sizeof text, "%f", apex_stats_current_rps(stats, e, true));

@@ -61,3 +61,31 @@ class StatsBoundsTest(HostileWorkerCase):
         self.assertNotRegex(out, r"\b4683743612465\d+")
         self.assertIn("1.0e+12", out)
         self.assertNotIn("1000000000000", out)
+
+
+class CsvFormulaTest(RunCase):
+    def test_names_starting_like_formulas_are_neutralised(self):
+        # Finding 13: names and errors starting with =, +, -, @ were
+        # written raw into the CSVs (spreadsheet formula injection).
+        base = self.target("--error-rate", "0.5")
+        names = ["=HYPERLINK(\"http://evil\")", "+1+1", "-1+1", "@SUM(1)"]
+        scn = write_scenario(self.dir, {"users": [{
+            "name": "U", "wait": {"constant": 0.05},
+            "tasks": [{"request": {"path": "/health", "name": n}}
+                      for n in names]}]})
+        prefix = os.path.join(self.dir, "run")
+        m, _ = self.master(scn, "-u", 2, "-r", 2, "-t", "2s", "--host", base,
+                           "--csv", prefix, "--processes", 1,
+                           "--csv-full-history")
+        self.assertEqual(m.wait(40), 1, m.stderr())
+        for suffix in ("stats", "failures", "stats_history"):
+            rows = read_csv("%s_%s.csv" % (prefix, suffix))
+            seen = {r["Name"] for r in rows}
+            for n in names:
+                self.assertIn("'" + n, seen, suffix)
+                self.assertNotIn(n, seen, suffix)
+            for r in rows:
+                for value in r.values():
+                    self.assertFalse(value and value[0] in "=+@\t\r",
+                                     (suffix, r))
+        self.assertTrue(read_csv(prefix + "_failures.csv"))
