@@ -7,7 +7,12 @@
 // an error is first seen, not on every failure. Per-second counts are a
 // ring of APEX_STATS_SECONDS slots indexed by second modulo its size:
 // enough for a worker's 3 s delta and for the master's 12 s window.
-// Sums saturate (common/sat.h): merged counts never wrap.
+//
+// Limits (apex_stats_set_limits) exist for statistics that peers fill:
+// past max_entries a new (method, name) lands in one "other" entry, past
+// max_errors a new error in one "other" error, so a report with 50,000
+// names costs one entry, not 50,000 histograms. Sums saturate
+// (common/sat.h): merged counts never wrap.
 #include "common/stats.h"
 
 #include <math.h>
@@ -22,17 +27,23 @@
 #define APEX_STATS_TABLE_MIN 16
 
 struct apex_stats {
-    apex_stats_entry_t total;     // the "Aggregated" entry
-    apex_stats_entry_t **entries; // in creation order
-    size_t nentries;              // entries used
-    size_t entries_cap;           // entries allocated
-    size_t *table;                // hash slots: index + 1, 0 = empty
-    size_t table_cap;             // slots (a power of two)
-    apex_stats_error_t **errors;  // in creation order
-    size_t nerrors;               // errors used
-    size_t errors_cap;            // errors allocated
-    size_t *etable;               // error hash slots: index + 1
-    size_t etable_cap;            // slots (a power of two)
+    apex_stats_entry_t total;        // the "Aggregated" entry
+    apex_stats_entry_t **entries;    // in creation order
+    size_t nentries;                 // entries used
+    size_t entries_cap;              // entries allocated
+    size_t *table;                   // hash slots: index + 1, 0 = empty
+    size_t table_cap;                // slots (a power of two)
+    apex_stats_error_t **errors;     // in creation order
+    size_t nerrors;                  // errors used
+    size_t errors_cap;               // errors allocated
+    size_t *etable;                  // error hash slots: index + 1
+    size_t etable_cap;               // slots (a power of two)
+    size_t max_entries;              // entries before "other", 0 = no limit
+    size_t max_errors;               // errors before "other", 0 = no limit
+    apex_stats_entry_t *other;       // the other entry, or NULL
+    apex_stats_error_t *other_error; // the other error, or NULL
+    bool entries_full;               // a new name went to the other entry
+    bool errors_full;                // a new error went to the other error
 };
 
 static uint64_t s_hash(uint64_t h, const char *text)
@@ -104,6 +115,10 @@ static void s_drop_all(apex_stats_t *self)
     }
     self->nentries = 0;
     self->nerrors = 0;
+    self->other = NULL;
+    self->other_error = NULL;
+    self->entries_full = false;
+    self->errors_full = false;
     if (self->table)
         memset(self->table, 0, self->table_cap * sizeof *self->table);
     if (self->etable)
@@ -173,12 +188,54 @@ apex_stats_entry_t *apex_stats_find(const apex_stats_t *self,
     return NULL;
 }
 
+void apex_stats_set_limits(apex_stats_t *self, size_t max_entries,
+                           size_t max_errors)
+{
+    self->max_entries = max_entries;
+    self->max_errors = max_errors;
+}
+
+bool apex_stats_entries_full(const apex_stats_t *self)
+{
+    return self->entries_full;
+}
+
+bool apex_stats_errors_full(const apex_stats_t *self)
+{
+    return self->errors_full;
+}
+
+static apex_stats_entry_t *s_new_entry(apex_stats_t *self, const char *method,
+                                       const char *name, double now);
+
+apex_stats_entry_t *apex_stats_other(apex_stats_t *self, double now)
+{
+    if (!self->other) {
+        self->other = apex_stats_find(self, "", APEX_STATS_OTHER_NAME);
+        if (!self->other)
+            self->other = s_new_entry(self, "", APEX_STATS_OTHER_NAME, now);
+    }
+    return self->other;
+}
+
 apex_stats_entry_t *apex_stats_get(apex_stats_t *self, const char *method,
                                    const char *name, double now)
 {
     apex_stats_entry_t *e = apex_stats_find(self, method, name);
     if (e)
         return e;
+    size_t used = self->nentries - (self->other ? 1 : 0);
+    if (self->max_entries && used >= self->max_entries) {
+        self->entries_full = true;
+        return apex_stats_other(self, now);
+    }
+    return s_new_entry(self, method, name, now);
+}
+
+static apex_stats_entry_t *s_new_entry(apex_stats_t *self, const char *method,
+                                       const char *name, double now)
+{
+    apex_stats_entry_t *e;
     if (self->nentries == self->entries_cap) {
         self->entries_cap = self->entries_cap ? self->entries_cap * 2 : 8;
         self->entries = apex_realloc(self->entries, self->entries_cap,
@@ -336,6 +393,29 @@ static apex_stats_error_t *s_add_error(apex_stats_t *self, const char *key,
     return e;
 }
 
+// The error that holds new errors past max_errors, made if missing.
+static apex_stats_error_t *s_other_error(apex_stats_t *self)
+{
+    self->errors_full = true;
+    if (self->other_error)
+        return self->other_error;
+    char key[APEX_SHA256_HEX];
+    apex_locust_error_key("", APEX_STATS_OTHER_NAME, APEX_STATS_OTHER_ERROR,
+                          key);
+    self->other_error = s_find_error(self, "", APEX_STATS_OTHER_NAME, key);
+    if (!self->other_error)
+        self->other_error = s_add_error(self, key, "", APEX_STATS_OTHER_NAME,
+                                        APEX_STATS_OTHER_ERROR);
+    return self->other_error;
+}
+
+// True when a new error must go to the other error.
+static bool s_errors_at_limit(const apex_stats_t *self)
+{
+    size_t used = self->nerrors - (self->other_error ? 1 : 0);
+    return self->max_errors && used >= self->max_errors;
+}
+
 void apex_stats_record_service(apex_stats_entry_t *e, uint64_t service_us)
 {
     if (!e->service)
@@ -363,7 +443,11 @@ void apex_stats_record_failure(apex_stats_t *self, apex_stats_entry_t *e,
             break;
         }
     }
-    if (!err) {
+    if (!err && s_errors_at_limit(self)) {
+        err = s_other_error(self);
+        if (err->first_seen == 0)
+            err->first_seen = now;
+    } else if (!err) {
         char key[APEX_SHA256_HEX];
         apex_locust_error_key(e->method, e->name, error, key);
         err = s_add_error(self, key, e->method, e->name, error);
@@ -389,12 +473,14 @@ void apex_stats_merge_error(apex_stats_t *self, const apex_stats_error_t *src)
     const char *method = src->method ? src->method : "";
     const char *name = src->name ? src->name : "";
     apex_stats_error_t *e = s_find_error(self, method, name, src->key);
-    if (!e) {
+    if (!e && !s_errors_at_limit(self)) {
         e = s_add_error(self, src->key, method, name,
                         src->error ? src->error : "");
         e->first_seen = src->first_seen;
         e->last_seen = src->last_seen;
     } else {
+        if (!e)
+            e = s_other_error(self);
         if (src->first_seen > 0 &&
             (e->first_seen == 0 || src->first_seen < e->first_seen))
             e->first_seen = src->first_seen;
@@ -417,6 +503,8 @@ void apex_stats_reset(apex_stats_t *self, double now)
         free(e);
     }
     self->nerrors = 0;
+    self->other_error = NULL;
+    self->errors_full = false;
     if (self->etable)
         memset(self->etable, 0, self->etable_cap * sizeof *self->etable);
 }

@@ -21,6 +21,9 @@
 #define APEX_STATS_CURRENT_WINDOW 12 // seconds looked back for current RPS
 #define APEX_STATS_CURRENT_SKIP 2    // newest seconds skipped (late reports)
 #define APEX_STATS_MAX_TIME 1e11     // unix seconds beyond are not trusted
+// The entry and the error that hold what is past apex_stats_set_limits().
+#define APEX_STATS_OTHER_NAME "(other names, over the limit)"
+#define APEX_STATS_OTHER_ERROR "(other errors, over the limit)"
 
 typedef struct {
     int64_t sec;    // unix second this slot counts, 0 when unused
@@ -59,6 +62,26 @@ typedef struct apex_stats apex_stats_t; // opaque
 
 // An empty set of statistics whose entries start at `now` (unix time).
 apex_stats_t *apex_stats_new(double now);
+
+// Bound what peers can make the statistics hold: at most max_entries
+// distinct (method, name) entries and max_errors distinct errors (0 is
+// unbounded, the default). Past the limit apex_stats_get() returns the
+// "other" entry (method "", name APEX_STATS_OTHER_NAME: an entry like the
+// others, one more than the limit) and new errors add up in one error of
+// that entry (APEX_STATS_OTHER_ERROR), so every count is kept and the
+// total stays exact. Counts in entries and errors saturate at
+// APEX_COUNT_MAX (common/sat.h) instead of wrapping.
+void apex_stats_set_limits(apex_stats_t *self, size_t max_entries,
+                           size_t max_errors);
+
+// The "other" entry, made (starting at now) if missing.
+apex_stats_entry_t *apex_stats_other(apex_stats_t *self, double now);
+
+// True once a new (method, name), or a new error, was folded into the
+// other entry or error since the statistics were last cleared (errors:
+// also reset).
+bool apex_stats_entries_full(const apex_stats_t *self);
+bool apex_stats_errors_full(const apex_stats_t *self);
 
 // Free *self_p and set it to NULL; does nothing if *self_p is NULL.
 void apex_stats_destroy(apex_stats_t **self_p);

@@ -135,7 +135,8 @@ static void s_on_heartbeat(master_t *self, master_worker_t *w,
 static void s_on_stats(master_t *self, master_worker_t *w,
                        const proto_msg_t *msg)
 {
-    const apex_stats_entry_t *total = master_results_merge(&self->results, msg);
+    const apex_stats_entry_t *total =
+        master_results_merge(&self->results, msg, &w->names_left);
     master_registry_gauges(self->registry, w, msg->gauges, msg->ngauges);
     master_registry_count(self->registry, w, total->num_requests,
                           total->num_failures);

@@ -30,6 +30,7 @@
 #include "master/figures.h"
 #include "master/influx.h"
 #include "master/influx_line.h"
+#include "master/limits.h"
 #include "master/out.h"
 #include "master/report.h"
 
@@ -459,6 +460,8 @@ master_outputs_t *master_outputs_new(const master_routes_ctx_t *ctx,
     master_outputs_t *self = apex_calloc(1, sizeof *self);
     self->ctx = ctx;
     self->interval = apex_stats_new(apex_wall_time());
+    apex_stats_set_limits(self->interval, MASTER_MAX_STATS_ENTRIES,
+                          MASTER_MAX_ERRORS);
     apex_buf_init(&self->lines);
     apex_timer_init(&self->timer, s_on_timer, self);
     master_out_env_t env;
@@ -479,10 +482,16 @@ void master_outputs_merge(master_outputs_t *self, const proto_msg_t *report)
         return;
     const apex_stats_t *delta = report->stats;
     double now = apex_wall_time();
+    const apex_stats_t *run = self->ctx->results->stats;
     for (size_t i = 0; i < apex_stats_size(delta); i++) {
         const apex_stats_entry_t *src = apex_stats_at(delta, i);
+        // A name the run's statistics folded (master/results.c) is folded
+        // here too, so the points match the CSV's rows.
         apex_stats_entry_merge(
-            apex_stats_get(self->interval, src->method, src->name, now), src);
+            apex_stats_find(run, src->method, src->name)
+                ? apex_stats_get(self->interval, src->method, src->name, now)
+                : apex_stats_other(self->interval, now),
+            src);
     }
     for (size_t i = 0; i < apex_stats_error_count(delta); i++)
         apex_stats_merge_error(self->interval, apex_stats_error_at(delta, i));

@@ -253,6 +253,7 @@ master_worker_t *master_registry_ready(master_registry_t *self,
     w->last_heartbeat = now;
     w->version = apex_strdup(version);
     w->assigned = apex_calloc(self->nclasses + 1, sizeof *w->assigned);
+    w->names_left = MASTER_MAX_WORKER_NAMES;
     // Locust before 2.19 knows neither the master's heartbeat nor its
     // spawning_complete and logs each as an unknown message; an empty
     // version is Debian's 2.12.1.

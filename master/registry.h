@@ -13,6 +13,7 @@
 #include "master/api.h"
 #include "master/report.h"
 #include "master/figures.h"
+#include "master/limits.h"
 #include "proto/proto.h"
 
 #define MASTER_LIVENESS 3            // ticks without a heartbeat before missing
@@ -41,6 +42,7 @@ typedef struct {
     int64_t *assigned;           // per class: what the last spawn gave it
     uint64_t last_heartbeat;     // loop time of its last heartbeat
     master_figures_t gauges;     // run-wide gauges it last reported
+    size_t names_left;           // new stats names its reports may add
 } master_worker_t;
 
 typedef struct master_registry master_registry_t; // opaque

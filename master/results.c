@@ -2,6 +2,11 @@
 // counts and histograms (apex_stats_entry_merge), so aggregated
 // percentiles are those of all requests. Exceptions are few and compared
 // by text, in a linear array.
+//
+// Limits (master/limits.h): what workers report cannot grow without
+// bound. New names past a worker's allowance or the run's limit, and
+// errors past the run's limit, add up in one "other" row each, so every
+// count is kept; each limit is logged once per run.
 #include "master/results.h"
 
 #include <math.h>
@@ -10,12 +15,56 @@
 
 #include "common/alloc.h"
 #include "common/clock.h"
+#include "common/log.h"
 #include "common/sat.h"
+#include "master/limits.h"
+
+// The limits logged (bits of master_results_t.warned).
+enum {
+    S_WARNED_REPORT = 1u << 0, // a report with too many names/errors
+    S_WARNED_WORKER = 1u << 1, // a worker past its names
+    S_WARNED_NAMES = 1u << 2,  // the run past its names
+    S_WARNED_ERRORS = 1u << 3, // the run past its errors
+};
+
+// Log what is past a limit once per run.
+static void s_warn_once(master_results_t *self, unsigned what,
+                        const char *node_id)
+{
+    if (self->warned & what)
+        return;
+    self->warned |= what;
+    switch (what) {
+    case S_WARNED_REPORT:
+        apex_warn("worker %s sent a report with more than %d names or %d "
+                  "errors: the rest are counted under \"%s\"",
+                  node_id, PROTO_MAX_STATS_ENTRIES, PROTO_MAX_STATS_ERRORS,
+                  APEX_STATS_OTHER_NAME);
+        break;
+    case S_WARNED_WORKER:
+        apex_warn("worker %s reported %d distinct names: its further new "
+                  "names are counted under \"%s\"",
+                  node_id, MASTER_MAX_WORKER_NAMES, APEX_STATS_OTHER_NAME);
+        break;
+    case S_WARNED_NAMES:
+        apex_warn("more than %d distinct names in this run: further new "
+                  "names are counted under \"%s\"",
+                  MASTER_MAX_STATS_ENTRIES, APEX_STATS_OTHER_NAME);
+        break;
+    default:
+        apex_warn("more than %d distinct errors in this run: further new "
+                  "errors are counted as \"%s\"",
+                  MASTER_MAX_ERRORS, APEX_STATS_OTHER_ERROR);
+        break;
+    }
+}
 
 void master_results_init(master_results_t *self)
 {
     memset(self, 0, sizeof *self);
     self->stats = apex_stats_new(apex_wall_time());
+    apex_stats_set_limits(self->stats, MASTER_MAX_STATS_ENTRIES,
+                          MASTER_MAX_ERRORS);
     self->history = master_history_new();
 }
 
@@ -54,6 +103,7 @@ void master_results_start(master_results_t *self)
     self->start_time = apex_wall_time();
     self->iterations = 0;
     self->dropped = 0;
+    self->warned = 0;
     s_clear_figures(self);
 }
 
@@ -72,21 +122,49 @@ void master_results_reset(master_results_t *self)
     s_free_exceptions(self);
 }
 
+// The entry src merges into: its own, a new one while the worker's
+// allowance and the run's limit last, else the other entry.
+static apex_stats_entry_t *s_entry_for(master_results_t *self,
+                                       const apex_stats_entry_t *src,
+                                       size_t *names_left, const char *node_id,
+                                       double now)
+{
+    apex_stats_entry_t *dst =
+        apex_stats_find(self->stats, src->method, src->name);
+    if (dst)
+        return dst;
+    if (names_left && *names_left == 0) {
+        s_warn_once(self, S_WARNED_WORKER, node_id);
+        return apex_stats_other(self->stats, now);
+    }
+    dst = apex_stats_get(self->stats, src->method, src->name, now);
+    if (strcmp(dst->name, APEX_STATS_OTHER_NAME) == 0 &&
+        strcmp(src->name, APEX_STATS_OTHER_NAME) != 0)
+        s_warn_once(self, S_WARNED_NAMES, node_id);
+    else if (names_left)
+        (*names_left)--;
+    return dst;
+}
+
 const apex_stats_entry_t *master_results_merge(master_results_t *self,
-                                               const proto_msg_t *report)
+                                               const proto_msg_t *report,
+                                               size_t *names_left)
 {
     const apex_stats_t *delta = report->stats;
     double now = apex_wall_time();
+    if (apex_stats_entries_full(delta) || apex_stats_errors_full(delta))
+        s_warn_once(self, S_WARNED_REPORT, report->node_id);
     for (size_t i = 0; i < apex_stats_size(delta); i++) {
         const apex_stats_entry_t *src = apex_stats_at(delta, i);
-        apex_stats_entry_t *dst =
-            apex_stats_get(self->stats, src->method, src->name, now);
-        apex_stats_entry_merge(dst, src);
+        apex_stats_entry_merge(
+            s_entry_for(self, src, names_left, report->node_id, now), src);
     }
     const apex_stats_entry_t *total = apex_stats_total_const(delta);
     apex_stats_entry_merge(apex_stats_total(self->stats), total);
     for (size_t i = 0; i < apex_stats_error_count(delta); i++)
         apex_stats_merge_error(self->stats, apex_stats_error_at(delta, i));
+    if (apex_stats_errors_full(self->stats))
+        s_warn_once(self, S_WARNED_ERRORS, report->node_id);
     self->iterations = apex_count_add(self->iterations, report->iterations);
     self->dropped = apex_count_add(self->dropped, report->dropped_iterations);
     for (size_t i = 0; i < report->ncounters; i++)
@@ -115,7 +193,7 @@ void master_results_exception(master_results_t *self, const char *msg,
     for (size_t i = 0; i < self->nexceptions; i++) {
         master_exception_t *e = &self->exceptions[i];
         if (strcmp(e->msg, msg) == 0 && strcmp(e->traceback, traceback) == 0) {
-            e->count++;
+            e->count = apex_count_add(e->count, 1);
             if (!strstr(e->nodes, node_id)) {
                 char *nodes = apex_sprintf("%s, %s", e->nodes, node_id);
                 free(e->nodes);

@@ -30,6 +30,7 @@ typedef struct {
     master_checks_t checks;         // checks' counts, by name
     double start_time;              // wall time the test started, 0 = none
     double end_time;                // wall time it ended, 0 = not yet
+    unsigned warned;                // limits already logged (results.c)
 } master_results_t;
 
 // Empty results.
@@ -52,9 +53,15 @@ void master_results_reset_stats(master_results_t *self);
 
 // Merge a worker's stats report (a decoded stats message): its entries,
 // total and errors, its iteration counts and its run-wide counters.
-// Returns the report's total entry (for per-worker figures).
+// *names_left is how many new (method, name) entries that worker's
+// reports may still add (decremented; NULL: no per-worker limit): its
+// further new names, like any past MASTER_MAX_STATS_ENTRIES, add up in
+// the "other" entry, and errors past MASTER_MAX_ERRORS in the "other"
+// error; each limit is logged once. Returns the report's total entry
+// (for per-worker figures).
 const apex_stats_entry_t *master_results_merge(master_results_t *self,
-                                               const proto_msg_t *report);
+                                               const proto_msg_t *report,
+                                               size_t *names_left);
 
 // The run-wide gauges now (summed over the workers): kept, and their
 // peaks raised.

@@ -33,6 +33,18 @@
 typedef int(s_decoder_fn)(proto_field_ctx_t *ctx, const msgpack_object *data,
                           proto_msg_t *msg);
 
+// Cut text (a string the decoder made, or NULL) to at most max bytes,
+// not in the middle of a UTF-8 sequence.
+static void s_cut(char *text, size_t max)
+{
+    if (!text || strlen(text) <= max)
+        return;
+    size_t n = max;
+    while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+        n--; // text[n] continues a sequence: cut before its lead byte
+    text[n] = '\0';
+}
+
 // ---------------------------------------------------------------------
 // Shared parts: user class counts and user_count
 
@@ -101,6 +113,8 @@ static int s_decode_entries(proto_field_ctx_t *ctx, const msgpack_object *data,
                          proto_stats_entry_decode(ctx, o, scratch, path)
                      ? -1
                      : 0;
+        s_cut(name, PROTO_MAX_NAME);
+        s_cut(method, PROTO_MAX_NAME);
         if (rc == 0)
             apex_stats_entry_merge(apex_stats_get(msg->stats,
                                                   method ? method : "", name,
@@ -158,8 +172,12 @@ static int s_decode_error(proto_field_ctx_t *ctx, const msgpack_object_kv *kv,
              e.last_seen > PROTO_MAX_TIMESTAMP)
         rc =
             proto_field_fail(ctx, path, "first_seen or last_seen out of range");
-    else
+    if (rc == 0) {
+        s_cut(e.name, PROTO_MAX_NAME);
+        s_cut(e.method, PROTO_MAX_NAME);
+        s_cut(e.error, PROTO_MAX_ERROR_TEXT);
         apex_stats_merge_error(msg->stats, &e);
+    }
     free(e.name);
     free(e.method);
     free(e.error);
@@ -281,6 +299,8 @@ static int s_decode_stats(proto_field_ctx_t *ctx, const msgpack_object *data,
     if (data->type != MSGPACK_OBJECT_MAP)
         return proto_field_fail(ctx, "$", "expected a map");
     msg->stats = apex_stats_new(apex_wall_time());
+    apex_stats_set_limits(msg->stats, PROTO_MAX_STATS_ENTRIES,
+                          PROTO_MAX_STATS_ERRORS);
     // One scratch entry for every entry read (entries merge into it).
     apex_stats_entry_t scratch;
     memset(&scratch, 0, sizeof scratch);
@@ -364,6 +384,8 @@ static int s_decode_exception(proto_field_ctx_t *ctx,
     if (proto_field_get_str(ctx, data, "msg", true, &msg->msg, "$") ||
         proto_field_get_str(ctx, data, "traceback", true, &msg->traceback, "$"))
         return -1;
+    s_cut(msg->msg, PROTO_MAX_EXCEPTION_TEXT);
+    s_cut(msg->traceback, PROTO_MAX_EXCEPTION_TEXT);
     return 0;
 }
 

@@ -49,6 +49,17 @@
 #define PROTO_MAX_CHECKS 1024              // names in it
 #define PROTO_CHECK_NAME_MAX 256           // bytes of a check name
 #define PROTO_METRIC_NAME_MAX 64           // bytes of a name, [a-z0-9_]
+// What one message may make a master hold (the review found a 4.8 MB
+// stats report with 50,000 names taking a master to 1.4 GB): entries and
+// errors past these limits add up in one "other" entry and error
+// (apex_stats_set_limits); longer texts are cut (at a UTF-8 boundary).
+#define PROTO_MAX_STATS_ENTRIES 1000 // (method, name) entries of a report
+#define PROTO_MAX_STATS_ERRORS 1000  // distinct errors of a report
+#define PROTO_MAX_NAME 2048          // bytes of a stats name or method
+#define PROTO_MAX_ERROR_TEXT 4096    // bytes of an error text
+#define PROTO_MAX_EXCEPTION_TEXT                                               \
+    16384 // bytes of an exception's message
+          // or traceback
 
 typedef enum {
     PROTO_UNKNOWN,           // a type we do not handle (type_name says)

@@ -12,7 +12,19 @@ from apexlib import SIMPLE, read_csv, wait_for, write_scenario
 from fake_worker import FakeWorker, entry, report
 from test_run import RunCase
 
+# master/limits.h and proto/proto.h
+MAX_WORKER_NAMES = 1000
+OTHER_NAME = "(other names, over the limit)"
 COUNT_MAX = 2 ** 63 - 1  # common/sat.h
+
+
+def vm_hwm_kib(pid):
+    """The peak resident memory of a process (VmHWM), in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM for %d" % pid)
 
 
 class HostileWorkerCase(RunCase):
@@ -43,6 +55,38 @@ class HostileWorkerCase(RunCase):
 
 
 class StatsBoundsTest(HostileWorkerCase):
+    def test_one_report_with_50000_names_is_bounded(self):
+        # Finding 3: one 4.8 MB report with 50,000 names took a master
+        # from 10 MB to 1.4 GB for good, and the CSV to 50,009 rows.
+        m, fake, base, prefix = self.run_with_fake()
+        names = [entry("/flood/%05d" % i, 1) for i in range(50000)]
+        errors = {"%064x" % i: {"name": "/flood", "method": "GET",
+                                "error": "E%d" % i, "occurrences": 1}
+                  for i in range(5000)}
+        fake.send("stats", report(names, errors))
+
+        def merged():  # the CSV is rewritten every second
+            with open(prefix + "_stats.csv") as f:
+                return "/flood/" in f.read()
+        wait_for(merged, 30, what="the report to be merged")
+        self.assertLess(vm_hwm_kib(m.pid), 300 * 1024)
+        self.assertEqual(m.wait(40), 1, m.stderr())  # the fake's failures
+        self.assert_real_counts(base, prefix)
+        rows = read_csv(prefix + "_stats.csv")
+        flood = [r for r in rows if r["Name"].startswith("/flood/")]
+        self.assertEqual(len(flood), MAX_WORKER_NAMES)
+        other = [r for r in rows if r["Name"] == OTHER_NAME]
+        self.assertEqual(int(other[0]["Request Count"]),
+                         50000 - MAX_WORKER_NAMES)
+        total = [r for r in rows if r["Name"] == "Aggregated"][0]
+        self.assertEqual(int(total["Request Count"]),
+                         sum(int(r["Request Count"]) for r in rows
+                             if r["Name"] != "Aggregated"))
+        failures = read_csv(prefix + "_failures.csv")
+        self.assertEqual(len(failures), 1001)
+        self.assertEqual(sum(int(f["Occurrences"]) for f in failures), 5000)
+        self.assertEqual(m.stderr().count("more than 1000 names"), 1)
+
     def test_counts_saturate_instead_of_wrapping(self):
         # Finding 14: 2,100 reports of 2^53 - 1 requests were printed as
         # 468374361246529809 (the sum wrapped); times of 1e12 ms printed

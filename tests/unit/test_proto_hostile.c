@@ -2,10 +2,15 @@
 // refused with a message: data of the wrong type for each message,
 // broken envelopes, every truncation of real and our own frames, a byte
 // too many, seeded random and mutated bytes, size bombs, deep nesting,
-// empty and oversize frames.
+// empty and oversize frames; a stats report with more names and errors
+// than a master keeps, and texts longer than it keeps.
 #include "tests/unit/tests.h"
 
 #include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
 
 #include "common/rng.h"
 #include "proto/proto.h"
@@ -416,8 +421,89 @@ static void s_test_sizes(void)
     CHECK(proto_decode("\x93\xa1x\xc0\x05", 5, NULL) == NULL);
 }
 
+#define S_MANY_NAMES 5000 // entries in one report, 5 x the limit
+#define S_MANY_ERRORS 2500
+
+// One report with 5,000 names and 2,500 errors decodes into at most
+// PROTO_MAX_STATS_ENTRIES entries plus the "other" one (and as many
+// errors): nothing is lost, the total stays exact, and memory is that of
+// 1,001 entries, not 5,000 (the review's 50,000 took a master to 1.4 GB).
+static void s_test_many_names(void)
+{
+    apex_stats_t *stats = apex_stats_new(PROTO_TEST_T0);
+    char name[64];
+    for (int i = 0; i < S_MANY_NAMES; i++) {
+        snprintf(name, sizeof name, "/n/%d", i);
+        apex_stats_entry_t *e =
+            apex_stats_get(stats, "GET", name, PROTO_TEST_T0);
+        apex_stats_record(stats, e, 1000, 1, PROTO_TEST_T0);
+        if (i < S_MANY_ERRORS)
+            apex_stats_record_failure(stats, e, "boom", PROTO_TEST_T0);
+    }
+    apex_buf_t out;
+    apex_buf_init(&out);
+    proto_encode_stats(&out, stats, NULL, 0, 1, NULL, PROTO_TEST_NODE);
+    proto_msg_t *msg = proto_test_decode_buf(&out);
+    CHECK_EQ(apex_stats_size(msg->stats), PROTO_MAX_STATS_ENTRIES + 1);
+    CHECK(apex_stats_entries_full(msg->stats));
+    const apex_stats_entry_t *other =
+        apex_stats_find(msg->stats, "", APEX_STATS_OTHER_NAME);
+    CHECK(other != NULL);
+    CHECK_EQ(other->num_requests, S_MANY_NAMES - PROTO_MAX_STATS_ENTRIES);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < apex_stats_size(msg->stats); i++)
+        sum += apex_stats_at(msg->stats, i)->num_requests;
+    CHECK_EQ(sum, S_MANY_NAMES);
+    CHECK_EQ(apex_stats_total_const(msg->stats)->num_requests, S_MANY_NAMES);
+    CHECK_EQ(apex_stats_error_count(msg->stats), PROTO_MAX_STATS_ERRORS + 1);
+    CHECK(apex_stats_errors_full(msg->stats));
+    uint64_t occurrences = 0;
+    for (size_t i = 0; i < apex_stats_error_count(msg->stats); i++)
+        occurrences += apex_stats_error_at(msg->stats, i)->occurrences;
+    CHECK_EQ(occurrences, S_MANY_ERRORS);
+    proto_msg_destroy(&msg);
+    apex_buf_fini(&out);
+    apex_stats_destroy(&stats);
+}
+
+// Names, errors and exception texts longer than the master keeps are
+// cut to their limit, never in the middle of a UTF-8 character.
+static void s_test_long_texts(void)
+{
+    size_t len = PROTO_MAX_EXCEPTION_TEXT * 2;
+    char *text = apex_calloc(1, len + 1);
+    text[0] = 'x'; // then é (2 bytes) from byte 1: every limit, even,
+    for (size_t i = 1; i + 1 < len; i += 2) // falls inside one
+        memcpy(text + i, "\xc3\xa9", 2);
+    apex_stats_t *stats = apex_stats_new(PROTO_TEST_T0);
+    apex_stats_entry_t *e = apex_stats_get(stats, "GET", text, PROTO_TEST_T0);
+    apex_stats_record(stats, e, 1000, 1, PROTO_TEST_T0);
+    apex_stats_record_failure(stats, e, text, PROTO_TEST_T0);
+    apex_buf_t out;
+    apex_buf_init(&out);
+    proto_encode_stats(&out, stats, NULL, 0, 1, NULL, PROTO_TEST_NODE);
+    proto_msg_t *msg = proto_test_decode_buf(&out);
+    const apex_stats_entry_t *got = apex_stats_at(msg->stats, 0);
+    CHECK_EQ(strlen(got->name), PROTO_MAX_NAME - 1);
+    CHECK_EQ(strncmp(got->name, text, PROTO_MAX_NAME - 1), 0);
+    const apex_stats_error_t *err = apex_stats_error_at(msg->stats, 0);
+    CHECK_EQ(strlen(err->name), PROTO_MAX_NAME - 1);
+    CHECK_EQ(strlen(err->error), PROTO_MAX_ERROR_TEXT - 1);
+    proto_msg_destroy(&msg);
+    proto_encode_exception(&out, text, text, PROTO_TEST_NODE);
+    msg = proto_test_decode_buf(&out);
+    CHECK_EQ(strlen(msg->msg), PROTO_MAX_EXCEPTION_TEXT - 1);
+    CHECK_EQ(strlen(msg->traceback), PROTO_MAX_EXCEPTION_TEXT - 1);
+    proto_msg_destroy(&msg);
+    apex_buf_fini(&out);
+    apex_stats_destroy(&stats);
+    free(text);
+}
+
 void test_proto_hostile(bool verbose)
 {
+    s_test_many_names();
+    s_test_long_texts();
     (void)verbose;
     s_test_bad_data();
     s_test_bad_envelope();

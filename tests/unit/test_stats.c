@@ -4,8 +4,8 @@
 // workers' errors and entries (which must equal recording everything in
 // one place, histogram included), reset versus clear, Locust's sort
 // order, the derived figures (averages, median clamping, the percentile
-// rank rule, fail ratio, total and current RPS), 10 000 entries, and
-// sums that saturate.
+// rank rule, fail ratio, total and current RPS), 10 000 entries, the
+// limits on entries and errors that peers fill, and sums that saturate.
 #include "tests/unit/tests.h"
 
 #include <math.h>
@@ -752,6 +752,54 @@ static void s_test_many(void)
     apex_stats_destroy(&stats);
 }
 
+// Past the limits a new name goes to the one "other" entry and a new
+// error to the one "other" error; every count is kept.
+static void s_test_limits(void)
+{
+    apex_stats_t *stats = apex_stats_new(S_T0);
+    apex_stats_set_limits(stats, 3, 2);
+    char name[32];
+    for (int i = 0; i < 50; i++) {
+        snprintf(name, sizeof name, "/n%d", i);
+        apex_stats_entry_t *e = apex_stats_get(stats, "GET", name, S_T0);
+        apex_stats_record(stats, e, 1000, 0, S_T0);
+        snprintf(name, sizeof name, "error %d", i);
+        apex_stats_record_failure(stats, e, name, S_T0);
+    }
+    CHECK_EQ(apex_stats_size(stats), 4); // 3 names and the other entry
+    CHECK(apex_stats_entries_full(stats));
+    apex_stats_entry_t *other =
+        apex_stats_find(stats, "", APEX_STATS_OTHER_NAME);
+    CHECK(other && other == apex_stats_other(stats, S_T0));
+    CHECK_EQ(other->num_requests, 47);
+    CHECK_EQ(other->num_failures, 47);
+    CHECK(apex_stats_get(stats, "GET", "/n1", S_T0) != other);
+    CHECK(apex_stats_get(stats, "GET", "/n49", S_T0) == other);
+    CHECK_EQ(apex_stats_total(stats)->num_requests, 50);
+    CHECK_EQ(apex_stats_error_count(stats), 3); // 2 errors and the other
+    CHECK(apex_stats_errors_full(stats));
+    const apex_stats_error_t *e = apex_stats_error_at(stats, 2);
+    CHECK_STR(e->error, APEX_STATS_OTHER_ERROR);
+    CHECK_STR(e->name, APEX_STATS_OTHER_NAME);
+    CHECK_EQ(e->occurrences, 48);
+    // Errors merged from a worker fold the same way.
+    apex_stats_error_t src = {
+        .method = "GET", .name = "/x", .error = "new", .occurrences = 5};
+    snprintf(src.key, sizeof src.key, "%s", "abc");
+    apex_stats_merge_error(stats, &src);
+    CHECK_EQ(apex_stats_error_count(stats), 3);
+    CHECK_EQ(apex_stats_error_at(stats, 2)->occurrences, 53);
+    // A reset drops the errors (and their flag), a clear everything.
+    apex_stats_reset(stats, S_T0);
+    CHECK(!apex_stats_errors_full(stats));
+    apex_stats_merge_error(stats, &src);
+    CHECK_EQ(apex_stats_error_count(stats), 1);
+    apex_stats_clear(stats, S_T0);
+    CHECK(!apex_stats_entries_full(stats));
+    CHECK_EQ(apex_stats_size(stats), 0);
+    apex_stats_destroy(&stats);
+}
+
 // Counts merged from peers saturate at APEX_COUNT_MAX instead of
 // wrapping (2,100 reports of 2^53 - 1 requests).
 static void s_test_saturate(void)
@@ -791,6 +839,7 @@ static void s_test_saturate(void)
 
 void test_stats(bool verbose)
 {
+    s_test_limits();
     s_test_saturate();
     s_test_record();
     s_test_seconds();
