@@ -17,10 +17,12 @@
 #define MASTER_RUN_ID_MAX 64                  // --run-id: bytes
 
 // What workers' reports may make the master hold (the rest adds up in
-// the "other" entry or error, logged once): a hostile report must not
-// take the master's memory, nor its CSV and HTML files, with it.
-#define MASTER_MAX_STATS_ENTRIES 2000 // distinct (method, name) in a run
-#define MASTER_MAX_WORKER_NAMES 1000  // of them one worker's reports add
-#define MASTER_MAX_ERRORS 2000        // distinct errors in a run
+// the "other" entry, error or exception, logged once): a hostile report
+// must not take the master's memory, nor its CSV and HTML files, with it.
+#define MASTER_MAX_STATS_ENTRIES 2000   // distinct (method, name) in a run
+#define MASTER_MAX_WORKER_NAMES 1000    // of them one worker's reports add
+#define MASTER_MAX_ERRORS 2000          // distinct errors in a run
+#define MASTER_MAX_EXCEPTIONS 200       // distinct exceptions in a run
+#define MASTER_MAX_EXCEPTION_NODES 4096 // bytes of an exception's node list
 
 #endif

@@ -145,13 +145,16 @@ static void s_on_stats(master_t *self, master_worker_t *w,
     master_runner_reported(self->runner);
 }
 
+// An exception from a registered worker (from anyone else it is
+// dropped as any unknown peer's message: it would fail a clean run),
+// logged the first time it is seen.
 static void s_on_exception(master_t *self, const proto_msg_t *msg)
 {
     const char *text = msg->msg ? msg->msg : "";
-    apex_warn("exception from worker %s: %s", msg->node_id, text);
-    master_results_exception(&self->results, text,
-                             msg->traceback ? msg->traceback : "",
-                             msg->node_id);
+    if (master_results_exception(&self->results, text,
+                                 msg->traceback ? msg->traceback : "",
+                                 msg->node_id))
+        apex_warn("exception from worker %s: %s", msg->node_id, text);
 }
 
 // A message from a registered worker.
@@ -182,6 +185,9 @@ static void s_on_worker_message(master_t *self, master_worker_t *w,
         master_registry_remove(self->registry, w, "gone");
         master_runner_worker_quit(self->runner);
         break;
+    case PROTO_EXCEPTION:
+        s_on_exception(self, msg);
+        break;
     case PROTO_LOGS:
         break;
     default:
@@ -194,10 +200,6 @@ static void s_handle(master_t *self, const proto_msg_t *msg)
 {
     if (msg->type == PROTO_CLIENT_READY) {
         s_on_client_ready(self, msg);
-        return;
-    }
-    if (msg->type == PROTO_EXCEPTION) {
-        s_on_exception(self, msg);
         return;
     }
     master_worker_t *w = master_registry_find(self->registry, msg->node_id);

@@ -1,12 +1,12 @@
 // master/results.c - see results.h. Merging is exact: entries add their
 // counts and histograms (apex_stats_entry_merge), so aggregated
-// percentiles are those of all requests. Exceptions are few and compared
-// by text, in a linear array.
+// percentiles are those of all requests. Exceptions are few (at most
+// MASTER_MAX_EXCEPTIONS) and compared by text, in a linear array.
 //
 // Limits (master/limits.h): what workers report cannot grow without
-// bound. New names past a worker's allowance or the run's limit, and
-// errors past the run's limit, add up in one "other" row each, so every
-// count is kept; each limit is logged once per run.
+// bound. New names past a worker's allowance or the run's limit, errors
+// past the run's limit and exceptions past theirs add up in one "other"
+// row each, so every count is kept; each limit is logged once per run.
 #include "master/results.h"
 
 #include <math.h>
@@ -19,12 +19,15 @@
 #include "common/sat.h"
 #include "master/limits.h"
 
+#define S_OTHER_EXCEPTION "(other exceptions, over the limit)"
+
 // The limits logged (bits of master_results_t.warned).
 enum {
-    S_WARNED_REPORT = 1u << 0, // a report with too many names/errors
-    S_WARNED_WORKER = 1u << 1, // a worker past its names
-    S_WARNED_NAMES = 1u << 2,  // the run past its names
-    S_WARNED_ERRORS = 1u << 3, // the run past its errors
+    S_WARNED_REPORT = 1u << 0,     // a report with too many names/errors
+    S_WARNED_WORKER = 1u << 1,     // a worker past its names
+    S_WARNED_NAMES = 1u << 2,      // the run past its names
+    S_WARNED_ERRORS = 1u << 3,     // the run past its errors
+    S_WARNED_EXCEPTIONS = 1u << 4, // the run past its exceptions
 };
 
 // Log what is past a limit once per run.
@@ -51,10 +54,15 @@ static void s_warn_once(master_results_t *self, unsigned what,
                   "names are counted under \"%s\"",
                   MASTER_MAX_STATS_ENTRIES, APEX_STATS_OTHER_NAME);
         break;
-    default:
+    case S_WARNED_ERRORS:
         apex_warn("more than %d distinct errors in this run: further new "
                   "errors are counted as \"%s\"",
                   MASTER_MAX_ERRORS, APEX_STATS_OTHER_ERROR);
+        break;
+    default:
+        apex_warn("more than %d distinct exceptions: further new ones are "
+                  "counted as \"%s\"",
+                  MASTER_MAX_EXCEPTIONS, S_OTHER_EXCEPTION);
         break;
     }
 }
@@ -187,19 +195,42 @@ void master_results_gauges(master_results_t *self, const master_figures_t *now)
     }
 }
 
-void master_results_exception(master_results_t *self, const char *msg,
+// Add node_id to e's list of nodes, up to MASTER_MAX_EXCEPTION_NODES
+// bytes (then ", ..." once).
+static void s_add_node(master_exception_t *e, const char *node_id)
+{
+    if (strstr(e->nodes, node_id))
+        return;
+    size_t len = strlen(e->nodes);
+    if (len >= MASTER_MAX_EXCEPTION_NODES)
+        return;
+    char *nodes = len + strlen(node_id) < MASTER_MAX_EXCEPTION_NODES
+                      ? apex_sprintf("%s, %s", e->nodes, node_id)
+                      : apex_sprintf("%s, ...", e->nodes);
+    free(e->nodes);
+    e->nodes = nodes;
+}
+
+bool master_results_exception(master_results_t *self, const char *msg,
                               const char *traceback, const char *node_id)
 {
+    if (self->nexceptions >= MASTER_MAX_EXCEPTIONS) {
+        bool known = false;
+        for (size_t i = 0; i < self->nexceptions && !known; i++)
+            known = strcmp(self->exceptions[i].msg, msg) == 0 &&
+                    strcmp(self->exceptions[i].traceback, traceback) == 0;
+        if (!known) {
+            s_warn_once(self, S_WARNED_EXCEPTIONS, node_id);
+            msg = S_OTHER_EXCEPTION;
+            traceback = "";
+        }
+    }
     for (size_t i = 0; i < self->nexceptions; i++) {
         master_exception_t *e = &self->exceptions[i];
         if (strcmp(e->msg, msg) == 0 && strcmp(e->traceback, traceback) == 0) {
             e->count = apex_count_add(e->count, 1);
-            if (!strstr(e->nodes, node_id)) {
-                char *nodes = apex_sprintf("%s, %s", e->nodes, node_id);
-                free(e->nodes);
-                e->nodes = nodes;
-            }
-            return;
+            s_add_node(e, node_id);
+            return false;
         }
     }
     self->exceptions = apex_realloc(self->exceptions, self->nexceptions + 1,
@@ -209,6 +240,7 @@ void master_results_exception(master_results_t *self, const char *msg,
     e->traceback = apex_strdup(traceback);
     e->count = 1;
     e->nodes = apex_strdup(node_id);
+    return strcmp(msg, S_OTHER_EXCEPTION) != 0;
 }
 
 void master_results_sample(master_results_t *self, int64_t users,

@@ -6,6 +6,7 @@
 #ifndef MASTER_RESULTS_H
 #define MASTER_RESULTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,8 +69,10 @@ const apex_stats_entry_t *master_results_merge(master_results_t *self,
 void master_results_gauges(master_results_t *self, const master_figures_t *now);
 
 // Count an exception a worker reported; the same message and traceback
-// from several workers is one exception listing them all.
-void master_results_exception(master_results_t *self, const char *msg,
+// from several workers is one exception listing them all. Past
+// MASTER_MAX_EXCEPTIONS distinct ones, new ones add up in one "other"
+// exception (logged once). True when it is a new distinct exception.
+bool master_results_exception(master_results_t *self, const char *msg,
                               const char *traceback, const char *node_id);
 
 // Add the second's history point: users the workers reported, and the

@@ -6,6 +6,8 @@ apex-master with a real apex-worker next to a hostile one
 The real worker's traffic is always checked against what apex-target
 served: what the hostile peer sends must never corrupt it."""
 import os
+import re
+import time
 
 import apexlib
 from apexlib import SIMPLE, read_csv, wait_for, write_scenario
@@ -14,8 +16,9 @@ from test_run import RunCase
 
 # master/limits.h and proto/proto.h
 MAX_WORKER_NAMES = 1000
+MAX_EXCEPTIONS = 200
 OTHER_NAME = "(other names, over the limit)"
-COUNT_MAX = 2 ** 63 - 1  # common/sat.h
+COUNT_MAX = 2 ** 63 - 1
 
 
 def vm_hwm_kib(pid):
@@ -105,6 +108,50 @@ class StatsBoundsTest(HostileWorkerCase):
         self.assertNotRegex(out, r"\b4683743612465\d+")
         self.assertIn("1.0e+12", out)
         self.assertNotIn("1000000000000", out)
+
+
+class ExceptionsTest(HostileWorkerCase):
+    def test_exception_from_an_unregistered_peer_is_dropped(self):
+        # Finding 9: an exception from a peer that never registered was
+        # counted, and turned a clean run's exit code into 1.
+        base = self.target()
+        scn = write_scenario(self.dir, SIMPLE)
+        prefix = os.path.join(self.dir, "run")
+        m, port = self.master(scn, "-u", 2, "-r", 2, "-t", "2s", "--host",
+                              base, "--csv", prefix, "--expect-workers", 1)
+        self.worker(port, "worker")
+        stranger = FakeWorker(port, "stranger_" + "2" * 32, heartbeat=False)
+        self.addCleanup(stranger.close)
+        wait_for(lambda: "All users spawned" in m.stderr(), 20,
+                 what="the run")
+        stranger.send("exception", {"msg": "ZeroDivisionError",
+                                    "traceback": "Traceback ..."})
+        self.assertEqual(m.wait(40), 0, m.stderr())
+        self.assertEqual(len(read_csv(prefix + "_exceptions.csv")), 0)
+        self.assertIn("discarding exception from unknown worker stranger_",
+                      m.stderr())
+        self.assert_counts_match(base, prefix)
+
+    def test_distinct_exceptions_are_bounded(self):
+        # Finding 9: 20,000 unique exceptions made a 39 MB CSV and a
+        # 41 MB HTML report.
+        html = os.path.join(self.dir, "report.html")
+        m, fake, base, prefix = self.run_with_fake("--html", html)
+        for i in range(20000):
+            fake.send("exception", {"msg": "Boom%d" % i,
+                                    "traceback": "x" * 1000})
+        self.assertEqual(m.wait(60), 1, m.stderr())
+        self.assert_real_counts(base, prefix)
+        rows = read_csv(prefix + "_exceptions.csv")
+        self.assertEqual(len(rows), MAX_EXCEPTIONS + 1)
+        self.assertEqual(sum(int(r["Count"]) for r in rows), 20000)
+        self.assertLess(os.path.getsize(prefix + "_exceptions.csv"),
+                        1024 * 1024)
+        self.assertLess(os.path.getsize(html), 3 * 1024 * 1024)
+        self.assertEqual(m.stderr().count("distinct exceptions"), 1)
+        # Each distinct exception is logged once, the flood is not.
+        self.assertEqual(m.stderr().count("exception from worker"),
+                         MAX_EXCEPTIONS)
 
 
 class CsvFormulaTest(RunCase):
