@@ -583,6 +583,7 @@ void proto_msg_destroy(proto_msg_t **self_p)
     proto_msg_t *self = *self_p;
     free(self->type_name);
     free(self->node_id);
+    free(self->peer_address);
     free(self->version);
     free(self->state);
     free(self->apex_version);

@@ -144,6 +144,10 @@ typedef struct {
     // exception
     char *msg;       // exception message
     char *traceback; // traceback text
+    // not decoded: where it came from
+    char *peer_address; // ROUTER: the sender's IP address as ZeroMQ saw
+                        // it ("127.0.0.1"), or NULL when unknown (set by
+                        // proto/zio.c)
 } proto_msg_t;
 
 // Decode one payload. Returns a new message the caller owns, or NULL with

@@ -32,12 +32,13 @@
 #include "common/alloc.h"
 #include "common/log.h"
 
-#define S_MAX_ID 255           // ZeroMQ's longest routing id
-#define S_KEEPALIVE_IDLE_S 30  // TCP keepalive idle time, as Locust
-#define S_ROUTER_FRAMES 2      // identity, payload
-#define S_DEALER_FRAMES 1      // payload
-#define S_PRINTABLE_FIRST 0x20 // ' '
-#define S_PRINTABLE_LAST 0x7e  // '~'
+#define S_MAX_ID 255                  // ZeroMQ's longest routing id
+#define S_KEEPALIVE_IDLE_S 30         // TCP keepalive idle time, as Locust
+#define S_ROUTER_FRAMES 2             // identity, payload
+#define S_DEALER_FRAMES 1             // payload
+#define S_PRINTABLE_FIRST 0x20        // ' '
+#define S_PRINTABLE_LAST 0x7e         // '~'
+#define S_PEER_ADDRESS "Peer-Address" // ZeroMQ's metadata property
 
 typedef struct {
     char *id;   // the identity's bytes (a NUL may be among them)
@@ -291,6 +292,11 @@ static int s_receive_one(proto_zio_t *self)
     if ((size_t)n == want) {
         zmq_msg_t *payload = &frames[want - 1];
         msg = proto_decode(zmq_msg_data(payload), zmq_msg_size(payload), &err);
+        // ZeroMQ's metadata of the connection (TCP only): the peer's IP.
+        const char *address =
+            router && msg ? zmq_msg_gets(payload, S_PEER_ADDRESS) : NULL;
+        if (address)
+            msg->peer_address = apex_strdup(address);
     } else {
         apex_error_set(&err, "no payload after the identity frame");
     }
@@ -313,8 +319,14 @@ static int s_receive_one(proto_zio_t *self)
 
 void proto_zio_drain(proto_zio_t *self)
 {
-    if (!self->options.batch_us || self->draining) {
+    if (self->draining) {
         s_drain_now(self);
+        return;
+    }
+    if (!self->options.batch_us) {
+        // With the timer pending, a flood's rest follows on it.
+        if (!apex_timer_active(&self->batch))
+            s_drain_now(self);
         return;
     }
     // zsock_events() processes ZeroMQ's commands and reads its signal,
@@ -325,13 +337,23 @@ void proto_zio_drain(proto_zio_t *self)
         apex_timer_start(self->loop, &self->batch, self->options.batch_us);
 }
 
+// Receive up to PROTO_ZIO_DRAIN_MAX messages; when more wait, the rest
+// follow on the loop's next iteration (the batch timer, due at once), so
+// a flood of messages cannot keep the loop from its timers.
 static void s_drain_now(proto_zio_t *self)
 {
     bool outer = !self->draining; // a drain called from the callback
     self->draining = true;
-    while (self->sock && (zsock_events(self->sock) & ZMQ_POLLIN))
+    size_t budget = PROTO_ZIO_DRAIN_MAX;
+    while (self->sock && (zsock_events(self->sock) & ZMQ_POLLIN)) {
+        if (budget-- == 0) {
+            if (!apex_timer_active(&self->batch))
+                apex_timer_start(self->loop, &self->batch, 0);
+            break;
+        }
         if (s_receive_one(self) != 0)
             break;
+    }
     if (outer)
         self->draining = false;
 }

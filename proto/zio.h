@@ -73,6 +73,7 @@
 #include "proto/proto.h"
 
 #define PROTO_ZIO_LOGGED_PEERS 64 // peers whose first bad frame is logged
+#define PROTO_ZIO_DRAIN_MAX 1000  // messages handed out per loop iteration
 
 typedef struct proto_zio proto_zio_t; // opaque
 
@@ -142,9 +143,11 @@ void proto_zio_destroy(proto_zio_t **self_p);
 // The TCP port a ROUTER bound (the one chosen for "*"); 0 otherwise.
 int proto_zio_port(const proto_zio_t *self);
 
-// Receive every waiting message: each well-formed one goes to fn, each
+// Receive every waiting message, PROTO_ZIO_DRAIN_MAX per loop iteration
+// (more wait for the next): each well-formed one goes to fn, each
 // malformed one is counted and dropped (the first from each peer is
-// logged as a warning with the reason). Never blocks.
+// logged as a warning with the reason). Never blocks. A ROUTER's messages
+// carry the peer's address (proto_msg_t.peer_address).
 void proto_zio_drain(proto_zio_t *self);
 
 // Send one payload (an encoded message) without blocking: to the worker

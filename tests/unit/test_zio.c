@@ -4,8 +4,9 @@
 //
 // 1. Exchange: client_ready until the master hears it (a DEALER refuses
 //    to queue while not connected), bursts both ways, all delivered in
-//    order by draining the edge-triggered ZMQ_FD; sends to an unknown
-//    peer, empty and oversize payloads are refused and counted.
+//    order by draining the edge-triggered ZMQ_FD, the master's with the
+//    peer's address; sends to an unknown peer, empty and oversize
+//    payloads are refused and counted.
 // 2. Malformed frames (junk, a node id that is not the sender's
 //    identity, an empty frame, no payload) are counted, dropped and
 //    logged once per peer, with unprintable identity bytes masked; extra
@@ -18,6 +19,9 @@
 // 6. A ROUTER with batch_us: a burst is delivered in batches, and the
 //    loop does not spin while a batch waits (ZeroMQ's signal is read on
 //    every wake-up).
+// 7. A flood of messages waiting at once is handed out at most
+//    PROTO_ZIO_DRAIN_MAX per loop iteration, none lost, so timers run
+//    between (the review of issue 19 starved a master's timers).
 //
 // Waits run the loop until a condition holds, bounded by a deadline
 // timer; nothing sleeps.
@@ -44,8 +48,11 @@ typedef struct {
     uint64_t received;   // messages its callback saw
     proto_type_t type;   // the last one's type
     uint64_t heartbeats; // heartbeats among them
+    uint64_t this_pass;  // received in the current loop iteration
+    uint64_t max_pass;   // the most received in one iteration
     int64_t next_index;  // the ack index expected next
     bool in_order;       // acks came with indexes 0, 1, 2, ...
+    char peer[64];       // the last one's peer address, or ""
 } s_end_t;
 
 typedef struct s_net s_net_t;
@@ -74,8 +81,12 @@ static void s_on_message(void *arg, proto_msg_t *msg)
 {
     s_end_t *end = arg;
     end->received++;
+    if (++end->this_pass > end->max_pass)
+        end->max_pass = end->this_pass;
     end->type = msg->type;
     end->heartbeats += msg->type == PROTO_HEARTBEAT;
+    snprintf(end->peer, sizeof end->peer, "%s",
+             msg->peer_address ? msg->peer_address : "");
     if (msg->type == PROTO_ACK) {
         end->in_order = end->in_order && msg->index == end->next_index;
         end->next_index++;
@@ -91,6 +102,7 @@ static void s_on_iteration(void *arg)
 {
     s_net_t *net = arg;
     net->iterations++;
+    net->master.this_pass = 0;
     if (net->master.zio)
         proto_zio_drain(net->master.zio);
     if (net->worker.zio)
@@ -127,6 +139,7 @@ static void s_run(s_net_t *net, s_done_fn *done, uint64_t want)
     s_on_iteration(net);
     if (done(net))
         return;
+    net->master.this_pass = 0; // the loop's iterations count from here
     apex_timer_start(net->loop, &net->deadline, S_DEADLINE_US);
     apex_error_t err = {""};
     CHECK(apex_loop_run(net->loop, &err) == 0);
@@ -419,6 +432,9 @@ static void s_test_tcp(void)
     net.worker.zio = s_zio(&net, PROTO_ZIO_DEALER, endpoint, 0);
     CHECK_EQ(proto_zio_port(net.worker.zio), 0);
     s_test_exchange(&net);
+    // A ROUTER's messages say where they came from; a DEALER's do not.
+    CHECK_STR(net.master.peer, "127.0.0.1");
+    CHECK_STR(net.worker.peer, "");
     s_test_malformed(&net, endpoint);
     s_test_reconnect(&net);
 
@@ -571,6 +587,28 @@ static void s_test_batch(void)
     s_net_fini(&net);
 }
 
+#define S_FLOOD (2 * PROTO_ZIO_DRAIN_MAX + 500)
+
+static void s_test_flood(void)
+{
+    s_net_t net;
+    s_net_init(&net);
+    net.master.zio = s_zio(&net, PROTO_ZIO_ROUTER, S_INPROC, S_FLOOD * 2);
+    net.worker.zio = s_zio(&net, PROTO_ZIO_DEALER, S_INPROC, S_FLOOD * 2);
+    for (int i = 0; i < S_FLOOD; i++) {
+        proto_encode_heartbeat(&net.buf, "running", 1.5, 1234, "0.1", S_NODE);
+        CHECK_EQ(proto_zio_send(net.worker.zio, NULL, &net.buf),
+                 PROTO_ZIO_SENT);
+    }
+    uint64_t before = net.iterations;
+    s_run(&net, s_master_heard, S_FLOOD);
+    CHECK_EQ(net.master.received, S_FLOOD);
+    CHECK_EQ(net.master.heartbeats, S_FLOOD);
+    CHECK(net.master.max_pass <= PROTO_ZIO_DRAIN_MAX);
+    CHECK(net.iterations - before >= 3);
+    s_net_fini(&net);
+}
+
 void test_zio(bool verbose)
 {
     (void)verbose;
@@ -578,6 +616,7 @@ void test_zio(bool verbose)
     s_test_tcp();
     s_test_high_water_mark();
     s_test_batch();
+    s_test_flood();
 
     proto_zio_t *none = NULL;
     proto_zio_destroy(&none); // safe on NULL
