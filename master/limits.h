@@ -10,11 +10,15 @@
 #define MASTER_MAX_SPAWN_RATE 1e6   // users/s, the same three
 #define MASTER_MAX_ARRIVAL_RATE 1e9 // iterations per time unit
 #define MASTER_MAX_DURATION_S (366 * 86400.0) // a stage: a (leap) year
-#define MASTER_MAX_EXPECT_WORKERS 100000      // --expect-workers
-#define MASTER_MAX_PROCESSES 1024             // --processes
-#define MASTER_MAX_PORT 65535                 // --web-port, --master-bind-port
-#define MASTER_MAX_EXIT_CODE 255              // --exit-code-on-error
-#define MASTER_RUN_ID_MAX 64                  // --run-id: bytes
+#define MASTER_MAX_WORKERS 10000              // registered at once
+#define MASTER_MAX_WORKERS_PER_ADDRESS                                         \
+    1024                                             // of them from one address
+                                                     // (--processes' maximum)
+#define MASTER_MAX_EXPECT_WORKERS MASTER_MAX_WORKERS // --expect-workers
+#define MASTER_MAX_PROCESSES 1024                    // --processes
+#define MASTER_MAX_PORT 65535    // --web-port, --master-bind-port
+#define MASTER_MAX_EXIT_CODE 255 // --exit-code-on-error
+#define MASTER_RUN_ID_MAX 64     // --run-id: bytes
 
 // What workers' reports may make the master hold (the rest adds up in
 // the "other" entry, error or exception, logged once): a hostile report

@@ -64,16 +64,16 @@
 // Messages from and to workers
 
 // Send a payload to a worker; proto_zio counts and logs a failed send
-// (the worker's queue full, or the worker gone).
-static void s_send_to(void *arg, const char *id, const apex_buf_t *payload)
+// (the worker's queue full, or the worker gone). False when it failed.
+static bool s_send_to(void *arg, const char *id, const apex_buf_t *payload)
 {
     master_t *self = arg;
-    proto_zio_send(self->zio, id, payload);
+    return proto_zio_send(self->zio, id, payload) == PROTO_ZIO_SENT;
 }
 
-static void s_send(master_t *self, const char *id)
+static bool s_send(master_t *self, const char *id)
 {
-    s_send_to(self, id, &self->out);
+    return s_send_to(self, id, &self->out);
 }
 
 static void s_warn_unknown_type(master_t *self, const proto_msg_t *msg)
@@ -95,6 +95,8 @@ static void s_on_client_ready(master_t *self, const proto_msg_t *msg)
     bool replaced = false;
     master_worker_t *w = master_registry_ready(
         self->registry, msg, apex_loop_now(self->loop), &replaced);
+    if (!w)
+        return; // refused (logged): no ack, a real worker retries
     proto_encode_ack(&self->out, (int64_t)w->index, msg->node_id);
     s_send(self, msg->node_id);
     master_runner_rebalance(self->runner);
@@ -120,12 +122,17 @@ static void s_on_gauges(master_t *self, master_worker_t *w,
 static void s_on_heartbeat(master_t *self, master_worker_t *w,
                            const proto_msg_t *msg)
 {
-    bool healed = master_registry_heartbeat(self->registry, w, msg,
-                                            apex_loop_now(self->loop));
+    bool reached = true;
     if (!w->python_old) {
         proto_encode_empty(&self->out, "heartbeat", w->id);
-        s_send(self, w->id);
+        reached = s_send(self, w->id);
     }
+    // A missing worker that we cannot reach (its queue is full) does not
+    // heal: it would get users whose spawn could not go out.
+    if (!reached && !master_worker_active(w))
+        return;
+    bool healed = master_registry_heartbeat(self->registry, w, msg,
+                                            apex_loop_now(self->loop));
     if (healed)
         master_runner_rebalance(self->runner);
     master_runner_heartbeat(self->runner);
@@ -205,7 +212,7 @@ static void s_handle(master_t *self, const proto_msg_t *msg)
     master_worker_t *w = master_registry_find(self->registry, msg->node_id);
     if (!w)
         master_registry_unknown(self->registry, msg);
-    else
+    else if (master_registry_from_peer(self->registry, w, msg))
         s_on_worker_message(self, w, msg);
 }
 
@@ -662,6 +669,13 @@ int master_run(master_t *self)
     if (malformed)
         apex_warn("%llu malformed messages were dropped",
                   (unsigned long long)malformed);
+    const master_registry_counts_t *c = master_registry_counts(self->registry);
+    if (c->refused || c->expired || c->foreign)
+        apex_warn("peers refused: %llu registrations, %llu dropped for "
+                  "sending no heartbeat, %llu messages from another address",
+                  (unsigned long long)c->refused,
+                  (unsigned long long)c->expired,
+                  (unsigned long long)c->foreign);
     const char *verdict = NULL;
     int code = master_end_exit_code(self, thresholds_ok, &verdict);
     master_end_reports(self, code, verdict);

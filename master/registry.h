@@ -43,7 +43,17 @@ typedef struct {
     uint64_t last_heartbeat;     // loop time of its last heartbeat
     master_figures_t gauges;     // run-wide gauges it last reported
     size_t names_left;           // new stats names its reports may add
+    char *address;               // IP address it registered from, or NULL
+    bool confirmed;              // sent a heartbeat since it registered
 } master_worker_t;
+
+// What the registry refused or dropped since it was made.
+typedef struct {
+    uint64_t refused; // client_ready refused (limits, another address)
+    uint64_t expired; // registrations dropped: no heartbeat came
+    uint64_t foreign; // messages for a worker from another address
+    uint64_t lost;    // workers marked missing when a send to them failed
+} master_registry_counts_t;
 
 typedef struct master_registry master_registry_t; // opaque
 
@@ -63,11 +73,31 @@ master_worker_t *master_registry_find(const master_registry_t *self,
 
 // client_ready: register the sender as a new READY worker (replacing its
 // registration, if any: *replaced says so) with the index it had before,
-// or the next one. Logs what Locust logs, and warns about odd versions.
-// now is the loop time.
+// or the next one, bound to the address it came from
+// (msg->peer_address). Logs what Locust logs, and warns about odd
+// versions. now is the loop time. Returns NULL when refused (logged once
+// per address, counted): the id is registered from another address and
+// not missing, MASTER_MAX_WORKERS_PER_ADDRESS workers are registered
+// from this address, or MASTER_MAX_WORKERS in all.
 master_worker_t *master_registry_ready(master_registry_t *self,
                                        const proto_msg_t *msg, uint64_t now,
                                        bool *replaced);
+
+// True when msg, for worker w, came from the address w registered from
+// (or either is unknown); otherwise it is counted, logged (bounded) and
+// must be dropped: a node id cannot be used from elsewhere.
+bool master_registry_from_peer(master_registry_t *self,
+                               const master_worker_t *w,
+                               const proto_msg_t *msg);
+
+// A message to w could not be sent (its queue is full, or it is gone):
+// w is missing now (logged, bounded); it heals with its next heartbeat.
+void master_registry_lost(master_registry_t *self, master_worker_t *w,
+                          const char *why);
+
+// What was refused and dropped so far.
+const master_registry_counts_t *
+master_registry_counts(const master_registry_t *self);
 
 // A heartbeat from w: liveness restored, state, CPU and memory taken from
 // it. Returns true when w was missing (it healed; logged).
@@ -86,12 +116,14 @@ void master_registry_count(master_registry_t *self, master_worker_t *w,
 void master_registry_remove(master_registry_t *self, master_worker_t *w,
                             const char *state);
 
-// Called for a worker that just went missing, in the registry's order.
+// Called for a worker that just went missing, in the registry's order,
+// and with NULL once when workers with users were dropped.
 typedef void(master_registry_missing_fn)(void *arg, master_worker_t *w);
 
 // Once a second, as Locust's heartbeat_worker: count liveness down, mark
 // a worker without heartbeats missing (users 0; fn is called for it) and
-// drop one missing for MASTER_DEAD_TICKS.
+// drop one missing for MASTER_DEAD_TICKS. A worker that never sent a
+// heartbeat since it registered is dropped instead of going missing.
 void master_registry_tick(master_registry_t *self,
                           master_registry_missing_fn *fn, void *arg);
 

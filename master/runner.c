@@ -398,6 +398,7 @@ master_runner_t *master_runner_new(const master_runner_config_t *config)
     apex_timer_init(&self->run_timer, s_on_run_timer, self);
     apex_timer_init(&self->quit_timer, s_on_quit_timer, self);
     apex_timer_init(&self->autoquit_timer, s_on_autoquit, self);
+    apex_timer_init(&self->rebalance_timer, master_runner_on_rebalance, self);
     return self;
 }
 
@@ -411,6 +412,7 @@ void master_runner_destroy(master_runner_t **self_p)
     apex_timer_stop(self->loop, &self->run_timer);
     apex_timer_stop(self->loop, &self->quit_timer);
     apex_timer_stop(self->loop, &self->autoquit_timer);
+    apex_timer_stop(self->loop, &self->rebalance_timer);
     master_shape_destroy(&self->shape);
     master_thresholds_fini(&self->thresholds);
     free(self->classes);

@@ -65,8 +65,9 @@ typedef struct {
     char *host;        // host sent to workers, or NULL
 } master_run_params_t;
 
-// Send an encoded message (payload) to the worker with this id.
-typedef void(master_runner_send_fn)(void *arg, const char *id,
+// Send an encoded message (payload) to the worker with this id; false
+// when it could not be queued (the worker's queue is full, or it is gone).
+typedef bool(master_runner_send_fn)(void *arg, const char *id,
                                     const apex_buf_t *payload);
 
 typedef struct {
@@ -101,7 +102,9 @@ void master_runner_tick(master_runner_t *self);
 
 // The workers changed: a worker joined or healed (rebalance), went
 // missing, stopped (client_stopped) or quit; a heartbeat or a report
-// arrived (a stop or a ramp may be complete).
+// arrived (a stop or a ramp may be complete). A rebalance is done on the
+// loop's next iteration, at most one per MASTER_REBALANCE_MIN_US: a burst
+// of registrations costs one dispatch, not one per worker.
 void master_runner_rebalance(master_runner_t *self);
 void master_runner_worker_missing(master_runner_t *self);
 void master_runner_worker_stopped(master_runner_t *self);

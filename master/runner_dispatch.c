@@ -9,6 +9,14 @@
 // re-distributed over the current workers (master/dispatch.h). Unlike
 // Locust without --enable-rebalancing, users of a missing worker move to
 // the others at once, and back when it heals.
+//
+// Rebalances are coalesced: a join, a heal or a loss asks for one, done
+// on the loop's next iteration and at most once per
+// MASTER_REBALANCE_MIN_US, so 5,000 registrations in a burst (issue 19's
+// review) cost a few dispatches, not 5,000 of 5,000 messages each. A
+// spawn that could not be queued for a worker (its queue full, or the
+// worker gone) makes that worker missing at once: its users go to the
+// others, and it gets its share again when it heals.
 #include <math.h>
 #include <stdlib.h>
 
@@ -22,6 +30,7 @@
 
 #define MASTER_REPORT_WAIT_US (1 * APEX_USEC_PER_SEC)
 #define MASTER_SPAWN_TS_STEP 1e-6 // spawn timestamps strictly increase
+#define MASTER_REBALANCE_MIN_US (500 * APEX_USEC_PER_MSEC)
 
 static bool s_arrival(const master_runner_t *self)
 {
@@ -31,9 +40,9 @@ static bool s_arrival(const master_runner_t *self)
 // ---------------------------------------------------------------------
 // Dispatch
 
-static void s_send(master_runner_t *self, const char *id)
+static bool s_send(master_runner_t *self, const char *id)
 {
-    self->config.send(self->config.send_arg, id, &self->out);
+    return self->config.send(self->config.send_arg, id, &self->out);
 }
 
 void master_runner_send_empty(master_runner_t *self, const master_worker_t *w,
@@ -101,6 +110,8 @@ void master_runner_dispatch_send(master_runner_t *self, int64_t total)
         ts = self->spawn_ts + MASTER_SPAWN_TS_STEP;
     self->spawn_ts = ts;
     proto_spawn_options_t opts = s_spawn_options(self, n);
+    master_worker_t **lost = apex_calloc(n + 1, sizeof *lost);
+    size_t nlost = 0;
     for (size_t k = 0; k < n; k++) {
         master_worker_t *w = active[order[k]];
         for (size_t c = 0; c < self->nclasses; c++) {
@@ -114,9 +125,17 @@ void master_runner_dispatch_send(master_runner_t *self, int64_t total)
         proto_encode_spawn(&self->out, ts, counts, self->nclasses,
                            self->params.host, self->o->stop_timeout, &opts,
                            w->id);
-        s_send(self, w->id);
+        if (!s_send(self, w->id))
+            lost[nlost++] = w;
     }
     apex_debug("sent spawn for %lld users to %zu workers", (long long)total, n);
+    for (size_t k = 0; k < nlost; k++)
+        master_registry_lost(self->registry, lost[k],
+                             "its spawn message could not be sent (its "
+                             "queue is full, or it is gone)");
+    free(lost);
+    if (nlost)
+        master_runner_worker_missing(self);
     free(counts);
     free(dist);
     free(order);
@@ -126,11 +145,24 @@ void master_runner_dispatch_send(master_runner_t *self, int64_t total)
 
 void master_runner_rebalance(master_runner_t *self)
 {
+    if (!master_runner_running(self) ||
+        apex_timer_active(&self->rebalance_timer))
+        return;
+    uint64_t now = apex_loop_now(self->loop);
+    uint64_t next = self->rebalanced + MASTER_REBALANCE_MIN_US;
+    apex_timer_start(self->loop, &self->rebalance_timer,
+                     self->rebalanced && next > now ? next - now : 0);
+}
+
+void master_runner_on_rebalance(apex_loop_t *loop, apex_timer_t *timer)
+{
+    master_runner_t *self = timer->arg;
     if (!master_runner_running(self))
         return;
     size_t active = master_registry_active(self->registry);
     if (active == 0)
         return;
+    self->rebalanced = apex_loop_now(loop);
     apex_info("rebalancing %lld users over %zu workers",
               (long long)self->dispatched, active);
     master_runner_dispatch_send(self, self->dispatched);

@@ -41,6 +41,8 @@ struct master_runner {
     apex_timer_t run_timer;         // run time, or the shape's end
     apex_timer_t quit_timer;        // bounds the wait for workers' quit
     apex_timer_t autoquit_timer;    // --autoquit after a stop
+    apex_timer_t rebalance_timer;   // the next rebalance (coalesced)
+    uint64_t rebalanced;            // loop time of the last one, 0 none
     apex_buf_t out;                 // encoded outgoing message
 };
 
@@ -64,5 +66,7 @@ void master_runner_dispatch_send(master_runner_t *self, int64_t total);
 void master_runner_on_dispatch(apex_loop_t *loop, apex_timer_t *timer);
 // The report wait timer: the ramp is complete, reported or not.
 void master_runner_on_report_wait(apex_loop_t *loop, apex_timer_t *timer);
+// The rebalance timer: the current total over the current workers.
+void master_runner_on_rebalance(apex_loop_t *loop, apex_timer_t *timer);
 
 #endif

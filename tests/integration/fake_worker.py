@@ -42,10 +42,12 @@ class FakeWorker:
     127.0.0.1:port, from source address `source` when given."""
 
     def __init__(self, port, node, source=None, heartbeat=True,
-                 ctx=None):
+                 ctx=None, rcvbuf=None):
         self.node = node if isinstance(node, bytes) else node.encode()
         self.received = []
         self.heartbeat = heartbeat
+        self.deaf = False  # True: read nothing more, heartbeat at full
+        self.flooded = 0   # speed (its queue at the master fills up)
         self.state = "ready"
         self._out = queue.Queue()
         self._stop = threading.Event()
@@ -53,6 +55,8 @@ class FakeWorker:
         self._sock = self._ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.IDENTITY, self.node)
         self._sock.setsockopt(zmq.LINGER, 0)
+        if rcvbuf:
+            self._sock.setsockopt(zmq.RCVBUF, rcvbuf)
         where = "tcp://%s127.0.0.1:%d" % (
             source + ":0;" if source else "", port)
         self._sock.connect(where)
@@ -80,19 +84,37 @@ class FakeWorker:
         self._thread.join(10)
         self._sock.close()
 
+    def _send(self, frame):
+        """Never blocks (a master gone must not hang the thread)."""
+        try:
+            self._sock.send(frame, zmq.NOBLOCK)
+            return True
+        except zmq.Again:
+            return False
+
     def _run(self):
         next_beat = 0
         while not self._stop.is_set():
             while True:
                 try:
-                    self._sock.send(self._out.get_nowait())
+                    frame = self._out.get_nowait()
                 except queue.Empty:
                     break
+                while not self._send(frame) and not self._stop.is_set():
+                    time.sleep(0.01)  # the queue to the master is full
             if self.heartbeat and time.monotonic() >= next_beat:
                 next_beat = time.monotonic() + 1
-                self._sock.send(msgpack.packb(
+                self._send(msgpack.packb(
                     ["heartbeat", {"state": self.state,
                                    "current_cpu_usage": 1.0}, self.name]))
+            if self.deaf:
+                beat = msgpack.packb(["heartbeat", {
+                    "state": self.state, "current_cpu_usage": 1.0},
+                    self.name])
+                for _ in range(1000):
+                    self.flooded += self._send(beat)
+                time.sleep(0.01)
+                continue
             if not self._sock.poll(50):
                 continue
             msg = msgpack.unpackb(self._sock.recv(), raw=False,
@@ -101,5 +123,5 @@ class FakeWorker:
             if msg[0] == "spawn":
                 self.state = "running"
             elif msg[0] == "quit":
-                self._sock.send(msgpack.packb(["quit", None, self.name]))
+                self._send(msgpack.packb(["quit", None, self.name]))
                 self.heartbeat = False

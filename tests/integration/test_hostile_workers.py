@@ -7,7 +7,8 @@ The real worker's traffic is always checked against what apex-target
 served: what the hostile peer sends must never corrupt it."""
 import os
 import re
-import time
+
+import msgpack
 
 import apexlib
 from apexlib import SIMPLE, read_csv, wait_for, write_scenario
@@ -180,3 +181,153 @@ class CsvFormulaTest(RunCase):
                     self.assertFalse(value and value[0] in "=+@\t\r",
                                      (suffix, r))
         self.assertTrue(read_csv(prefix + "_failures.csv"))
+
+
+class IdentityTest(RunCase):
+    def start_run(self, workers):
+        base = self.target()
+        scn = write_scenario(self.dir, SIMPLE)
+        prefix = os.path.join(self.dir, "run")
+        m, port = self.master(scn, "-u", 2, "-r", 2, "-t", "4s", "--host",
+                              base, "--csv", prefix, "--expect-workers",
+                              workers)
+        ws = [self.worker(port, "worker%d" % i) for i in range(workers)]
+        wait_for(lambda: "All users spawned" in m.stderr(), 20,
+                 what="the run")
+        ids = re.findall(r"Worker (\S+) \(index", m.stderr())
+        return m, port, ws, ids, base, prefix
+
+    def test_an_identity_with_a_nul_cannot_act_for_a_worker(self):
+        # Finding 5: identity "<realid>\0x" with node id "<realid>" was
+        # accepted, and a quit sent that way removed the real worker,
+        # whose stats were then discarded while it kept running users
+        # (CSV 475 vs target 719).
+        m, port, ws, ids, base, prefix = self.start_run(1)
+        nul = FakeWorker(port, ids[0].encode() + b"\0x", heartbeat=False)
+        self.addCleanup(nul.close)
+        nul.send("quit", None, node_id=ids[0])
+        nul.send("stats", report([entry("/forged", 5)]), node_id=ids[0])
+        self.assertEqual(m.wait(40), 0, m.stderr())
+        self.assertEqual(ws[0].wait(10), 0)
+        self.assertIn("node id differs from the socket identity", m.stderr())
+        self.assertIn("2 malformed messages were dropped", m.stderr())
+        self.assertEqual(m.stderr().count("Worker %s quit" % ids[0]), 1)
+        self.assert_counts_match(base, prefix)
+
+    def test_a_node_id_is_bound_to_the_address_that_registered_it(self):
+        # The same identity from another address: ZeroMQ hands the
+        # identity's link over to the newest connection, but what that
+        # connection sends as the worker (a quit, a client_ready) is
+        # refused. (The link itself is only safe with CURVE.)
+        m, port, ws, ids, base, prefix = self.start_run(2)
+        same = FakeWorker(port, ids[0], source="127.0.0.2", heartbeat=False)
+        self.addCleanup(same.close)
+        same.send("quit", None)
+        same.register()
+        wait_for(lambda: "refusing client_ready from worker %s at "
+                 "127.0.0.2" % ids[0] in m.stderr(), 10,
+                 what="its registration refused")
+        same.close()
+        self.assertIn("discarding quit for worker %s from 127.0.0.2: it "
+                      "registered from 127.0.0.1" % ids[0], m.stderr())
+        self.assertIn("that id is registered from 127.0.0.1", m.stderr())
+        self.assertEqual(m.wait(40), 0, m.stderr())
+        self.assertNotIn("Worker %s quit" % ids[0],
+                         m.stderr().split("limit reached")[0])
+
+
+class RegistrationFloodTest(RunCase):
+    FAKES = 1024 + 50  # master/limits.h: MASTER_MAX_WORKERS_PER_ADDRESS + 50
+
+    def test_a_thousand_registrations_do_not_take_the_run(self):
+        # Finding 4: client_ready from 1,000 identities that then went
+        # missing left the real workers with the users of the fakes'
+        # time (the spawns of the rebalance were lost at the high-water
+        # mark); with 5,000 the master spun for 100+ s, -t never fired.
+        import resource
+        import zmq
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE,
+                        (soft, hard))
+        base = self.target()
+        scn = write_scenario(self.dir, SIMPLE)
+        prefix = os.path.join(self.dir, "run")
+        m, port = self.master(scn, "-u", 20, "-r", 20, "-t", "12s", "--host",
+                              base, "--csv", prefix, "--expect-workers", 2)
+        workers = [self.worker(port, "worker%d" % i) for i in (1, 2)]
+        wait_for(lambda: "All users spawned" in m.stderr(), 20,
+                 what="the ramp")
+        ctx = zmq.Context()
+        ctx.set(zmq.MAX_SOCKETS, 2 * self.FAKES)
+        fakes = []
+        try:
+            for i in range(self.FAKES):
+                s = ctx.socket(zmq.DEALER)
+                node = "flood_%032x" % i
+                s.setsockopt(zmq.IDENTITY, node.encode())
+                s.setsockopt(zmq.LINGER, 0)
+                s.connect("tcp://127.0.0.2:0;127.0.0.1:%d" % port)
+                s.send(msgpack.packb(["client_ready", -1, node]))
+                fakes.append(s)
+            # The fakes send no heartbeat: dropped within seconds, while
+            # they stay connected.
+            code = m.wait(60)
+        finally:
+            for s in fakes:
+                s.close()
+            ctx.term()
+        self.assertEqual(code, 0, m.stderr()[-3000:])
+        for w in workers:
+            self.assertEqual(w.wait(10), 0)
+        # Once they are gone, the real workers run all 20 users again.
+        history = read_csv(prefix + "_stats_history.csv")
+        users = [h["User Count"] for h in history
+                 if h["Name"] == "Aggregated" and h["User Count"] != "0"]
+        self.assertEqual(users[-1], "20", users)
+        err = m.stderr()
+        self.assertEqual(err.count("refusing client_ready"), 1, err[-3000:])
+        self.assertIn("at 127.0.0.2: 1024 workers are registered from that "
+                      "address", err)
+        connected = [int(n) for n in re.findall(r"(\d+) workers connected",
+                                                err)]
+        self.assertLessEqual(max(connected), 2 + 1024)
+        self.assertIn("sent no heartbeat since it registered", err)
+        # A handful of dispatches for 1,074 registrations, not one each.
+        self.assertLess(err.count("rebalancing"), 20)
+        self.assertIn("peers refused: 50 registrations, 1024 dropped", err)
+        self.assert_counts_match(base, prefix)
+
+
+class FailedSendTest(RunCase):
+    def test_a_spawn_that_cannot_go_out_moves_the_users(self):
+        # Finding 4: spawns dropped at the ROUTER's high-water mark went
+        # unnoticed: the master counted users on a worker that never got
+        # them. A worker whose queue is full now goes missing, and its
+        # users go to the others.
+        base = self.target()
+        scn = write_scenario(self.dir, SIMPLE)
+        prefix = os.path.join(self.dir, "run")
+        m, port = self.master(scn, "-u", 4, "-r", 4, "-t", "8s", "--host",
+                              base, "--csv", prefix, "--expect-workers", 2)
+        self.worker(port, "worker1")
+        deaf = FakeWorker(port, "deaf_" + "3" * 32, rcvbuf=4096)
+        self.addCleanup(deaf.close)
+        deaf.register()
+        wait_for(lambda: "All users spawned" in m.stderr(), 20,
+                 what="the run")
+        # It reads nothing more and heartbeats at full speed: the replies
+        # fill the kernel's buffers (~4 MB), then its queue at the master.
+        deaf.deaf = True
+        wait_for(lambda: deaf.flooded >= 200000, 60,
+                 what="200,000 heartbeats")
+        self.worker(port, "worker2")  # a join: a rebalance, a spawn each
+        self.assertEqual(m.wait(40), 0, m.stderr())
+        history = read_csv(prefix + "_stats_history.csv")
+        users = [h["User Count"] for h in history
+                 if h["Name"] == "Aggregated" and h["User Count"] != "0"]
+        self.assertEqual(users[-1], "4", users)
+        self.assertIn("deaf_%s: its spawn message could not be sent" %
+                      ("3" * 32), m.stderr())
+        self.assertEqual(m.stderr().count("self-healed"), 0)
+        self.assert_counts_match(base, prefix)

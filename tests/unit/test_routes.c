@@ -40,7 +40,7 @@ typedef struct {
     char last_type[32];          // type of the last one, when known
 } s_fixture_t;
 
-static void s_send(void *arg, const char *id, const apex_buf_t *payload)
+static bool s_send(void *arg, const char *id, const apex_buf_t *payload)
 {
     s_fixture_t *f = arg;
     CHECK_STR(id, S_WORKER);
@@ -50,6 +50,7 @@ static void s_send(void *arg, const char *id, const apex_buf_t *payload)
     CHECK(msg != NULL);
     snprintf(f->last_type, sizeof f->last_type, "%s", msg->type_name);
     proto_msg_destroy(&msg);
+    return true;
 }
 
 static void s_fixture_init(s_fixture_t *f)
