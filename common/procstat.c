@@ -1,5 +1,6 @@
 // common/procstat.c - see procstat.h. Reads /proc/self/stat (fields 14
-// and 15, utime and stime in clock ticks) and /proc/self/statm.
+// and 15, utime and stime in clock ticks), /proc/self/statm and
+// /proc/meminfo.
 #include "common/procstat.h"
 
 #include <stdio.h>
@@ -61,4 +62,18 @@ uint64_t apex_procstat_rss(void)
     if (n != 2)
         return 0;
     return resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+uint64_t apex_procstat_mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    unsigned long long kib = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
+            break;
+    fclose(f);
+    return (uint64_t)kib * 1024;
 }

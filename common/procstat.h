@@ -20,4 +20,8 @@ void apex_procstat_sample(apex_procstat_t *self);
 // Resident set size of this process in bytes (0 if unknown).
 uint64_t apex_procstat_rss(void);
 
+// Memory the system can give without swapping (MemAvailable of
+// /proc/meminfo), in bytes; 0 if unknown.
+uint64_t apex_procstat_mem_available(void);
+
 #endif

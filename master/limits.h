@@ -5,7 +5,9 @@
 #ifndef MASTER_LIMITS_H
 #define MASTER_LIMITS_H
 
-#define MASTER_MAX_USERS 10000000   // -u, user_count, a stage's users
+#define MASTER_MAX_USERS                                                       \
+    1000000                         // -u, user_count, a stage's users: a
+                                    // million, 10,000 on each of 100 workers
 #define MASTER_MIN_SPAWN_RATE 0.001 // users/s: -r, spawn_rate, a stage's
 #define MASTER_MAX_SPAWN_RATE 1e6   // users/s, the same three
 #define MASTER_MAX_ARRIVAL_RATE 1e9 // iterations per time unit

@@ -45,6 +45,9 @@ typedef struct {
     worker_user_t **users;        // running users, oldest first
     size_t nusers;                // running users
     size_t cap;                   // slots allocated
+    size_t target;                // users wanted (made in slices)
+    size_t spawn_first;           // the first new user of the last apply
+    size_t spawn_added;           // and how many it adds
     worker_user_t **idle;         // open model: users free for an iteration
     size_t nidle;                 // their number
     size_t idle_cap;              // slots allocated
@@ -96,6 +99,8 @@ struct worker_engine {
     size_t nstopping;                           // their number
     size_t nusers;                              // running users
     apex_timer_t cutoff;                        // ends a graceful stop
+    apex_timer_t spawn;                         // makes the next slice
+    uint64_t spawn_at;                          // loop time of the apply
     worker_engine_stopped_fn *done;             // pending stop callback
     void *done_arg;                             // its argument
     double wall_now;                            // wall clock of this

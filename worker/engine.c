@@ -11,15 +11,26 @@
 // stop timeout is set); a cut-off timer, stop_timeout or
 // WORKER_ENGINE_STOP_GRACE_US when none is set, frees what is left, so
 // requests a target has served are nearly always counted.
+//
+// Spawning. An apply sets each class's target; surplus users stop at
+// once, new ones are made WORKER_ENGINE_SPAWN_SLICE per loop iteration
+// (the spawn timer, due at once, makes the next slice), each beginning
+// at its place in the spread of a second counted from the apply. The
+// worker keeps totals within worker_engine_user_cap() (issue 19's review:
+// -u 10000000 made a worker allocate 1.8 GB in one loop, with no
+// heartbeat, until it was marked missing).
 #include "worker/engine.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/procstat.h"
 #include "worker/core.h"
 #include "worker/kinds.h"
 #include "worker/plan.h"
@@ -31,6 +42,7 @@
                             // dispatch step
 
 static void s_on_cutoff(apex_loop_t *loop, apex_timer_t *timer);
+static void s_on_spawn(apex_loop_t *loop, apex_timer_t *timer);
 
 // ---------------------------------------------------------------------
 // Life cycle
@@ -51,6 +63,7 @@ worker_engine_t *worker_engine_new_with_kinds(
     self->stats = apex_stats_new(apex_wall_time());
     self->rng = apex_rng_seed(apex_now_us() ^ (uint64_t)(uintptr_t)self);
     apex_timer_init(&self->cutoff, s_on_cutoff, self);
+    apex_timer_init(&self->spawn, s_on_spawn, self);
     worker_arrival_init(&self->arrival, self);
     for (size_t k = 0; k < APEX_STEP_KIND_COUNT; k++) {
         self->kinds[k] = kinds[k]->create(loop, err);
@@ -69,6 +82,7 @@ void worker_engine_destroy(worker_engine_t **self_p)
     worker_engine_t *self = *self_p;
     worker_engine_stop(self, false, NULL, NULL);
     apex_timer_stop(self->loop, &self->cutoff);
+    apex_timer_stop(self->loop, &self->spawn);
     worker_arrival_fini(&self->arrival, self->loop);
     worker_plan_free(self);
     for (size_t k = 0; k < APEX_STEP_KIND_COUNT; k++)
@@ -186,6 +200,36 @@ apex_stats_t *worker_engine_stats(worker_engine_t *self)
 size_t worker_engine_user_count(const worker_engine_t *self)
 {
     return self->nusers;
+}
+
+bool worker_engine_spawning(const worker_engine_t *self)
+{
+    return apex_timer_active(&self->spawn);
+}
+
+size_t worker_engine_user_cap(char *why, size_t size)
+{
+    struct rlimit lim = {0, 0};
+    size_t by_fd = SIZE_MAX, by_mem = SIZE_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
+        by_fd = lim.rlim_cur > WORKER_ENGINE_FD_RESERVE
+                    ? (size_t)(lim.rlim_cur - WORKER_ENGINE_FD_RESERVE)
+                    : 1;
+    uint64_t avail = apex_procstat_mem_available();
+    if (avail)
+        by_mem = (size_t)(avail / WORKER_ENGINE_USER_BYTES);
+    if (by_mem < by_fd) {
+        if (why)
+            snprintf(why, size,
+                     "%llu MiB of memory available at %d KiB per user",
+                     (unsigned long long)(avail >> 20),
+                     WORKER_ENGINE_USER_BYTES / 1024);
+        return by_mem ? by_mem : 1;
+    }
+    if (why)
+        snprintf(why, size, "open-file limit %llu",
+                 (unsigned long long)lim.rlim_cur);
+    return by_fd;
 }
 
 worker_count_t *worker_engine_counts(const worker_engine_t *self,
@@ -324,8 +368,9 @@ static char *s_unknown_classes(const worker_engine_t *self,
     return text;
 }
 
-// Bring one class to target users: stop the newest surplus, start more.
-// Returns the delay of the last user begun.
+// Bring one class to target users: stop the newest surplus at once, plan
+// the new ones (made by s_spawn_slice). Returns the delay at which the
+// last new user is meant to begin.
 static uint64_t s_apply_class(worker_engine_t *self, worker_class_t *cls,
                               size_t target)
 {
@@ -335,20 +380,48 @@ static uint64_t s_apply_class(worker_engine_t *self, worker_class_t *cls,
         cls->cap = target;
         cls->users = apex_realloc(cls->users, cls->cap, sizeof *cls->users);
     }
-    // New users begin spread over the dispatch interval, as the master's
-    // spawn rate means, not all in one instant: a herd started together
-    // stays in step (constant pacing) and measures its own queueing.
-    size_t first = cls->nusers, added = target - cls->nusers;
-    uint64_t delay = 0;
-    while (cls->nusers < target) {
-        worker_user_t *u = worker_user_new(self, cls);
-        worker_engine_add_user(self, u);
-        delay = self->arrival.on ? 0
-                                 : WORKER_ENGINE_SPAWN_SPREAD_US *
-                                       (u->index - first) / added;
-        worker_user_begin_after(u, delay);
+    cls->target = target;
+    cls->spawn_first = cls->nusers;
+    cls->spawn_added = target - cls->nusers;
+    if (self->arrival.on || cls->spawn_added == 0)
+        return 0;
+    return WORKER_ENGINE_SPAWN_SPREAD_US * (cls->spawn_added - 1) /
+           cls->spawn_added;
+}
+
+// Make up to WORKER_ENGINE_SPAWN_SLICE of the planned users; the spawn
+// timer makes the rest on the next loop iteration. New users begin
+// spread over the dispatch interval counted from the apply, as the
+// master's spawn rate means, not all in one instant: a herd started
+// together stays in step (constant pacing) and measures its own
+// queueing.
+static void s_spawn_slice(worker_engine_t *self)
+{
+    size_t budget = WORKER_ENGINE_SPAWN_SLICE;
+    uint64_t elapsed = apex_loop_now(self->loop) - self->spawn_at;
+    for (size_t c = 0; c < self->nclasses; c++) {
+        worker_class_t *cls = &self->classes[c];
+        while (cls->nusers < cls->target && budget > 0) {
+            worker_user_t *u = worker_user_new(self, cls);
+            worker_engine_add_user(self, u);
+            uint64_t at = self->arrival.on ? 0
+                                           : WORKER_ENGINE_SPAWN_SPREAD_US *
+                                                 (u->index - cls->spawn_first) /
+                                                 cls->spawn_added;
+            worker_user_begin_after(u, at > elapsed ? at - elapsed : 0);
+            budget--;
+        }
+        if (cls->nusers < cls->target) {
+            apex_timer_start(self->loop, &self->spawn, 0);
+            return;
+        }
     }
-    return delay;
+}
+
+static void s_on_spawn(apex_loop_t *loop, apex_timer_t *timer)
+{
+    (void)loop;
+    s_spawn_slice(timer->arg);
 }
 
 uint64_t worker_engine_apply(worker_engine_t *self,
@@ -367,6 +440,9 @@ uint64_t worker_engine_apply(worker_engine_t *self,
         if (delay > last)
             last = delay;
     }
+    self->spawn_at = apex_loop_now(self->loop);
+    apex_timer_stop(self->loop, &self->spawn);
+    s_spawn_slice(self);
     s_check_stopped(self);
     return last;
 }
@@ -377,8 +453,10 @@ void worker_engine_stop(worker_engine_t *self, bool graceful,
     self->done = done;
     self->done_arg = arg;
     worker_engine_set_arrival(self, false, 0, 0);
+    apex_timer_stop(self->loop, &self->spawn);
     for (size_t c = 0; c < self->nclasses; c++) {
         worker_class_t *cls = &self->classes[c];
+        cls->target = 0;
         while (cls->nusers > 0)
             s_stop_user(self, cls->users[--cls->nusers], graceful);
     }

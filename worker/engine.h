@@ -18,6 +18,12 @@ typedef struct worker_engine worker_engine_t; // opaque
 typedef struct worker_kind_ops worker_kind_ops_t;
 typedef struct worker_metric worker_metric_t; // worker/kind.h
 
+#define WORKER_ENGINE_SPAWN_SLICE 1000 // users made per loop iteration
+#define WORKER_ENGINE_FD_RESERVE 64    // descriptors not given to users
+#define WORKER_ENGINE_USER_BYTES                                               \
+    (32 * 1024) // memory counted per user: 3x
+                // an idle user with a socket
+
 // Users of one class.
 typedef struct {
     const char *name; // class name (borrowed)
@@ -68,12 +74,15 @@ void worker_engine_set_index(worker_engine_t *self, int64_t worker_index,
 // stop_timeout); < 0 means none: stopped users are cut off at once.
 void worker_engine_set_stop_timeout(worker_engine_t *self, double seconds);
 
-// Apply absolute per-class targets: start missing users at once, stop the
-// newest surplus ones. Classes missing from counts get 0. A name the
-// scenario does not define is skipped and reported through unknown (a
+// Apply absolute per-class targets: stop the newest surplus users at
+// once, make missing ones in slices of WORKER_ENGINE_SPAWN_SLICE per loop
+// iteration (a master asking for millions cannot stall the loop and its
+// heartbeats). Classes missing from counts get 0. A name the scenario
+// does not define is skipped and reported through unknown (a
 // comma-separated list the caller frees, NULL when all were known).
 // New users begin spread over a second; returns the time in µs until
-// the last of them begins (0 when none waits).
+// the last of them is meant to begin (0 when none waits). The caller
+// keeps the total within worker_engine_user_cap().
 uint64_t worker_engine_apply(worker_engine_t *self,
                              const worker_count_t *counts, size_t ncounts,
                              char **unknown);
@@ -116,6 +125,16 @@ void worker_engine_clear_checks(worker_engine_t *self);
 
 // Running users (not counting those stopping).
 size_t worker_engine_user_count(const worker_engine_t *self);
+
+// True while users of the last apply are still to be made.
+bool worker_engine_spawning(const worker_engine_t *self);
+
+// The most users this worker takes: each may hold a descriptor (the
+// open-file limit, less WORKER_ENGINE_FD_RESERVE for the worker's own)
+// and WORKER_ENGINE_USER_BYTES of memory (of what the system has
+// available now). When why is not NULL, it gets which limit it is
+// ("open-file limit 1024").
+size_t worker_engine_user_cap(char *why, size_t size);
 
 // Per-class running user counts, in scenario order: fills
 // a new array the caller frees (names borrowed from the scenario).

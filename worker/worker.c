@@ -41,6 +41,8 @@
 #define WORKER_MASTER_LOST_US (30 * APEX_USEC_PER_SEC)
 #define WORKER_QUIT_LINGER_MS 2000
 #define WORKER_ID_HEX 32
+#define WORKER_SPAWN_POLL_US (100 * APEX_USEC_PER_MSEC) // users still made
+#define WORKER_CAP_WHY_MAX 128
 
 typedef enum {
     WORKER_CONNECTING, // client_ready sent, no ack yet
@@ -78,6 +80,7 @@ struct worker {
     int signals;                // signals received
     bool lost;                  // stopping because the master went silent
     bool ready_unanswered;      // a client_ready went out, no ack yet
+    bool warned_cap;            // told the master it asked too many users
     int64_t reported[WORKER_MAX_METRICS]; // kinds' counters last reported
     size_t nmetrics;                      // how many figures the kinds have
 };
@@ -394,6 +397,37 @@ static int s_take_scenario(worker_t *self, const char *text)
     return 0;
 }
 
+// Keep what a spawn asks for within what this worker can hold
+// (worker_engine_user_cap): every class scaled down alike, and the open
+// model's user budget too. Said once per test: a log line, and an
+// exception the master lists.
+static void s_cap_targets(worker_t *self, worker_count_t *targets, size_t n,
+                          int64_t *arrival_max)
+{
+    char why[WORKER_CAP_WHY_MAX];
+    size_t cap = worker_engine_user_cap(why, sizeof why);
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += (uint64_t)targets[i].count; // each <= INT32_MAX
+    bool over = total > cap || *arrival_max > (int64_t)cap;
+    if (total > cap)
+        for (size_t i = 0; i < n; i++)
+            targets[i].count =
+                (int64_t)((uint64_t)targets[i].count * cap / total);
+    if (*arrival_max > (int64_t)cap)
+        *arrival_max = (int64_t)cap;
+    if (!over || self->warned_cap)
+        return;
+    self->warned_cap = true;
+    char *text = apex_sprintf("asked for %llu users, but this worker runs "
+                              "at most %zu (%s): running %zu",
+                              (unsigned long long)total, cap, why,
+                              total < cap ? (size_t)total : cap);
+    apex_err("%s", text);
+    s_send_exception(self, text);
+    free(text);
+}
+
 static void s_on_spawn(worker_t *self, proto_msg_t *msg)
 {
     proto_encode_empty(&self->out, "spawning", self->id);
@@ -410,8 +444,10 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
         s_send_spawning_complete(self);
         return;
     }
-    if (self->state == WORKER_READY)
+    if (self->state == WORKER_READY) {
         apex_stats_reset(worker_engine_stats(self->engine), apex_wall_time());
+        self->warned_cap = false; // a new test
+    }
     self->state = WORKER_SPAWNING;
     worker_engine_set_host(self->engine, msg->host);
     if (msg->worker_count > 0)
@@ -421,9 +457,6 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
         worker_engine_set_index(self->engine, self->index > 0 ? self->index : 0,
                                 0, 1);
     worker_engine_set_stop_timeout(self->engine, msg->stop_timeout);
-    // The open model is an apex extension: off unless the master asks.
-    worker_engine_set_arrival(self->engine, msg->arrival_rate >= 0,
-                              msg->arrival_rate, msg->arrival_max_users);
     char *unknown = NULL;
     worker_count_t *targets =
         apex_calloc(msg->ncounts ? msg->ncounts : 1, sizeof *targets);
@@ -431,6 +464,11 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
         targets[i].name = msg->counts[i].name;
         targets[i].count = msg->counts[i].count;
     }
+    int64_t arrival_max = msg->arrival_max_users;
+    s_cap_targets(self, targets, msg->ncounts, &arrival_max);
+    // The open model is an apex extension: off unless the master asks.
+    worker_engine_set_arrival(self->engine, msg->arrival_rate >= 0,
+                              msg->arrival_rate, arrival_max);
     uint64_t settle =
         worker_engine_apply(self->engine, targets, msg->ncounts, &unknown);
     free(targets);
@@ -455,10 +493,13 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
 
 static void s_on_spawned(apex_loop_t *loop, apex_timer_t *timer)
 {
-    (void)loop;
     worker_t *self = timer->arg;
     if (self->state != WORKER_SPAWNING)
         return; // stopped or quitting meanwhile
+    if (worker_engine_spawning(self->engine)) {
+        apex_timer_start(loop, timer, WORKER_SPAWN_POLL_US); // more to make
+        return;
+    }
     self->state = WORKER_RUNNING;
     if (self->reset_when_spawned) {
         // Locust's --reset-stats on a worker: what the ramp measured and

@@ -4,6 +4,7 @@
 #include "tests/unit/tests.h"
 
 #include <time.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/procstat.h"
@@ -24,6 +25,12 @@ void test_procstat(bool verbose)
 {
     uint64_t rss = apex_procstat_rss();
     CHECK(rss > 0);
+    // What the system has available, as sysinfo(2) sees it roughly: more
+    // than nothing, less than all of its memory.
+    uint64_t avail = apex_procstat_mem_available();
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    CHECK(avail > 0);
+    CHECK(avail <= (uint64_t)pages * (uint64_t)page);
 
     // Touching 64 MiB makes the resident set grow by most of it.
     unsigned char *block = malloc(S_TOUCH_BYTES);

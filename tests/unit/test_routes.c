@@ -294,10 +294,10 @@ static void s_test_swarm_form(s_fixture_t *f)
     s_check_swarm_error(f, "spawn_rate=5",
                         "Missing user_count or spawn_rate from /swarm request");
     s_check_swarm_error(f, "user_count=x&spawn_rate=1",
-                        "user_count: expected an integer from 0 to 10000000, "
+                        "user_count: expected an integer from 0 to 1000000, "
                         "got 'x'");
     s_check_swarm_error(f, "user_count=10000001&spawn_rate=1",
-                        "user_count: expected an integer from 0 to 10000000, "
+                        "user_count: expected an integer from 0 to 1000000, "
                         "got '10000001'");
     s_check_swarm_error(f, "user_count=5&spawn_rate=0",
                         "spawn_rate: expected a number from 0.001 to 1e+06, "
