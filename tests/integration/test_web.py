@@ -20,6 +20,24 @@ CAPTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
+def tasks_shape(doc):
+    """The shape of a /tasks answer as text: its keys at every level and
+    the types of the ratios, class and task names left out."""
+    def node(n):
+        inner = sorted({node(t) for t in n.get("tasks", {}).values()})
+        return "{%s%s}" % (",".join(
+            k + ("=" + type(v).__name__ if k == "ratio" else "")
+            for k, v in sorted(n.items())), ":" + "|".join(inner)
+            if inner else "")
+    return {view: sorted({node(c) for c in classes.values()})
+            for view, classes in doc.items()}
+
+
+def captured(version, name):
+    with open(os.path.join(CAPTURES, version, name)) as f:
+        return json.load(f)
+
+
 def captured_keys(name):
     """Keys of a captured Locust JSON response, from both versions."""
     keys = set()
@@ -81,6 +99,19 @@ class WebApiTest(WebCase):
         self.assertEqual(ready["state"], "ready")
         self.assertEqual(ready["stats"][-1]["name"], "Aggregated")
 
+        # /tasks before a test: Locust's shape, and no class running yet
+        # (0, as Locust 2.12.1 answers before its first test).
+        status, tasks = self.get("/tasks")
+        self.assertEqual(status, 200)
+        locust_ready = captured("web-2.12.1", "web_tasks_ready.json")
+        self.assertEqual(tasks_shape(tasks), tasks_shape(locust_ready))
+        self.assertEqual(tasks["per_class"]["ApexUser"]["ratio"], 0)
+        self.assertEqual({c["ratio"] for c in
+                          locust_ready["per_class"].values()}, {0})
+        self.assertEqual(set(tasks["per_class"]["ApexUser"]["tasks"]),
+                         {"health", "list_tasks", "create_and_get_task",
+                          "list_agents", "list_dags", "execute_dag"})
+
         status, body = self.swarm("user_count=10&spawn_rate=10")
         self.assertEqual(status, 200, body)
         self.assertTrue(set(captured_keys("web_swarm.json")) <= set(body))
@@ -121,9 +152,13 @@ class WebApiTest(WebCase):
                  15, what="4 users after the edit")
 
         status, tasks = self.get("/tasks")
-        self.assertEqual(set(tasks), {"per_class", "total"})
+        for version in ("web-2.12.1", "web-2.46.3"):
+            self.assertEqual(tasks_shape(tasks), tasks_shape(captured(
+                version, "web_tasks_running.json")), version)
         ratios = tasks["per_class"]["ApexUser"]["tasks"]
         self.assertAlmostEqual(sum(t["ratio"] for t in ratios.values()), 1)
+        self.assertAlmostEqual(ratios["list_tasks"]["ratio"], 10 / 35)
+        self.assertAlmostEqual(tasks["per_class"]["ApexUser"]["ratio"], 1)
         self.assertAlmostEqual(tasks["total"]["ApexUser"]["ratio"], 1)
 
         status, history = self.get("/history")
