@@ -494,5 +494,76 @@ class BrowserUiTest(WebCase):
                          if f.endswith(".png")])
 
 
+# A stats name that must wrap in the Statistics table: URL-like words, then
+# a token wider than the Name column.
+LONG_NAME = ("/api/v1/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/"
+             "{task_id}/logs/{try_number}?full_content=true&map_index=-1"
+             "&token=eyJhbGciOiJIUzI1NiJ9" + "AbCdEfGhIjKlMnOpQrStUvWxYz" * 3)
+
+
+class BrowserViewsTest(WebCase):
+    def test_first_run_views_in_headless_chromium(self):
+        """tests/browser/ui_views.test.mjs against a master with no worker
+        at first: the worker starts once the page has said how."""
+        import subprocess
+        base = self.target()
+        scn = apexlib.write_scenario(self.dir, {"users": [
+            {"name": "LongNamesUser", "weight": 2,
+             "wait": {"constant": 0.1},
+             "tasks": [
+                 {"name": "listing", "weight": 3,
+                  "request": {"path": "/health", "name": LONG_NAME}},
+                 {"name": "health_check", "weight": 1,
+                  "request": {"path": "/health",
+                              "check": {"healthy": "$.status == 'ok'"}}}]},
+            {"name": "SocketUser", "weight": 1, "wait": {"constant": 0.2},
+             "on_start": [{"ws": "connect", "url": base.replace(
+                 "http://", "ws://") + "/ws/echo"}],
+             "tasks": [{"name": "echo", "request": {
+                 "ws": "request", "name": "echo",
+                 "json": {"id": "${uuid()}"}, "correlate": "$.id"}}]}]})
+        web, port = free_port(), free_port()
+        self.url = "http://127.0.0.1:%d" % web
+        self.headers = {}
+        self.start([binary("apex-master"), "-f", scn, "--web-host",
+                    "127.0.0.1", "--web-port", web, "--master-bind-port",
+                    port, "--host", base, "--processes", 0], "master")
+
+        def up():
+            try:
+                return self.get("/config")[0] == 200
+            except OSError:
+                return False
+        wait_for(up, 20, what="the UI")
+        marker = os.path.join(self.dir, "needs-worker")
+        out = open(os.path.join(self.dir, "ui_views.tap"), "w+")
+        env = dict(os.environ, APEX_UI_URL=self.url,
+                   APEX_UI_MASTER_PORT=str(port),
+                   APEX_UI_NEEDS_WORKER=marker, APEX_BROWSER_OUT=self.dir)
+        node = subprocess.Popen(
+            ["node", "--test", "--test-reporter=tap",
+             os.path.join(apexlib.ROOT, "tests/browser/ui_views.test.mjs")],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+            cwd=apexlib.ROOT)
+        try:
+            wait_for(lambda: os.path.exists(marker) or
+                     node.poll() is not None, 90,
+                     what="the page's word on a missing worker")
+            if os.path.exists(marker):
+                self.worker(port, "worker1")
+            node.wait(180)
+        finally:
+            if node.poll() is None:
+                node.kill()
+                node.wait()
+        out.seek(0)
+        tap = out.read()
+        out.close()
+        print(tap[-1500:])
+        self.assertEqual(node.returncode, 0, tap[-4000:])
+        self.assertRegex(tap, r"# fail 0")
+        self.assertRegex(tap, r"# pass 8")
+
+
 if __name__ == "__main__":
     unittest.main()
