@@ -425,8 +425,9 @@ class WebApiTest(WebCase):
         url = "http://127.0.0.1:%d" % web
         m = self.start([binary("apex-master"), "-f", scn, "--headless",
                         "--metrics", "--web-host", "127.0.0.1", "--web-port",
-                        web, "--host", base, "-u", 3, "-r", 3, "-t", "4s",
-                        "--processes", 1, "--only-summary"], "master")
+                        web, "--master-bind-port", free_port(), "--host",
+                        base, "-u", 3, "-r", 3, "-t", "4s", "--processes", 1,
+                        "--only-summary"], "master")
 
         def requests():
             try:
@@ -450,9 +451,9 @@ class WebApiTest(WebCase):
         # Without --metrics a headless master opens no web port.
         web2 = free_port()
         m2 = self.start([binary("apex-master"), "-f", scn, "--headless",
-                         "--web-port", web2, "--host", base, "-u", 1, "-r",
-                         1, "-t", "2s", "--processes", 1, "--only-summary"],
-                        "master2")
+                         "--web-port", web2, "--master-bind-port",
+                         free_port(), "--host", base, "-u", 1, "-r", 1, "-t",
+                         "2s", "--processes", 1, "--only-summary"], "master2")
         wait_for(lambda: "All users spawned" in m2.stderr(), 20,
                  what="the second run")
         with self.assertRaises(OSError):
