@@ -473,6 +473,7 @@ static int s_setup_outputs(master_t *self, apex_error_t *err, int *exit_code)
         .scenario = self->scenario,
         .history_csv = self->history_csv,
         .run_id = self->run_id,
+        .master_port = self->port,
     };
     if (!o->headless || o->metrics) {
         master_web_options_t web = {o->web_host, o->web_port, o->web_auth,
