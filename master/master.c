@@ -105,18 +105,24 @@ static void s_on_client_ready(master_t *self, const proto_msg_t *msg)
 // Run-wide gauges a worker reported (in a heartbeat or a stats report):
 // the totals now, and their peaks, are updated at once, so a peak between
 // two ticks is not missed.
+// The run-wide gauges now: the registry's totals into the results
+// (their peaks too). After a worker reported gauges or went away, so a
+// gauge that a quitting worker held does not stay "now" after the run.
+static void s_refresh_gauges(master_t *self)
+{
+    master_figures_t totals = {0};
+    master_registry_gauge_totals(self->registry, &totals);
+    master_results_gauges(&self->results, &totals);
+    master_figures_clear(&totals);
+}
+
 static void s_on_gauges(master_t *self, master_worker_t *w,
                         const proto_msg_t *msg)
 {
     if (!msg->ngauges)
         return;
     master_registry_gauges(self->registry, w, msg->gauges, msg->ngauges);
-    if (!master_runner_running(self->runner))
-        return;
-    master_figures_t totals = {0};
-    master_registry_gauge_totals(self->registry, &totals);
-    master_results_gauges(&self->results, &totals);
-    master_figures_clear(&totals);
+    s_refresh_gauges(self);
 }
 
 static void s_on_heartbeat(master_t *self, master_worker_t *w,
@@ -185,11 +191,13 @@ static void s_on_worker_message(master_t *self, master_worker_t *w,
         break;
     case PROTO_CLIENT_STOPPED:
         master_registry_remove(self->registry, w, "stopped");
+        s_refresh_gauges(self);
         master_runner_worker_stopped(self->runner);
         break;
     case PROTO_QUIT:
         apex_info("Worker %s quit.", msg->node_id);
         master_registry_remove(self->registry, w, "gone");
+        s_refresh_gauges(self);
         master_runner_worker_quit(self->runner);
         break;
     case PROTO_EXCEPTION:
@@ -483,6 +491,7 @@ static int s_setup_outputs(master_t *self, apex_error_t *err, int *exit_code)
         .scenario = self->scenario,
         .history_csv = self->history_csv,
         .run_id = self->run_id,
+        .master_port = self->port,
     };
     if (!o->headless || o->metrics) {
         master_web_options_t web = {o->web_host, o->web_port, o->web_auth,
