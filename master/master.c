@@ -262,20 +262,33 @@ static void s_on_console(apex_loop_t *loop, apex_timer_t *timer)
 
 // PREFIX_stats.csv, _failures.csv, _exceptions.csv, and a history row
 // with users users.
-static void s_write_csv(master_t *self, int64_t users)
+// Rewrite the CSVs and add a history row; false when a CSV could not be
+// written now, or a history row ever (the file's error flag stays set).
+static bool s_write_csv(master_t *self, int64_t users)
 {
     apex_error_t err = {""};
+    bool ok = true;
     if (master_csv_write(self->options.csv_prefix, self->results.stats,
                          self->results.exceptions, self->results.nexceptions,
-                         &err) != 0)
+                         &err) != 0) {
         apex_err("%s", err.msg);
+        ok = false;
+    }
     if (!self->history_csv)
-        return;
+        return ok;
     master_csv_shape_t shape;
     master_csv_history_append(self->history_csv, self->results.stats, users,
                               self->options.csv_full_history,
                               (int64_t)apex_wall_time(),
                               master_runner_csv_shape(self->runner, &shape));
+    if (ferror(self->history_csv)) { // it stays set: the file is incomplete
+        if (!self->history_failed)
+            apex_err("%s_stats_history.csv: write failed: %s",
+                     self->options.csv_prefix, strerror(errno));
+        self->history_failed = true;
+        ok = false;
+    }
+    return ok;
 }
 
 static void s_on_csv(apex_loop_t *loop, apex_timer_t *timer)
@@ -666,8 +679,7 @@ int master_run(master_t *self)
         apex_err("%s", err.msg);
         return MASTER_EXIT_ABORTED;
     }
-    if (self->options.csv_prefix)
-        s_write_csv(self, 0);
+    bool outputs_ok = !self->options.csv_prefix || s_write_csv(self, 0);
     self->results.end_time =
         self->results.start_time > 0 ? apex_wall_time() : 0;
     bool thresholds_ok = master_runner_evaluate(self->runner);
@@ -678,6 +690,13 @@ int master_run(master_t *self)
     if (malformed)
         apex_warn("%llu malformed messages were dropped",
                   (unsigned long long)malformed);
+    int64_t cut_off =
+        master_figures_get(&self->results.counters, "requests_cut_off");
+    if (cut_off > 0)
+        apex_warn("%lld requests were cut off: still waiting for an answer "
+                  "when the run ended, so not in the counts (--stop-timeout "
+                  "gives them time to finish)",
+                  (long long)cut_off);
     const master_registry_counts_t *c = master_registry_counts(self->registry);
     if (c->refused || c->expired || c->foreign)
         apex_warn("peers refused: %llu registrations, %llu dropped for "
@@ -686,7 +705,11 @@ int master_run(master_t *self)
                   (unsigned long long)c->expired,
                   (unsigned long long)c->foreign);
     const char *verdict = NULL;
-    int code = master_end_exit_code(self, thresholds_ok, &verdict);
-    master_end_reports(self, code, verdict);
+    int code = master_end_exit_code(self, thresholds_ok, outputs_ok, &verdict);
+    if (!master_end_reports(self, code, verdict))
+        code = master_end_exit_code(self, thresholds_ok, false, &verdict);
+    if (code == MASTER_EXIT_OUTPUT)
+        apex_err("exit code %d: an output could not be written (see above)",
+                 code);
     return code;
 }

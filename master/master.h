@@ -18,6 +18,7 @@
 #define MASTER_EXIT_FAILURES 1 // requests failed (--exit-code-on-error)
 #define MASTER_EXIT_USAGE 2    // bad command line or scenario
 #define MASTER_EXIT_ABORTED 3  // no workers, port busy, all workers lost
+#define MASTER_EXIT_OUTPUT 4   // an output (CSV, JSON, HTML) was not written
 // MASTER_EXIT_THRESHOLDS (99, as k6) is in master/thresholds.h
 
 typedef struct {

@@ -66,44 +66,52 @@ void master_end_summary(master_t *self)
     fflush(stdout);
 }
 
-static void s_write_html(master_t *self, const char *json)
+static bool s_write_html(master_t *self, const char *json)
 {
     if (!self->options.html_path)
-        return;
+        return true;
     char *html = master_report_html(json);
     apex_error_t err = {""};
+    bool ok = false;
     if (!html)
         apex_err("%s: the report template is missing from this build",
                  self->options.html_path);
     else if (master_write_file(self->options.html_path, html, &err) != 0)
         apex_err("%s", err.msg);
-    else
+    else {
         apex_info("HTML report written to %s", self->options.html_path);
+        ok = true;
+    }
     free(html);
+    return ok;
 }
 
 // Write --json and --html.
-void master_end_reports(master_t *self, int exit_code, const char *verdict)
+bool master_end_reports(master_t *self, int exit_code, const char *verdict)
 {
     if (!self->options.json_path && !self->options.html_path)
-        return;
+        return true;
     char *json = master_routes_report_json(&self->routes, exit_code, verdict);
     apex_error_t err = {""};
+    bool ok = true;
     if (self->options.json_path) {
-        if (master_write_file(self->options.json_path, json, &err) != 0)
+        if (master_write_file(self->options.json_path, json, &err) != 0) {
             apex_err("%s", err.msg);
-        else
+            ok = false;
+        } else
             apex_info("JSON report written to %s", self->options.json_path);
     }
-    s_write_html(self, json);
+    ok = s_write_html(self, json) && ok;
     free(json);
+    return ok;
 }
 
-// The exit code and its verdict: the run could not happen > thresholds
-// decide when there are any (as k6) > failed requests (Locust's rule) >
-// success.
-int master_end_exit_code(master_t *self, bool thresholds_ok,
-                         const char **verdict)
+// The exit code and its verdict: the run could not happen > no request
+// completed (issue 19: a target that hangs past -t gave 0 requests and
+// exit 0) > thresholds decide when there are any (as k6) > failed
+// requests (Locust's rule) > success; an output not written (issue 19:
+// --csv on a full disk exited 0) turns a success into MASTER_EXIT_OUTPUT.
+static int s_exit_code(master_t *self, bool thresholds_ok, const char **verdict)
 {
     const master_results_t *res = &self->results;
     master_run_end_t end = master_runner_end(self->runner);
@@ -113,6 +121,12 @@ int master_end_exit_code(master_t *self, bool thresholds_ok,
     if (end == MASTER_RUN_ABORTED) {
         *verdict = "aborted";
         return MASTER_EXIT_ABORTED;
+    }
+    if (apex_stats_total_const(res->stats)->num_requests == 0) {
+        *verdict = "no requests completed";
+        return self->options.exit_code_on_error
+                   ? self->options.exit_code_on_error
+                   : MASTER_EXIT_FAILURES;
     }
     if (master_runner_thresholds(self->runner)->n) {
         if (thresholds_ok && end != MASTER_RUN_THRESHOLD_ENDED)
@@ -125,4 +139,14 @@ int master_end_exit_code(master_t *self, bool thresholds_ok,
         return self->options.exit_code_on_error;
     }
     return MASTER_EXIT_OK;
+}
+
+int master_end_exit_code(master_t *self, bool thresholds_ok, bool outputs_ok,
+                         const char **verdict)
+{
+    int code = s_exit_code(self, thresholds_ok, verdict);
+    if (outputs_ok || code != MASTER_EXIT_OK)
+        return code;
+    *verdict = "outputs not written";
+    return MASTER_EXIT_OUTPUT;
 }

@@ -45,6 +45,7 @@ struct master {
     master_outputs_t *outputs;                 // --out, or NULL
     char run_id[MASTER_RUN_ID_MAX + 1];        // --run-id, or made up
     FILE *history_csv;                         // PREFIX_stats_history.csv
+    bool history_failed;                       // a write to it failed
     char *unknown_types[MASTER_UNKNOWN_TYPES]; // warned about once each
     apex_buf_t out;                            // encoded outgoing message
 };
@@ -54,12 +55,13 @@ struct master {
 // Print the summary to stdout: the tables, figures, checks and
 // thresholds, or Locust's JSON alone with --json.
 void master_end_summary(master_t *self);
-// Write --json and --html.
-void master_end_reports(master_t *self, int exit_code, const char *verdict);
-// The exit code and its verdict: the run could not happen > thresholds
-// decide when there are any (as k6) > failed requests (Locust's rule) >
-// success.
-int master_end_exit_code(master_t *self, bool thresholds_ok,
+// Write --json and --html; false when one could not be written (logged).
+bool master_end_reports(master_t *self, int exit_code, const char *verdict);
+// The exit code and its verdict: the run could not happen > no request
+// completed > thresholds decide when there are any (as k6) > failed
+// requests (Locust's rule) > success. Then outputs_ok false turns a success
+// into MASTER_EXIT_OUTPUT.
+int master_end_exit_code(master_t *self, bool thresholds_ok, bool outputs_ok,
                          const char **verdict);
 
 #endif

@@ -100,6 +100,8 @@ struct worker_engine {
     size_t nusers;                              // running users
     apex_timer_t cutoff;                        // ends a graceful stop
     apex_timer_t spawn;                         // makes the next slice
+    int64_t cut_off;                            // requests abandoned in
+                                                // flight (users freed)
     uint64_t spawn_at;                          // loop time of the apply
     worker_engine_stopped_fn *done;             // pending stop callback
     void *done_arg;                             // its argument

@@ -252,6 +252,10 @@ size_t worker_engine_metrics(worker_engine_t *self, worker_metric_t *out,
     for (size_t k = 0; k < APEX_STEP_KIND_COUNT; k++)
         if (self->ops[k]->metrics)
             n += self->ops[k]->metrics(self->kinds[k], out + n, max - n);
+    // Last, and only once there is one: a run that cuts nothing off
+    // reports no such figure (the positions before it never change).
+    if (self->cut_off > 0 && n < max)
+        out[n++] = (worker_metric_t){"requests_cut_off", false, self->cut_off};
     return n;
 }
 

@@ -143,7 +143,9 @@ worker_count_t *worker_engine_counts(const worker_engine_t *self,
 
 // Every kind's run-wide figures (counters since the start, gauges now)
 // into out, at most max (WORKER_MAX_METRICS is enough); returns how
-// many, in the same order every time. Names are borrowed.
+// many, in the same order every time. Names are borrowed. Last comes
+// requests_cut_off (requests in flight when their user was freed: the end
+// of a run's grace), once it is above 0.
 size_t worker_engine_metrics(worker_engine_t *self, struct worker_metric *out,
                              size_t max);
 

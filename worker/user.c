@@ -84,6 +84,11 @@ worker_user_t *worker_user_new(worker_engine_t *engine, worker_class_t *cls)
 void worker_user_free(worker_user_t *u)
 {
     worker_engine_t *engine = u->engine;
+    // A request still waiting for its answer is cut off: counted apart
+    // (requests_cut_off), as its time and outcome are unknown.
+    if (u->in_flight && u->task &&
+        u->task->steps[u->step].model->kind != APEX_STEP_SLEEP)
+        engine->cut_off++;
     apex_timer_stop(engine->loop, &u->timer);
     for (size_t k = 0; k < APEX_STEP_KIND_COUNT; k++)
         if (u->conns[k])

@@ -4,12 +4,13 @@ requests cut off at the end of a run, outputs that cannot be written, and
 responses larger than a worker keeps."""
 import json
 import os
+import subprocess
 import time
 
 import msgpack
 import zmq
 
-from apexlib import binary, free_port, wait_for
+from apexlib import SIMPLE, binary, free_port, wait_for, write_scenario
 from test_run import RunCase
 
 WORKER_NOFILE = 4160  # the worker's open-file limit: takes 4,096 users
@@ -114,3 +115,81 @@ class UserCountTest(RunCase):
         self.assertLess(vm_hwm_kib(w.pid), 1 << 20)  # 1 GiB
         fake.send("quit", None)
         self.assertEqual(w.wait(20), 0, w.stderr())
+
+
+class CutOffTest(RunCase):
+    def test_requests_cut_off_at_the_end_are_counted_and_fail_the_run(self):
+        # Finding 11: a target that hangs with -t shorter than the request
+        # timeout gave 0 requests, 0 failures and exit 0: CI saw a pass.
+        base = self.target()
+        scn = write_scenario(self.dir, {"users": [{
+            "name": "U", "wait": {"constant": 0},
+            "tasks": [{"request": {"path": "/health",
+                                   "query": {"delay_ms": 60000}}}]}]})
+        report = os.path.join(self.dir, "r.json")
+        m, port = self.master(scn, "-u", 3, "-r", 3, "-t", "1s", "--host",
+                              base, "--json-file", report,
+                              "--expect-workers", 1)
+        w = self.worker(port, "worker")
+        self.assertEqual(m.wait(30), 1, m.stderr())
+        self.assertEqual(w.wait(20), 0, w.stderr())
+        self.assertIn("3 requests were cut off: still waiting for an answer "
+                      "when the run ended", m.stderr())
+        with open(report) as f:
+            doc = json.load(f)
+        self.assertEqual(doc["run"]["verdict"], "no requests completed")
+        self.assertEqual(doc["figures"]["counters"]["requests_cut_off"], 3)
+
+
+class OutputsTest(RunCase):
+    def test_outputs_on_a_full_disk_make_the_exit_code_non_zero(self):
+        # Finding 12: --csv on a full disk logged write errors but exited
+        # 0 (with a stale stats CSV). The master runs in a mount namespace
+        # of its own where the CSVs' folder is a full 16 KiB tmpfs.
+        if subprocess.call(["unshare", "-rm", "true"]) != 0:
+            self.skipTest("no user and mount namespaces here")
+        base = self.target()
+        scn = write_scenario(self.dir, SIMPLE)
+        full = os.path.join(self.dir, "full")
+        os.mkdir(full)
+        report = os.path.join(self.dir, "r.json")
+        port = free_port()
+        m = self.start([
+            "unshare", "-rm", "sh", "-c",
+            'mount -t tmpfs -o size=16k tmpfs "$1" && '
+            'dd if=/dev/zero of="$1/fill" bs=4k count=8 2>/dev/null; '
+            'shift; exec "$@"', "sh", full, binary("apex-master"), "-f", scn,
+            "--headless", "--only-summary", "--master-bind-port", port,
+            "-u", 2, "-r", 2, "-t", "2s", "--host", base, "--expect-workers",
+            1, "--csv", os.path.join(full, "run"), "--json-file", report],
+            "master")
+        w = self.worker(port, "worker")
+        self.assertEqual(m.wait(30), 4, m.stderr())
+        self.assertEqual(w.wait(20), 0, w.stderr())
+        err = m.stderr()
+        self.assertIn("run_stats.csv: write failed: No space left on device",
+                      err)
+        self.assertIn("run_stats_history.csv: write failed", err)
+        self.assertIn("exit code 4: an output could not be written", err)
+        with open(report) as f:
+            run = json.load(f)["run"]
+        self.assertEqual((run["exit_code"], run["verdict"]),
+                         (4, "outputs not written"))
+        self.assertEqual(os.listdir(full), [])  # the tmpfs was the master's
+
+    def test_an_unwritable_report_makes_the_exit_code_non_zero(self):
+        # The same for --json-file and --html: a path in a folder that is
+        # a file.
+        base = self.target()
+        scn = write_scenario(self.dir, SIMPLE)
+        blocker = os.path.join(self.dir, "file")
+        open(blocker, "w").close()
+        m, port = self.master(scn, "-u", 2, "-r", 2, "-t", "1s", "--host",
+                              base, "--expect-workers", 1, "--json-file",
+                              os.path.join(blocker, "r.json"), "--html",
+                              os.path.join(blocker, "r.html"))
+        w = self.worker(port, "worker")
+        self.assertEqual(m.wait(30), 4, m.stderr())
+        self.assertEqual(w.wait(20), 0, w.stderr())
+        self.assertIn("r.json: cannot write: Not a directory", m.stderr())
+        self.assertIn("r.html: cannot write: Not a directory", m.stderr())
