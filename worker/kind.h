@@ -43,6 +43,8 @@ typedef struct {
     size_t body_len;     // its length
     const apex_capture_rows_t *rows; // an SQL result's rows, for column
                                      // captures (else NULL)
+    const char *cut; // the headers or body kept are incomplete: why
+                     // (names the limit); captures and checks then fail
     bool unrecorded; // not a sample: the step is not a request (a
                      // send) or its samples were recorded as they
                      // came (worker_user_sample)

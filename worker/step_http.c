@@ -36,8 +36,8 @@
 #include "common/version.h"
 #include "worker/curl_multi.h"
 #include "worker/failure.h"
+#include "worker/http_capture.h"
 
-#define WORKER_HTTP_MAX_CAPTURE (16u * 1024u * 1024u) // bytes kept per reply
 #define WORKER_HTTP_USER_AGENT "apex-worker/" APEX_VERSION
 #define WORKER_HTTP_MAX_REDIRS 5L
 #define WORKER_HTTP_PROTOCOLS "http,https"
@@ -55,6 +55,8 @@ typedef struct {
     CURLU **old_urls;      // URLs of earlier bases (a transfer may use them)
     size_t nold_urls;      // their number
     size_t nconns;         // users with an easy handle
+    worker_http_budget_t budget; // bytes of responses kept, all users
+    void *done_conn;             // the conn whose step is being reported
 } s_http_t;
 
 struct s_plan {
@@ -72,27 +74,27 @@ struct s_plan {
 };
 
 typedef struct {
-    s_http_t *http;                 // the kind
-    worker_user_t *user;            // the user it belongs to
-    CURL *easy;                     // re-used for every request
-    const s_plan_t *plan;           // the step in flight, or the last one
-    bool in_flight;                 // added to the multi handle
-    bool custom_method;             // CURLOPT_CUSTOMREQUEST is set
-    bool header_fn;                 // CURLOPT_HEADERFUNCTION is set
-    const s_plan_t *applied;        // constant step whose options are set
-    const CURLU *applied_curlu;     // the URL handle set with them
-    struct curl_slist *headers;     // per-request headers, or NULL
-    apex_buf_t url;                 // per-request URL
-    apex_buf_t body;                // per-request body
-    apex_buf_t resp_body;           // response body, when captured
-    apex_buf_t resp_headers;        // response headers, when captured
-    apex_cookie_jar_t *jar;         // the user's cookie jar, or NULL
-    struct curl_slist *with_cookie; // the headers plus Cookie, or NULL
-    apex_buf_t cookie;              // the Cookie header's value
-    char *hop_url;                  // the URL of a redirect being followed
-    unsigned hops;                  // redirects followed for this step
-    uint64_t hop_us;                // time of the hops before this one
-    uint64_t hop_bytes;             // their content bytes
+    s_http_t *http;                     // the kind
+    worker_user_t *user;                // the user it belongs to
+    CURL *easy;                         // re-used for every request
+    const s_plan_t *plan;               // the step in flight, or the last one
+    bool in_flight;                     // added to the multi handle
+    bool custom_method;                 // CURLOPT_CUSTOMREQUEST is set
+    bool header_fn;                     // CURLOPT_HEADERFUNCTION is set
+    const s_plan_t *applied;            // constant step whose options are set
+    const CURLU *applied_curlu;         // the URL handle set with them
+    struct curl_slist *headers;         // per-request headers, or NULL
+    apex_buf_t url;                     // per-request URL
+    apex_buf_t body;                    // per-request body
+    worker_http_capture_t resp_body;    // response body, when captured
+    worker_http_capture_t resp_headers; // response headers, when captured
+    apex_cookie_jar_t *jar;             // the user's cookie jar, or NULL
+    struct curl_slist *with_cookie;     // the headers plus Cookie, or NULL
+    apex_buf_t cookie;                  // the Cookie header's value
+    char *hop_url;                      // the URL of a redirect being followed
+    unsigned hops;                      // redirects followed for this step
+    uint64_t hop_us;                    // time of the hops before this one
+    uint64_t hop_bytes;                 // their content bytes
 } s_conn_t;
 
 static void s_on_done(void *arg, CURL *easy, void *priv, CURLcode res);
@@ -292,9 +294,9 @@ static size_t s_write_body(char *data, size_t size, size_t nmemb, void *arg)
 {
     s_conn_t *conn = arg;
     size_t n = size * nmemb;
-    if (conn->in_flight && conn->plan->step->needs_body &&
-        conn->resp_body.len + n <= WORKER_HTTP_MAX_CAPTURE)
-        apex_buf_append(&conn->resp_body, data, n);
+    if (conn->in_flight && conn->plan->step->needs_body)
+        worker_http_capture_add(&conn->resp_body, &conn->http->budget, "body",
+                                data, n);
     return n;
 }
 
@@ -316,8 +318,8 @@ static size_t s_write_header(char *data, size_t size, size_t nmemb, void *arg)
         !s_is_header(data, n, "set-cookie:") &&
         !s_is_header(data, n, "location:"))
         return n;
-    if (conn->resp_headers.len + n <= WORKER_HTTP_MAX_CAPTURE)
-        apex_buf_append(&conn->resp_headers, data, n);
+    worker_http_capture_add(&conn->resp_headers, &conn->http->budget, "headers",
+                            data, n);
     return n;
 }
 
@@ -334,8 +336,8 @@ static s_conn_t *s_conn_new(s_http_t *self, worker_user_t *u)
     apex_buf_init(&conn->cookie);
     apex_buf_init(&conn->url);
     apex_buf_init(&conn->body);
-    apex_buf_init(&conn->resp_body);
-    apex_buf_init(&conn->resp_headers);
+    worker_http_capture_init(&conn->resp_body);
+    worker_http_capture_init(&conn->resp_headers);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, conn);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, s_write_body);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, conn);
@@ -360,6 +362,8 @@ static void s_conn_free(worker_kind_t *kind, void *c)
     s_conn_t *conn = c;
     if (conn->in_flight)
         worker_curlm_remove(self->multi, conn->easy);
+    if (self->done_conn == conn)
+        self->done_conn = NULL; // freed while its step was reported
     curl_easy_cleanup(conn->easy);
     curl_slist_free_all(conn->headers);
     curl_slist_free_all(conn->with_cookie);
@@ -367,8 +371,8 @@ static void s_conn_free(worker_kind_t *kind, void *c)
     free(conn->hop_url);
     apex_buf_fini(&conn->url);
     apex_buf_fini(&conn->body);
-    apex_buf_fini(&conn->resp_body);
-    apex_buf_fini(&conn->resp_headers);
+    worker_http_capture_fini(&conn->resp_body, &self->budget);
+    worker_http_capture_fini(&conn->resp_headers, &self->budget);
     self->nconns--;
     free(conn);
 }
@@ -525,8 +529,8 @@ static int s_start(worker_kind_t *kind, void *p, const apex_step_t *step,
     conn->hop_bytes = 0;
     if (conn->jar)
         s_apply_cookies(conn, plan, s_current_url(conn, plan));
-    apex_buf_reset(&conn->resp_body);
-    apex_buf_reset(&conn->resp_headers);
+    worker_http_capture_reset(&conn->resp_body, &self->budget);
+    worker_http_capture_reset(&conn->resp_headers, &self->budget);
     conn->plan = plan;
     if (worker_curlm_add(self->multi, conn->easy) != 0)
         return -1;
@@ -536,6 +540,17 @@ static int s_start(worker_kind_t *kind, void *p, const apex_step_t *step,
 
 // ---------------------------------------------------------------------
 // Completed requests
+
+// libcurl 7.88 ends a transfer whose header line is over
+// CURL_MAX_HTTP_HEADER with CURLE_OUT_OF_MEMORY and no message (issue 19's
+// review: a 10 MB header read "Out of memory"): after the status line,
+// before any body byte, that is what it means.
+static bool s_header_too_large(const s_conn_t *conn, CURLcode res, long status)
+{
+    curl_off_t body = 0;
+    curl_easy_getinfo(conn->easy, CURLINFO_SIZE_DOWNLOAD_T, &body);
+    return res == CURLE_OUT_OF_MEMORY && status != 0 && body == 0;
+}
 
 // The error text for a transfer, as Locust's HttpUser would show it, or
 // "" when the request succeeded.
@@ -551,6 +566,11 @@ static void s_failure_text(const s_conn_t *conn, CURLcode res, long status,
             worker_failure_refused(out, size);
         else if (res == CURLE_OPERATION_TIMEDOUT)
             worker_failure_timeout(out, size, step->timeout);
+        else if (s_header_too_large(conn, res, status))
+            snprintf(out, size,
+                     "CurlError(%d, 'a response header line over the %d KiB "
+                     "libcurl allows')",
+                     (int)res, CURL_MAX_HTTP_HEADER / 1024);
         else
             snprintf(out, size, "CurlError(%d, '%s')", (int)res,
                      curl_easy_strerror(res));
@@ -571,8 +591,8 @@ static void s_failure_text(const s_conn_t *conn, CURLcode res, long status,
 // new string).
 static char *s_response_header(const s_conn_t *conn, const char *name)
 {
-    const char *h = apex_buf_str(&conn->resp_headers);
-    const char *end = h + conn->resp_headers.len;
+    const char *h = apex_buf_str(&conn->resp_headers.buf);
+    const char *end = h + conn->resp_headers.buf.len;
     size_t n = strlen(name);
     char *found = NULL;
     for (const char *line = h; line < end;) {
@@ -645,8 +665,8 @@ static bool s_follow(s_http_t *self, s_conn_t *conn, long status, uint64_t us,
     curl_easy_setopt(conn->easy, CURLOPT_CURLU, NULL);
     curl_easy_setopt(conn->easy, CURLOPT_URL, conn->hop_url);
     s_apply_cookies(conn, conn->plan, conn->hop_url);
-    apex_buf_reset(&conn->resp_body);
-    apex_buf_reset(&conn->resp_headers);
+    worker_http_capture_reset(&conn->resp_body, &self->budget);
+    worker_http_capture_reset(&conn->resp_headers, &self->budget);
     if (worker_curlm_add(self->multi, conn->easy) != 0)
         return false;
     conn->in_flight = true;
@@ -669,11 +689,11 @@ static void s_on_done(void *arg, CURL *easy, void *priv, CURLcode res)
     uint64_t us = total_us > 0 ? (uint64_t)total_us : 0;
     uint64_t size = bytes > 0 ? (uint64_t)bytes : 0;
     if (conn->jar) {
-        if (conn->resp_headers.len)
+        if (conn->resp_headers.buf.len)
             apex_cookie_jar_set_from_headers(
                 conn->jar, s_current_url(conn, conn->plan),
-                apex_buf_str(&conn->resp_headers), conn->resp_headers.len,
-                apex_wall_time());
+                apex_buf_str(&conn->resp_headers.buf),
+                conn->resp_headers.buf.len, apex_wall_time());
         if (res == CURLE_OK && s_follow(self, conn, status, us, size))
             return;
     }
@@ -686,13 +706,23 @@ static void s_on_done(void *arg, CURL *easy, void *priv, CURLcode res)
         .elapsed_us = conn->hop_us + us,
         .bytes = conn->hop_bytes + size,
         .failure = failure[0] ? failure : NULL,
-        .headers = apex_buf_str(&conn->resp_headers),
-        .headers_len = conn->resp_headers.len,
-        .body = apex_buf_str(&conn->resp_body),
-        .body_len = conn->resp_body.len,
+        .headers = apex_buf_str(&conn->resp_headers.buf),
+        .headers_len = conn->resp_headers.buf.len,
+        .body = apex_buf_str(&conn->resp_body.buf),
+        .body_len = conn->resp_body.buf.len,
+        .cut = conn->resp_headers.cut ? conn->resp_headers.cut
+                                      : conn->resp_body.cut,
     };
-    // Last: the user may start its next step, or be freed with conn.
+    // Last: the user may start its next step, or be freed with conn;
+    // when it is not, a big response is let go now, not when the user
+    // next sends a request (the budget counts it until then).
+    self->done_conn = conn;
     worker_user_step_done(conn->user, &result);
+    if (self->done_conn == conn && !conn->in_flight) {
+        worker_http_capture_reset(&conn->resp_body, &self->budget);
+        worker_http_capture_reset(&conn->resp_headers, &self->budget);
+    }
+    self->done_conn = NULL;
 }
 
 // ---------------------------------------------------------------------

@@ -318,6 +318,12 @@ void worker_user_step_done(worker_user_t *u, const worker_result_t *result)
 
     const char *failure = result->failure;
     char capture[WORKER_FAILURE_MAX];
+    if (!failure && result->cut &&
+        (step->model->ncaptures || step->model->nchecks)) {
+        // Not "not JSON" about a body that was only cut short.
+        worker_failure_capture(capture, sizeof capture, result->cut);
+        failure = capture;
+    }
     if (!failure && step->model->ncaptures) {
         apex_error_t err = {""};
         int rc =

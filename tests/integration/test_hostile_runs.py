@@ -2,15 +2,18 @@
 reproduced against real processes on 127.0.0.1: absurd user counts,
 requests cut off at the end of a run, outputs that cannot be written, and
 responses larger than a worker keeps."""
+import http.server
 import json
 import os
 import subprocess
+import threading
 import time
 
 import msgpack
 import zmq
 
-from apexlib import SIMPLE, binary, free_port, wait_for, write_scenario
+from apexlib import (SIMPLE, binary, free_port, read_csv, wait_for,
+                     write_scenario)
 from test_run import RunCase
 
 WORKER_NOFILE = 4160  # the worker's open-file limit: takes 4,096 users
@@ -193,3 +196,61 @@ class OutputsTest(RunCase):
         self.assertEqual(w.wait(20), 0, w.stderr())
         self.assertIn("r.json: cannot write: Not a directory", m.stderr())
         self.assertIn("r.html: cannot write: Not a directory", m.stderr())
+
+
+class _HugeResponses(http.server.BaseHTTPRequestHandler):
+    """/header: a 10 MB header line; /body: a 17 MiB JSON body."""
+    protocol_version = "HTTP/1.1"
+    BODY = b'{"token": "' + b"x" * (17 << 20) + b'"}'
+
+    def do_GET(self):
+        self.send_response(200)
+        if self.path == "/header":
+            self.send_header("X-Big", "a" * (10 << 20))
+            body = b"{}"
+        else:
+            body = self.BODY
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # the worker hangs up on the 10 MB header: expected
+
+
+class HugeResponseTest(RunCase):
+    def test_limits_are_named_in_the_failures(self):
+        # Finding 16: a 10 MB response header was reported as
+        # CurlError(27, 'Out of memory'), and a body over 16 MiB was cut
+        # and then "response body is not JSON".
+        server = _QuietServer(("127.0.0.1", 0), _HugeResponses)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        scn = write_scenario(self.dir, {"users": [{
+            "name": "U", "wait": {"constant": 0.3}, "tasks": [
+                {"request": {"path": "/header"}},
+                {"request": {"path": "/body",
+                             "capture": {"token": "$.token"}}}]}]})
+        prefix = os.path.join(self.dir, "run")
+        m, port = self.master(scn, "-u", 1, "-r", 1, "-t", "2s", "--host",
+                              "http://127.0.0.1:%d" % server.server_port,
+                              "--expect-workers", 1, "--csv", prefix)
+        w = self.worker(port, "worker")
+        self.assertEqual(m.wait(30), 1, m.stderr())
+        self.assertEqual(w.wait(20), 0, w.stderr())
+        errors = {r["Name"]: r["Error"]
+                  for r in read_csv(prefix + "_failures.csv")}
+        self.assertEqual(errors, {
+            "/header": "CurlError(27, 'a response header line over the 100 "
+                       "KiB libcurl allows')",
+            "/body": "CaptureError('response body over 16 MiB, the most a "
+                     "step keeps')"})

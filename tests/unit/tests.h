@@ -50,7 +50,8 @@
     X(cookies)                                                                 \
     X(data)                                                                    \
     X(flows)                                                                   \
-    X(check)
+    X(check)                                                                   \
+    X(http_capture)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST
