@@ -16,7 +16,8 @@ PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl libpq
 
 # Debian packages: build, tests (python3-locust, msgpack/zmq for raw
 # frames, iproute2 for namespaces, prometheus-client to parse /metrics,
-# websockets as an independent WebSocket client, influxdb and prometheus
+# websockets as an independent WebSocket client, dnslib for a DNS server
+# that answers late (tests/distributed), influxdb and prometheus
 # as the real servers test_influx and test_prometheus start themselves:
 # scripts/deps.sh keeps their system services off; PostgreSQL 15 for the
 # throwaway clusters of scripts/pg.sh), bench (nginx-light, wrk, valgrind
@@ -29,7 +30,7 @@ DEB_PACKAGES := build-essential pkg-config clang-format \
 	openssl \
 	nginx-light wrk valgrind iproute2 procps curl ca-certificates \
 	python3-yaml python3-jsonschema yamllint shellcheck \
-	python3-prometheus-client influxdb prometheus \
+	python3-prometheus-client influxdb prometheus python3-dnslib \
 	postgresql-15 postgresql-client-15
 
 ifeq ($(SAN),)
