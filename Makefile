@@ -52,6 +52,17 @@ LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay -lhttp_parser \
 	-lm -lpthread
 LDFLAGS += $(SANFLAGS)
 
+# The source's git version, shown by --version after APEX_VERSION
+# ("apex-master 0.1.0 (git 07918bf4c2a1)"): `git describe` of the work
+# tree, or APEX_REVISION given to make (the container build has no .git:
+# deploy/docker/Dockerfile passes the host's), or "unknown". The header
+# is rewritten only when the text changes, so only the three main.c
+# files recompile, and only then.
+APEX_REVISION ?= $(shell git describe --always --dirty --abbrev=12 \
+	2>/dev/null || echo unknown)
+REVISION_H := $(BUILD)/gen/revision.h
+CFLAGS += -I$(BUILD)/gen
+
 COMMON_SRC := $(wildcard common/*.c) $(wildcard proto/*.c)
 MASTER_SRC := $(wildcard master/*.c)
 WORKER_SRC := $(wildcard worker/*.c)
@@ -75,7 +86,7 @@ WORKER_LIB_SRC := $(filter-out $(WORKER_MAIN),$(WORKER_SRC))
 PROGRAMS := $(BUILD)/apex-master $(BUILD)/apex-worker $(BUILD)/apex-target
 UNIT := $(BUILD)/apex-unit
 
-.PHONY: all deps demo demo-db test unit integration interop distributed deploy-check \
+.PHONY: FORCE all deps demo demo-db test unit integration interop distributed deploy-check \
 	asan bench format check-format \
 	clean
 .DEFAULT_GOAL := all
@@ -103,6 +114,14 @@ $(MASTER_LIB): $(call obj,$(MASTER_LIB_SRC)) $(WEB_OBJS)
 
 $(WORKER_LIB): $(call obj,$(WORKER_LIB_SRC))
 	$(archive)
+
+$(REVISION_H): FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define APEX_REVISION "%s"\n' '$(APEX_REVISION)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; \
+	else mv $@.tmp $@; echo "  GEN     $@ ($(APEX_REVISION))"; fi
+
+$(call obj,$(MASTER_MAIN) $(WORKER_MAIN) target/main.c): $(REVISION_H)
 
 $(BUILD)/apex-master: $(call obj,$(MASTER_MAIN)) $(MASTER_LIB) $(LIB)
 	@echo "  LD      $@"
