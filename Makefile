@@ -9,6 +9,8 @@
 # make bench      throughput and memory next to wrk (not a test)
 # make web-deps   npm ci in web/ (uPlot, playwright-core; pinned by the lock)
 # make browser-test  the HTML report in headless Debian Chromium
+# make test-containers  the image built and run with podman: a headless
+#                 run, compose, kube play (skips where podman cannot run)
 # make fuzz       libFuzzer on every decoder, FUZZ_SECONDS (15) each
 # make format / check-format / clean
 
@@ -32,6 +34,11 @@ DEB_PACKAGES := build-essential pkg-config clang-format \
 	python3-yaml python3-jsonschema yamllint shellcheck \
 	python3-prometheus-client influxdb prometheus python3-dnslib \
 	postgresql-15 postgresql-client-15
+
+# make test-containers: Debian's podman (runc: see tests/containers/run.sh;
+# catatonit for the pods of `podman kube play`), podman-compose, and
+# debootstrap for the base images.
+CONTAINER_DEB_PACKAGES := podman podman-compose runc catatonit debootstrap
 
 ifeq ($(SAN),)
 BUILD ?= build
@@ -87,6 +94,7 @@ PROGRAMS := $(BUILD)/apex-master $(BUILD)/apex-worker $(BUILD)/apex-target
 UNIT := $(BUILD)/apex-unit
 
 .PHONY: FORCE all deps demo demo-db test unit integration interop distributed deploy-check \
+	test-containers \
 	asan bench format check-format \
 	clean
 .DEFAULT_GOAL := all
@@ -162,6 +170,16 @@ distributed: $(PROGRAMS)
 deploy-check: $(PROGRAMS)
 	APEX_BUILD=$(BUILD) sh tests/deploy/tools.sh
 	APEX_BUILD=$(BUILD) /usr/bin/python3 tests/run_integration.py --dir deploy
+
+# The image from deploy/docker/Dockerfile, built and run with podman
+# (tests/containers/run.sh: podman's configuration for this test only,
+# base images by debootstrap, layers cached in
+# $${APEX_CONTAINERS_CACHE:-/var/tmp/apex-test-containers}). Not part
+# of `make test`: .ci/run runs it after.
+test-containers: all
+	@sh scripts/deps.sh $(CONTAINER_DEB_PACKAGES)
+	APEX_BUILD=$(BUILD) sh tests/deploy/tools.sh
+	APEX_BUILD=$(BUILD) sh tests/containers/run.sh
 
 test: deps
 	$(MAKE) check-format
