@@ -1317,9 +1317,7 @@ class FlagsAndVariablesTest(Base):
         known |= {"APEX_REVISION", "APEX_SOURCE", "APEX_CONTAINERS_CACHE"}
         unknown = {}
         for path in deploy_files():
-            # The scenario copies (apex.json) name the variables their
-            # own templates read (${env.APEX_PASSWORD}), not options.
-            if path.endswith((".tgz", ".json")):
+            if path.endswith(".tgz"):
                 continue
             for name in set(re.findall(r"\b(APEX_[A-Z0-9_]+)\b",
                                        read(path))):
