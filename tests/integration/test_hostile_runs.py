@@ -130,7 +130,8 @@ class CutOffTest(RunCase):
             "tasks": [{"request": {"path": "/health",
                                    "query": {"delay_ms": 60000}}}]}]})
         report = os.path.join(self.dir, "r.json")
-        m, port = self.master(scn, "-u", 3, "-r", 3, "-t", "1s", "--host",
+        # Every user has begun (within a second) when -t ends the run.
+        m, port = self.master(scn, "-u", 3, "-r", 3, "-t", "3s", "--host",
                               base, "--json-file", report,
                               "--expect-workers", 1)
         w = self.worker(port, "worker")
@@ -187,7 +188,7 @@ class OutputsTest(RunCase):
         scn = write_scenario(self.dir, SIMPLE)
         blocker = os.path.join(self.dir, "file")
         open(blocker, "w").close()
-        m, port = self.master(scn, "-u", 2, "-r", 2, "-t", "1s", "--host",
+        m, port = self.master(scn, "-u", 2, "-r", 2, "-t", "2s", "--host",
                               base, "--expect-workers", 1, "--json-file",
                               os.path.join(blocker, "r.json"), "--html",
                               os.path.join(blocker, "r.html"))
@@ -235,13 +236,15 @@ class HugeResponseTest(RunCase):
         threading.Thread(target=server.serve_forever, daemon=True).start()
         self.addCleanup(server.server_close)
         self.addCleanup(server.shutdown)
-        scn = write_scenario(self.dir, {"users": [{
-            "name": "U", "wait": {"constant": 0.3}, "tasks": [
-                {"request": {"path": "/header"}},
+        # One user of each class: each asks at once, then every 0.3 s.
+        scn = write_scenario(self.dir, {"users": [
+            {"name": "H", "wait": {"constant": 0.3}, "tasks": [
+                {"request": {"path": "/header"}}]},
+            {"name": "B", "wait": {"constant": 0.3}, "tasks": [
                 {"request": {"path": "/body",
                              "capture": {"token": "$.token"}}}]}]})
         prefix = os.path.join(self.dir, "run")
-        m, port = self.master(scn, "-u", 1, "-r", 1, "-t", "2s", "--host",
+        m, port = self.master(scn, "-u", 2, "-r", 2, "-t", "3s", "--host",
                               "http://127.0.0.1:%d" % server.server_port,
                               "--expect-workers", 1, "--csv", prefix)
         w = self.worker(port, "worker")
