@@ -12,7 +12,11 @@
 # make fuzz       libFuzzer on every decoder, FUZZ_SECONDS (15) each
 # make format / check-format / clean
 
-PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl libpq
+# Scripted users run on Lua 5.4 (LUA=luajit builds them on LuaJIT 2.1, the
+# other one make bench measures: see the README's "Scripted users").
+LUA ?= lua5.4
+PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl libpq \
+	$(LUA)
 
 # Debian packages: build, tests (python3-locust, msgpack/zmq for raw
 # frames, iproute2 for namespaces, prometheus-client to parse /metrics,
@@ -24,7 +28,7 @@ PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl libpq
 DEB_PACKAGES := build-essential pkg-config clang-format \
 	libczmq-dev libzmq3-dev libmsgpack-dev libcurl4-openssl-dev \
 	libmicrohttpd-dev libjansson-dev libssl-dev libwslay-dev \
-	libhttp-parser-dev libpq-dev \
+	libhttp-parser-dev libpq-dev liblua5.4-dev libluajit-5.1-dev \
 	python3 python3-locust python3-msgpack python3-zmq python3-websockets \
 	openssl \
 	nginx-light wrk valgrind iproute2 procps curl ca-certificates \
