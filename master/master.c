@@ -173,9 +173,9 @@ static void s_on_exception(master_t *self, const proto_msg_t *msg)
 {
     const char *text = msg->msg ? msg->msg : "";
     apex_warn("exception from worker %s: %s", msg->node_id, text);
-    master_results_exception(&self->results, text,
-                             msg->traceback ? msg->traceback : "",
-                             msg->node_id);
+    master_results_exception(
+        &self->results, text, msg->traceback ? msg->traceback : "",
+        msg->exception_count ? msg->exception_count : 1, msg->node_id);
 }
 
 // A message from a registered worker.

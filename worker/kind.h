@@ -56,7 +56,7 @@ struct worker_metric {
     int64_t value;    // the count so far, or the value now
 };
 
-#define WORKER_MAX_METRICS 32 // figures of all kinds together
+#define WORKER_MAX_METRICS 64 // figures of all kinds and scripts together
 
 struct worker_kind_ops {
     const char *name; // the kind's name in logs ("http")
