@@ -41,6 +41,7 @@
 #include "master/registry.h"
 #include "master/report.h"
 #include "master/report_json.h"
+#include "master/trends.h"
 #include "master/results.h"
 #include "master/routes.h"
 #include "master/runner.h"
@@ -276,6 +277,10 @@ static void s_write_csv(master_t *self, int64_t users)
                          self->results.exceptions, self->results.nexceptions,
                          &err) != 0)
         apex_err("%s", err.msg);
+    if (self->scenario->scripts &&
+        master_csv_trends(self->options.csv_prefix, self->results.trends,
+                          &err) != 0)
+        apex_err("%s", err.msg);
     if (!self->history_csv)
         return;
     master_csv_shape_t shape;
@@ -366,6 +371,7 @@ static int s_setup_thresholds(const master_options_t *o,
                               const apex_scenario_t *scn,
                               master_thresholds_t *th, apex_error_t *err)
 {
+    th->custom = scn->scripts != NULL; // apex.trend() and apex.counter()
     if (scn->thresholds && master_thresholds_parse_json(th, scn->thresholds,
                                                         scn->origin, err) != 0)
         return -1;
@@ -670,6 +676,7 @@ static void s_print_summary(master_t *self)
                (unsigned long long)res->dropped);
     master_report_figures(stdout, &res->counters, &res->gauges, &res->peaks);
     master_report_checks(stdout, &res->checks);
+    master_trends_console(stdout, res->trends);
     s_print_thresholds(master_runner_thresholds(self->runner));
     fflush(stdout);
 }

@@ -75,6 +75,20 @@ void master_results_reset(master_results_t *self)
     s_free_exceptions(self);
 }
 
+// True for a trend's name as scripts give them: [a-z0-9_], 1 to
+// PROTO_METRIC_NAME_MAX bytes (CSV and /metrics print it as it is).
+static bool s_metric_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > PROTO_METRIC_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') ||
+              (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+            return false;
+    return true;
+}
+
 const apex_stats_entry_t *master_results_merge(master_results_t *self,
                                                const proto_msg_t *report)
 {
@@ -103,8 +117,9 @@ const apex_stats_entry_t *master_results_merge(master_results_t *self,
         const apex_stats_entry_t *src = apex_stats_at(trends, i);
         // As many names as one worker may send: a hostile one cannot
         // grow the table without bound.
-        if (!apex_stats_find(self->trends, "", src->name) &&
-            apex_stats_size(self->trends) >= PROTO_MAX_TRENDS)
+        if (!s_metric_name(src->name) ||
+            (!apex_stats_find(self->trends, "", src->name) &&
+             apex_stats_size(self->trends) >= PROTO_MAX_TRENDS))
             continue;
         apex_stats_entry_merge(apex_stats_get(self->trends, "", src->name, now),
                                src);
@@ -185,6 +200,7 @@ master_th_input_t master_results_th_input(const master_results_t *self)
         .gauges = &self->gauges,
         .peaks = &self->peaks,
         .checks = &self->checks,
+        .trends = self->trends,
     };
     return in;
 }
