@@ -1,0 +1,240 @@
+"""Scripted users (Lua) against apex-target and a recording server: the
+requests a script makes are counted by the target as in our CSV (the
+shipped scenarios/apex.lua included), many coroutines interleave on one
+worker's loop and a sleeping user holds no one up, a runtime error lands
+in the exceptions table with its line and the user goes on, the sandbox
+refuses what reaches outside (at load and in a task), custom metrics
+reach the master and its thresholds, and JSON and Lua classes mix on two
+workers.
+"""
+import json
+import os
+import threading
+
+import apexlib
+from apexlib import read_csv, write_scenario
+from test_flows import FlowCase
+
+ROOT = apexlib.ROOT
+
+
+def write_script(folder, name, text):
+    with open(os.path.join(folder, name), "w") as f:
+        f.write(text)
+
+
+class LuaCase(FlowCase):
+    def assert_rows_served(self, stats_csv, base):
+        """Every row of a stats CSV ("TYPE NAME") counts what apex-target
+        served for that route; returns the Aggregated count."""
+        served = apexlib.target_stats(base)["requests"]
+        total = 0
+        rows = read_csv(stats_csv)
+        for r in rows:
+            if r["Name"] == "Aggregated":
+                self.assertEqual(int(r["Request Count"]),
+                                 sum(int(x["Request Count"]) for x in rows
+                                     if x is not r))
+                continue
+            key = "%s %s" % (r["Type"], r["Name"])
+            self.assertIn(key, served, rows)
+            self.assertEqual(int(r["Request Count"]), served[key], key)
+            total += int(r["Request Count"])
+        return total
+
+
+class ScriptedRequestsTest(LuaCase):
+    def test_apex_lua_counts_equal_the_targets(self):
+        base = self.target()
+        scn = os.path.join(ROOT, "scenarios", "apex_lua.json")
+        prefix = os.path.join(self.dir, "run")
+        m, _ = self.master(scn, "-u", 12, "-r", 12, "-t", "4s", "--host",
+                           base, "--processes", 1, "--csv", prefix,
+                           "--json-file", prefix + ".json")
+        self.assertEqual(m.wait(60), 0, m.stderr()[-3000:])
+        self.assertGreater(
+            self.assert_rows_served(prefix + "_stats.csv", base), 30)
+        rows = {r["Name"]: r for r in read_csv(prefix + "_stats.csv")}
+        # on_start logs in once per user.
+        self.assertEqual(int(rows["/api/v1/login"]["Request Count"]), 12)
+        self.assertEqual(read_csv(prefix + "_exceptions.csv"), [])
+        with open(prefix + ".json") as f:
+            report = json.load(f)
+        checks = {c["name"]: c for c in report["checks"]}
+        self.assertEqual(checks["logged in"]["passes"], 12)
+        self.assertTrue(all(c["fails"] == 0 for c in checks.values()))
+        self.assertTrue(all(t["ok"] for t in report["thresholds"]))
+
+
+class CoroutineTest(LuaCase):
+    def test_many_users_one_loop_and_a_sleeper_delays_no_one(self):
+        srv = self.recorder()
+        write_script(self.dir, "busy.lua", """
+local Busy = apex.user{wait_time = apex.constant(0.05)}
+Busy:task("work", 1, function(self)
+  self:get("/step1", {headers = {["X-User"] = self.index}})
+  self:sleep(0.02)
+  self:get("/step2", {headers = {["X-User"] = self.index}})
+end)
+return Busy
+""")
+        write_script(self.dir, "sleeper.lua", """
+local Sleeper = apex.user()
+function Sleeper:on_start() self:sleep(3600) end
+Sleeper:task("late", 1, function(self) self:get("/sleeper") end)
+return Sleeper
+""")
+        doc = {"host": srv.base, "users": [
+            {"name": "Busy", "script": "busy.lua", "weight": 200},
+            {"name": "Sleeper", "script": "sleeper.lua", "fixed_count": 1}]}
+        rows, errors, _, _ = self.run_master(doc, 201, "4s")
+        self.assertEqual(errors, {})
+        seen = srv.seen()
+        users = {h.get("X-User") for _, _, p, h, _ in seen if p == "/step1"}
+        # 200 coroutines on the one worker's loop each got through a task
+        # while the sleeper slept (and it sent nothing).
+        self.assertEqual(len(users), 200)
+        self.assertNotIn("/sleeper", [p for _, _, p, _, _ in seen])
+        step2 = {h.get("X-User") for _, _, p, h, _ in seen if p == "/step2"}
+        self.assertEqual(step2, users)
+        self.assertEqual(int(rows["/step1"]["Request Count"]),
+                         sum(1 for _, _, p, _, _ in seen if p == "/step1"))
+
+
+class ErrorsTest(LuaCase):
+    def test_runtime_error_lands_in_exceptions_with_its_line(self):
+        base = self.target()
+        write_script(self.dir, "oops.lua", """local Oops = apex.user{
+  wait_time = apex.constant(0.1)}
+Oops:task("fails", 1, function(self)
+  self:get("/health")
+  local body = nil
+  return body.field
+end)
+return Oops
+""")
+        doc = {"host": base, "users": [{"name": "Oops",
+                                         "script": "oops.lua"}]}
+        rows, _, report, m = self.run_master(doc, 3, "3s", code=1)
+        exc = read_csv(os.path.join(self.dir, "run_exceptions.csv"))
+        self.assertEqual(len(exc), 1, exc)
+        self.assertIn("oops.lua:6: attempt to index a nil value (local "
+                      "'body')", exc[0]["Message"])
+        self.assertIn("stack traceback:", exc[0]["Traceback"])
+        self.assertIn("oops.lua:6: in function", exc[0]["Traceback"])
+        # Each failed task was one exception, and the users went on.
+        gets = int(rows["/health"]["Request Count"])
+        self.assertGreater(gets, 6)
+        self.assertEqual(int(exc[0]["Count"]), gets)
+        self.assertEqual(apexlib.target_stats(base)["requests"]
+                         ["GET /health"], gets)
+
+    def test_compile_error_is_a_scenario_error_with_file_and_line(self):
+        write_script(self.dir, "bad.lua", "local U = apex.user()\n\n"
+                                          "U:task('t', 1 function() end)\n")
+        doc = {"users": [{"name": "Bad", "script": "bad.lua"}]}
+        scn = write_scenario(self.dir, doc)
+        m, _ = self.master(scn, "-u", 1, "-t", "1s", "--processes", 1)
+        self.assertEqual(m.wait(30), 2)
+        self.assertIn("bad.lua:3: ')' expected near 'function'",
+                      m.stderr())
+
+
+class SandboxTest(LuaCase):
+    def test_outside_world_is_refused_at_load_and_in_tasks(self):
+        write_script(self.dir, "exec.lua", "local U = apex.user()\n"
+                                           "os.execute('touch pwned')\n")
+        scn = write_scenario(self.dir, {"users": [
+            {"name": "Exec", "script": "exec.lua"}]})
+        m, _ = self.master(scn, "-u", 1, "-t", "1s", "--processes", 1)
+        self.assertEqual(m.wait(30), 2)
+        self.assertIn("exec.lua:2: attempt to call a nil value (field "
+                      "'execute')", m.stderr())
+        base = self.target()
+        write_script(self.dir, "escape.lua", """
+local U = apex.user{wait_time = apex.constant(0.2)}
+U:task("popen", 1, function(self) io.popen("touch pwned") end)
+U:task("write", 1, function(self) io.open("pwned", "w") end)
+U:task("native", 1, function(self) package.loadlib("libc.so.6", "x") end)
+U:task("load", 1, function(self) load("return 1") end)
+return U
+""")
+        doc = {"host": base, "users": [{"name": "Escape",
+                                         "script": "escape.lua"}]}
+        self.run_master(doc, 4, "3s", code=1)
+        messages = {r["Message"] for r in
+                    read_csv(os.path.join(self.dir, "run_exceptions.csv"))}
+        self.assertIn("escape.lua:3: attempt to index a nil value (global "
+                      "'io')", messages)
+        self.assertIn("escape.lua:4: attempt to index a nil value (global "
+                      "'io')", messages)
+        self.assertIn("escape.lua:5: attempt to index a nil value (global "
+                      "'package')", messages)
+        self.assertIn("escape.lua:6: attempt to call a nil value (global "
+                      "'load')", messages)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "pwned")))
+        self.assertFalse(os.path.exists(os.path.join(ROOT, "pwned")))
+
+
+class MetricsTest(LuaCase):
+    def test_custom_metrics_reach_the_master_and_thresholds(self):
+        base = self.target()
+        write_script(self.dir, "m.lua", """
+local M = apex.user{wait_time = apex.constant(0.05)}
+M:task("t", 1, function(self)
+  local r = self:get("/api/v1/tasks")
+  apex.counter("lists")
+  apex.counter("items", #r:json().tasks + 2)
+  apex.trend("cart_size", 2.5)
+  apex.check("listed", r.status == 200)
+  apex.check("never", false)
+end)
+return M
+""")
+        doc = {"host": base, "users": [{"name": "M", "script": "m.lua"}],
+               "thresholds": {"cart_size": ["avg==2.5", "p(99)<1"],
+                              "lists": "count>5",
+                              "checks{name:listed}": "rate==1",
+                              "checks{name:never}": "rate>0"}}
+        rows, _, report, m = self.run_master(doc, 3, "3s", code=99)
+        lists = int(rows["/api/v1/tasks"]["Request Count"])
+        self.assertEqual(lists, apexlib.target_stats(base)["requests"]
+                         ["GET /api/v1/tasks"])
+        counters = report["figures"]["counters"]
+        self.assertEqual(counters["lists"], lists)
+        self.assertEqual(counters["items"], 2 * lists)  # empty store
+        trend = {t["name"]: t for t in report["trends"]}["cart_size"]
+        self.assertEqual(trend["count"], lists)
+        self.assertEqual(trend["avg"], 2.5)
+        verdicts = {t["source"]: t["ok"] for t in report["thresholds"]}
+        self.assertEqual(verdicts, {
+            "cart_size: avg==2.5": True, "cart_size: p(99)<1": False,
+            "lists: count>5": True, "checks{name:listed}: rate==1": True,
+            "checks{name:never}: rate>0": False})
+        csv_rows = read_csv(os.path.join(self.dir, "run_trends.csv"))
+        self.assertEqual(csv_rows[0]["Name"], "cart_size")
+        self.assertEqual(int(csv_rows[0]["Count"]), lists)
+        out = m.stdout()
+        self.assertIn("Custom trends", out)
+
+
+class MixedTest(LuaCase):
+    def test_json_and_lua_classes_on_two_workers(self):
+        base = self.target()
+        write_script(self.dir, "lister.lua", """
+local Lister = apex.user{wait_time = apex.constant(0.05)}
+Lister:task("list", 1, function(self) self:get("/api/v1/tasks") end)
+return Lister
+""")
+        doc = {"host": base, "users": [
+            {"name": "Lister", "script": "lister.lua", "weight": 1},
+            {"name": "Checker", "weight": 1, "wait": {"constant": 0.05},
+             "tasks": [{"path": "/health"}]}]}
+        rows, errors, report, _ = self.run_master(doc, 8, "3s", processes=2)
+        self.assertEqual(errors, {})
+        self.assertGreater(self.assert_rows_served(
+            os.path.join(self.dir, "run_stats.csv"), base), 40)
+        self.assertGreater(int(rows["/api/v1/tasks"]["Request Count"]), 10)
+        self.assertGreater(int(rows["/health"]["Request Count"]), 10)
+        workers = [w for w in report["run"]["workers"] if w["requests"] > 0]
+        self.assertEqual(len(workers), 2, report["run"]["workers"])
