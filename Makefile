@@ -6,7 +6,9 @@
 # make demo-db    the database benchmark for 20 s on a throwaway PostgreSQL
 # make test       format check, unit tests, integration and interop tests
 # make asan       the test suite under ASan + UBSan (objects in build-san/)
-# make bench      throughput and memory next to wrk (not a test)
+# make bench      throughput and memory next to wrk, Locust, pgbench;
+#                 scripted users next to JSON ones, Lua 5.4 next to LuaJIT
+#                 (not a test)
 # make web-deps   npm ci in web/ (uPlot, playwright-core; pinned by the lock)
 # make browser-test  the HTML report in headless Debian Chromium
 # make fuzz       libFuzzer on every decoder, FUZZ_SECONDS (15) each
@@ -79,7 +81,7 @@ PROGRAMS := $(BUILD)/apex-master $(BUILD)/apex-worker $(BUILD)/apex-target
 UNIT := $(BUILD)/apex-unit
 
 .PHONY: all deps demo demo-db test unit integration interop distributed deploy-check \
-	asan bench format check-format \
+	asan bench luajit-build format check-format \
 	clean
 .DEFAULT_GOAL := all
 
@@ -178,7 +180,13 @@ $(BUILD)/curl-loop: bench/curl_loop.c
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
-bench: deps all $(BUILD)/curl-loop
+# The same programs on LuaJIT, for bench/lua_bench.py's Lua 5.4 / LuaJIT
+# figures (build-luajit/).
+luajit-build:
+	$(MAKE) LUA=luajit BUILD=build-luajit build-luajit/apex-master \
+		build-luajit/apex-worker
+
+bench: deps all $(BUILD)/curl-loop luajit-build
 	sh bench/run.sh $(BUILD)
 
 FORMAT_SRC = $(wildcard common/*.[ch] proto/*.[ch] master/*.[ch] \
@@ -192,6 +200,6 @@ check-format:
 	clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-luajit
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

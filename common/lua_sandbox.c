@@ -211,7 +211,7 @@ lua_State *apex_lua_state(const apex_lua_t *self)
 
 const char *apex_lua_version(void)
 {
-#ifdef LUAJIT_VERSION
+#ifdef APEX_LUAJIT
     return LUAJIT_VERSION;
 #else
     return LUA_RELEASE;

@@ -19,6 +19,10 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#ifdef LUA_JITLIBNAME // LuaJIT's lualib.h names its extra libraries
+#include <luajit.h>
+#define APEX_LUAJIT 1
+#endif
 
 #include "common/error.h"
 

@@ -100,8 +100,11 @@ static void s_test_errors(bool verbose)
           "U:task('a', 1, print) return U\n",
           "wait_time: expected apex.between");
     s_bad(verbose, "apex.between(2, 1)\n", "shop.lua:1: apex.between");
+#ifndef APEX_LUAJIT // LuaJIT's compiled loops do not count instructions
     s_bad(verbose, "while true do end\n", "script ran too long");
-    s_bad(verbose, "local t = {} while true do t[#t + 1] = ('x'):rep(1e6) end",
+#endif
+    s_bad(verbose,
+          "local t = {} while true do t[#t + 1] = ('x'):rep(1e6) .. #t end",
           "not enough memory");
 }
 
@@ -130,7 +133,11 @@ static void s_test_sandbox(bool verbose)
     CHECK(sb);
     lua_State *L = apex_lua_state(sb);
     CHECK_EQ(apex_lua_load(L, "\x1bLua", 4, "b.lua", &err), -1);
+    if (verbose)
+        printf("  %s\n", err.msg);
+#ifndef APEX_LUAJIT // its message names the mode only
     CHECK(strstr(err.msg, "binary"));
+#endif
     CHECK_EQ(apex_lua_load(L, "a\0b", 3, "n.lua", &err), -1);
     CHECK(strstr(err.msg, "NUL"));
     CHECK(apex_lua_memory(sb) > 0);
