@@ -159,16 +159,19 @@ def main():
         med = {k: statistics.median(v) for k, v in runs.items()}
         for k, v in med.items():
             print("median %-28s %8.0f req/CPU-s" % (k, v))
+
+        def ratio(a, b):
+            """The median over rounds of a's figure over b's."""
+            return statistics.median(x / y for x, y in zip(runs[a], runs[b]))
         print("median lua/json (plain GETs): %.3f (goal >= 0.8)"
-              % (med["lua 5.4 user GET"] / med["json user GET"]))
+              % ratio("lua 5.4 user GET", "json user GET"))
         if locust:
             print("median lua/locust (plain GETs): %.1f (goal >= 3)"
-                  % (med["lua 5.4 user GET"] /
-                     med["locust FastHttpUser GET"]))
+                  % ratio("lua 5.4 user GET", "locust FastHttpUser GET"))
         if has_jit:
             print("median luajit/lua 5.4: GETs %.3f, JSON work %.3f"
-                  % (med["luajit user GET"] / med["lua 5.4 user GET"],
-                     med["luajit JSON work"] / med["lua 5.4 JSON work"]))
+                  % (ratio("luajit user GET", "lua 5.4 user GET"),
+                     ratio("luajit JSON work", "lua 5.4 JSON work")))
         if not args.skip_memory:
             idle = scenario(tmp, url, "lua_idle", IDLE_LUA)
             base = bench.worker_rss(build, tmp, idle, 100)

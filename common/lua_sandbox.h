@@ -26,8 +26,12 @@
 
 #include "common/error.h"
 
+#ifndef APEX_LUA_MEMORY_MAX // (the fuzz targets build with smaller limits)
 #define APEX_LUA_MEMORY_MAX (1024u * 1024u * 1024u) // bytes per state
+#endif
+#ifndef APEX_LUA_BUDGET
 #define APEX_LUA_BUDGET 100000000 // instructions per resume (or per load)
+#endif
 #define APEX_LUA_SCRIPT_MAX (1024u * 1024u) // bytes of one script
 
 typedef struct apex_lua apex_lua_t; // opaque: a state and its limits

@@ -186,6 +186,7 @@ static json_t *s_apex(const master_api_input_t *in, double p50, double p95)
         apex, "figures",
         master_json_figures(in->counters, in->gauges, in->peaks));
     json_object_set_new(apex, "trends", master_trends_json(in->trends));
+    json_object_set_new(apex, "checks", master_json_checks(in->checks));
     return apex;
 }
 

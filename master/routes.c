@@ -124,6 +124,7 @@ master_api_input_t master_routes_api_input(const master_routes_ctx_t *ctx,
         .gauges = &ctx->results->gauges,
         .peaks = &ctx->results->peaks,
         .trends = ctx->results->trends,
+        .checks = &ctx->results->checks,
         .run_id = ctx->run_id,
         .start_time = ctx->results->start_time,
     };

@@ -274,6 +274,7 @@
         renderFailures(s);
         renderWorkers(s);
         renderThresholds(s);
+        renderMetrics(s);
         drawCharts();
         document.body.setAttribute("data-state", ui.state);
         document.body.setAttribute("data-updated", String(Date.now()));
@@ -567,6 +568,54 @@
         $("workers-empty").hidden = rows.length > 0;
         setBadge("badge-workers", rows.length ? String(rows.length) : null,
             "neutral");
+    }
+
+    // The scripts' trends and counters and the checks (apex.trends,
+    // apex.figures.counters, apex.checks); the tab shows once there is
+    // one.
+    function renderMetrics(s) {
+        var apex = obj(s.apex);
+        var trends = arr(apex.trends).map(obj);
+        var counters = obj(obj(apex.figures).counters);
+        var names = Object.keys(counters).filter(function (k) {
+            return !/^(ws|sql|http)_/.test(k);
+        });
+        var checks = arr(apex.checks).map(obj);
+        var any = trends.length + names.length + checks.length > 0;
+        if (any && $("tab-metrics").hidden) {
+            $("tab-metrics").hidden = false;
+            if (ui.wanted === "metrics") { // opened at #metrics
+                showTab("metrics");
+            }
+        }
+        var f = function (v) {
+            return num(v) === null ? DASH : fmtNum(v, 3);
+        };
+        replaceBody("trends-table", trends.map(function (t) {
+            return h("tr", null,
+                h("td", {class: "mono"}, str(t.name)),
+                h("td", {class: "num"}, fmtInt(t.count)),
+                h("td", {class: "num"}, f(t.avg)),
+                h("td", {class: "num"}, f(t.min)),
+                h("td", {class: "num"}, f(t.med)),
+                h("td", {class: "num"}, f(t.p90)),
+                h("td", {class: "num"}, f(t.p95)),
+                h("td", {class: "num"}, f(t.p99)),
+                h("td", {class: "num"}, f(t.max)));
+        }));
+        replaceBody("counters-table", names.map(function (k) {
+            return h("tr", null, h("td", {class: "mono"}, k),
+                h("td", {class: "num"}, fmtInt(counters[k])));
+        }));
+        replaceBody("checks-table", checks.map(function (c) {
+            var total = (num(c.passes) || 0) + (num(c.fails) || 0);
+            return h("tr", {class: num(c.fails) > 0 ? "fails" : null},
+                h("td", {class: "mono"}, str(c.name)),
+                h("td", {class: "num"}, fmtInt(c.passes)),
+                h("td", {class: "num"}, fmtInt(c.fails)),
+                h("td", {class: "num"}, total ?
+                    fmtNum(100 * num(c.passes) / total, 2) + " %" : DASH));
+        }));
     }
 
     function renderThresholds(s) {
@@ -962,6 +1011,7 @@
         window.apexUI = ui;     // for the browser tests and the curious
 
         var wanted = location.hash.slice(1);
+        ui.wanted = wanted;
         // The config (host, thresholds tab) and history first, then the
         // polls; the page works without either.
         Promise.all([loadConfig(), loadHistory()]).then(function () {

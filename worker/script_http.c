@@ -82,17 +82,23 @@ static uint64_t s_hash(const char *s, size_t n)
     return h;
 }
 
-// The shape's key into self->key.
+// The shape's key into self->key: the flags and timeout's bytes, then
+// the texts, each with its NUL (no printf: it runs per request).
 static void s_key(worker_script_t *self, const s_call_t *c, bool fixed_url)
 {
     apex_buf_t *k = &self->key;
     apex_buf_reset(k);
-    apex_buf_printf(k, "%s%c%s%c%s%c%d%c%g", c->method, 0,
-                    fixed_url ? c->url : "", 0, c->name ? c->name : "", 0,
-                    (fixed_url ? 1 : 0) | (c->name ? 2 : 0) | (c->body ? 4 : 0),
-                    0, c->timeout);
+    char flags =
+        (char)((fixed_url ? 1 : 0) | (c->name ? 2 : 0) | (c->body ? 4 : 0));
+    apex_buf_putc(k, flags);
+    apex_buf_append(k, &c->timeout, sizeof c->timeout);
+    apex_buf_append(k, c->method, strlen(c->method) + 1);
+    if (fixed_url)
+        apex_buf_append(k, c->url, strlen(c->url) + 1);
+    if (c->name)
+        apex_buf_append(k, c->name, strlen(c->name) + 1);
     for (size_t i = 0; i < c->nheaders; i++)
-        apex_buf_printf(k, "%c%s", 0, c->headers[i].name);
+        apex_buf_append(k, c->headers[i].name, strlen(c->headers[i].name) + 1);
 }
 
 static worker_script_req_t *s_find(worker_script_t *self, uint64_t hash)

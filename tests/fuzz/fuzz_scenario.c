@@ -177,7 +177,7 @@ static void s_master_nodes(const apex_scenario_t *sc)
         master_shape_destroy(&shape);
     }
     if (sc->thresholds) {
-        master_thresholds_t th = {NULL, 0};
+        master_thresholds_t th = {0};
         (void)master_thresholds_parse_json(&th, sc->thresholds, sc->origin,
                                            &err);
         master_thresholds_fini(&th);
