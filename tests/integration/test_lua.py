@@ -4,8 +4,8 @@ shipped scenarios/apex.lua included), many coroutines interleave on one
 worker's loop and a sleeping user holds no one up, a runtime error lands
 in the exceptions table with its line and the user goes on, the sandbox
 refuses what reaches outside (at load and in a task), custom metrics
-reach the master and its thresholds, and JSON and Lua classes mix on two
-workers.
+reach the master and its thresholds, on_stop runs when the run ends, and
+JSON and Lua classes mix on two workers.
 """
 import json
 import os
@@ -181,6 +181,7 @@ class MetricsTest(LuaCase):
         base = self.target()
         write_script(self.dir, "m.lua", """
 local M = apex.user{wait_time = apex.constant(0.05)}
+function M:on_stop() self:get("/health", {name = "bye"}) end
 M:task("t", 1, function(self)
   local r = self:get("/api/v1/tasks")
   apex.counter("lists")
@@ -211,6 +212,11 @@ return M
             "cart_size: avg==2.5": True, "cart_size: p(99)<1": False,
             "lists: count>5": True, "checks{name:listed}: rate==1": True,
             "checks{name:never}: rate>0": False})
+        # Each user ran on_stop when the run ended, and its request was
+        # counted before the worker's last report.
+        self.assertEqual(int(rows["bye"]["Request Count"]), 3)
+        self.assertEqual(apexlib.target_stats(base)["requests"]
+                         ["GET /health"], 3)
         csv_rows = read_csv(os.path.join(self.dir, "run_trends.csv"))
         self.assertEqual(csv_rows[0]["Name"], "cart_size")
         self.assertEqual(int(csv_rows[0]["Count"]), lists)
