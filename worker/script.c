@@ -132,6 +132,7 @@ worker_script_t *worker_script_new(worker_engine_t *engine, apex_error_t *err)
     apex_buf_init(&self->key);
     apex_buf_init(&self->url);
     apex_buf_init(&self->body);
+    apex_buf_init(&self->check);
     self->sb = apex_lua_new(err);
     if (!self->sb) {
         worker_script_destroy(&self);
@@ -176,6 +177,7 @@ void worker_script_destroy(worker_script_t **self_p)
     apex_buf_fini(&self->key);
     apex_buf_fini(&self->url);
     apex_buf_fini(&self->body);
+    apex_buf_fini(&self->check);
     for (size_t i = 0; i < self->nchecks; i++)
         free(self->checks[i].name);
     free(self->checks);

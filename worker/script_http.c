@@ -69,6 +69,8 @@ typedef struct {
     double timeout;                          // seconds
     s_header_t headers[APEX_SCRIPT_HEADERS]; // by name
     size_t nheaders;                         // their number
+    json_t *check;          // the check= table as JSON (owned), or NULL
+    const char *check_text; // it with sorted keys (for the shape's key)
 } s_call_t;
 
 // ---------------------------------------------------------------------
@@ -88,8 +90,8 @@ static void s_key(worker_script_t *self, const s_call_t *c, bool fixed_url)
 {
     apex_buf_t *k = &self->key;
     apex_buf_reset(k);
-    char flags =
-        (char)((fixed_url ? 1 : 0) | (c->name ? 2 : 0) | (c->body ? 4 : 0));
+    char flags = (char)((fixed_url ? 1 : 0) | (c->name ? 2 : 0) |
+                        (c->body ? 4 : 0) | (c->check ? 8 : 0));
     apex_buf_putc(k, flags);
     apex_buf_append(k, &c->timeout, sizeof c->timeout);
     apex_buf_append(k, c->method, strlen(c->method) + 1);
@@ -99,6 +101,8 @@ static void s_key(worker_script_t *self, const s_call_t *c, bool fixed_url)
         apex_buf_append(k, c->name, strlen(c->name) + 1);
     for (size_t i = 0; i < c->nheaders; i++)
         apex_buf_append(k, c->headers[i].name, strlen(c->headers[i].name) + 1);
+    if (c->check)
+        apex_buf_append(k, c->check_text, strlen(c->check_text) + 1);
 }
 
 static worker_script_req_t *s_find(worker_script_t *self, uint64_t hash)
@@ -206,12 +210,21 @@ static void s_model_headers(const apex_scenario_t *sc, const s_call_t *c,
     }
 }
 
+static void s_free_req(worker_script_req_t *r);
+
+// A new shape for call c, planned by the kind; NULL with err set when
+// its checks do not compile.
 static worker_script_req_t *s_new_req(worker_script_t *self, const s_call_t *c,
-                                      bool fixed_url, uint64_t hash)
+                                      bool fixed_url, uint64_t hash,
+                                      apex_error_t *err)
 {
     worker_engine_t *engine = self->engine;
     const apex_scenario_t *sc = engine->scenario;
     worker_script_req_t *r = apex_calloc(1, sizeof *r);
+    if (c->check && apex_checks_compile(&r->model, c->check, err) != 0) {
+        s_free_req(r);
+        return NULL;
+    }
     r->hash = hash;
     r->keylen = self->key.len;
     r->key = apex_strndup(self->key.data, r->keylen);
@@ -247,7 +260,11 @@ static worker_script_req_t *s_new_req(worker_script_t *self, const s_call_t *c,
 
 static void s_free_req(worker_script_req_t *r)
 {
-    r->step.ops->plan_free(r->step.kind, r->step.plan);
+    if (r->step.ops)
+        r->step.ops->plan_free(r->step.kind, r->step.plan);
+    for (size_t i = 0; i < r->model.nchecks; i++)
+        apex_check_fini(&r->model.checks[i]);
+    free(r->model.checks);
     apex_http_step_t *h = &r->http;
     free(h->method);
     apex_template_destroy(&h->path);
@@ -277,8 +294,10 @@ void worker_script_http_free(worker_script_t *self)
     self->nbuckets = self->nreqs = self->nfixed = 0;
 }
 
-// The shape of call c: found, or made.
-static worker_script_req_t *s_shape(worker_script_t *self, const s_call_t *c)
+// The shape of call c: found, or made; NULL with err set when c's
+// checks do not compile.
+static worker_script_req_t *s_shape(worker_script_t *self, const s_call_t *c,
+                                    apex_error_t *err)
 {
     s_key(self, c, true);
     uint64_t hash = s_hash(self->key.data, self->key.len);
@@ -286,11 +305,11 @@ static worker_script_req_t *s_shape(worker_script_t *self, const s_call_t *c)
     if (r)
         return r;
     if (self->nfixed < WORKER_SCRIPT_MAX_REQUESTS)
-        return s_new_req(self, c, true, hash);
+        return s_new_req(self, c, true, hash, err);
     s_key(self, c, false);
     hash = s_hash(self->key.data, self->key.len);
     r = s_find(self, hash);
-    return r ? r : s_new_req(self, c, false, hash);
+    return r ? r : s_new_req(self, c, false, hash, err);
 }
 
 // ---------------------------------------------------------------------
@@ -367,7 +386,49 @@ static void s_read_params(lua_State *L, int idx, worker_script_t *self,
     c->url = apex_buf_str(b);
 }
 
-// opts (at idx): name, headers, body or json, params, timeout.
+// opts.json (at the top): the body, and its Content-Type unless given.
+static void s_read_json(lua_State *L, worker_script_t *self, s_call_t *c)
+{
+    apex_error_t err = {""};
+    json_t *v = apex_lua_json_from(L, -1, &err);
+    if (!v)
+        luaL_error(L, "json: %s", err.msg);
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(v);
+    apex_buf_reset(&self->body);
+    apex_buf_puts(&self->body, text ? text : "null");
+    free(text);
+    c->body = apex_buf_str(&self->body);
+    bool typed = false;
+    for (size_t i = 0; i < c->nheaders; i++)
+        typed |= strcasecmp(c->headers[i].name, "Content-Type") == 0;
+    if (!typed && c->nheaders < APEX_SCRIPT_HEADERS) {
+        c->headers[c->nheaders++] =
+            (s_header_t){"Content-Type", "application/json"};
+        qsort(c->headers, c->nheaders, sizeof *c->headers, s_header_cmp);
+    }
+}
+
+// opts.check (at the top): common/check.h's form as a table, as JSON
+// (c->check, owned) and as its text with sorted keys for the shape's key.
+static void s_read_check(lua_State *L, worker_script_t *self, s_call_t *c)
+{
+    apex_error_t err = {""};
+    if (!lua_istable(L, -1))
+        luaL_error(L, "check: expected a table of check names and "
+                      "conditions");
+    json_t *v = apex_lua_json_from(L, -1, &err);
+    if (!v)
+        luaL_error(L, "check: %s", err.msg);
+    char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+    apex_buf_reset(&self->check);
+    apex_buf_puts(&self->check, text ? text : "");
+    free(text);
+    c->check = v;
+    c->check_text = apex_buf_str(&self->check);
+}
+
+// opts (at idx): name, headers, body or json, params, timeout, check.
 static void s_read_opts(lua_State *L, int idx, worker_script_t *self,
                         s_call_t *c)
 {
@@ -393,36 +454,24 @@ static void s_read_opts(lua_State *L, int idx, worker_script_t *self,
             luaL_error(L, "body: a NUL byte (bodies are text)");
     }
     lua_getfield(L, idx, "json");
-    if (lua_isnil(L, -1))
-        return;
-    apex_error_t err = {""};
-    json_t *v = apex_lua_json_from(L, -1, &err);
-    if (!v)
-        luaL_error(L, "json: %s", err.msg);
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(v);
-    apex_buf_reset(&self->body);
-    apex_buf_puts(&self->body, text ? text : "null");
-    free(text);
-    c->body = apex_buf_str(&self->body);
-    bool typed = false;
-    for (size_t i = 0; i < c->nheaders; i++)
-        typed |= strcasecmp(c->headers[i].name, "Content-Type") == 0;
-    if (!typed && c->nheaders < APEX_SCRIPT_HEADERS) {
-        c->headers[c->nheaders++] =
-            (s_header_t){"Content-Type", "application/json"};
-        qsort(c->headers, c->nheaders, sizeof *c->headers, s_header_cmp);
-    }
+    if (!lua_isnil(L, -1))
+        s_read_json(L, self, c);
+    lua_getfield(L, idx, "check"); // last: nothing raises once it is owned
+    if (!lua_isnil(L, -1))
+        s_read_check(L, self, c);
 }
 
-// Start the request c for user u and yield.
-static int s_call(lua_State *L, worker_user_t *u, const s_call_t *c)
+// Start the request c for user u and yield (c->check is freed).
+static int s_call(lua_State *L, worker_user_t *u, s_call_t *c)
 {
     worker_script_t *self = u->engine->script;
     const apex_scenario_scripts_t *s = u->engine->scenario->scripts;
-    if (!*c->url)
-        return luaL_error(L, "a request needs a URL");
-    worker_script_req_t *r = s_shape(self, c);
+    apex_error_t err = {""};
+    worker_script_req_t *r = s_shape(self, c, &err);
+    json_decref(c->check);
+    c->check = NULL;
+    if (!r)
+        return luaL_error(L, "%s", err.msg);
     if (!r->fixed_url)
         s_set_var(u, s->url_slot, c->url);
     if (c->body)
@@ -441,6 +490,8 @@ static int s_method(lua_State *L)
     s_call_t c = {.method = lua_tostring(L, lua_upvalueindex(1)),
                   .timeout = S_TIMEOUT};
     c.url = luaL_checkstring(L, 2);
+    if (!*c.url)
+        return luaL_error(L, "a request needs a URL");
     if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
         s_read_opts(L, 3, u->engine->script, &c);
@@ -467,8 +518,8 @@ static int s_http(lua_State *L)
         return luaL_error(L, "method: '%s' is not an HTTP method", method);
     c.method = upper;
     lua_getfield(L, 2, "url");
-    if (lua_type(L, -1) != LUA_TSTRING)
-        return luaL_error(L, "url: expected a string");
+    if (lua_type(L, -1) != LUA_TSTRING || apex_lua_rawlen(L, -1) == 0)
+        return luaL_error(L, "url: expected a URL");
     c.url = lua_tostring(L, -1);
     s_read_opts(L, 2, u->engine->script, &c);
     return s_call(L, u, &c);
@@ -582,6 +633,23 @@ static int s_resp_header(lua_State *L)
     return 1;
 }
 
+// The checks of a request's check= on its response, counted by name as
+// the scenario's are; true with the failure text (as a JSON step words
+// it) when one that is not soft failed.
+static bool s_apply_checks(worker_script_t *self, const apex_step_t *model,
+                           const worker_result_t *r, char *failure, size_t size)
+{
+    bool passed[APEX_CHECK_MAX_PER_STEP];
+    long hard = apex_checks_apply(model, r->headers, r->headers_len, r->body,
+                                  r->body_len, passed);
+    for (size_t i = 0; i < model->nchecks; i++)
+        (void)worker_script_count_check(self, model->checks[i].name, passed[i]);
+    if (hard < 0)
+        return false;
+    worker_failure_check(failure, size, model->checks[hard].name);
+    return true;
+}
+
 void worker_script_http_done(worker_user_t *u, const worker_result_t *r)
 {
     worker_engine_t *engine = u->engine;
@@ -593,6 +661,12 @@ void worker_script_http_done(worker_user_t *u, const worker_result_t *r)
     if (!entry)
         entry = apex_stats_get(engine->stats, req->model.type, url,
                                worker_engine_wall(engine));
+    worker_result_t checked = *r;
+    char failure[WORKER_FAILURE_MAX];
+    if (!r->failure && req->model.nchecks &&
+        s_apply_checks(engine->script, &req->model, r, failure, sizeof failure))
+        checked.failure = failure;
+    r = &checked;
     worker_user_record(u, entry, r);
     lua_State *co = u->script->co;
     lua_createtable(co, 0, 8);

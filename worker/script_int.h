@@ -46,6 +46,7 @@ struct worker_script {
     apex_buf_t key;                 // scratch: a shape's key
     apex_buf_t url;                 // scratch: a request's URL
     apex_buf_t body;                // scratch: a JSON body
+    apex_buf_t check;               // scratch: a check= table's text
     apex_stats_t *trends;           // apex.trend() values (x1000)
     worker_script_counter_t counters[WORKER_SCRIPT_MAX_COUNTERS];
     size_t ncounters;                    // counters used
@@ -87,6 +88,10 @@ void worker_script_http_free(worker_script_t *self);
 // apex.data(), apex.check(), apex.trend(), apex.counter() and
 // apex.user_index() on the global apex.
 void worker_script_lib_open(lua_State *L);
+
+// script_lib.c: count a check called name (the scenario's slot when it
+// has one, else the scripts' own table); -1 when that table is full.
+int worker_script_count_check(worker_script_t *self, const char *name, bool ok);
 
 // script_lib.c: free the sleep step of a user's script part.
 void worker_script_lib_user_free(worker_script_t *self,

@@ -102,6 +102,34 @@ static int s_data(lua_State *L)
                       name);
 }
 
+int worker_script_count_check(worker_script_t *self, const char *name, bool ok)
+{
+    worker_engine_t *engine = self->engine;
+    const apex_scenario_t *scn = engine->scenario;
+    for (size_t i = 0; i < scn->ncheck_names; i++) {
+        if (strcmp(scn->check_names[i], name) == 0) {
+            (ok ? engine->check_passes : engine->check_fails)[i]++;
+            return 0;
+        }
+    }
+    size_t i = 0;
+    while (i < self->nchecks && strcmp(self->checks[i].name, name) != 0)
+        i++;
+    if (i == self->nchecks) {
+        if (self->nchecks == WORKER_SCRIPT_MAX_CHECKS)
+            return -1;
+        self->checks =
+            apex_realloc(self->checks, self->nchecks + 1, sizeof *self->checks);
+        self->checks[self->nchecks++] =
+            (worker_script_named_check_t){apex_strdup(name), 0, 0};
+    }
+    if (ok)
+        self->checks[i].passes++;
+    else
+        self->checks[i].fails++;
+    return 0;
+}
+
 // apex.check(name, ok)
 static int s_check(lua_State *L)
 {
@@ -112,31 +140,9 @@ static int s_check(lua_State *L)
     if (len == 0 || len > APEX_CHECK_NAME_MAX)
         return luaL_error(L, "apex.check: expected a name of 1 to %d bytes",
                           APEX_CHECK_NAME_MAX);
-    worker_engine_t *engine = self->engine;
-    const apex_scenario_t *scn = engine->scenario;
-    for (size_t i = 0; i < scn->ncheck_names; i++) {
-        if (strcmp(scn->check_names[i], name) == 0) {
-            (ok ? engine->check_passes : engine->check_fails)[i]++;
-            lua_pushboolean(L, ok);
-            return 1;
-        }
-    }
-    size_t i = 0;
-    while (i < self->nchecks && strcmp(self->checks[i].name, name) != 0)
-        i++;
-    if (i == self->nchecks) {
-        if (self->nchecks == WORKER_SCRIPT_MAX_CHECKS)
-            return luaL_error(L, "apex.check: more than %d check names",
-                              WORKER_SCRIPT_MAX_CHECKS);
-        self->checks =
-            apex_realloc(self->checks, self->nchecks + 1, sizeof *self->checks);
-        self->checks[self->nchecks++] =
-            (worker_script_named_check_t){apex_strdup(name), 0, 0};
-    }
-    if (ok)
-        self->checks[i].passes++;
-    else
-        self->checks[i].fails++;
+    if (worker_script_count_check(self, name, ok) != 0)
+        return luaL_error(L, "apex.check: more than %d check names",
+                          WORKER_SCRIPT_MAX_CHECKS);
     lua_pushboolean(L, ok);
     return 1;
 }

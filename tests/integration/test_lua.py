@@ -183,7 +183,13 @@ class MetricsTest(LuaCase):
 local M = apex.user{wait_time = apex.constant(0.05)}
 function M:on_stop() self:get("/health", {name = "bye"}) end
 M:task("t", 1, function(self)
-  local r = self:get("/api/v1/tasks")
+  local r = self:get("/api/v1/tasks", {check = {
+    ["has tasks"] = "$.tasks", ["soft miss"] = {json = "$.nope",
+                                               soft = true}}})
+  local a = self:get("/api/v1/agents", {check = {
+    ["agents down"] = "$.agents[0].status == 'down'"}})
+  apex.check("agents failed", not a.ok and
+             a.failure:find("agents down", 1, true) ~= nil)
   apex.counter("lists")
   apex.counter("items", #r:json().tasks + 2)
   apex.trend("cart_size", 2.5)
@@ -207,6 +213,16 @@ return M
         trend = {t["name"]: t for t in report["trends"]}["cart_size"]
         self.assertEqual(trend["count"], lists)
         self.assertEqual(trend["avg"], 2.5)
+        # check= on requests: common/check.c's checks, counted by name; a
+        # hard one that fails fails its request.
+        checks = {c["name"]: (c["passes"], c["fails"])
+                  for c in report["checks"]}
+        self.assertEqual(checks["has tasks"], (lists, 0))
+        self.assertEqual(checks["soft miss"], (0, lists))
+        self.assertEqual(checks["agents down"], (0, lists))
+        self.assertEqual(checks["agents failed"], (lists, 0))
+        self.assertEqual(int(rows["/api/v1/agents"]["Failure Count"]), lists)
+        self.assertEqual(int(rows["/api/v1/tasks"]["Failure Count"]), 0)
         verdicts = {t["source"]: t["ok"] for t in report["thresholds"]}
         self.assertEqual(verdicts, {
             "cart_size: avg==2.5": True, "cart_size: p(99)<1": False,
