@@ -325,6 +325,15 @@ done:
     return rc;
 }
 
+static json_t *s_figures_object(const master_figures_t *f)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; f && i < f->n; i++)
+        json_object_set_new(o, f->items[i].name,
+                            json_integer((json_int_t)f->items[i].value));
+    return o;
+}
+
 json_t *master_json_checks(const master_checks_t *checks)
 {
     json_t *a = json_array();
@@ -335,15 +344,6 @@ json_t *master_json_checks(const master_checks_t *checks)
                                            "fails", (json_int_t)c->fails));
     }
     return a;
-}
-
-static json_t *s_figures_object(const master_figures_t *f)
-{
-    json_t *o = json_object();
-    for (size_t i = 0; f && i < f->n; i++)
-        json_object_set_new(o, f->items[i].name,
-                            json_integer((json_int_t)f->items[i].value));
-    return o;
 }
 
 json_t *master_json_figures(const master_figures_t *counters,

@@ -59,15 +59,16 @@ json_t *master_json_exceptions(const master_exception_t *exceptions, size_t n);
 // abort_on_fail at the end. A new reference.
 json_t *master_json_thresholds(const master_thresholds_t *th, bool detailed);
 
-// The checks' counts: [{"name", "passes", "fails"}] (NULL: []).
-json_t *master_json_checks(const master_checks_t *checks);
-
 // The run-wide figures: {"counters": {name: total}, "gauges": {name: now},
 // "peaks": {name: highest}, "ws_drop_rate": drops per session (when there
 // were sessions)}; NULL tables count as empty.
 json_t *master_json_figures(const master_figures_t *counters,
                             const master_figures_t *gauges,
                             const master_figures_t *peaks);
+
+// The checks (NULL: none) as a JSON array of {name, passes, fails}, in
+// the order first seen. A new reference.
+json_t *master_json_checks(const master_checks_t *checks);
 
 // Set o's keys "users", "spawn_rate" and "run_time" (null when 0): the
 // load a run was asked for, as the report and GET /config show it.
