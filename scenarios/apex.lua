@@ -5,7 +5,7 @@
 -- Run it with scenarios/apex_lua.json (which names this file).
 local ApexUser = apex.user{wait_time = apex.between(0.5, 2.0)}
 
-local PASSWORD = apex.env("APEX_PASSWORD", "demo")
+local PASSWORD = apex.env("API_PASSWORD", "demo")
 
 function ApexUser:on_start()
   local r = self:post("/api/v1/login", {

@@ -4,8 +4,9 @@ shipped scenarios/apex.lua included), many coroutines interleave on one
 worker's loop and a sleeping user holds no one up, a runtime error lands
 in the exceptions table with its line and the user goes on, the sandbox
 refuses what reaches outside (at load and in a task), custom metrics
-reach the master and its thresholds, on_stop runs when the run ends, and
-JSON and Lua classes mix on two workers.
+reach the master and its thresholds, on_stop runs when the run ends,
+JSON and Lua classes mix on two workers, and workers started elsewhere
+get the script, the data rows and the master's environment values.
 """
 import json
 import os
@@ -260,3 +261,55 @@ return Lister
         self.assertGreater(int(rows["/health"]["Request Count"]), 10)
         workers = [w for w in report["run"]["workers"] if w["requests"] > 0]
         self.assertEqual(len(workers), 2, report["run"]["workers"])
+
+
+class DataEnvTest(LuaCase):
+    def test_rows_index_and_the_masters_env_on_separate_workers(self):
+        # apex-target answers 401 on /api/* without the session cookie.
+        base = self.target("--require-login")
+        with open(os.path.join(self.dir, "accounts.csv"), "w") as f:
+            f.write("username,password\n")
+            f.writelines("user%02d,pw%d\n" % (i, i) for i in range(40))
+        write_script(self.dir, "member.lua", """
+local SUFFIX = apex.env("LUA_T_SUFFIX", "-unset")
+local Member = apex.user{wait_time = apex.constant(0.05)}
+function Member:on_start()
+  local a = apex.data("accounts")
+  local r = self:post("/api/v1/login", {json = {
+    username = a.username .. SUFFIX .. "-" .. self.index,
+    password = a.password}})
+  apex.check("logged in", r.ok)
+end
+Member:task("list", 1, function(self) self:get("/api/v1/tasks") end)
+return Member
+""")
+        scn = write_scenario(self.dir, {
+            "host": base,
+            "data": {"accounts": {"file": "accounts.csv",
+                                  "mode": "per_user"}},
+            "users": [{"name": "Member", "script": "member.lua"}]})
+        prefix = os.path.join(self.dir, "run")
+        port = apexlib.free_port()
+        m = self.start([apexlib.binary("apex-master"), "-f", scn,
+                        "--headless", "--only-summary", "--master-bind-port",
+                        port, "-u", 10, "-r", 10, "-t", "3s", "--csv", prefix,
+                        "--expect-workers", 2], "master",
+                       env={"LUA_T_SUFFIX": "-m"})
+        # The workers have neither the script, the data file nor the
+        # variable: the master sends all three.
+        empty = os.path.join(self.dir, "elsewhere")
+        os.makedirs(empty)
+        ws = [self.start([apexlib.binary("apex-worker"), "--master-port",
+                          port], "worker%d" % i, cwd=empty,
+                         env={"LUA_T_SUFFIX": None}) for i in (1, 2)]
+        self.assertEqual(m.wait(60), 0, m.stderr()[-3000:])
+        for w in ws:
+            self.assertEqual(w.wait(10), 0, w.stderr())
+        self.assertGreater(self.assert_rows_served(prefix + "_stats.csv",
+                                                   base), 20)
+        stats = apexlib.target_stats(base)
+        self.assertEqual(stats["status"].get("401", 0), 0)
+        # Ten users on two workers: indexes 0-9 across the run, each with
+        # its per_user row and the master's value of the variable.
+        self.assertEqual(sorted(stats["logins"]["users"]),
+                         sorted("user%02d-m-%d" % (i, i) for i in range(10)))
