@@ -141,6 +141,11 @@ typedef struct {
     uint64_t max_rows;        // and at most this many
 } apex_sql_step_t;
 
+// An SQL step's default stats name: the query with runs of white space
+// as one space, cut to 64 bytes (never inside a UTF-8 sequence) with
+// "..." after it. A new string.
+char *apex_sql_default_name(const char *query);
+
 // Which protocol runs a step. Each kind has its part of the model here
 // (apex_http_step_t, ...) and one module in worker/ that runs it.
 typedef enum {
@@ -169,6 +174,7 @@ typedef struct apex_step {
     apex_capture_t *captures;     // values to capture from the response
     size_t ncaptures;             // number of captures
     bool needs_body;              // a JSON or regex capture reads the body
+                                  // (SQL: the result's rows are wanted)
     bool needs_headers;           // a header capture reads the headers
     double timeout;               // seconds for the whole step (> 0)
     bool timed;                   // its time is a sample in the stats (a

@@ -42,7 +42,8 @@ typedef struct {
     const char *body;    // response body when step->needs_body
     size_t body_len;     // its length
     const apex_capture_rows_t *rows; // an SQL result's rows, for column
-                                     // captures (else NULL)
+                                     // captures or when step->needs_body
+                                     // (else NULL)
     bool unrecorded; // not a sample: the step is not a request (a
                      // send) or its samples were recorded as they
                      // came (worker_user_sample)

@@ -148,6 +148,7 @@ worker_script_t *worker_script_new(worker_engine_t *engine, apex_error_t *err)
     apex_script_open(L, &host);
     lua_getfield(L, LUA_REGISTRYINDEX, "apex.user_base");
     worker_script_http_open(L);
+    worker_script_sql_open(L);
     worker_script_lib_open(L);
     lua_pop(L, 1);
     self->nclasses = engine->nclasses;
@@ -169,6 +170,7 @@ void worker_script_destroy(worker_script_t **self_p)
         return;
     worker_script_t *self = *self_p;
     worker_script_http_free(self);
+    worker_script_sql_free(self);
     for (size_t c = 0; c < self->nclasses; c++)
         free(self->classes[c].task_refs);
     free(self->classes);
@@ -389,6 +391,10 @@ void worker_script_step_done(worker_user_t *u, const worker_result_t *result)
     if (su->req) {
         worker_script_http_done(u, result);
         su->req = NULL;
+        nargs = 1;
+    } else if (su->query) {
+        worker_script_sql_done(u, result);
+        su->query = NULL;
         nargs = 1;
     }
     if (u->stopping && !su->on_stop && u->engine->stop_timeout <= 0) {

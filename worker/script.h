@@ -28,6 +28,7 @@
 #define WORKER_SCRIPT_MAX_CHECKS 256    // apex.check() names of scripts
 #define WORKER_SCRIPT_MAX_EXCEPTIONS 64 // distinct ones per report
 #define WORKER_SCRIPT_MAX_REQUESTS 4096 // request shapes with a fixed URL
+#define WORKER_SCRIPT_MAX_QUERIES 256   // SQL query shapes (self:sql)
 #define WORKER_SCRIPT_TREND_MAX 1e9     // largest apex.trend() value
 
 typedef struct worker_script worker_script_t;           // per engine

@@ -210,6 +210,12 @@ static void s_model_headers(const apex_scenario_t *sc, const s_call_t *c,
     }
 }
 
+apex_template_t *worker_script_var_template(const apex_scenario_t *sc,
+                                            const char *var)
+{
+    return s_template(sc, NULL, var);
+}
+
 static void s_free_req(worker_script_req_t *r);
 
 // A new shape for call c, planned by the kind; NULL with err set when
@@ -315,8 +321,7 @@ static worker_script_req_t *s_shape(worker_script_t *self, const s_call_t *c,
 // ---------------------------------------------------------------------
 // Calls
 
-// Set user variable slot to text (a copy).
-static void s_set_var(worker_user_t *u, size_t slot, const char *text)
+void worker_script_set_var(worker_user_t *u, size_t slot, const char *text)
 {
     free(u->vars[slot]);
     u->vars[slot] = apex_strdup(text);
@@ -473,12 +478,13 @@ static int s_call(lua_State *L, worker_user_t *u, s_call_t *c)
     if (!r)
         return luaL_error(L, "%s", err.msg);
     if (!r->fixed_url)
-        s_set_var(u, s->url_slot, c->url);
+        worker_script_set_var(u, s->url_slot, c->url);
     if (c->body)
-        s_set_var(u, s->body_slot, c->body);
+        worker_script_set_var(u, s->body_slot, c->body);
     for (size_t i = 0; i < c->nheaders; i++)
-        s_set_var(u, s->header_slot + i, c->headers[i].value);
+        worker_script_set_var(u, s->header_slot + i, c->headers[i].value);
     u->script->req = r;
+    u->script->query = NULL;
     worker_script_start_step(L, u, &r->step);
     return lua_yield(L, 0);
 }

@@ -10,6 +10,7 @@
 #include "worker/script.h"
 
 typedef struct worker_script_req worker_script_req_t; // script_http.c
+typedef struct worker_script_sql worker_script_sql_t; // script_sql.c
 
 // A scripted class in the engine's state (NULL refs for JSON classes).
 typedef struct {
@@ -43,6 +44,8 @@ struct worker_script {
     size_t nbuckets;                // its size (a power of two)
     size_t nreqs;                   // shapes in it
     size_t nfixed;                  // those with a fixed URL
+    worker_script_sql_t **queries;  // SQL query shapes (script_sql.c)
+    size_t nqueries;                // their number
     apex_buf_t key;                 // scratch: a shape's key
     apex_buf_t url;                 // scratch: a request's URL
     apex_buf_t body;                // scratch: a JSON body
@@ -58,14 +61,15 @@ struct worker_script {
 };
 
 struct worker_script_user {
-    lua_State *co;                  // its coroutine (reused by tasks)
-    int co_ref;                     // keeps co alive
-    int self_ref;                   // its table `self`
-    const worker_script_req_t *req; // the request in flight, or NULL
-    apex_step_t *sleep;             // its sleep step (at the first sleep)
-    void *sleep_plan;               // the sleep kind's plan of it
-    bool begun;                     // began its life (on_start or a task)
-    bool on_stop;                   // runs on_stop, then goes
+    lua_State *co;                    // its coroutine (reused by tasks)
+    int co_ref;                       // keeps co alive
+    int self_ref;                     // its table `self`
+    const worker_script_req_t *req;   // the request in flight, or NULL
+    const worker_script_sql_t *query; // the SQL query in flight, or NULL
+    apex_step_t *sleep;               // its sleep step (at the first sleep)
+    void *sleep_plan;                 // the sleep kind's plan of it
+    bool begun;                       // began its life (on_start or a task)
+    bool on_stop;                     // runs on_stop, then goes
 };
 
 // The running user of L (the coroutine that called): raises a Lua error
@@ -83,6 +87,23 @@ void worker_script_http_done(worker_user_t *u, const worker_result_t *r);
 
 // script_http.c: free every request shape (their plans first).
 void worker_script_http_free(worker_script_t *self);
+
+// script_http.c: a template of user variable var ("${var}").
+apex_template_t *worker_script_var_template(const apex_scenario_t *sc,
+                                            const char *var);
+
+// script_http.c: set u's variable slot to text (a copy, not JSON).
+void worker_script_set_var(worker_user_t *u, size_t slot, const char *text);
+
+// script_sql.c: put self:sql() on the user base table at the top.
+void worker_script_sql_open(lua_State *L);
+
+// script_sql.c: record the query u had in flight and push its result on
+// u's coroutine.
+void worker_script_sql_done(worker_user_t *u, const worker_result_t *r);
+
+// script_sql.c: free every query shape (their plans first).
+void worker_script_sql_free(worker_script_t *self);
 
 // script_lib.c: put self:sleep() on the user base table at the top, and
 // apex.data(), apex.check(), apex.trend(), apex.counter() and

@@ -55,6 +55,7 @@ static int s_sleep(lua_State *L)
     worker_step_t step = {
         .model = su->sleep, .ops = ops, .kind = kind, .plan = su->sleep_plan};
     su->req = NULL;
+    su->query = NULL;
     worker_script_start_step(L, u, &step);
     return lua_yield(L, 0);
 }

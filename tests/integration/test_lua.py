@@ -158,6 +158,7 @@ U:task("popen", 1, function(self) io.popen("touch pwned") end)
 U:task("write", 1, function(self) io.open("pwned", "w") end)
 U:task("native", 1, function(self) package.loadlib("libc.so.6", "x") end)
 U:task("load", 1, function(self) load("return 1") end)
+U:task("sql", 1, function(self) self:sql("SELECT 1") end)
 return U
 """)
         doc = {"host": base, "users": [{"name": "Escape",
@@ -173,6 +174,10 @@ return U
                       "'package')", messages)
         self.assertIn("escape.lua:6: attempt to call a nil value (global "
                       "'load')", messages)
+        # A query needs the scenario's "database" (no connection string
+        # comes from a script).
+        self.assertIn("sql: the scenario names no \"database\"",
+                      " ".join(messages))
         self.assertFalse(os.path.exists(os.path.join(self.dir, "pwned")))
         self.assertFalse(os.path.exists(os.path.join(ROOT, "pwned")))
 
