@@ -4,7 +4,7 @@ shipped scenarios/apex.lua included), many coroutines interleave on one
 worker's loop and a sleeping user holds no one up, a runtime error lands
 in the exceptions table with its line and the user goes on, the sandbox
 refuses what reaches outside (at load and in a task), custom metrics
-reach the master and its thresholds, on_stop runs when the run ends,
+reach the master, /metrics and its thresholds, on_stop runs when the run ends,
 JSON and Lua classes mix on two workers, and workers started elsewhere
 get the script, the data rows and the master's environment values.
 """
@@ -209,7 +209,42 @@ return M
                               "lists": "count>5",
                               "checks{name:listed}": "rate==1",
                               "checks{name:never}": "rate>0"}}
-        rows, _, report, m = self.run_master(doc, 3, "3s", code=99)
+        # /metrics (a headless master's --metrics) carries them while
+        # the run goes on: the last scrape that had the trend.
+        web = apexlib.free_port()
+        scraped = []
+        done = threading.Event()
+
+        def scrape():
+            while not done.wait(0.3):
+                try:
+                    _, _, body = apexlib.http(
+                        "GET", "http://127.0.0.1:%d/metrics" % web,
+                        timeout=2)
+                except OSError:
+                    continue
+                if b"apex_trend_count" in body:
+                    scraped.append(body.decode())
+        t = threading.Thread(target=scrape, daemon=True)
+        t.start()
+        try:
+            rows, _, report, m = self.run_master(
+                doc, 3, "3s", "--metrics", "--web-host", "127.0.0.1",
+                "--web-port", web, code=99)
+        finally:
+            done.set()
+            t.join(5)
+        self.assertTrue(scraped, "no custom trend in /metrics")
+        from prometheus_client.parser import text_string_to_metric_families
+        samples = {(s.name, s.labels.get("name"), s.labels.get("quantile")):
+                   s.value for f in text_string_to_metric_families(
+                       scraped[-1]) for s in f.samples}
+        count = samples[("apex_trend_count", "cart_size", None)]
+        self.assertGreater(count, 0)
+        self.assertEqual(samples[("apex_trend", "cart_size", "0.5")], 2.5)
+        self.assertEqual(samples[("apex_trend_sum", "cart_size", None)],
+                         2.5 * count)
+        self.assertGreater(samples[("apex_lists_total", None, None)], 0)
         lists = int(rows["/api/v1/tasks"]["Request Count"])
         self.assertEqual(lists, apexlib.target_stats(base)["requests"]
                          ["GET /api/v1/tasks"])
