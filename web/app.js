@@ -293,7 +293,7 @@
         views.renderFigures(s.apex);
         var workers = workerCount(s);
         views.renderNoWorkers(workers, ui.config);
-        renderMetrics(s);
+        renderTrends(s);
         drawCharts();
         document.body.setAttribute("data-state", ui.state);
         document.body.setAttribute("data-updated", String(Date.now()));
@@ -596,22 +596,14 @@
             "neutral");
     }
 
-    // The scripts' trends and counters and the checks (apex.trends,
-    // apex.figures.counters, apex.checks); the tab shows once there is
-    // one.
-    function renderMetrics(s) {
-        var apex = obj(s.apex);
-        var trends = arr(apex.trends).map(obj);
-        var counters = obj(obj(apex.figures).counters);
-        var names = Object.keys(counters).filter(function (k) {
-            return !/^(ws|sql|http)_/.test(k);
-        });
-        var checks = arr(apex.checks).map(obj);
-        var any = trends.length + names.length + checks.length > 0;
-        if (any && $("tab-metrics").hidden) {
-            $("tab-metrics").hidden = false;
-            if (ui.wanted === "metrics") { // opened at #metrics
-                showTab("metrics");
+    // The scripts' custom trends (apex.trends); the tab shows once there
+    // is one.
+    function renderTrends(s) {
+        var trends = arr(obj(s.apex).trends).map(obj);
+        if (trends.length && $("tab-trends").hidden) {
+            $("tab-trends").hidden = false;
+            if (ui.wanted === "trends") { // opened at #trends
+                showTab("trends");
             }
         }
         var f = function (v) {
@@ -628,19 +620,6 @@
                 h("td", {class: "num"}, f(t.p95)),
                 h("td", {class: "num"}, f(t.p99)),
                 h("td", {class: "num"}, f(t.max)));
-        }));
-        replaceBody("counters-table", names.map(function (k) {
-            return h("tr", null, h("td", {class: "mono"}, k),
-                h("td", {class: "num"}, fmtInt(counters[k])));
-        }));
-        replaceBody("checks-table", checks.map(function (c) {
-            var total = (num(c.passes) || 0) + (num(c.fails) || 0);
-            return h("tr", {class: num(c.fails) > 0 ? "fails" : null},
-                h("td", {class: "mono"}, str(c.name)),
-                h("td", {class: "num"}, fmtInt(c.passes)),
-                h("td", {class: "num"}, fmtInt(c.fails)),
-                h("td", {class: "num"}, total ?
-                    fmtNum(100 * num(c.passes) / total, 2) + " %" : DASH));
         }));
     }
 

@@ -353,3 +353,38 @@ return Member
         # its per_user row and the master's value of the variable.
         self.assertEqual(sorted(stats["logins"]["users"]),
                          sorted("user%02d-m-%d" % (i, i) for i in range(10)))
+
+
+class UiTrendsTest(LuaCase):
+    def test_trends_tab_and_counter_in_headless_chromium(self):
+        import subprocess
+        base = self.target()
+        write_script(self.dir, "cart.lua", """
+local Cart = apex.user{wait_time = apex.constant(0.1)}
+Cart:task("t", 1, function(self)
+  self:get("/health")
+  apex.trend("cart_size", 2.5)
+  apex.counter("lists")
+end)
+return Cart
+""")
+        scn = write_scenario(self.dir, {"host": base, "users": [
+            {"name": "Cart", "script": "cart.lua"}]})
+        web, port = apexlib.free_port(), apexlib.free_port()
+        m = self.start([apexlib.binary("apex-master"), "-f", scn,
+                        "--web-host", "127.0.0.1", "--web-port", web,
+                        "--master-bind-port", port, "--autostart", "-u", 3,
+                        "-r", 3, "-t", "60s"], "master")
+        self.start([apexlib.binary("apex-worker"), "--master-port", port],
+                   "worker")
+        env = dict(os.environ, APEX_UI_URL="http://127.0.0.1:%d/" % web,
+                   APEX_BROWSER_OUT=self.dir)
+        p = subprocess.run(["node", "--test", "--test-reporter=tap",
+                            os.path.join(ROOT, "tests/browser/"
+                                               "ui_trends.test.mjs")],
+                           capture_output=True, text=True, env=env, cwd=ROOT,
+                           timeout=180)
+        self.assertEqual(p.returncode, 0, p.stdout[-4000:] + p.stderr)
+        self.assertRegex(p.stdout, r"# pass 2")
+        self.assertRegex(p.stdout, r"# fail 0")
+        self.assertTrue(m.running(), m.stderr()[-3000:])
