@@ -5,12 +5,16 @@ worker's loop and a sleeping user holds no one up, a runtime error lands
 in the exceptions table with its line and the user goes on, the sandbox
 refuses what reaches outside (at load and in a task), custom metrics
 reach the master, /metrics and its thresholds, on_stop runs when the run ends,
-JSON and Lua classes mix on two workers, and workers started elsewhere
-get the script, the data rows and the master's environment values.
+JSON and Lua classes mix on two workers, workers started elsewhere get
+the script, the data rows and the master's environment values, requests
+carry their bodies, headers, params and the user's own cookies and the
+response says what the server sent, and the UI's Trends tab shows the
+trends (headless Chromium).
 """
 import json
 import os
 import threading
+from urllib.parse import parse_qs, urlsplit
 
 import apexlib
 from apexlib import read_csv, write_scenario
@@ -100,6 +104,59 @@ return Sleeper
         self.assertEqual(step2, users)
         self.assertEqual(int(rows["/step1"]["Request Count"]),
                          sum(1 for _, _, p, _, _ in seen if p == "/step1"))
+
+
+class RequestsAndResponsesTest(LuaCase):
+    def test_bodies_headers_params_cookies_and_responses(self):
+        srv = self.recorder()
+        write_script(self.dir, "rr.lua", """
+local U = apex.user{wait_time = apex.constant(0.05)}
+function U:on_start()
+  local r = self:post("/login", {json = {user = self.index}})
+  self.uid = r:json().uid
+  apex.check("login response", r.status == 200 and r.ok and
+    r:header("Content-Type") == "application/json" and
+    r.headers["content-type"] == "application/json" and
+    r.headers["set-cookie"] ~= nil and r.elapsed_ms >= 0 and
+    r.url == "/login" and r.failure == nil)
+end
+U:task("t", 1, function(self)
+  local r = self:http{method = "put", url = "/echo", name = "echo",
+                      body = apex.json.encode({n = self.index}),
+                      headers = {["Content-Type"] = "application/json"}}
+  apex.check("echoed", r.ok and r:json().n == self.index and
+             r.body:find('"n"', 1, true) ~= nil)
+  self:get("/items/" .. self.index, {params = {q = "a b&c"},
+           name = "/items/{i}", headers = {["X-Uid"] = self.uid}})
+end)
+return U
+""")
+        doc = {"host": srv.base, "users": [{"name": "U",
+                                            "script": "rr.lua"}]}
+        # --stop-timeout: each user ends the task it is in (without it a
+        # stop ends a task after the request in flight, as Locust's).
+        rows, errors, report, _ = self.run_master(doc, 4, "3s",
+                                                  "--stop-timeout", "10")
+        self.assertEqual(errors, {})
+        checks = {c["name"]: (c["passes"], c["fails"])
+                  for c in report["checks"]}
+        self.assertEqual(checks["login response"], (4, 0))
+        seen = srv.seen()
+        puts = [b for _, m, p, _, b in seen if m == "PUT" and p == "/echo"]
+        self.assertEqual(checks["echoed"], (len(puts), 0))
+        self.assertEqual(int(rows["echo"]["Request Count"]), len(puts))
+        self.assertEqual(rows["echo"]["Type"], "PUT")
+        self.assertEqual({json.loads(b)["n"] for b in puts}, set(range(4)))
+        items = [(p, h) for _, m, p, h, _ in seen
+                 if p.startswith("/items/")]
+        self.assertEqual(int(rows["/items/{i}"]["Request Count"]),
+                         len(items))
+        self.assertGreater(len(items), 8)
+        for path, headers in items:
+            self.assertEqual(parse_qs(urlsplit(path).query), {"q": ["a b&c"]})
+            # Each user's own cookie jar: the session its login set.
+            self.assertIn("sid=%s" % headers["X-Uid"], headers["Cookie"])
+        self.assertEqual(len({h["X-Uid"] for _, h in items}), 4)
 
 
 class ErrorsTest(LuaCase):
@@ -230,7 +287,7 @@ return M
         try:
             rows, _, report, m = self.run_master(
                 doc, 3, "3s", "--metrics", "--web-host", "127.0.0.1",
-                "--web-port", web, code=99)
+                "--web-port", web, "--stop-timeout", "10", code=99)
         finally:
             done.set()
             t.join(5)
