@@ -287,7 +287,8 @@ return M
         try:
             rows, _, report, m = self.run_master(
                 doc, 3, "3s", "--metrics", "--web-host", "127.0.0.1",
-                "--web-port", web, "--stop-timeout", "10", code=99)
+                "--web-port", web, "--stop-timeout", "10", "--html",
+                os.path.join(self.dir, "run.html"), code=99)
         finally:
             done.set()
             t.join(5)
@@ -336,6 +337,19 @@ return M
         self.assertEqual(int(csv_rows[0]["Count"]), lists)
         out = m.stdout()
         self.assertIn("Custom trends", out)
+        # The HTML report's tables (the trends' too) say what its JSON
+        # holds, in headless Chromium (tests/browser/report.test.mjs).
+        import subprocess
+        p = subprocess.run(
+            ["node", "--test", "--test-reporter=tap",
+             os.path.join(ROOT, "tests/browser/report.test.mjs")],
+            capture_output=True, text=True, cwd=ROOT, timeout=180,
+            env=dict(os.environ, APEX_BROWSER_OUT=self.dir,
+                     APEX_REPORT=os.path.join(self.dir, "run.html")))
+        self.assertEqual(p.returncode, 0, p.stdout[-4000:] + p.stderr)
+        self.assertRegex(p.stdout, r"ok \d+ - lists the scripts' custom "
+                                   r"trends")
+        self.assertRegex(p.stdout, r"# fail 0")
 
 
 class MixedTest(LuaCase):
