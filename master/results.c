@@ -73,6 +73,7 @@ void master_results_init(master_results_t *self)
     self->stats = apex_stats_new(apex_wall_time());
     apex_stats_set_limits(self->stats, MASTER_MAX_STATS_ENTRIES,
                           MASTER_MAX_ERRORS);
+    self->trends = apex_stats_new(apex_wall_time());
     self->history = master_history_new();
 }
 
@@ -92,6 +93,8 @@ static void s_clear_figures(master_results_t *self)
     master_figures_clear(&self->gauges);
     master_figures_clear(&self->peaks);
     master_checks_clear(&self->checks);
+    if (self->trends)
+        apex_stats_clear(self->trends, apex_wall_time());
 }
 
 void master_results_fini(master_results_t *self)
@@ -102,6 +105,7 @@ void master_results_fini(master_results_t *self)
     apex_stats_destroy(&self->stats);
     master_history_destroy(&self->history);
     s_clear_figures(self);
+    apex_stats_destroy(&self->trends);
 }
 
 void master_results_start(master_results_t *self)
@@ -154,6 +158,20 @@ static apex_stats_entry_t *s_entry_for(master_results_t *self,
     return dst;
 }
 
+// True for a trend's name as scripts give them: [a-z0-9_], 1 to
+// PROTO_METRIC_NAME_MAX bytes (CSV and /metrics print it as it is).
+static bool s_metric_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > PROTO_METRIC_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') ||
+              (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+            return false;
+    return true;
+}
+
 const apex_stats_entry_t *master_results_merge(master_results_t *self,
                                                const proto_msg_t *report,
                                                size_t *names_left)
@@ -181,6 +199,18 @@ const apex_stats_entry_t *master_results_merge(master_results_t *self,
     for (size_t i = 0; i < report->nchecks; i++)
         master_checks_add(&self->checks, report->checks[i].name,
                           report->checks[i].passes, report->checks[i].fails);
+    const apex_stats_t *trends = report->trends;
+    for (size_t i = 0; trends && i < apex_stats_size(trends); i++) {
+        const apex_stats_entry_t *src = apex_stats_at(trends, i);
+        // As many names as one worker may send: a hostile one cannot
+        // grow the table without bound.
+        if (!s_metric_name(src->name) ||
+            (!apex_stats_find(self->trends, "", src->name) &&
+             apex_stats_size(self->trends) >= PROTO_MAX_TRENDS))
+            continue;
+        apex_stats_entry_merge(apex_stats_get(self->trends, "", src->name, now),
+                               src);
+    }
     return total;
 }
 
@@ -212,7 +242,8 @@ static void s_add_node(master_exception_t *e, const char *node_id)
 }
 
 bool master_results_exception(master_results_t *self, const char *msg,
-                              const char *traceback, const char *node_id)
+                              const char *traceback, uint64_t count,
+                              const char *node_id)
 {
     if (self->nexceptions >= MASTER_MAX_EXCEPTIONS) {
         bool known = false;
@@ -228,7 +259,7 @@ bool master_results_exception(master_results_t *self, const char *msg,
     for (size_t i = 0; i < self->nexceptions; i++) {
         master_exception_t *e = &self->exceptions[i];
         if (strcmp(e->msg, msg) == 0 && strcmp(e->traceback, traceback) == 0) {
-            e->count = apex_count_add(e->count, 1);
+            e->count = apex_count_add(e->count, count);
             s_add_node(e, node_id);
             return false;
         }
@@ -238,7 +269,7 @@ bool master_results_exception(master_results_t *self, const char *msg,
     master_exception_t *e = &self->exceptions[self->nexceptions++];
     e->msg = apex_strdup(msg);
     e->traceback = apex_strdup(traceback);
-    e->count = 1;
+    e->count = count;
     e->nodes = apex_strdup(node_id);
     return strcmp(msg, S_OTHER_EXCEPTION) != 0;
 }
@@ -280,6 +311,7 @@ master_th_input_t master_results_th_input(const master_results_t *self)
         .gauges = &self->gauges,
         .peaks = &self->peaks,
         .checks = &self->checks,
+        .trends = self->trends,
     };
     return in;
 }

@@ -58,8 +58,11 @@
 #define PROTO_MAX_NAME 2048          // bytes of a stats name or method
 #define PROTO_MAX_ERROR_TEXT 4096    // bytes of an error text
 #define PROTO_MAX_EXCEPTION_TEXT                                               \
-    16384 // bytes of an exception's message
-          // or traceback
+    16384                              // bytes of an exception's message
+                                       // or traceback
+#define PROTO_TRENDS_KEY "apex_trends" // [StatsEntryDict]: custom trends
+#define PROTO_MAX_TRENDS 64            // entries in it
+#define PROTO_EXCEPTION_COUNT_KEY "apex_count" // exception: occurrences
 
 typedef enum {
     PROTO_UNKNOWN,           // a type we do not handle (type_name says)
@@ -141,9 +144,12 @@ typedef struct {
     size_t ngauges;              // in heartbeats): their number
     proto_check_t *checks;       // checks' counts (extension)
     size_t nchecks;              // their number
+    apex_stats_t *trends;        // custom trends' samples (extension:
+                                 // values x1000 as microseconds), or NULL
     // exception
-    char *msg;       // exception message
-    char *traceback; // traceback text
+    char *msg;                // exception message
+    char *traceback;          // traceback text
+    uint64_t exception_count; // occurrences it stands for (>= 1)
     // not decoded: where it came from
     char *peer_address; // ROUTER: the sender's IP address as ZeroMQ saw
                         // it ("127.0.0.1"), or NULL when unknown (set by
@@ -198,6 +204,8 @@ typedef struct {
     size_t ngauges;                 // their number
     const proto_check_t *checks;    // checks' counts, or NULL and 0
     size_t nchecks;                 // their number
+    const apex_stats_t *trends;     // custom trends (entries with samples
+                                    // are sent), or NULL
 } proto_stats_extra_t;
 
 // stats: every non-empty entry of stats, its total and its errors, with
@@ -244,5 +252,11 @@ void proto_encode_spawn(apex_buf_t *out, double timestamp,
 // exception {msg, traceback}.
 void proto_encode_exception(apex_buf_t *out, const char *msg,
                             const char *traceback, const char *node_id);
+
+// exception {msg, traceback, apex_count}: count occurrences of one
+// exception (a Locust master counts the message once).
+void proto_encode_exception_count(apex_buf_t *out, const char *msg,
+                                  const char *traceback, uint64_t count,
+                                  const char *node_id);
 
 #endif

@@ -52,7 +52,9 @@
     X(data)                                                                    \
     X(flows)                                                                   \
     X(check)                                                                   \
-    X(http_capture)
+    X(http_capture)                                                            \
+    X(script)                                                                  \
+    X(lua_json)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST
