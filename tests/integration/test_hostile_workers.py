@@ -326,7 +326,10 @@ class FailedSendTest(RunCase):
         history = read_csv(prefix + "_stats_history.csv")
         users = [h["User Count"] for h in history
                  if h["Name"] == "Aggregated" and h["User Count"] != "0"]
-        self.assertEqual(users[-1], "4", users)
+        # All 4 on real workers once the deaf one's went to worker1 (2
+        # before: they stayed with the deaf one). Not the last row: a
+        # late join's rebalance may be half reported when the run ends.
+        self.assertEqual(max(users, key=int), "4", users)
         self.assertIn("deaf_%s: its spawn message could not be sent" %
                       ("3" * 32), m.stderr())
         self.assertEqual(m.stderr().count("self-healed"), 0)
