@@ -49,7 +49,8 @@
     X(cookies)                                                                 \
     X(data)                                                                    \
     X(flows)                                                                   \
-    X(check)
+    X(check)                                                                   \
+    X(curve)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST
