@@ -17,6 +17,7 @@
 #include "master/shape.h"
 #include "master/thresholds.h"
 #include "master/web.h"
+#include "proto/handshake.h"
 
 typedef struct {
     const char *id;       // worker id
@@ -54,6 +55,9 @@ typedef struct {
     const char *run_id;                    // the run's id, or NULL
     double start_time;                     // unix time the test started, 0
                                            // = none yet
+    const uint64_t *refused;               // workers' failed handshakes by
+                                           // reason (proto/handshake.h),
+                                           // or NULL
 } master_api_input_t;
 
 // GET /stats/requests: a new JSON string the caller frees.

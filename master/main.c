@@ -18,6 +18,7 @@
 #include "master/limits.h"
 #include "master/master.h"
 #include "master/out.h"
+#include "proto/curve.h"
 
 enum {
     OPT_SCENARIO,
@@ -56,6 +57,11 @@ enum {
     OPT_SKIP_LOG,
     OPT_OUT,
     OPT_RUN_ID,
+    OPT_GEN_KEYS,
+    OPT_MASTER_KEY,
+    OPT_AUTHORIZED_WORKERS,
+    OPT_ALLOW_ANY_WORKER,
+    OPT_WORKER_KEY,
 };
 
 static const apex_cli_option_t s_options[] = {
@@ -94,6 +100,28 @@ static const apex_cli_option_t s_options[] = {
      "interface for workers (default * = all)", OPT_BIND_HOST},
     {"master-bind-port", 0, true, "APEX_MASTER_BIND_PORT", "PORT",
      "port for workers (default 5557; 0 = any free port)", OPT_BIND_PORT},
+    {"gen-keys", 0, true, NULL, "DIR",
+     "write CURVE keys into DIR and exit: master.key (public) and "
+     "master.key_secret for the master, worker.key and worker.key_secret "
+     "for workers, authorized/worker.key (see --authorized-workers)",
+     OPT_GEN_KEYS},
+    {"master-key", 0, true, "APEX_MASTER_KEY", "FILE",
+     "turn CURVE on: encrypt the worker link with this key pair "
+     "(DIR/master.key_secret); needs --authorized-workers or "
+     "--allow-any-worker",
+     OPT_MASTER_KEY},
+    {"authorized-workers", 0, true, "APEX_AUTHORIZED_WORKERS", "DIR",
+     "with --master-key: admit only workers whose public key file is in DIR "
+     "(read again when it changes)",
+     OPT_AUTHORIZED_WORKERS},
+    {"allow-any-worker", 0, false, "APEX_ALLOW_ANY_WORKER", NULL,
+     "with --master-key: admit any worker that knows the master's public "
+     "key (encryption without worker keys)",
+     OPT_ALLOW_ANY_WORKER},
+    {"worker-key", 0, true, "APEX_WORKER_KEY", "FILE",
+     "with --master-key and --processes: the key pair of the local workers "
+     "(default: a new one, which only --allow-any-worker admits)",
+     OPT_WORKER_KEY},
     {"processes", 0, true, "APEX_PROCESSES", "N",
      "start N local apex-worker processes (-1 = one per core, 0 = none; "
      "default: one per core unless --expect-workers is given)",
@@ -181,6 +209,7 @@ typedef struct {
     char *exclude_tags[MASTER_MAX_TAGS];               // --exclude-tags
     const char *outs[MASTER_OUT_MAX];                  // --out values
     apex_cli_source_t outs_source;                     // where they came from
+    const char *gen_keys; // --gen-keys DIR: write keys and exit
 } s_args_t;
 
 // Add the tags of one value ("a,b", "a b" or Locust's "[a, b]") to list.
@@ -388,6 +417,36 @@ static int s_option_web(s_args_t *args, int id, const char *arg,
     }
 }
 
+// CURVE on the worker link: keys, and which workers are admitted.
+static int s_option_curve(s_args_t *args, int id, const char *arg,
+                          apex_error_t *err)
+{
+    master_options_t *o = &args->o;
+    switch (id) {
+    case OPT_GEN_KEYS:
+        if (!*arg)
+            return apex_error_set(err, "expected a folder name");
+        args->gen_keys = arg;
+        return 0;
+    case OPT_MASTER_KEY:
+    case OPT_AUTHORIZED_WORKERS:
+    case OPT_WORKER_KEY:
+        if (!*arg)
+            return apex_error_set(err, "expected a %s name",
+                                  id == OPT_AUTHORIZED_WORKERS ? "folder"
+                                                               : "file");
+        *(id == OPT_MASTER_KEY           ? &o->master_key
+          : id == OPT_AUTHORIZED_WORKERS ? &o->authorized_workers
+                                         : &o->worker_key) = arg;
+        return 0;
+    case OPT_ALLOW_ANY_WORKER:
+        o->allow_any_worker = true;
+        return 0;
+    default:
+        return S_NOT_MINE;
+    }
+}
+
 // The workers: how many to wait for, where they connect, local ones.
 static int s_option_workers(s_args_t *args, int id, const char *arg,
                             apex_error_t *err)
@@ -420,7 +479,7 @@ static int s_option_workers(s_args_t *args, int id, const char *arg,
         args->processes_set = true;
         return 0;
     default:
-        return S_NOT_MINE;
+        return s_option_curve(args, id, arg, err);
     }
 }
 
@@ -435,6 +494,33 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
             return rc;
     }
     return apex_error_set(err, "unhandled option");
+}
+
+// CURVE's options, which need each other.
+static int s_check_curve(const master_options_t *o, apex_error_t *err)
+{
+    bool admitted = o->authorized_workers || o->allow_any_worker;
+    if (!o->master_key && (admitted || o->worker_key))
+        return apex_error_set(err, "--%s needs --master-key FILE (CURVE)",
+                              o->worker_key           ? "worker-key"
+                              : o->authorized_workers ? "authorized-workers"
+                                                      : "allow-any-worker");
+    if (o->master_key && !admitted)
+        return apex_error_set(
+            err, "--master-key needs --authorized-workers DIR (admit only the "
+                 "workers whose keys are there) or --allow-any-worker (any "
+                 "worker that knows the master's public key)");
+    if (o->authorized_workers && o->allow_any_worker)
+        return apex_error_set(err, "--authorized-workers and "
+                                   "--allow-any-worker exclude each other");
+    if (o->authorized_workers && o->processes > 0 && !o->worker_key)
+        return apex_error_set(err,
+                              "local workers (--processes, or the default "
+                              "without --expect-workers) with "
+                              "--authorized-workers need --worker-key FILE "
+                              "(a key pair whose public key is in %s)",
+                              o->authorized_workers);
+    return 0;
 }
 
 // Options that need others.
@@ -490,6 +576,25 @@ static const char s_usage[] =
     "  [env APEX_INFLUXDB_INSECURE]  true: do not verify InfluxDB's TLS "
     "certificate";
 
+// --gen-keys DIR: write the keys, say what goes where, exit.
+static int s_gen_keys(const char *dir)
+{
+    apex_error_t err = {""};
+    if (proto_curve_generate(dir, &err) != 0) {
+        fprintf(stderr, "apex-master: --gen-keys: %s\n", err.msg);
+        return MASTER_EXIT_USAGE;
+    }
+    printf("CURVE keys written to %s:\n"
+           "  master:  --master-key %s/master.key_secret "
+           "--authorized-workers %s/authorized\n"
+           "  workers: --master-public-key %s/master.key "
+           "--worker-key %s/worker.key_secret\n"
+           "Keep the *_secret files private (mode 0600); give each worker "
+           "group its own pair by copying its public key into %s/authorized.\n",
+           dir, dir, dir, dir, dir, dir);
+    return MASTER_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     s_args_t args = {
@@ -515,6 +620,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "apex-master: %s\n", err.msg);
         return MASTER_EXIT_USAGE;
     }
+    if (args.gen_keys)
+        return s_gen_keys(args.gen_keys);
     master_options_t *o = &args.o;
     if (s_check(&args, &err) != 0) {
         fprintf(stderr, "apex-master: %s\n", err.msg);
@@ -531,6 +638,10 @@ int main(int argc, char **argv)
         o->processes = s_cores();
     if (o->processes > 0 && !args.expect_workers_set)
         o->expect_workers = o->processes;
+    if (s_check_curve(o, &err) != 0) {
+        fprintf(stderr, "apex-master: %s\n", err.msg);
+        return MASTER_EXIT_USAGE;
+    }
     apex_log_init("apex.master", o->level);
     if (local_note)
         apex_info("no --expect-workers or --processes: starting %d local "

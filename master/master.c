@@ -390,12 +390,16 @@ static int s_bind(master_t *self, apex_error_t *err)
     else
         snprintf(endpoint, sizeof endpoint, "tcp://%s:%d", host,
                  self->options.bind_port);
-    proto_zio_options_t o = {.role = PROTO_ZIO_ROUTER,
-                             .endpoint = endpoint,
-                             .linger_ms = MASTER_LINGER_MS,
-                             .fn = s_on_message,
-                             .arg = self,
-                             .batch_us = MASTER_ZIO_BATCH_US};
+    proto_zio_options_t o = {
+        .role = PROTO_ZIO_ROUTER,
+        .endpoint = endpoint,
+        .linger_ms = MASTER_LINGER_MS,
+        .fn = s_on_message,
+        .arg = self,
+        .batch_us = MASTER_ZIO_BATCH_US,
+        .curve = self->curve_on ? &self->curve : NULL,
+        .admitted_keys = self->options.authorized_workers,
+    };
     apex_error_t why = {""};
     self->zio = proto_zio_new(self->loop, &o, &why);
     if (!self->zio)
@@ -482,6 +486,7 @@ static int s_setup_outputs(master_t *self, apex_error_t *err, int *exit_code)
         .history_csv = self->history_csv,
         .run_id = self->run_id,
         .master_port = self->port,
+        .refused = proto_zio_counters(self->zio)->refused,
     };
     if (!o->headless || o->metrics) {
         master_web_options_t web = {o->web_host, o->web_port, o->web_auth,
@@ -499,8 +504,17 @@ static int s_setup_outputs(master_t *self, apex_error_t *err, int *exit_code)
         return -1;
     }
     if (o->processes > 0) {
-        self->children = master_children_new(o->processes, o->bind_host,
-                                             self->port, o->level, err);
+        // Local workers with CURVE: the master's public key (no secret),
+        // and the pair --worker-key names, if any.
+        const char *curve_args[] = {"--master-public-key",
+                                    self->curve.public_key, "--worker-key",
+                                    o->worker_key, NULL};
+        if (!self->curve_on)
+            curve_args[0] = NULL;
+        else if (!o->worker_key)
+            curve_args[2] = NULL;
+        self->children = master_children_new(
+            o->processes, o->bind_host, self->port, o->level, curve_args, err);
         if (!self->children)
             return -1;
     }
@@ -545,6 +559,31 @@ static void s_set_run_id(master_t *self)
              (unsigned)(apex_rng_next(&rng) & 0xffff));
 }
 
+// --master-key, --authorized-workers and --worker-key, read and checked
+// before anything starts.
+static int s_load_keys(master_t *self, apex_error_t *err)
+{
+    const master_options_t *o = &self->options;
+    if (!o->master_key)
+        return 0;
+    apex_error_t e = {""};
+    if (proto_curve_load_pair(o->master_key, &self->curve, &e) != 0)
+        return apex_error_set(err, "--master-key: %s", e.msg);
+    self->curve_on = true;
+    proto_curve_pair_t worker;
+    if (o->worker_key && proto_curve_load_pair(o->worker_key, &worker, &e))
+        return apex_error_set(err, "--worker-key: %s", e.msg);
+    size_t nkeys = 0;
+    if (o->authorized_workers &&
+        proto_curve_check_dir(o->authorized_workers, &nkeys, &e) != 0)
+        return apex_error_set(err, "--authorized-workers: %s", e.msg);
+    if (o->authorized_workers && nkeys == 0)
+        apex_warn("--authorized-workers %s has no key yet: no worker is "
+                  "admitted until one is put there",
+                  o->authorized_workers);
+    return 0;
+}
+
 master_t *master_new(const master_options_t *options, apex_error_t *err,
                      int *exit_code)
 {
@@ -563,6 +602,11 @@ master_t *master_new(const master_options_t *options, apex_error_t *err,
     master_results_init(&self->results);
     master_runner_config_t config = {0};
     if (s_plan(self, &config, err) != 0) {
+        s_plan_fini(&config);
+        master_destroy(&self);
+        return NULL;
+    }
+    if (s_load_keys(self, err) != 0) {
         s_plan_fini(&config);
         master_destroy(&self);
         return NULL;
@@ -602,6 +646,7 @@ void master_destroy(master_t **self_p)
     master_results_fini(&self->results);
     apex_scenario_destroy(&self->scenario);
     apex_buf_fini(&self->out);
+    explicit_bzero(&self->curve, sizeof self->curve);
     free(self);
     *self_p = NULL;
 }

@@ -62,6 +62,10 @@ typedef struct {
     const char **outs;               // --out values ("influxdb=URL")
     size_t nouts;                    // their number
     const char *run_id;              // --run-id, or NULL: made up
+    const char *master_key;          // --master-key FILE: CURVE on
+    const char *authorized_workers;  // --authorized-workers DIR, or NULL
+    bool allow_any_worker;           // --allow-any-worker
+    const char *worker_key;          // --worker-key FILE (--processes)
 } master_options_t;
 
 typedef struct master master_t; // opaque

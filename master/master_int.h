@@ -20,6 +20,7 @@
 #include "master/routes.h"
 #include "master/runner.h"
 #include "master/web.h"
+#include "proto/curve.h"
 #include "proto/zio.h"
 
 #define MASTER_UNKNOWN_TYPES 8 // unknown message types warned about
@@ -47,6 +48,8 @@ struct master {
     FILE *history_csv;                         // PREFIX_stats_history.csv
     char *unknown_types[MASTER_UNKNOWN_TYPES]; // warned about once each
     apex_buf_t out;                            // encoded outgoing message
+    proto_curve_pair_t curve;                  // --master-key's pair
+    bool curve_on;                             // --master-key was given
 };
 
 // master_end.c: the end of the run.

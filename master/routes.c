@@ -125,6 +125,7 @@ master_api_input_t master_routes_api_input(const master_routes_ctx_t *ctx,
         .checks = &ctx->results->checks,
         .run_id = ctx->run_id,
         .start_time = ctx->results->start_time,
+        .refused = ctx->refused,
     };
     in.state_names = master_run_state_names(&in.nstate_names);
     in.worker_state_names = master_worker_state_names(&in.nworker_state_names);

@@ -28,6 +28,8 @@ typedef struct {
     FILE *history_csv;               // PREFIX_stats_history.csv, or NULL
     const char *run_id;              // the run's id (--run-id or made up)
     int master_port;                 // the port workers connect to
+    const uint64_t *refused;         // workers' failed handshakes by
+                                     // reason, or NULL
 } master_routes_ctx_t;
 
 // Answer req (status, body, content type, download name).

@@ -28,6 +28,7 @@
 #include "common/loop.h"
 #include "common/procstat.h"
 #include "common/version.h"
+#include "proto/curve.h"
 #include "proto/proto.h"
 #include "proto/zio.h"
 #include "worker/engine.h"
@@ -574,6 +575,25 @@ static void s_make_id(char *out, size_t size)
     snprintf(out, size, "%s_%s", host, hex);
 }
 
+// CURVE: the master's public key and this worker's pair (--worker-key,
+// else a new one). Nothing to do without --master-public-key.
+static int s_curve_keys(const worker_options_t *o, proto_curve_pair_t *pair,
+                        char *master_key, apex_error_t *err)
+{
+    if (!o->master_public_key)
+        return 0;
+    apex_error_t e = {""};
+    if (proto_curve_public_key(o->master_public_key, master_key, &e) != 0)
+        return apex_error_set(err, "--master-public-key: %s", e.msg);
+    if (!o->worker_key) {
+        proto_curve_new_pair(pair);
+        return 0;
+    }
+    if (proto_curve_load_pair(o->worker_key, pair, &e) != 0)
+        return apex_error_set(err, "--worker-key: %s", e.msg);
+    return 0;
+}
+
 worker_t *worker_new(const worker_options_t *options, apex_error_t *err)
 {
     worker_t *self = apex_calloc(1, sizeof *self);
@@ -620,13 +640,22 @@ worker_t *worker_new(const worker_options_t *options, apex_error_t *err)
     }
     if (apex_io_start(self->loop, &self->sig_io, self->sigfd, EPOLLIN, err))
         goto fail;
-    proto_zio_options_t zio = {.role = PROTO_ZIO_DEALER,
-                               .endpoint = self->endpoint,
-                               .identity = self->id,
-                               .linger_ms = WORKER_QUIT_LINGER_MS,
-                               .fn = s_on_message,
-                               .arg = self};
+    proto_curve_pair_t pair;
+    char master_key[PROTO_CURVE_KEY_TEXT];
+    if (s_curve_keys(options, &pair, master_key, err) != 0)
+        goto fail;
+    proto_zio_options_t zio = {
+        .role = PROTO_ZIO_DEALER,
+        .endpoint = self->endpoint,
+        .identity = self->id,
+        .linger_ms = WORKER_QUIT_LINGER_MS,
+        .fn = s_on_message,
+        .arg = self,
+        .curve = options->master_public_key ? &pair : NULL,
+        .curve_server_key = options->master_public_key ? master_key : NULL,
+    };
     self->zio = proto_zio_new(self->loop, &zio, err);
+    explicit_bzero(&pair, sizeof pair);
     if (!self->zio)
         goto fail;
     return self;
@@ -661,8 +690,9 @@ void worker_destroy(worker_t **self_p)
 
 int worker_run(worker_t *self)
 {
-    apex_info("starting apex-worker %s, connecting to %s as %s", APEX_VERSION,
-              self->endpoint, self->id);
+    apex_info("starting apex-worker %s, connecting to %s as %s%s", APEX_VERSION,
+              self->endpoint, self->id,
+              self->options.master_public_key ? " (CURVE)" : "");
     s_register_anew(self);
     apex_error_t err = {""};
     if (apex_loop_run(self->loop, &err) != 0) {
