@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/scenario.h"
+#include "common/secrets.h"
 #include "common/stats.h"
 #include "master/figures.h"
 #include "master/history.h"
@@ -89,10 +90,20 @@ typedef struct {
     const char *master_bind_host;    // --master-bind-host ("*": all)
     int master_port;                 // the port workers connect to
     int local_workers;               // workers --processes started
+    const char *scenario_document;   // master_api_scenario_document(), or
+                                     // NULL
 } master_api_config_t;
 
-// GET /config: what the UI's forms start from.
+// GET /config: what the UI's forms start from, and the scenario as the
+// workers get it, secrets masked ("scenario_document").
 char *master_api_config(const master_api_config_t *in);
+
+// The scenario's wire text as /config shows it: every value of its "env"
+// object "***", every data set's "content" left out (its "file" says
+// where it came from), and the secrets masked in every other string. A
+// new JSON text the caller frees (made once: the wire text may be large).
+char *master_api_scenario_document(const apex_scenario_t *sc,
+                                   const apex_secrets_t *secrets);
 
 // An error answer: {"success": false, "message": message}.
 char *master_api_error(const char *message);

@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "common/loop.h"
 #include "common/scenario.h"
+#include "common/secrets.h"
 #include "master/children.h"
 #include "master/limits.h"
 #include "master/master.h"
@@ -50,6 +51,8 @@ struct master {
     apex_buf_t out;                            // encoded outgoing message
     proto_curve_pair_t curve;                  // --master-key's pair
     bool curve_on;                             // --master-key was given
+    apex_secrets_t *secrets;                   // the scenario's env values
+    char *scenario_document;                   // /config's, secrets masked
 };
 
 // master_end.c: the end of the run.

@@ -65,6 +65,10 @@ char *master_routes_report_json(const master_routes_ctx_t *ctx, int exit_code,
     master_worker_row_t *rows = master_registry_rows(ctx->registry, &nrows);
     const master_results_t *res = ctx->results;
     const master_run_params_t *params = master_runner_params(ctx->runner);
+    // What workers report is masked as it arrives; these come from here.
+    char *host = apex_secrets_mask(ctx->secrets, params->host);
+    char *description =
+        apex_secrets_mask(ctx->secrets, ctx->scenario->description);
     master_json_input_t in = {
         .stats = res->stats,
         .exceptions = res->exceptions,
@@ -76,9 +80,9 @@ char *master_routes_report_json(const master_routes_ctx_t *ctx, int exit_code,
         .shape = master_runner_shape(ctx->runner),
         .start_time = res->start_time,
         .end_time = res->end_time > 0 ? res->end_time : apex_wall_time(),
-        .host = params->host,
+        .host = host,
         .scenario = ctx->options->scenario_path,
-        .description = ctx->scenario->description,
+        .description = description,
         .users = params->users,
         .spawn_rate = params->spawn_rate,
         .run_time = params->run_time,
@@ -94,6 +98,8 @@ char *master_routes_report_json(const master_routes_ctx_t *ctx, int exit_code,
     };
     char *json = master_report_json(&in);
     free(rows);
+    free(host);
+    free(description);
     return json;
 }
 
@@ -204,8 +210,12 @@ static void s_config(const master_routes_ctx_t *ctx, master_web_request_t *req)
         .master_bind_host = o->bind_host,
         .master_port = ctx->master_port,
         .local_workers = o->processes > 0 ? o->processes : 0,
+        .scenario_document = ctx->scenario_document,
     };
+    char *host = apex_secrets_mask(ctx->secrets, params->host);
+    in.host = host;
     s_reply_json(req, 200, master_api_config(&in));
+    free(host);
 }
 
 static void s_stop(const master_routes_ctx_t *ctx, master_web_request_t *req)

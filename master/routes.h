@@ -10,6 +10,7 @@
 
 #include "common/loop.h"
 #include "common/scenario.h"
+#include "common/secrets.h"
 #include "master/api.h"
 #include "master/master.h"
 #include "master/registry.h"
@@ -30,6 +31,8 @@ typedef struct {
     int master_port;                 // the port workers connect to
     const uint64_t *refused;         // workers' failed handshakes by
                                      // reason, or NULL
+    const apex_secrets_t *secrets;   // masked in what the routes show
+    const char *scenario_document;   // /config's scenario, masked
 } master_routes_ctx_t;
 
 // Answer req (status, body, content type, download name).

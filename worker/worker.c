@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/procstat.h"
+#include "common/secrets.h"
 #include "common/version.h"
 #include "proto/curve.h"
 #include "proto/proto.h"
@@ -81,6 +82,9 @@ struct worker {
     bool ready_unanswered;      // a client_ready went out, no ack yet
     int64_t reported[WORKER_MAX_METRICS]; // kinds' counters last reported
     size_t nmetrics;                      // how many figures the kinds have
+    apex_secrets_t *secrets;              // the scenario's env values
+    const apex_scenario_t *secrets_of;    // the scenario they come from
+    char *secrets_host;                   // the host they leave shown
 };
 
 static void s_on_stopped(void *arg);
@@ -219,8 +223,32 @@ static void s_send_spawning_complete(worker_t *self)
 
 static void s_send_exception(worker_t *self, const char *msg)
 {
-    proto_encode_exception(&self->out, msg, "", self->id);
+    char *masked = apex_secrets_mask(self->secrets, msg);
+    proto_encode_exception(&self->out, masked, "", self->id);
+    free(masked);
     s_send(self);
+}
+
+// The secrets of the scenario in use, for the host the master gave:
+// masked in failure texts before they are recorded (and so before they
+// are sent) and in the log. Made again when either changes.
+static void s_update_secrets(worker_t *self, const char *host)
+{
+    const apex_scenario_t *scn = worker_engine_scenario(self->engine);
+    bool same_host =
+        (!host && !self->secrets_host) ||
+        (host && self->secrets_host && strcmp(host, self->secrets_host) == 0);
+    if (!scn || (scn == self->secrets_of && same_host))
+        return;
+    apex_secrets_t *old = self->secrets;
+    self->secrets = apex_secrets_new(scn, host);
+    self->secrets_of = scn;
+    free(self->secrets_host);
+    self->secrets_host = host ? apex_strdup(host) : NULL;
+    apex_stats_set_mask(worker_engine_stats(self->engine), apex_secrets_mask_fn,
+                        self->secrets);
+    apex_log_set_secrets(self->secrets);
+    apex_secrets_destroy(&old);
 }
 
 // ---------------------------------------------------------------------
@@ -390,6 +418,7 @@ static int s_take_scenario(worker_t *self, const char *text)
     }
     free(self->scenario_text);
     self->scenario_text = apex_strdup(text);
+    self->secrets_of = NULL; // made again for this scenario at the spawn
     apex_info("scenario received from the master (%zu user classes)",
               worker_engine_scenario(self->engine)->nusers);
     return 0;
@@ -415,6 +444,7 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
         apex_stats_reset(worker_engine_stats(self->engine), apex_wall_time());
     self->state = WORKER_SPAWNING;
     worker_engine_set_host(self->engine, msg->host);
+    s_update_secrets(self, msg->host);
     if (msg->worker_count > 0)
         worker_engine_set_index(self->engine, msg->worker_position,
                                 msg->worker_position, msg->worker_count);
@@ -677,7 +707,11 @@ void worker_destroy(worker_t **self_p)
         apex_io_stop(self->loop, &self->sig_io);
         proto_zio_destroy(&self->zio);
     }
+    if (self->secrets)
+        apex_log_set_secrets(NULL);
     worker_engine_destroy(&self->engine);
+    apex_secrets_destroy(&self->secrets);
+    free(self->secrets_host);
     if (self->sigfd >= 0)
         close(self->sigfd);
     apex_loop_destroy(&self->loop);

@@ -50,7 +50,8 @@
     X(data)                                                                    \
     X(flows)                                                                   \
     X(check)                                                                   \
-    X(curve)
+    X(curve)                                                                   \
+    X(secrets)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST
