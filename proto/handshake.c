@@ -9,8 +9,12 @@
 //       the other does not (both ends see it);
 //   HANDSHAKE_FAILED_PROTOCOL, CRYPTOGRAPHIC (server): the client's HELLO
 //       does not decrypt, so it was made for another server key;
-//   HANDSHAKE_FAILED_NO_DETAIL (client using CURVE): the server hung up
-//       during the handshake, which is what a wrong server key does;
+//   HANDSHAKE_FAILED_NO_DETAIL: the peer hung up during the handshake.
+//       A server whose client sent a HELLO for another key does that;
+//       and when one end has CURVE and the other not, whichever reads the
+//       other's greeting first sees the mismatch and hangs up, sometimes
+//       before its own greeting went out, so the other end sees only
+//       this (observed on loopback: either end, in either order);
 //   HANDSHAKE_FAILED_AUTH, 400 (both ends): the ZAP handler refused the
 //       client's key. On a server this is counted from the handler's own
 //       report instead, which has the address.
@@ -62,6 +66,7 @@ static const char *const s_names[PROTO_REFUSED_KINDS] = {
     [PROTO_REFUSED_CURVE_OFF] = "curve_not_enabled",
     [PROTO_REFUSED_WRONG_KEY] = "wrong_master_key",
     [PROTO_REFUSED_NOT_AUTHORIZED] = "not_authorized",
+    [PROTO_REFUSED_CLOSED] = "closed_during_handshake",
     [PROTO_REFUSED_OTHER] = "other",
 };
 
@@ -102,6 +107,13 @@ static void s_server_text(const proto_handshake_t *self, proto_refused_t why,
                  key && key[0] ? key : "(none)",
                  self->admitted ? self->admitted : "?");
         return;
+    case PROTO_REFUSED_CLOSED:
+        snprintf(out, size,
+                 "it hung up during the handshake, as a worker without "
+                 "CURVE does (a Locust worker, or an apex-worker without "
+                 "--master-public-key), and anything that is not a worker "
+                 "(a port scan, a TCP health check)");
+        return;
     default:
         snprintf(out, size, "its handshake failed");
         return;
@@ -121,13 +133,14 @@ static void s_client_text(proto_handshake_t *self, proto_refused_t why,
         return;
     case PROTO_REFUSED_CURVE_OFF:
         snprintf(out, size,
-                 "it requires CURVE: give this worker --master-public-key "
-                 "(and --worker-key)");
+                 "it requires CURVE (give this worker --master-public-key "
+                 "and --worker-key)");
         return;
     case PROTO_REFUSED_WRONG_KEY:
         snprintf(out, size,
                  "it hung up during the CURVE handshake: is "
-                 "--master-public-key the key of this master?");
+                 "--master-public-key the key of this master, and does it "
+                 "use CURVE (--master-key)?");
         return;
     case PROTO_REFUSED_NOT_AUTHORIZED:
         snprintf(out, size,
@@ -135,6 +148,12 @@ static void s_client_text(proto_handshake_t *self, proto_refused_t why,
                  "public key file in the master's --authorized-workers "
                  "folder",
                  self->public_key ? self->public_key : "");
+        return;
+    case PROTO_REFUSED_CLOSED:
+        snprintf(out, size,
+                 "it hung up during the handshake: it probably requires "
+                 "CURVE (give this worker --master-public-key and "
+                 "--worker-key)");
         return;
     default:
         snprintf(out, size, "the handshake failed");
@@ -170,8 +189,12 @@ static void s_refused(proto_handshake_t *self, proto_refused_t why,
     if (!first)
         return;
     char text[512];
-    apex_log_level_t level =
-        why == PROTO_REFUSED_OTHER ? APEX_LOG_DEBUG : APEX_LOG_WARNING;
+    // Without CURVE on the master, a connection closed during the
+    // handshake says nothing about a worker's setup (probes do that).
+    bool quiet =
+        why == PROTO_REFUSED_OTHER ||
+        (why == PROTO_REFUSED_CLOSED && self->o.server && !self->o.curve);
+    apex_log_level_t level = quiet ? APEX_LOG_DEBUG : APEX_LOG_WARNING;
     if (!self->o.server) {
         s_client_text(self, why, text, sizeof text);
         apex_log(level,
@@ -221,8 +244,10 @@ static proto_refused_t s_reason(const proto_handshake_t *self, uint16_t event,
         return value == S_ZAP_REFUSED ? PROTO_REFUSED_NOT_AUTHORIZED
                                       : PROTO_REFUSED_OTHER;
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        // A worker with CURVE whose master hangs up: most likely the
+        // wrong master key (a master without CURVE says mismatch, mostly).
         return !self->o.server && self->o.curve ? PROTO_REFUSED_WRONG_KEY
-                                                : PROTO_REFUSED_OTHER;
+                                                : PROTO_REFUSED_CLOSED;
     default:
         return PROTO_REFUSED_KINDS;
     }

@@ -27,8 +27,11 @@ typedef enum {
                                   // be decrypted; worker: the master hung up
                                   // during the CURVE handshake)
     PROTO_REFUSED_NOT_AUTHORIZED, // the worker's key is not admitted
-    PROTO_REFUSED_OTHER,          // any other failed handshake (a port
-                                  // scanner, a TCP health check)
+    PROTO_REFUSED_CLOSED,         // the peer hung up during the handshake:
+                                  // what one without CURVE does when it
+                                  // sees the mismatch first, and what a
+                                  // port scan or a TCP health check does
+    PROTO_REFUSED_OTHER,          // any other failed handshake
     PROTO_REFUSED_KINDS,
 } proto_refused_t;
 

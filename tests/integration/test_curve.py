@@ -68,9 +68,14 @@ class CurveTest(RunCase):
             seen.update(counts)
             # libzmq keeps retrying a handshake that did not decrypt (not
             # one whose key was refused), and is logged once all the same.
+            # A worker without CURVE may hang up before the master sees
+            # the mismatch (the end that reads the other's greeting first
+            # hangs up), so either reason stands for it.
+            plain = counts.get("no_curve", 0) + counts.get(
+                "closed_during_handshake", 0)
             return status == 200 and counts.get("wrong_master_key", 0) >= 2 \
-                and all(counts.get(r, 0) >= 1 for r in
-                        ("no_curve", "not_authorized")) and counts
+                and counts.get("not_authorized", 0) >= 1 and plain >= 1 \
+                and counts
         try:
             counts = wait_for(all_refused, 20, what="three kinds of refusals")
         except AssertionError:
@@ -98,20 +103,27 @@ class CurveTest(RunCase):
         self.assertEqual(len(re.findall(
             r"refused a worker at 127\.0\.0\.1: its public key \S+ is not "
             r"in --authorized-workers", err)), 1, err)
-        self.assertEqual(err.count("it does not use CURVE, which this "
-                                   "master requires"), 1, err)
+        self.assertLessEqual(err.count("it does not use CURVE, which this "
+                                       "master requires"), 1, err)
+        self.assertLessEqual(err.count("it hung up during the handshake, as "
+                                       "a worker without CURVE does (a "
+                                       "Locust worker"), 1, err)
+        self.assertRegex(err, "it does not use CURVE, which this master "
+                         "requires|it hung up during the handshake, as a "
+                         "worker without CURVE does")
         self.assertEqual(err.count("its CURVE handshake does not decrypt"),
                          1, err)
-        # The refused workers say why, once.
+        # The refused workers say why, once per reason (the one without
+        # keys may see the mismatch or a hang-up).
         for name, text in (("stranger", "does not admit this worker's key"),
-                           ("nokeys", "it requires CURVE: give this worker "
+                           ("nokeys", "CURVE (give this worker "
                                       "--master-public-key"),
                            ("wrongmaster", "hung up during the CURVE "
                                            "handshake")):
-            self.assertEqual(bad[name].stderr().count(text), 1,
-                             bad[name].stderr())
-            self.assertNotIn("registered with the master",
-                             bad[name].stderr())
+            werr = bad[name].stderr()
+            self.assertIn(text, werr)
+            self.assertLessEqual(werr.count("refused this worker"), 2, werr)
+            self.assertNotIn("registered with the master", werr)
         self.assertEqual(good.wait(15), 0, good.stderr())
         self.assertIn("(CURVE)", good.stderr())
 
@@ -122,15 +134,22 @@ class CurveTest(RunCase):
         scenario = write_scenario(self.dir, SIMPLE)
         master_key = os.path.join(keys, "master.key_secret")
         authorized = os.path.join(keys, "authorized")
-        m, _ = self.master(scenario, "--processes", 2, "-u", 2, "-r", 2,
+        with_env = write_scenario(self.dir, dict(
+            SIMPLE, headers={"X-Token": "${APEX_TEST_TOKEN}"}), "env.json")
+        m, _ = self.master(with_env, "--processes", 2, "-u", 2, "-r", 2,
                            "-t", "2s", "--host", base, "--csv", prefix,
                            "--master-key", master_key,
                            "--authorized-workers", authorized,
                            "--worker-key",
-                           os.path.join(keys, "worker.key_secret"))
+                           os.path.join(keys, "worker.key_secret"),
+                           env={"APEX_TEST_TOKEN": "t0ken-value"})
         self.assertEqual(m.wait(30), 0, m.stderr())
         self.assertEqual(m.stderr().count("reported as ready"), 2)
         self.assertNotIn("refused", m.stderr())
+        # All interfaces, environment values, but CURVE: no warning.
+        self.assertNotIn("sent in clear", m.stderr())
+        self.assertIn("(CURVE: only workers whose keys are in "
+                      "--authorized-workers)", m.stderr())
         self.assert_counts_match(base, prefix)
 
         def usage(*args):

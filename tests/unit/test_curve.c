@@ -101,17 +101,29 @@ static bool s_heard(void *arg)
     return ((s_net_t *)arg)->heard > 0;
 }
 
+// When one end has CURVE and the other not, the end that reads the
+// other's greeting first sees the mismatch and may hang up before its
+// own greeting is out: the other end then sees a hang-up. So a mismatch
+// is that reason on one end and the reason or the hang-up on the other.
 typedef struct {
-    s_net_t *net;        // the ends
-    proto_refused_t why; // the reason to see on both (master, worker)
-    proto_refused_t worker_why;
+    s_net_t *net;               // the ends
+    proto_refused_t why;        // the master's reason
+    proto_refused_t worker_why; // the worker's
+    proto_refused_t hang_up;    // the worker's for a hang-up
+    bool mismatch;              // a hang-up may stand for the reason
 } s_refusal_t;
 
 static bool s_refused_both(void *arg)
 {
     s_refusal_t *r = arg;
-    return proto_zio_counters(r->net->master)->refused[r->why] > 0 &&
-           proto_zio_counters(r->net->worker)->refused[r->worker_why] > 0;
+    const uint64_t *m = proto_zio_counters(r->net->master)->refused;
+    const uint64_t *w = proto_zio_counters(r->net->worker)->refused;
+    if (!r->mismatch)
+        return m[r->why] > 0 && w[r->worker_why] > 0;
+    bool master_saw = m[r->why] > 0, worker_saw = w[r->worker_why] > 0;
+    return (master_saw || worker_saw) &&
+           (master_saw || m[PROTO_REFUSED_CLOSED] > 0) &&
+           (worker_saw || w[r->hang_up] > 0);
 }
 
 static proto_zio_t *s_master(s_net_t *net, const proto_curve_pair_t *pair,
@@ -163,7 +175,12 @@ static void s_link(s_net_t *net, const proto_curve_pair_t *master_pair,
     if (admit) {
         s_wait(net, s_heard, net);
     } else {
-        s_refusal_t r = {net, why, worker_why};
+        bool mismatch =
+            why == PROTO_REFUSED_NO_CURVE || why == PROTO_REFUSED_CURVE_OFF;
+        s_refusal_t r = {net, why, worker_why,
+                         worker_pair ? PROTO_REFUSED_WRONG_KEY
+                                     : PROTO_REFUSED_CLOSED,
+                         mismatch};
         s_wait(net, s_refused_both, &r);
         CHECK_EQ(net->heard, 0);
         CHECK_EQ(proto_zio_counters(net->master)->received, 0);
