@@ -18,6 +18,7 @@
 #include "master/limits.h"
 #include "master/master.h"
 #include "master/out.h"
+#include "master/web_auth.h"
 #include "proto/curve.h"
 
 enum {
@@ -62,6 +63,9 @@ enum {
     OPT_AUTHORIZED_WORKERS,
     OPT_ALLOW_ANY_WORKER,
     OPT_WORKER_KEY,
+    OPT_WEB_AUTH_FILE,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
 };
 
 static const apex_cli_option_t s_options[] = {
@@ -174,7 +178,19 @@ static const apex_cli_option_t s_options[] = {
     {"web-port", 'P', true, "APEX_WEB_PORT", "PORT",
      "web UI port (default 8089; 0 = any free port)", OPT_WEB_PORT},
     {"web-auth", 0, true, "APEX_WEB_AUTH", "USER:PASS",
-     "basic auth on every web route", OPT_WEB_AUTH},
+     "basic auth on every web route (hidden from the process list once read; "
+     "prefer --web-auth-file)",
+     OPT_WEB_AUTH},
+    {"web-auth-file", 0, true, "APEX_WEB_AUTH_FILE", "FILE",
+     "--web-auth read from FILE's first line, so the password is on no "
+     "command line",
+     OPT_WEB_AUTH_FILE},
+    {"tls-cert", 0, true, "APEX_TLS_CERT", "FILE",
+     "serve the web UI (and --metrics) over HTTPS with this PEM certificate "
+     "(chain); needs --tls-key",
+     OPT_TLS_CERT},
+    {"tls-key", 0, true, "APEX_TLS_KEY", "FILE",
+     "the PEM private key of --tls-cert", OPT_TLS_KEY},
     {"autostart", 0, false, "APEX_AUTOSTART", NULL,
      "with the web UI: start at once (like --headless) and stop, not quit, "
      "at the end",
@@ -209,7 +225,9 @@ typedef struct {
     char *exclude_tags[MASTER_MAX_TAGS];               // --exclude-tags
     const char *outs[MASTER_OUT_MAX];                  // --out values
     apex_cli_source_t outs_source;                     // where they came from
-    const char *gen_keys; // --gen-keys DIR: write keys and exit
+    const char *gen_keys;      // --gen-keys DIR: write keys and exit
+    const char *web_auth_file; // --web-auth-file FILE
+    char *web_auth;            // the credentials, copied (freed at exit)
 } s_args_t;
 
 // Add the tags of one value ("a,b", "a b" or Locust's "[a, b]") to list.
@@ -402,7 +420,16 @@ static int s_option_web(s_args_t *args, int id, const char *arg,
     case OPT_WEB_AUTH:
         if (!strchr(arg, ':') || arg[0] == ':')
             return apex_error_set(err, "expected user:password");
-        o->web_auth = arg;
+        o->web_auth = arg; // copied, then wiped from argv, by main()
+        return 0;
+    case OPT_WEB_AUTH_FILE:
+    case OPT_TLS_CERT:
+    case OPT_TLS_KEY:
+        if (!*arg)
+            return apex_error_set(err, "expected a file name");
+        *(id == OPT_WEB_AUTH_FILE ? &args->web_auth_file
+          : id == OPT_TLS_CERT    ? &o->tls_cert
+                                  : &o->tls_key) = arg;
         return 0;
     case OPT_AUTOSTART:
         o->autostart = true;
@@ -536,6 +563,33 @@ static int s_check(const s_args_t *args, apex_error_t *err)
     if (o->print_stats && o->headless)
         return apex_error_set(err, "--print-stats is for web UI runs "
                                    "(--headless prints the table already)");
+    if (!o->tls_cert != !o->tls_key)
+        return apex_error_set(err, "--tls-cert and --tls-key go together");
+    if (o->web_auth && args->web_auth_file)
+        return apex_error_set(err, "--web-auth and --web-auth-file exclude "
+                                   "each other");
+    return 0;
+}
+
+// The credentials of --web-auth (copied: argv's is wiped) or
+// --web-auth-file.
+static int s_web_auth(s_args_t *args, apex_error_t *err)
+{
+    master_options_t *o = &args->o;
+    if (args->web_auth_file) {
+        apex_error_t e = {""};
+        args->web_auth = master_web_auth_read_file(args->web_auth_file, &e);
+        if (!args->web_auth)
+            return apex_error_set(err, "--web-auth-file %s", e.msg);
+        if (!strchr(args->web_auth, ':') || args->web_auth[0] == ':')
+            return apex_error_set(err,
+                                  "--web-auth-file %s: expected "
+                                  "user:password",
+                                  args->web_auth_file);
+    } else if (o->web_auth) {
+        args->web_auth = apex_strdup(o->web_auth);
+    }
+    o->web_auth = args->web_auth;
     return 0;
 }
 
@@ -575,6 +629,14 @@ static const char s_usage[] =
     "slow or down (default 100000); older ones are dropped\n"
     "  [env APEX_INFLUXDB_INSECURE]  true: do not verify InfluxDB's TLS "
     "certificate";
+
+static void s_free_args(s_args_t *args)
+{
+    if (args->web_auth)
+        explicit_bzero(args->web_auth, strlen(args->web_auth));
+    free(args->web_auth);
+    args->web_auth = NULL;
+}
 
 // --gen-keys DIR: write the keys, say what goes where, exit.
 static int s_gen_keys(const char *dir)
@@ -623,12 +685,16 @@ int main(int argc, char **argv)
     if (args.gen_keys)
         return s_gen_keys(args.gen_keys);
     master_options_t *o = &args.o;
-    if (s_check(&args, &err) != 0) {
+    if (s_check(&args, &err) != 0 || s_web_auth(&args, &err) != 0) {
         fprintf(stderr, "apex-master: %s\n", err.msg);
+        s_free_args(&args);
         return MASTER_EXIT_USAGE;
     }
+    // The password is no longer in /proc/PID/cmdline (finding 15).
+    apex_cli_wipe(argc, argv, "web-auth");
     if (o->logfile && apex_log_to_file(o->logfile, &err) != 0) {
         fprintf(stderr, "apex-master: --logfile %s\n", err.msg);
+        s_free_args(&args);
         return MASTER_EXIT_USAGE;
     }
     // Like Locust without --master: a run with no word about workers
@@ -640,6 +706,7 @@ int main(int argc, char **argv)
         o->expect_workers = o->processes;
     if (s_check_curve(o, &err) != 0) {
         fprintf(stderr, "apex-master: %s\n", err.msg);
+        s_free_args(&args);
         return MASTER_EXIT_USAGE;
     }
     apex_log_init("apex.master", o->level);
@@ -659,6 +726,7 @@ int main(int argc, char **argv)
     // Before any thread: the InfluxDB writers use libcurl.
     if (o->nouts && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "apex-master: cannot initialise libcurl\n");
+        s_free_args(&args);
         return MASTER_EXIT_ABORTED;
     }
 
@@ -666,11 +734,13 @@ int main(int argc, char **argv)
     master_t *master = master_new(o, &err, &exit_code);
     if (!master) {
         fprintf(stderr, "apex-master: %s\n", err.msg);
+        s_free_args(&args);
         return exit_code;
     }
     rc = master_run(master);
     master_destroy(&master);
     if (o->nouts)
         curl_global_cleanup();
+    s_free_args(&args);
     return rc;
 }

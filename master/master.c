@@ -507,8 +507,14 @@ static int s_setup_outputs(master_t *self, apex_error_t *err, int *exit_code)
         .scenario_document = self->scenario_document,
     };
     if (!o->headless || o->metrics) {
-        master_web_options_t web = {o->web_host, o->web_port, o->web_auth,
-                                    o->headless};
+        master_web_options_t web = {
+            .host = o->web_host,
+            .port = o->web_port,
+            .auth = o->web_auth,
+            .metrics_only = o->headless,
+            .tls_cert = o->tls_cert,
+            .tls_key = o->tls_key,
+        };
         self->web = master_web_new(self->loop, &web, master_routes_handle,
                                    &self->routes, err);
         if (!self->web)
@@ -747,8 +753,9 @@ static void s_log_start(master_t *self)
         apex_warn("no host: give --host, $API_URL or a scenario \"host\" "
                   "(requests with relative paths will fail)");
     if (self->web)
-        apex_info("Starting %s at http://%s:%d%s",
+        apex_info("Starting %s at %s://%s:%d%s",
                   o->headless ? "Prometheus metrics" : "web interface",
+                  master_web_tls(self->web) ? "https" : "http",
                   o->web_host && o->web_host[0] && strcmp(o->web_host, "*") != 0
                       ? o->web_host
                       : "0.0.0.0",

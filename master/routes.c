@@ -19,6 +19,7 @@
 #include "master/metrics.h"
 #include "master/report.h"
 #include "master/report_json.h"
+#include "master/web_origin.h"
 
 #define MASTER_ROUTES_NOT_ALLOWED "method not allowed"
 #define MASTER_ROUTES_NOT_FOUND "not found"
@@ -370,16 +371,22 @@ static void s_report_html(const master_routes_ctx_t *ctx,
 
 #define S_GET(path, fn)                                                        \
     {                                                                          \
-        "GET", path, fn, MASTER_ROUTES_NOT_ALLOWED                             \
+        "GET", path, fn, MASTER_ROUTES_NOT_ALLOWED, false, false               \
+    }
+
+// /stop and /stats/reset: POST, and GET as Locust's API has them.
+#define S_CHANGE(path, fn)                                                     \
+    {                                                                          \
+        "POST", path, fn, "use POST (or GET) for " path, true, true            \
     }
 
 static const master_route_t s_routes[] = {
-    {"POST", "/swarm", s_swarm, "use POST for /swarm"},
+    {"POST", "/swarm", s_swarm, "use POST for /swarm", true, false},
     S_GET("/stats/requests", s_stats),
     S_GET("/metrics", s_metrics),
     S_GET("/config", s_config),
-    S_GET("/stop", s_stop),
-    S_GET("/stats/reset", s_reset),
+    S_CHANGE("/stop", s_stop),
+    S_CHANGE("/stats/reset", s_reset),
     S_GET("/exceptions", s_exceptions),
     S_GET("/history", s_history),
     S_GET("/worker-count", s_worker_count),
@@ -399,6 +406,12 @@ static bool s_method_matches(const char *route, const char *method)
            (strcmp(route, "GET") == 0 && strcmp(method, "HEAD") == 0);
 }
 
+static bool s_route_matches(const master_route_t *route, const char *method)
+{
+    return s_method_matches(route->method, method) ||
+           (route->locust_get && strcmp(method, "GET") == 0);
+}
+
 const master_route_t *master_routes_find(const char *method, const char *path,
                                          int *status, const char **message)
 {
@@ -406,7 +419,7 @@ const master_route_t *master_routes_find(const char *method, const char *path,
     for (size_t i = 0; i < n; i++) {
         if (strcmp(s_routes[i].path, path) != 0)
             continue;
-        if (s_method_matches(s_routes[i].method, method))
+        if (s_route_matches(&s_routes[i], method))
             return &s_routes[i];
         *status = 405;
         *message = s_routes[i].not_allowed;
@@ -425,7 +438,11 @@ void master_routes_handle(void *arg, master_web_request_t *req)
     const char *message = NULL;
     const master_route_t *route =
         master_routes_find(req->method, req->path, &status, &message);
-    if (route)
+    const char *refused =
+        route && route->changes_state ? master_web_origin_refusal(req) : NULL;
+    if (refused)
+        s_reply_error(req, 403, refused);
+    else if (route)
         route->fn(ctx, req);
     else if (status == 404)
         master_web_reply(req, 404, "application/json",

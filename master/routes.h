@@ -44,6 +44,10 @@ typedef struct {
     const char *path;        // the exact path
     master_route_fn *fn;     // its handler
     const char *not_allowed; // the 405 message for any other method
+    bool changes_state;      // it changes the test: only requests that
+                             // master/web_origin.h lets through
+    bool locust_get;         // a POST route that GET reaches too, as in
+                             // Locust's API (not HEAD)
 } master_route_t;
 
 // The route for method and path, or NULL with *status and *message set:
@@ -55,7 +59,8 @@ const master_route_t *master_routes_find(const char *method, const char *path,
 
 // The web server's handler (master_web_handler_fn); arg is a
 // master_routes_ctx_t. A 404 answers {"error": "not found"}, a 405
-// {"success": false, "message": ...}.
+// {"success": false, "message": ...}, and a request that would change the
+// test from another site 403 with the reason.
 void master_routes_handle(void *arg, master_web_request_t *req);
 
 // The state GET /stats/requests and GET /metrics show (thresholds

@@ -51,7 +51,8 @@
     X(flows)                                                                   \
     X(check)                                                                   \
     X(curve)                                                                   \
-    X(secrets)
+    X(secrets)                                                                 \
+    X(web_auth)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST
