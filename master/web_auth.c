@@ -24,7 +24,7 @@
 
 #define S_SCHEME "Basic "
 #define S_B64_MAX (4 * ((MASTER_WEB_AUTH_MAX + 2) / 3)) // base64 of the max
-#define S_OTHERS_MASK 077 // group and other permission bits
+#define S_OTHERS_MASK 007 // permission bits of other users
 
 struct master_web_auth {
     unsigned char digest[SHA256_DIGEST_LENGTH]; // of "user:password"
@@ -106,7 +106,7 @@ char *master_web_auth_read_file(const char *path, apex_error_t *err)
     }
     struct stat st;
     if (fstat(fd, &st) == 0 && (st.st_mode & S_OTHERS_MASK))
-        apex_warn("%s: other users can read this password file (mode %04o): "
+        apex_warn("%s: every user can read this password file (mode %04o): "
                   "chmod 600 %s",
                   path, (unsigned)(st.st_mode & 0777), path);
     char buf[MASTER_WEB_AUTH_MAX + 2];

@@ -31,7 +31,7 @@
 #define S_DIR_MODE 0700           // DIR: holds secrets
 #define S_AUTHORIZED_MODE 0755    // DIR/authorized: public keys only
 #define S_SECRET_UMASK 077        // secret files: 0600
-#define S_OTHERS_MASK 077         // group and other permission bits
+#define S_OTHERS_MASK 007         // permission bits of other users
 #define S_AUTHORIZED "authorized" // the folder --authorized-workers names
 #define S_FILES 5                 // files --gen-keys writes
 #define S_PATH_MAX 4096           // a file name we build
@@ -80,7 +80,7 @@ static void s_check_mode(const char *path)
 {
     struct stat st;
     if (stat(path, &st) == 0 && (st.st_mode & S_OTHERS_MASK))
-        apex_warn("%s: this secret key can be read by other users (mode "
+        apex_warn("%s: every user can read this secret key (mode "
                   "%04o): chmod 600 %s",
                   path, (unsigned)(st.st_mode & 0777), path);
 }
