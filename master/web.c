@@ -422,7 +422,8 @@ static void s_mhd_log(void *cls, const char *fmt, va_list ap)
         line[--n] = '\0';
     // Only master_web_new() reads this, before the thread runs requests.
     if (self->starting && !self->startup_error[0])
-        snprintf(self->startup_error, sizeof self->startup_error, "%s", line);
+        snprintf(self->startup_error, sizeof self->startup_error, "%.*s",
+                 (int)sizeof self->startup_error - 1, line);
     apex_debug("web: %s", line);
 }
 

@@ -35,6 +35,7 @@
 #define S_AUTHORIZED "authorized" // the folder --authorized-workers names
 #define S_FILES 5                 // files --gen-keys writes
 #define S_PATH_MAX 4096           // a file name we build
+#define S_CERT_MAX 65536          // bytes of a certificate file we read
 
 bool proto_curve_is_key_text(const char *text)
 {
@@ -92,6 +93,35 @@ static void s_czmq_logs_to_stderr(void)
     zsys_set_logstream(stderr);
 }
 
+// True when the file at path (at most S_CERT_MAX bytes) is a ZPL text
+// czmq can parse. czmq 4.2.1's zconfig_load(), under zcert_load(), leaks
+// its zfile_t when the parse fails, so a file is checked here first.
+static bool s_parses(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    char *text = apex_calloc(1, S_CERT_MAX + 1);
+    size_t n = fread(text, 1, S_CERT_MAX + 1, f);
+    fclose(f);
+    zconfig_t *root = n <= S_CERT_MAX ? zconfig_str_load(text) : NULL;
+    bool ok = root != NULL;
+    zconfig_destroy(&root);
+    free(text);
+    return ok;
+}
+
+// zcert_load(path) (which reads path_secret when it exists, else path)
+// when what it reads parses; NULL otherwise.
+static zcert_t *s_cert_load(const char *path)
+{
+    char secret[S_PATH_MAX];
+    snprintf(secret, sizeof secret, "%s%s", path, PROTO_CURVE_SECRET_SUFFIX);
+    if (!s_parses(access(secret, F_OK) == 0 ? secret : path))
+        return NULL;
+    return zcert_load(path);
+}
+
 // The certificate at path (czmq tries path_secret first), or NULL with
 // err set.
 static zcert_t *s_load(const char *path, apex_error_t *err)
@@ -107,7 +137,7 @@ static zcert_t *s_load(const char *path, apex_error_t *err)
         return NULL;
     if (access(secret, F_OK) == 0 && s_readable(secret, err) != 0)
         return NULL;
-    zcert_t *cert = zcert_load(path);
+    zcert_t *cert = s_cert_load(path);
     if (!cert)
         apex_error_set(err,
                        "%s: not a czmq certificate (expected a "
@@ -313,7 +343,7 @@ static void s_read_keys(proto_curve_keys_t *self)
             s_ends_with(e->d_name, PROTO_CURVE_SECRET_SUFFIX) ||
             stat(path, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
-        zcert_t *cert = zcert_load(path);
+        zcert_t *cert = s_cert_load(path);
         if (!cert) {
             apex_warn("%s: not a czmq certificate: skipped", path);
             continue;

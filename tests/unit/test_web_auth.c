@@ -36,7 +36,7 @@ void test_web_auth(bool verbose)
     apex_error_t err = {""};
     master_web_auth_t *auth = master_web_auth_new("admin:s3cret:x", &err);
     CHECK(auth != NULL);
-    char h[4096];
+    char h[8192]; // "Basic " and the base64 of big below
     s_header(h, "Basic ", "admin:s3cret:x", 14);
     CHECK(master_web_auth_check(auth, h));
     s_header(h, "basic  ", "admin:s3cret:x", 14);
@@ -58,9 +58,10 @@ void test_web_auth(bool verbose)
     CHECK(!master_web_auth_check(auth, NULL));
     CHECK(!master_web_auth_check(NULL, h));
     // Overlong: refused before decoding.
-    char big[3 * MASTER_WEB_AUTH_MAX];
-    memset(big, 'a', sizeof big);
-    s_header(h, "Basic ", big, sizeof big);
+    char big[3 * MASTER_WEB_AUTH_MAX + 1];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    s_header(h, "Basic ", big, sizeof big - 1);
     CHECK(!master_web_auth_check(auth, h));
     master_web_auth_destroy(&auth);
     master_web_auth_destroy(&auth);
