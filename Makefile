@@ -9,6 +9,8 @@
 # make bench      throughput and memory next to wrk (not a test)
 # make web-deps   npm ci in web/ (uPlot, playwright-core; pinned by the lock)
 # make browser-test  the HTML report in headless Debian Chromium
+# make test-containers  the image built and run with podman: a headless
+#                 run, compose, kube play (skips where podman cannot run)
 # make fuzz       libFuzzer on every decoder, FUZZ_SECONDS (15) each
 # make format / check-format / clean
 
@@ -16,7 +18,8 @@ PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl libpq
 
 # Debian packages: build, tests (python3-locust, msgpack/zmq for raw
 # frames, iproute2 for namespaces, prometheus-client to parse /metrics,
-# websockets as an independent WebSocket client, influxdb and prometheus
+# websockets as an independent WebSocket client, dnslib for a DNS server
+# that answers late (tests/distributed), influxdb and prometheus
 # as the real servers test_influx and test_prometheus start themselves:
 # scripts/deps.sh keeps their system services off; PostgreSQL 15 for the
 # throwaway clusters of scripts/pg.sh), bench (nginx-light, wrk, valgrind
@@ -29,8 +32,13 @@ DEB_PACKAGES := build-essential pkg-config clang-format \
 	openssl \
 	nginx-light wrk valgrind iproute2 procps curl ca-certificates \
 	python3-yaml python3-jsonschema yamllint shellcheck \
-	python3-prometheus-client influxdb prometheus \
+	python3-prometheus-client influxdb prometheus python3-dnslib \
 	postgresql-15 postgresql-client-15
+
+# make test-containers: Debian's podman (runc: see tests/containers/run.sh;
+# catatonit for the pods of `podman kube play`), podman-compose, and
+# debootstrap for the base images.
+CONTAINER_DEB_PACKAGES := podman podman-compose runc catatonit debootstrap
 
 ifeq ($(SAN),)
 BUILD ?= build
@@ -50,6 +58,17 @@ CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -MMD -MP -I. \
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay -lhttp_parser \
 	-lm -lpthread
 LDFLAGS += $(SANFLAGS)
+
+# The source's git version, shown by --version after APEX_VERSION
+# ("apex-master 0.1.0 (git 07918bf4c2a1)"): `git describe` of the work
+# tree, or APEX_REVISION given to make (the container build has no .git:
+# deploy/docker/Dockerfile passes the host's), or "unknown". The header
+# is rewritten only when the text changes, so only the three main.c
+# files recompile, and only then.
+APEX_REVISION ?= $(shell git describe --always --dirty --abbrev=12 \
+	2>/dev/null || echo unknown)
+REVISION_H := $(BUILD)/gen/revision.h
+CFLAGS += -I$(BUILD)/gen
 
 COMMON_SRC := $(wildcard common/*.c) $(wildcard proto/*.c)
 MASTER_SRC := $(wildcard master/*.c)
@@ -74,7 +93,8 @@ WORKER_LIB_SRC := $(filter-out $(WORKER_MAIN),$(WORKER_SRC))
 PROGRAMS := $(BUILD)/apex-master $(BUILD)/apex-worker $(BUILD)/apex-target
 UNIT := $(BUILD)/apex-unit
 
-.PHONY: all deps demo demo-db test unit integration interop distributed deploy-check \
+.PHONY: FORCE all deps demo demo-db test unit integration interop distributed deploy-check \
+	test-containers \
 	asan bench format check-format \
 	clean
 .DEFAULT_GOAL := all
@@ -102,6 +122,14 @@ $(MASTER_LIB): $(call obj,$(MASTER_LIB_SRC)) $(WEB_OBJS)
 
 $(WORKER_LIB): $(call obj,$(WORKER_LIB_SRC))
 	$(archive)
+
+$(REVISION_H): FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define APEX_REVISION "%s"\n' '$(APEX_REVISION)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; \
+	else mv $@.tmp $@; echo "  GEN     $@ ($(APEX_REVISION))"; fi
+
+$(call obj,$(MASTER_MAIN) $(WORKER_MAIN) target/main.c): $(REVISION_H)
 
 $(BUILD)/apex-master: $(call obj,$(MASTER_MAIN)) $(MASTER_LIB) $(LIB)
 	@echo "  LD      $@"
@@ -142,6 +170,16 @@ distributed: $(PROGRAMS)
 deploy-check: $(PROGRAMS)
 	APEX_BUILD=$(BUILD) sh tests/deploy/tools.sh
 	APEX_BUILD=$(BUILD) /usr/bin/python3 tests/run_integration.py --dir deploy
+
+# The image from deploy/docker/Dockerfile, built and run with podman
+# (tests/containers/run.sh: podman's configuration for this test only,
+# base images by debootstrap, layers cached in
+# $${APEX_CONTAINERS_CACHE:-/var/tmp/apex-test-containers}). Not part
+# of `make test`: .ci/run runs it after.
+test-containers: all
+	@sh scripts/deps.sh $(CONTAINER_DEB_PACKAGES)
+	APEX_BUILD=$(BUILD) sh tests/deploy/tools.sh
+	APEX_BUILD=$(BUILD) sh tests/containers/run.sh
 
 test: deps
 	$(MAKE) check-format

@@ -15,6 +15,7 @@
 #include "common/url.h"
 #include "common/loop.h"
 #include "common/version.h"
+#include "revision.h" // $(BUILD)/gen: APEX_REVISION, from git
 #include "master/limits.h"
 #include "master/master.h"
 #include "master/out.h"
@@ -673,9 +674,10 @@ int main(int argc, char **argv)
               .level = APEX_LOG_INFO},
     };
     apex_error_t err = {""};
-    int rc = apex_cli_parse(s_options, sizeof s_options / sizeof s_options[0],
-                            argc, argv, s_option, &args, s_usage,
-                            "apex-master " APEX_VERSION, &s_config, &err);
+    int rc = apex_cli_parse(
+        s_options, sizeof s_options / sizeof s_options[0], argc, argv, s_option,
+        &args, s_usage, "apex-master " APEX_VERSION " (git " APEX_REVISION ")",
+        &s_config, &err);
     if (rc == 1)
         return MASTER_EXIT_OK;
     if (rc != 0) {

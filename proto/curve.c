@@ -194,6 +194,22 @@ int proto_curve_public_key(const char *arg, char out[PROTO_CURVE_KEY_TEXT],
     return 0;
 }
 
+int proto_curve_client_keys(const char *server_arg, const char *pair_path,
+                            char server_key[PROTO_CURVE_KEY_TEXT],
+                            proto_curve_pair_t *pair, apex_error_t *err)
+{
+    apex_error_t e = {""};
+    if (proto_curve_public_key(server_arg, server_key, &e) != 0)
+        return apex_error_set(err, "--master-public-key: %s", e.msg);
+    if (!pair_path) {
+        proto_curve_new_pair(pair);
+        return 0;
+    }
+    if (proto_curve_load_pair(pair_path, pair, &e) != 0)
+        return apex_error_set(err, "--worker-key: %s", e.msg);
+    return 0;
+}
+
 int proto_curve_check_dir(const char *dir, size_t *nkeys, apex_error_t *err)
 {
     DIR *d = dir && dir[0] ? opendir(dir) : NULL;

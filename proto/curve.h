@@ -50,6 +50,15 @@ int proto_curve_load_pair(const char *path, proto_curve_pair_t *out,
 int proto_curve_public_key(const char *arg, char out[PROTO_CURVE_KEY_TEXT],
                            apex_error_t *err);
 
+// A worker's side of CURVE: the master's public key (server_arg, as
+// proto_curve_public_key() takes it) into server_key, and the worker's
+// pair from pair_path (proto_curve_load_pair()), or a new pair when
+// pair_path is NULL. Returns 0, or -1 with err naming the option
+// ("--master-public-key: ...", "--worker-key: ...").
+int proto_curve_client_keys(const char *server_arg, const char *pair_path,
+                            char server_key[PROTO_CURVE_KEY_TEXT],
+                            proto_curve_pair_t *pair, apex_error_t *err);
+
 // True when text is 40 valid Z85 characters that decode to a key.
 bool proto_curve_is_key_text(const char *text);
 

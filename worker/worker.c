@@ -5,8 +5,10 @@
 // send client_ready (version -1, which every Locust accepts without a
 // version warning) every few seconds with back-off until the master
 // acks, then heartbeat every second and report stats every 3 s as
-// deltas. A stats report that cannot be sent is not lost: the stats are
-// only reset after a successful send.
+// deltas. A master given by name is looked up afresh at every retry
+// (worker/locate.h) and the socket follows its address; while waiting,
+// one line a minute says why. A stats report that cannot be sent is not lost:
+// the stats are only reset after a successful send.
 //
 // The socket is proto/zio.h's DEALER: it decodes what the master sends
 // and hands it to s_on_message; it is drained after every loop iteration
@@ -34,6 +36,7 @@
 #include "proto/zio.h"
 #include "worker/engine.h"
 #include "worker/kind.h"
+#include "worker/locate.h"
 
 #define WORKER_HEARTBEAT_US (1 * APEX_USEC_PER_SEC)
 #define WORKER_REPORT_US (3 * APEX_USEC_PER_SEC)
@@ -41,6 +44,7 @@
 #define WORKER_CONNECT_MIN_US (1 * APEX_USEC_PER_SEC)
 #define WORKER_CONNECT_MAX_US (5 * APEX_USEC_PER_SEC)
 #define WORKER_MASTER_LOST_US (30 * APEX_USEC_PER_SEC)
+#define WORKER_WAIT_LOG_US (60 * APEX_USEC_PER_SEC) // "waiting" lines
 #define WORKER_QUIT_LINGER_MS 2000
 #define WORKER_ID_HEX 32
 
@@ -55,15 +59,22 @@ typedef enum {
 
 struct worker {
     worker_options_t options;   // as given (strings borrowed)
-    char endpoint[300];         // "tcp://host:port"
+    char endpoint[300];         // "tcp://host:port" as given
     char id[300];               // node id, also the socket identity
     apex_loop_t *loop;          // the one loop
     worker_engine_t *engine;    // users and requests
     proto_zio_t *zio;           // DEALER to the master
+    worker_locate_t *locate;    // looks the master's name up, or NULL
+                                // (a numeric address)
+    char lookup_error[160];     // the last lookup's error, or ""
     int sigfd;                  // signalfd for SIGINT/SIGTERM
     apex_io_t sig_io;           // watches sigfd
     apex_timer_t connect_timer; // resends client_ready
     uint64_t connect_delay;     // current back-off
+    uint64_t retry_at;          // loop time of the next retry, 0: now
+    uint64_t wait_start;        // loop time registering began
+    uint64_t wait_logged;       // loop time of the last "waiting" line
+    bool ready_sent;            // client_ready went out since retry_at
     apex_timer_t heartbeat;     // every second
     apex_timer_t report;        // every 3 s
     apex_timer_t spawned;       // the last new user has begun
@@ -79,7 +90,6 @@ struct worker {
     int exit_code;              // what worker_run() returns
     int signals;                // signals received
     bool lost;                  // stopping because the master went silent
-    bool ready_unanswered;      // a client_ready went out, no ack yet
     int64_t reported[WORKER_MAX_METRICS]; // kinds' counters last reported
     size_t nmetrics;                      // how many figures the kinds have
     apex_secrets_t *secrets;              // the scenario's env values
@@ -254,29 +264,84 @@ static void s_update_secrets(worker_t *self, const char *host)
 // ---------------------------------------------------------------------
 // Timers
 
-// Send client_ready and arm the retry. While the TCP connection to the
-// master is not up, ZeroMQ refuses the send (ZMQ_IMMEDIATE: nothing piles
-// up for a master that is down): try again in WORKER_CONNECT_POLL_US, so
-// the first client_ready goes out as soon as the connection does. Once
-// one went out unanswered, back off from WORKER_CONNECT_MIN_US to
-// WORKER_CONNECT_MAX_US.
+// Why the master has not answered yet, for the log: its name does not
+// resolve, no connection, or no ack.
+static void s_log_waiting(worker_t *self, uint64_t now)
+{
+    if (self->wait_logged && now - self->wait_logged < WORKER_WAIT_LOG_US)
+        return;
+    self->wait_logged = now;
+    unsigned long waited =
+        (unsigned long)((now - self->wait_start) / APEX_USEC_PER_SEC);
+    const char *at = proto_zio_endpoint(self->zio);
+    char why[sizeof self->lookup_error + 64];
+    if (!at && self->lookup_error[0])
+        snprintf(why, sizeof why, "its name does not resolve (%s)",
+                 self->lookup_error);
+    else if (!at)
+        snprintf(why, sizeof why, "looking its name up");
+    else
+        snprintf(why, sizeof why, "%s%s%s",
+                 self->ready_sent ? "no answer to client_ready yet"
+                                  : "no connection yet",
+                 self->locate ? " at " : "", self->locate ? at : "");
+    apex_info("waiting for the master at %s for %lu s: %s; retrying every "
+              "%llu s at most",
+              self->endpoint, waited, why,
+              (unsigned long long)(WORKER_CONNECT_MAX_US / APEX_USEC_PER_SEC));
+}
+
+// Send client_ready and arm the retry. Retries come after
+// WORKER_CONNECT_MIN_US, doubling up to WORKER_CONNECT_MAX_US; each one
+// looks the master's name up again and sends client_ready again. While
+// the TCP connection to the master is not up, ZeroMQ refuses the send
+// (ZMQ_IMMEDIATE: nothing piles up for a master that is down): try
+// again in WORKER_CONNECT_POLL_US, so the client_ready goes out as soon
+// as the connection does.
 static void s_register(worker_t *self)
 {
     self->state = WORKER_CONNECTING;
-    proto_encode_client_ready(&self->out, NULL, self->id);
-    if (!s_send(self)) {
-        apex_timer_start(self->loop, &self->connect_timer,
-                         WORKER_CONNECT_POLL_US);
+    uint64_t now = apex_loop_now(self->loop);
+    if (now >= self->retry_at) {
+        if (self->retry_at)
+            s_log_waiting(self, now);
+        if (self->locate)
+            worker_locate_again(self->locate);
+        self->ready_sent = false;
+        self->retry_at = now + self->connect_delay;
+        self->connect_delay *= 2;
+        if (self->connect_delay > WORKER_CONNECT_MAX_US)
+            self->connect_delay = WORKER_CONNECT_MAX_US;
+    }
+    if (!self->ready_sent) {
+        proto_encode_client_ready(&self->out, NULL, self->id);
+        self->ready_sent = s_send(self);
+    }
+    uint64_t wait = self->retry_at - now;
+    if (!self->ready_sent && wait > WORKER_CONNECT_POLL_US)
+        wait = WORKER_CONNECT_POLL_US;
+    apex_timer_start(self->loop, &self->connect_timer, wait);
+}
+
+// A lookup of the master's name answered: follow a new address.
+static void s_on_located(void *arg, const char *endpoint, const char *error)
+{
+    worker_t *self = arg;
+    if (!endpoint) {
+        snprintf(self->lookup_error, sizeof self->lookup_error, "%s", error);
         return;
     }
-    if (self->ready_unanswered)
-        apex_info("no answer from the master at %s yet, retrying",
-                  self->endpoint);
-    self->ready_unanswered = true;
-    apex_timer_start(self->loop, &self->connect_timer, self->connect_delay);
-    self->connect_delay *= 2;
-    if (self->connect_delay > WORKER_CONNECT_MAX_US)
-        self->connect_delay = WORKER_CONNECT_MAX_US;
+    self->lookup_error[0] = '\0';
+    const char *now_at = proto_zio_endpoint(self->zio);
+    if (self->state != WORKER_CONNECTING ||
+        (now_at && strcmp(now_at, endpoint) == 0))
+        return; // registered meanwhile, or nothing changed
+    apex_info("the master's name resolved: %s is %s", self->endpoint, endpoint);
+    apex_error_t err = {""};
+    if (proto_zio_connect(self->zio, endpoint, &err) != 0)
+        apex_err("%s", err.msg); // the next retry looks and tries again
+    self->ready_sent = false;
+    apex_timer_start(self->loop, &self->connect_timer, 0);
 }
 
 static void s_on_connect_timer(apex_loop_t *loop, apex_timer_t *timer)
@@ -292,8 +357,10 @@ static void s_on_connect_timer(apex_loop_t *loop, apex_timer_t *timer)
 static void s_register_anew(worker_t *self)
 {
     self->index = -1;
-    self->ready_unanswered = false;
     self->connect_delay = WORKER_CONNECT_MIN_US;
+    self->retry_at = 0;
+    self->wait_start = apex_loop_now(self->loop);
+    self->wait_logged = 0;
     s_register(self);
 }
 
@@ -510,9 +577,12 @@ static void s_handle(worker_t *self, proto_msg_t *msg)
             self->state = WORKER_READY;
             self->index = msg->index;
             apex_timer_stop(self->loop, &self->connect_timer);
-            apex_info("registered with the master at %s (worker index "
+            bool named = self->locate != NULL;
+            apex_info("registered with the master at %s (%s%sworker index "
                       "%lld)",
-                      self->endpoint, (long long)msg->index);
+                      self->endpoint,
+                      named ? proto_zio_endpoint(self->zio) : "",
+                      named ? ", " : "", (long long)msg->index);
             apex_timer_start(self->loop, &self->heartbeat, 0);
             apex_timer_start(self->loop, &self->report, 0);
         }
@@ -605,25 +675,6 @@ static void s_make_id(char *out, size_t size)
     snprintf(out, size, "%s_%s", host, hex);
 }
 
-// CURVE: the master's public key and this worker's pair (--worker-key,
-// else a new one). Nothing to do without --master-public-key.
-static int s_curve_keys(const worker_options_t *o, proto_curve_pair_t *pair,
-                        char *master_key, apex_error_t *err)
-{
-    if (!o->master_public_key)
-        return 0;
-    apex_error_t e = {""};
-    if (proto_curve_public_key(o->master_public_key, master_key, &e) != 0)
-        return apex_error_set(err, "--master-public-key: %s", e.msg);
-    if (!o->worker_key) {
-        proto_curve_new_pair(pair);
-        return 0;
-    }
-    if (proto_curve_load_pair(o->worker_key, pair, &e) != 0)
-        return apex_error_set(err, "--worker-key: %s", e.msg);
-    return 0;
-}
-
 worker_t *worker_new(const worker_options_t *options, apex_error_t *err)
 {
     worker_t *self = apex_calloc(1, sizeof *self);
@@ -632,8 +683,10 @@ worker_t *worker_new(const worker_options_t *options, apex_error_t *err)
     self->index = -1;
     apex_buf_init(&self->out);
     apex_procstat_init(&self->proc);
-    snprintf(self->endpoint, sizeof self->endpoint, "tcp://%s:%d",
-             options->master_host, options->master_port);
+    bool ipv6 = strchr(options->master_host, ':') != NULL;
+    snprintf(self->endpoint, sizeof self->endpoint, "tcp://%s%s%s:%d",
+             ipv6 ? "[" : "", options->master_host, ipv6 ? "]" : "",
+             options->master_port);
     s_make_id(self->id, sizeof self->id);
     apex_io_init(&self->sig_io, s_on_signal, self);
 
@@ -672,11 +725,22 @@ worker_t *worker_new(const worker_options_t *options, apex_error_t *err)
         goto fail;
     proto_curve_pair_t pair;
     char master_key[PROTO_CURVE_KEY_TEXT];
-    if (s_curve_keys(options, &pair, master_key, err) != 0)
+    // CURVE: the master's public key and this worker's pair (--worker-key,
+    // else a new one).
+    if (options->master_public_key &&
+        proto_curve_client_keys(options->master_public_key, options->worker_key,
+                                master_key, &pair, err))
         goto fail;
+    // A name is looked up by s_register (locate.h says why ZeroMQ is not
+    // left to do it).
+    bool numeric = worker_locate_numeric(options->master_host);
+    if (!numeric)
+        self->locate =
+            worker_locate_new(self->loop, options->master_host,
+                              options->master_port, s_on_located, self);
     proto_zio_options_t zio = {
         .role = PROTO_ZIO_DEALER,
-        .endpoint = self->endpoint,
+        .endpoint = numeric ? self->endpoint : NULL,
         .identity = self->id,
         .linger_ms = WORKER_QUIT_LINGER_MS,
         .fn = s_on_message,
@@ -706,6 +770,7 @@ void worker_destroy(worker_t **self_p)
         apex_timer_stop(self->loop, &self->spawned);
         apex_io_stop(self->loop, &self->sig_io);
         proto_zio_destroy(&self->zio);
+        worker_locate_destroy(&self->locate);
     }
     if (self->secrets)
         apex_log_set_secrets(NULL);

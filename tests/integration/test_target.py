@@ -691,7 +691,8 @@ class CommandLineTest(unittest.TestCase):
             self.assertIn(option, done.stdout)
         done = self.run_target("--version")
         self.assertEqual(done.returncode, 0)
-        self.assertRegex(done.stdout, r"^apex-target \d+\.\d+\.\d+\n$")
+        self.assertRegex(done.stdout,
+                         r"^apex-target \d+\.\d+\.\d+ \(git [\w.+-]+\)\n$")
 
     def test_port_zero_prints_the_chosen_port(self):
         folder = apexlib.out_dir("target-port-zero")

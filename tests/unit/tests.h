@@ -22,6 +22,7 @@
     X(proto_fields)                                                            \
     X(proto_hostile)                                                           \
     X(zio)                                                                     \
+    X(locate)                                                                  \
     X(loop)                                                                    \
     X(cli)                                                                     \
     X(buf)                                                                     \
