@@ -6,7 +6,9 @@
 # make demo-db    the database benchmark for 20 s on a throwaway PostgreSQL
 # make test       format check, unit tests, integration and interop tests
 # make asan       the test suite under ASan + UBSan (objects in build-san/)
-# make bench      throughput and memory next to wrk (not a test)
+# make bench      throughput and memory next to wrk, Locust, pgbench;
+#                 scripted users next to JSON ones, Lua 5.4 next to LuaJIT
+#                 (not a test)
 # make web-deps   npm ci in web/ (uPlot, playwright-core; pinned by the lock)
 # make browser-test  the HTML report in headless Debian Chromium
 # make test-containers  the image built and run with podman: a headless
@@ -14,7 +16,11 @@
 # make fuzz       libFuzzer on every decoder, FUZZ_SECONDS (15) each
 # make format / check-format / clean
 
-PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl libpq
+# Scripted users run on Lua 5.4 (LUA=luajit builds them on LuaJIT 2.1, the
+# other one make bench measures: see the README's "Scripted users").
+LUA ?= lua5.4
+PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl libpq \
+	$(LUA)
 
 # Debian packages: build, tests (python3-locust, msgpack/zmq for raw
 # frames, iproute2 for namespaces, prometheus-client to parse /metrics,
@@ -27,7 +33,7 @@ PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl libpq
 DEB_PACKAGES := build-essential pkg-config clang-format \
 	libczmq-dev libzmq3-dev libmsgpack-dev libcurl4-openssl-dev \
 	libmicrohttpd-dev libjansson-dev libssl-dev libwslay-dev \
-	libhttp-parser-dev libpq-dev \
+	libhttp-parser-dev libpq-dev liblua5.4-dev libluajit-5.1-dev \
 	python3 python3-locust python3-msgpack python3-zmq python3-websockets \
 	openssl \
 	nginx-light wrk valgrind iproute2 procps curl ca-certificates \
@@ -95,7 +101,7 @@ UNIT := $(BUILD)/apex-unit
 
 .PHONY: FORCE all deps demo demo-db test unit integration interop distributed deploy-check \
 	test-containers \
-	asan bench format check-format \
+	asan bench luajit-build format check-format \
 	clean
 .DEFAULT_GOAL := all
 
@@ -212,7 +218,13 @@ $(BUILD)/curl-loop: bench/curl_loop.c
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
-bench: deps all $(BUILD)/curl-loop
+# The same programs on LuaJIT, for bench/lua_bench.py's Lua 5.4 / LuaJIT
+# figures (build-luajit/).
+luajit-build:
+	$(MAKE) LUA=luajit BUILD=build-luajit build-luajit/apex-master \
+		build-luajit/apex-worker
+
+bench: deps all $(BUILD)/curl-loop luajit-build
 	sh bench/run.sh $(BUILD)
 
 FORMAT_SRC = $(wildcard common/*.[ch] proto/*.[ch] master/*.[ch] \
@@ -226,6 +238,6 @@ check-format:
 	clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-luajit
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

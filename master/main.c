@@ -246,6 +246,20 @@ static int s_add_tags(const char *arg, char **list, size_t *n,
     return 0;
 }
 
+// The tags s_add_tags() copied.
+static void s_args_free(s_args_t *args)
+{
+    for (size_t i = 0; i < args->o.ntags; i++)
+        free(args->tags[i]);
+    for (size_t i = 0; i < args->o.nexclude_tags; i++)
+        free(args->exclude_tags[i]);
+    args->o.ntags = args->o.nexclude_tags = 0;
+    if (args->web_auth)
+        explicit_bzero(args->web_auth, strlen(args->web_auth));
+    free(args->web_auth);
+    args->web_auth = NULL;
+}
+
 // The machine's online cores (at least 1).
 static int s_cores(void)
 {
@@ -631,14 +645,6 @@ static const char s_usage[] =
     "  [env APEX_INFLUXDB_INSECURE]  true: do not verify InfluxDB's TLS "
     "certificate";
 
-static void s_free_args(s_args_t *args)
-{
-    if (args->web_auth)
-        explicit_bzero(args->web_auth, strlen(args->web_auth));
-    free(args->web_auth);
-    args->web_auth = NULL;
-}
-
 // --gen-keys DIR: write the keys, say what goes where, exit.
 static int s_gen_keys(const char *dir)
 {
@@ -657,6 +663,8 @@ static int s_gen_keys(const char *dir)
            dir, dir, dir, dir, dir, dir);
     return MASTER_EXIT_OK;
 }
+
+static int s_run(s_args_t *args, int argc, char **argv);
 
 int main(int argc, char **argv)
 {
@@ -678,37 +686,44 @@ int main(int argc, char **argv)
         s_options, sizeof s_options / sizeof s_options[0], argc, argv, s_option,
         &args, s_usage, "apex-master " APEX_VERSION " (git " APEX_REVISION ")",
         &s_config, &err);
-    if (rc == 1)
+    if (rc == 1) {
+        s_args_free(&args);
         return MASTER_EXIT_OK;
+    }
     if (rc != 0) {
         fprintf(stderr, "apex-master: %s\n", err.msg);
+        s_args_free(&args);
         return MASTER_EXIT_USAGE;
     }
-    if (args.gen_keys)
-        return s_gen_keys(args.gen_keys);
-    master_options_t *o = &args.o;
-    if (s_check(&args, &err) != 0 || s_web_auth(&args, &err) != 0) {
+    rc = args.gen_keys ? s_gen_keys(args.gen_keys) : s_run(&args, argc, argv);
+    s_args_free(&args);
+    return rc;
+}
+
+// Everything after the command line is read: checks, logs, the run.
+static int s_run(s_args_t *args, int argc, char **argv)
+{
+    apex_error_t err = {""};
+    master_options_t *o = &args->o;
+    if (s_check(args, &err) != 0 || s_web_auth(args, &err) != 0) {
         fprintf(stderr, "apex-master: %s\n", err.msg);
-        s_free_args(&args);
         return MASTER_EXIT_USAGE;
     }
     // The password is no longer in /proc/PID/cmdline (finding 15).
     apex_cli_wipe(argc, argv, "web-auth");
     if (o->logfile && apex_log_to_file(o->logfile, &err) != 0) {
         fprintf(stderr, "apex-master: --logfile %s\n", err.msg);
-        s_free_args(&args);
         return MASTER_EXIT_USAGE;
     }
     // Like Locust without --master: a run with no word about workers
     // runs locally, one worker per core.
-    bool local_note = !args.processes_set && !args.expect_workers_set;
+    bool local_note = !args->processes_set && !args->expect_workers_set;
     if (local_note)
         o->processes = s_cores();
-    if (o->processes > 0 && !args.expect_workers_set)
+    if (o->processes > 0 && !args->expect_workers_set)
         o->expect_workers = o->processes;
     if (s_check_curve(o, &err) != 0) {
         fprintf(stderr, "apex-master: %s\n", err.msg);
-        s_free_args(&args);
         return MASTER_EXIT_USAGE;
     }
     apex_log_init("apex.master", o->level);
@@ -728,7 +743,6 @@ int main(int argc, char **argv)
     // Before any thread: the InfluxDB writers use libcurl.
     if (o->nouts && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "apex-master: cannot initialise libcurl\n");
-        s_free_args(&args);
         return MASTER_EXIT_ABORTED;
     }
 
@@ -736,13 +750,11 @@ int main(int argc, char **argv)
     master_t *master = master_new(o, &err, &exit_code);
     if (!master) {
         fprintf(stderr, "apex-master: %s\n", err.msg);
-        s_free_args(&args);
         return exit_code;
     }
-    rc = master_run(master);
+    int rc = master_run(master);
     master_destroy(&master);
     if (o->nouts)
         curl_global_cleanup();
-    s_free_args(&args);
     return rc;
 }

@@ -170,34 +170,45 @@ static void s_metrics(worker_t *self, proto_stats_extra_t *extra,
 }
 
 // The checks counted since the last report, with their names (borrowed
-// from the scenario): a new array of *n the caller frees.
+// from the scenario and the scripts): a new array of *n the caller frees.
 static proto_check_t *s_checks(worker_t *self, size_t *n)
 {
-    const uint64_t *passes, *fails;
-    size_t all;
-    worker_engine_checks(self->engine, &passes, &fails, &all);
-    proto_check_t *out = apex_calloc(all + 1, sizeof *out);
-    const apex_scenario_t *scn = worker_engine_scenario(self->engine);
-    *n = 0;
-    for (size_t i = 0; i < all; i++) {
-        if (passes[i] == 0 && fails[i] == 0)
-            continue;
-        out[*n].name = scn->check_names[i];
-        out[*n].passes = passes[i];
-        out[*n].fails = fails[i];
-        (*n)++;
-    }
+    worker_check_count_t *counts = worker_engine_check_counts(self->engine, n);
+    proto_check_t *out = apex_calloc(*n + 1, sizeof *out);
+    for (size_t i = 0; i < *n && i < PROTO_MAX_CHECKS; i++)
+        out[i] = (proto_check_t){(char *)counts[i].name, counts[i].passes,
+                                 counts[i].fails};
+    if (*n > PROTO_MAX_CHECKS)
+        *n = PROTO_MAX_CHECKS;
+    free(counts);
     return out;
+}
+
+// The scripts' exceptions since the last report, each sent once with
+// its count (a failed send loses them: they are in the worker's log).
+static void s_send_exceptions(worker_t *self)
+{
+    size_t n = 0;
+    worker_exception_t *e = worker_engine_take_exceptions(self->engine, &n);
+    for (size_t i = 0; i < n; i++) {
+        proto_encode_exception_count(&self->out, e[i].msg, e[i].traceback,
+                                     e[i].count, self->id);
+        s_send(self);
+        worker_exception_fini(&e[i]);
+    }
+    free(e);
 }
 
 static bool s_send_stats(worker_t *self)
 {
+    s_send_exceptions(self);
     size_t n = 0;
     proto_count_t *counts = s_counts(self, &n);
     apex_stats_t *stats = worker_engine_stats(self->engine);
     proto_stats_extra_t extra = {0};
     proto_check_t *checks = s_checks(self, &extra.nchecks);
     extra.checks = checks;
+    extra.trends = worker_engine_trends(self->engine);
     proto_metric_t counters[WORKER_MAX_METRICS], gauges[WORKER_MAX_METRICS];
     int64_t now[WORKER_MAX_METRICS];
     s_metrics(self, &extra, counters, gauges, now);

@@ -53,7 +53,9 @@
     X(check)                                                                   \
     X(curve)                                                                   \
     X(secrets)                                                                 \
-    X(web_auth)
+    X(web_auth)                                                                \
+    X(script)                                                                  \
+    X(lua_json)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST
