@@ -508,3 +508,22 @@ done:
     free(longs);
     return rc;
 }
+
+void apex_cli_wipe(int argc, char **argv, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0)
+            return;
+        if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, n) != 0)
+            continue;
+        char *value = NULL;
+        if (a[2 + n] == '=')
+            value = argv[i] + 2 + n + 1;
+        else if (a[2 + n] == '\0' && i + 1 < argc)
+            value = argv[++i];
+        if (value)
+            memset(value, 0, strlen(value));
+    }
+}

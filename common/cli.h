@@ -80,6 +80,13 @@ typedef enum {
 // Valid inside a handler called by apex_cli_parse().
 apex_cli_source_t apex_cli_source(void);
 
+// Overwrite, in argv itself, the value of --name ("--name VALUE" or
+// "--name=VALUE") with NUL bytes, so the process list and
+// /proc/PID/cmdline no longer show it (a password). Call after
+// apex_cli_parse(), once the value is copied: its handler got a pointer
+// into argv.
+void apex_cli_wipe(int argc, char **argv, const char *name);
+
 // Print usage and the option table.
 void apex_cli_help(FILE *out, const char *usage,
                    const apex_cli_option_t *options, size_t noptions);

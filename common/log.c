@@ -1,9 +1,12 @@
 // common/log.c - see log.h. One fprintf per line, so lines from several
-// threads do not interleave.
+// threads do not interleave. The secrets to mask are read under a mutex:
+// a worker sets them when a scenario arrives, while its other threads
+// may log.
 #include "common/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/secrets.h"
+
 #define APEX_LOG_LINE_MAX 4096
 
 static struct {
@@ -19,6 +24,16 @@ static struct {
     char host[64];
     apex_log_level_t level;
 } s_log = {"apex", "", APEX_LOG_INFO};
+
+static pthread_mutex_t s_secrets_lock = PTHREAD_MUTEX_INITIALIZER;
+static const apex_secrets_t *s_secrets; // guarded by s_secrets_lock
+
+void apex_log_set_secrets(const apex_secrets_t *secrets)
+{
+    pthread_mutex_lock(&s_secrets_lock);
+    s_secrets = secrets;
+    pthread_mutex_unlock(&s_secrets_lock);
+}
 
 void apex_log_init(const char *name, apex_log_level_t level)
 {
@@ -117,5 +132,8 @@ void apex_log(apex_log_level_t level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
+    pthread_mutex_lock(&s_secrets_lock);
+    apex_secrets_mask_in_place(s_secrets, line + n);
+    pthread_mutex_unlock(&s_secrets_lock);
     fprintf(stderr, "%s\n", line);
 }

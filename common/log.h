@@ -37,6 +37,13 @@ int apex_log_level_arg(const char *text, apex_log_level_t *level,
 // True when messages at level would be printed.
 bool apex_log_enabled(apex_log_level_t level);
 
+typedef struct apex_secrets apex_secrets_t; // common/secrets.h
+
+// From now on, mask these secrets in every line (common/secrets.h); NULL
+// stops masking. secrets is borrowed: set NULL (or another set) before
+// destroying it. Safe while other threads log.
+void apex_log_set_secrets(const apex_secrets_t *secrets);
+
 // Print one line at level (printf-style).
 void apex_log(apex_log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

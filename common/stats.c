@@ -44,6 +44,8 @@ struct apex_stats {
     apex_stats_error_t *other_error; // the other error, or NULL
     bool entries_full;               // a new name went to the other entry
     bool errors_full;                // a new error went to the other error
+    apex_text_mask_fn *mask;         // failure texts' filter, or NULL
+    const void *mask_arg;            // its argument
 };
 
 static uint64_t s_hash(uint64_t h, const char *text)
@@ -423,8 +425,63 @@ void apex_stats_record_service(apex_stats_entry_t *e, uint64_t service_us)
     apex_histogram_record(e->service, service_us);
 }
 
+void apex_stats_set_mask(apex_stats_t *self, apex_text_mask_fn *fn,
+                         const void *arg)
+{
+    self->mask = fn;
+    self->mask_arg = arg;
+}
+
+static void s_record_failure(apex_stats_t *self, apex_stats_entry_t *e,
+                             const char *error, double now);
+
 void apex_stats_record_failure(apex_stats_t *self, apex_stats_entry_t *e,
                                const char *error, double now)
+{
+    if (!self->mask) {
+        s_record_failure(self, e, error, now);
+        return;
+    }
+    char *masked = apex_strdup(error ? error : "");
+    self->mask(self->mask_arg, masked);
+    s_record_failure(self, e, masked, now);
+    free(masked);
+}
+
+void apex_stats_mask(apex_stats_t *self, apex_text_mask_fn *fn, const void *arg)
+{
+    bool renamed = false, errors = false;
+    for (size_t i = 0; i < self->nentries; i++) {
+        apex_stats_entry_t *e = self->entries[i];
+        renamed |= fn(arg, e->method);
+        renamed |= fn(arg, e->name);
+    }
+    for (size_t i = 0; i < self->nerrors; i++) {
+        apex_stats_error_t *e = self->errors[i];
+        errors |= fn(arg, e->method);
+        errors |= fn(arg, e->name);
+        fn(arg, e->error); // not part of the index: errors hash on the key
+    }
+    if (renamed && self->table_cap) {
+        memset(self->table, 0, self->table_cap * sizeof *self->table);
+        for (size_t i = 0; i < self->nentries; i++)
+            s_table_insert(
+                self->table, self->table_cap,
+                s_entry_hash(self->entries[i]->method, self->entries[i]->name),
+                i);
+    }
+    if (errors && self->etable_cap) {
+        memset(self->etable, 0, self->etable_cap * sizeof *self->etable);
+        for (size_t i = 0; i < self->nerrors; i++) {
+            apex_stats_error_t *e = self->errors[i];
+            s_table_insert(self->etable, self->etable_cap,
+                           s_error_hash(e->method, e->name, e->key), i);
+        }
+    }
+}
+
+static void s_record_failure(apex_stats_t *self, apex_stats_entry_t *e,
+                             const char *error, double now)
 {
     e->num_failures++;
     self->total.num_failures++;

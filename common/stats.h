@@ -140,6 +140,23 @@ void apex_stats_reset(apex_stats_t *self, double now);
 // Drop every entry and error and reset the total (a new test).
 void apex_stats_clear(apex_stats_t *self, double now);
 
+// A text filter: rewrites text in place, only ever shortening it (the
+// masking of secrets, common/secrets.h); true when it changed the text.
+typedef bool(apex_text_mask_fn)(const void *arg, char *text);
+
+// From now on, a failure text is passed through fn(arg, copy) before it
+// is recorded, so errors are grouped by their masked text. fn NULL: no
+// filter. arg is borrowed and must outlive self (or the next call).
+void apex_stats_set_mask(apex_stats_t *self, apex_text_mask_fn *fn,
+                         const void *arg);
+
+// Pass every entry's method and name and every error's method, name and
+// text through fn now, in place (what a master does to a worker's
+// report as it arrives). Entries whose names become equal stay apart
+// (a merge adds them up); errors keep their keys.
+void apex_stats_mask(apex_stats_t *self, apex_text_mask_fn *fn,
+                     const void *arg);
+
 // ---------------------------------------------------------------------
 // Entries
 

@@ -347,7 +347,52 @@ char *master_api_config(const master_api_config_t *in)
     json_object_set_new(o, "master_port", json_integer(in->master_port));
     json_object_set_new(o, "local_workers", json_integer(in->local_workers));
     json_object_set_new(o, "version", json_string(APEX_VERSION));
+    json_t *doc = in->scenario_document
+                      ? json_loads(in->scenario_document, 0, NULL)
+                      : NULL;
+    json_object_set_new(o, "scenario_document", doc ? doc : json_null());
     return s_dump_exact(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+}
+
+// Mask the secrets in every string under node (object keys stay).
+static void s_mask_strings(json_t *node, const apex_secrets_t *secrets)
+{
+    if (json_is_string(node)) {
+        char *text = apex_secrets_mask(secrets, json_string_value(node));
+        json_string_set(node, text);
+        free(text);
+        return;
+    }
+    size_t i;
+    const char *key;
+    json_t *child;
+    if (json_is_array(node))
+        json_array_foreach(node, i, child) s_mask_strings(child, secrets);
+    else if (json_is_object(node))
+        json_object_foreach(node, key, child) s_mask_strings(child, secrets);
+}
+
+char *master_api_scenario_document(const apex_scenario_t *sc,
+                                   const apex_secrets_t *secrets)
+{
+    json_t *root = sc->wire ? json_loads(sc->wire, 0, NULL) : NULL;
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return apex_strdup("null");
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach(json_object_get(root, "env"), key, value)
+    {
+        if (json_is_string(value))
+            json_string_set(value, APEX_SECRET_MASK);
+    }
+    json_object_foreach(json_object_get(root, "data"), key, value)
+    {
+        json_object_del(value, "content");
+    }
+    s_mask_strings(root, secrets);
+    return s_dump_exact(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }
 
 char *master_api_error(const char *message)

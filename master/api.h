@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/scenario.h"
+#include "common/secrets.h"
 #include "common/stats.h"
 #include "master/figures.h"
 #include "master/history.h"
@@ -17,6 +18,7 @@
 #include "master/shape.h"
 #include "master/thresholds.h"
 #include "master/web.h"
+#include "proto/handshake.h"
 
 typedef struct {
     const char *id;       // worker id
@@ -55,6 +57,9 @@ typedef struct {
     const char *run_id;                    // the run's id, or NULL
     double start_time;                     // unix time the test started, 0
                                            // = none yet
+    const uint64_t *refused;               // workers' failed handshakes by
+                                           // reason (proto/handshake.h),
+                                           // or NULL
 } master_api_input_t;
 
 // GET /stats/requests: a new JSON string the caller frees.
@@ -86,10 +91,20 @@ typedef struct {
     const char *master_bind_host;    // --master-bind-host ("*": all)
     int master_port;                 // the port workers connect to
     int local_workers;               // workers --processes started
+    const char *scenario_document;   // master_api_scenario_document(), or
+                                     // NULL
 } master_api_config_t;
 
-// GET /config: what the UI's forms start from.
+// GET /config: what the UI's forms start from, and the scenario as the
+// workers get it, secrets masked ("scenario_document").
 char *master_api_config(const master_api_config_t *in);
+
+// The scenario's wire text as /config shows it: every value of its "env"
+// object "***", every data set's "content" left out (its "file" says
+// where it came from), and the secrets masked in every other string. A
+// new JSON text the caller frees (made once: the wire text may be large).
+char *master_api_scenario_document(const apex_scenario_t *sc,
+                                   const apex_secrets_t *secrets);
 
 // An error answer: {"success": false, "message": message}.
 char *master_api_error(const char *message);

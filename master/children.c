@@ -8,6 +8,7 @@
 // master_children_reap(); a pid of 0 marks a child already reaped.
 #include "master/children.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <libgen.h>
 #include <signal.h>
@@ -26,6 +27,7 @@
 #define MASTER_CHILDREN_TERM_US (1 * APEX_USEC_PER_SEC) // SIGTERM this early
 #define MASTER_CHILDREN_POLL_US 10000   // between checks while reaping
 #define MASTER_CHILDREN_EXEC_FAILED 127 // a child's exit code, as sh's
+#define MASTER_CHILDREN_ARGS 16         // a worker's argv, NULL included
 
 struct master_children {
     pid_t *pids; // started children; 0 once reaped
@@ -65,10 +67,9 @@ static const char *s_level_name(apex_log_level_t level)
     return "INFO";
 }
 
-// In the child: die with the master, unblock signals, exec; never
+// In the child: die with the master, unblock signals, exec argv; never
 // returns.
-static void s_exec(pid_t parent, const char *worker, const char *host,
-                   const char *port, const char *level)
+static void s_exec(pid_t parent, char *const *argv)
 {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent)
@@ -76,14 +77,31 @@ static void s_exec(pid_t parent, const char *worker, const char *host,
     sigset_t mask;
     sigemptyset(&mask);
     sigprocmask(SIG_SETMASK, &mask, NULL);
-    execl(worker, worker, "--master-host", host, "--master-port", port,
-          "--loglevel", level, (char *)NULL);
-    fprintf(stderr, "apex-master: exec %s: %s\n", worker, strerror(errno));
+    execv(argv[0], argv);
+    fprintf(stderr, "apex-master: exec %s: %s\n", argv[0], strerror(errno));
     _exit(MASTER_CHILDREN_EXEC_FAILED);
+}
+
+// The worker's argv (built before fork: the child only execs).
+static void s_argv(const char **argv, const char *worker, const char *host,
+                   const char *port, const char *level,
+                   const char *const *extra)
+{
+    size_t n = 0;
+    const char *base[] = {worker, "--master-host", host, "--master-port",
+                          port,   "--loglevel",    level};
+    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+        argv[n++] = base[i];
+    for (size_t i = 0; extra && extra[i]; i++) {
+        assert(n < MASTER_CHILDREN_ARGS - 1);
+        argv[n++] = extra[i];
+    }
+    argv[n] = NULL;
 }
 
 master_children_t *master_children_new(int n, const char *bind_host, int port,
                                        apex_log_level_t level,
+                                       const char *const *extra,
                                        apex_error_t *err)
 {
     char *worker = s_worker_path(err);
@@ -94,6 +112,8 @@ master_children_t *master_children_new(int n, const char *bind_host, int port,
     const char *host = bind_host;
     if (!host || strcmp(host, "*") == 0 || strcmp(host, "0.0.0.0") == 0)
         host = "127.0.0.1";
+    const char *argv[MASTER_CHILDREN_ARGS];
+    s_argv(argv, worker, host, port_text, s_level_name(level), extra);
     master_children_t *self = apex_calloc(1, sizeof *self);
     self->pids = apex_calloc(n > 0 ? (size_t)n : 1, sizeof *self->pids);
     pid_t parent = getpid();
@@ -106,7 +126,7 @@ master_children_t *master_children_new(int n, const char *bind_host, int port,
             return NULL;
         }
         if (pid == 0)
-            s_exec(parent, worker, host, port_text, s_level_name(level));
+            s_exec(parent, (char *const *)argv);
         self->pids[self->n++] = pid;
     }
     apex_info("started %d local workers (%s)", n, worker);

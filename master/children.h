@@ -15,11 +15,13 @@ typedef struct master_children master_children_t; // opaque
 // Start n apex-workers (found beside /proc/self/exe) that connect to
 // bind_host (127.0.0.1 for "*", "0.0.0.0" or NULL) on port and log at
 // level. Each dies with the master (PR_SET_PDEATHSIG) and starts with no
-// signal blocked. Returns the set, or NULL with err set ("--processes:
-// ...") when the executable is missing or fork fails; workers started
-// before a failure are reaped.
+// signal blocked. extra: more arguments for each worker (CURVE's keys),
+// NULL-terminated, or NULL. Returns the set, or NULL with err set
+// ("--processes: ...") when the executable is missing or fork fails;
+// workers started before a failure are reaped.
 master_children_t *master_children_new(int n, const char *bind_host, int port,
                                        apex_log_level_t level,
+                                       const char *const *extra,
                                        apex_error_t *err);
 
 // Reap every child that has exited (after a SIGCHLD) without waiting;

@@ -19,6 +19,8 @@
 #include "master/limits.h"
 #include "master/master.h"
 #include "master/out.h"
+#include "master/web_auth.h"
+#include "proto/curve.h"
 
 enum {
     OPT_SCENARIO,
@@ -57,6 +59,14 @@ enum {
     OPT_SKIP_LOG,
     OPT_OUT,
     OPT_RUN_ID,
+    OPT_GEN_KEYS,
+    OPT_MASTER_KEY,
+    OPT_AUTHORIZED_WORKERS,
+    OPT_ALLOW_ANY_WORKER,
+    OPT_WORKER_KEY,
+    OPT_WEB_AUTH_FILE,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
 };
 
 static const apex_cli_option_t s_options[] = {
@@ -95,6 +105,28 @@ static const apex_cli_option_t s_options[] = {
      "interface for workers (default * = all)", OPT_BIND_HOST},
     {"master-bind-port", 0, true, "APEX_MASTER_BIND_PORT", "PORT",
      "port for workers (default 5557; 0 = any free port)", OPT_BIND_PORT},
+    {"gen-keys", 0, true, NULL, "DIR",
+     "write CURVE keys into DIR and exit: master.key (public) and "
+     "master.key_secret for the master, worker.key and worker.key_secret "
+     "for workers, authorized/worker.key (see --authorized-workers)",
+     OPT_GEN_KEYS},
+    {"master-key", 0, true, "APEX_MASTER_KEY", "FILE",
+     "turn CURVE on: encrypt the worker link with this key pair "
+     "(DIR/master.key_secret); needs --authorized-workers or "
+     "--allow-any-worker",
+     OPT_MASTER_KEY},
+    {"authorized-workers", 0, true, "APEX_AUTHORIZED_WORKERS", "DIR",
+     "with --master-key: admit only workers whose public key file is in DIR "
+     "(read again when it changes)",
+     OPT_AUTHORIZED_WORKERS},
+    {"allow-any-worker", 0, false, "APEX_ALLOW_ANY_WORKER", NULL,
+     "with --master-key: admit any worker that knows the master's public "
+     "key (encryption without worker keys)",
+     OPT_ALLOW_ANY_WORKER},
+    {"worker-key", 0, true, "APEX_WORKER_KEY", "FILE",
+     "with --master-key and --processes: the key pair of the local workers "
+     "(default: a new one, which only --allow-any-worker admits)",
+     OPT_WORKER_KEY},
     {"processes", 0, true, "APEX_PROCESSES", "N",
      "start N local apex-worker processes (-1 = one per core, 0 = none; "
      "default: one per core unless --expect-workers is given)",
@@ -147,7 +179,19 @@ static const apex_cli_option_t s_options[] = {
     {"web-port", 'P', true, "APEX_WEB_PORT", "PORT",
      "web UI port (default 8089; 0 = any free port)", OPT_WEB_PORT},
     {"web-auth", 0, true, "APEX_WEB_AUTH", "USER:PASS",
-     "basic auth on every web route", OPT_WEB_AUTH},
+     "basic auth on every web route (hidden from the process list once read; "
+     "prefer --web-auth-file)",
+     OPT_WEB_AUTH},
+    {"web-auth-file", 0, true, "APEX_WEB_AUTH_FILE", "FILE",
+     "--web-auth read from FILE's first line, so the password is on no "
+     "command line",
+     OPT_WEB_AUTH_FILE},
+    {"tls-cert", 0, true, "APEX_TLS_CERT", "FILE",
+     "serve the web UI (and --metrics) over HTTPS with this PEM certificate "
+     "(chain); needs --tls-key",
+     OPT_TLS_CERT},
+    {"tls-key", 0, true, "APEX_TLS_KEY", "FILE",
+     "the PEM private key of --tls-cert", OPT_TLS_KEY},
     {"autostart", 0, false, "APEX_AUTOSTART", NULL,
      "with the web UI: start at once (like --headless) and stop, not quit, "
      "at the end",
@@ -182,6 +226,9 @@ typedef struct {
     char *exclude_tags[MASTER_MAX_TAGS];               // --exclude-tags
     const char *outs[MASTER_OUT_MAX];                  // --out values
     apex_cli_source_t outs_source;                     // where they came from
+    const char *gen_keys;      // --gen-keys DIR: write keys and exit
+    const char *web_auth_file; // --web-auth-file FILE
+    char *web_auth;            // the credentials, copied (freed at exit)
 } s_args_t;
 
 // Add the tags of one value ("a,b", "a b" or Locust's "[a, b]") to list.
@@ -207,6 +254,10 @@ static void s_args_free(s_args_t *args)
     for (size_t i = 0; i < args->o.nexclude_tags; i++)
         free(args->exclude_tags[i]);
     args->o.ntags = args->o.nexclude_tags = 0;
+    if (args->web_auth)
+        explicit_bzero(args->web_auth, strlen(args->web_auth));
+    free(args->web_auth);
+    args->web_auth = NULL;
 }
 
 // The machine's online cores (at least 1).
@@ -384,7 +435,16 @@ static int s_option_web(s_args_t *args, int id, const char *arg,
     case OPT_WEB_AUTH:
         if (!strchr(arg, ':') || arg[0] == ':')
             return apex_error_set(err, "expected user:password");
-        o->web_auth = arg;
+        o->web_auth = arg; // copied, then wiped from argv, by main()
+        return 0;
+    case OPT_WEB_AUTH_FILE:
+    case OPT_TLS_CERT:
+    case OPT_TLS_KEY:
+        if (!*arg)
+            return apex_error_set(err, "expected a file name");
+        *(id == OPT_WEB_AUTH_FILE ? &args->web_auth_file
+          : id == OPT_TLS_CERT    ? &o->tls_cert
+                                  : &o->tls_key) = arg;
         return 0;
     case OPT_AUTOSTART:
         o->autostart = true;
@@ -393,6 +453,36 @@ static int s_option_web(s_args_t *args, int id, const char *arg,
         return apex_parse_duration(arg, &o->autoquit, err);
     case OPT_METRICS:
         o->metrics = true;
+        return 0;
+    default:
+        return S_NOT_MINE;
+    }
+}
+
+// CURVE on the worker link: keys, and which workers are admitted.
+static int s_option_curve(s_args_t *args, int id, const char *arg,
+                          apex_error_t *err)
+{
+    master_options_t *o = &args->o;
+    switch (id) {
+    case OPT_GEN_KEYS:
+        if (!*arg)
+            return apex_error_set(err, "expected a folder name");
+        args->gen_keys = arg;
+        return 0;
+    case OPT_MASTER_KEY:
+    case OPT_AUTHORIZED_WORKERS:
+    case OPT_WORKER_KEY:
+        if (!*arg)
+            return apex_error_set(err, "expected a %s name",
+                                  id == OPT_AUTHORIZED_WORKERS ? "folder"
+                                                               : "file");
+        *(id == OPT_MASTER_KEY           ? &o->master_key
+          : id == OPT_AUTHORIZED_WORKERS ? &o->authorized_workers
+                                         : &o->worker_key) = arg;
+        return 0;
+    case OPT_ALLOW_ANY_WORKER:
+        o->allow_any_worker = true;
         return 0;
     default:
         return S_NOT_MINE;
@@ -431,7 +521,7 @@ static int s_option_workers(s_args_t *args, int id, const char *arg,
         args->processes_set = true;
         return 0;
     default:
-        return S_NOT_MINE;
+        return s_option_curve(args, id, arg, err);
     }
 }
 
@@ -448,6 +538,33 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
     return apex_error_set(err, "unhandled option");
 }
 
+// CURVE's options, which need each other.
+static int s_check_curve(const master_options_t *o, apex_error_t *err)
+{
+    bool admitted = o->authorized_workers || o->allow_any_worker;
+    if (!o->master_key && (admitted || o->worker_key))
+        return apex_error_set(err, "--%s needs --master-key FILE (CURVE)",
+                              o->worker_key           ? "worker-key"
+                              : o->authorized_workers ? "authorized-workers"
+                                                      : "allow-any-worker");
+    if (o->master_key && !admitted)
+        return apex_error_set(
+            err, "--master-key needs --authorized-workers DIR (admit only the "
+                 "workers whose keys are there) or --allow-any-worker (any "
+                 "worker that knows the master's public key)");
+    if (o->authorized_workers && o->allow_any_worker)
+        return apex_error_set(err, "--authorized-workers and "
+                                   "--allow-any-worker exclude each other");
+    if (o->authorized_workers && o->processes > 0 && !o->worker_key)
+        return apex_error_set(err,
+                              "local workers (--processes, or the default "
+                              "without --expect-workers) with "
+                              "--authorized-workers need --worker-key FILE "
+                              "(a key pair whose public key is in %s)",
+                              o->authorized_workers);
+    return 0;
+}
+
 // Options that need others.
 static int s_check(const s_args_t *args, apex_error_t *err)
 {
@@ -461,6 +578,33 @@ static int s_check(const s_args_t *args, apex_error_t *err)
     if (o->print_stats && o->headless)
         return apex_error_set(err, "--print-stats is for web UI runs "
                                    "(--headless prints the table already)");
+    if (!o->tls_cert != !o->tls_key)
+        return apex_error_set(err, "--tls-cert and --tls-key go together");
+    if (o->web_auth && args->web_auth_file)
+        return apex_error_set(err, "--web-auth and --web-auth-file exclude "
+                                   "each other");
+    return 0;
+}
+
+// The credentials of --web-auth (copied: argv's is wiped) or
+// --web-auth-file.
+static int s_web_auth(s_args_t *args, apex_error_t *err)
+{
+    master_options_t *o = &args->o;
+    if (args->web_auth_file) {
+        apex_error_t e = {""};
+        args->web_auth = master_web_auth_read_file(args->web_auth_file, &e);
+        if (!args->web_auth)
+            return apex_error_set(err, "--web-auth-file %s", e.msg);
+        if (!strchr(args->web_auth, ':') || args->web_auth[0] == ':')
+            return apex_error_set(err,
+                                  "--web-auth-file %s: expected "
+                                  "user:password",
+                                  args->web_auth_file);
+    } else if (o->web_auth) {
+        args->web_auth = apex_strdup(o->web_auth);
+    }
+    o->web_auth = args->web_auth;
     return 0;
 }
 
@@ -501,7 +645,26 @@ static const char s_usage[] =
     "  [env APEX_INFLUXDB_INSECURE]  true: do not verify InfluxDB's TLS "
     "certificate";
 
-static int s_run(s_args_t *args);
+// --gen-keys DIR: write the keys, say what goes where, exit.
+static int s_gen_keys(const char *dir)
+{
+    apex_error_t err = {""};
+    if (proto_curve_generate(dir, &err) != 0) {
+        fprintf(stderr, "apex-master: --gen-keys: %s\n", err.msg);
+        return MASTER_EXIT_USAGE;
+    }
+    printf("CURVE keys written to %s:\n"
+           "  master:  --master-key %s/master.key_secret "
+           "--authorized-workers %s/authorized\n"
+           "  workers: --master-public-key %s/master.key "
+           "--worker-key %s/worker.key_secret\n"
+           "Keep the *_secret files private (mode 0600); give each worker "
+           "group its own pair by copying its public key into %s/authorized.\n",
+           dir, dir, dir, dir, dir, dir);
+    return MASTER_EXIT_OK;
+}
+
+static int s_run(s_args_t *args, int argc, char **argv);
 
 int main(int argc, char **argv)
 {
@@ -532,20 +695,22 @@ int main(int argc, char **argv)
         s_args_free(&args);
         return MASTER_EXIT_USAGE;
     }
-    rc = s_run(&args);
+    rc = args.gen_keys ? s_gen_keys(args.gen_keys) : s_run(&args, argc, argv);
     s_args_free(&args);
     return rc;
 }
 
 // Everything after the command line is read: checks, logs, the run.
-static int s_run(s_args_t *args)
+static int s_run(s_args_t *args, int argc, char **argv)
 {
     apex_error_t err = {""};
     master_options_t *o = &args->o;
-    if (s_check(args, &err) != 0) {
+    if (s_check(args, &err) != 0 || s_web_auth(args, &err) != 0) {
         fprintf(stderr, "apex-master: %s\n", err.msg);
         return MASTER_EXIT_USAGE;
     }
+    // The password is no longer in /proc/PID/cmdline (finding 15).
+    apex_cli_wipe(argc, argv, "web-auth");
     if (o->logfile && apex_log_to_file(o->logfile, &err) != 0) {
         fprintf(stderr, "apex-master: --logfile %s\n", err.msg);
         return MASTER_EXIT_USAGE;
@@ -557,6 +722,10 @@ static int s_run(s_args_t *args)
         o->processes = s_cores();
     if (o->processes > 0 && !args->expect_workers_set)
         o->expect_workers = o->processes;
+    if (s_check_curve(o, &err) != 0) {
+        fprintf(stderr, "apex-master: %s\n", err.msg);
+        return MASTER_EXIT_USAGE;
+    }
     apex_log_init("apex.master", o->level);
     if (local_note)
         apex_info("no --expect-workers or --processes: starting %d local "

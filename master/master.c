@@ -225,10 +225,26 @@ static void s_handle(master_t *self, const proto_msg_t *msg)
         s_on_worker_message(self, w, msg);
 }
 
+// Mask the scenario's secrets in what a worker reports before anything
+// keeps it: request names, failure texts, exceptions, check names. A
+// Locust worker does not mask, nor does an old or hostile one.
+static void s_mask(master_t *self, proto_msg_t *msg)
+{
+    if (!apex_secrets_count(self->secrets))
+        return;
+    if (msg->stats)
+        apex_stats_mask(msg->stats, apex_secrets_mask_fn, self->secrets);
+    apex_secrets_mask_in_place(self->secrets, msg->msg);
+    apex_secrets_mask_in_place(self->secrets, msg->traceback);
+    for (size_t i = 0; i < msg->nchecks; i++)
+        apex_secrets_mask_in_place(self->secrets, msg->checks[i].name);
+}
+
 // A message from the ROUTER (proto_zio decoded it and checked that its
 // node id is the sender's socket identity).
 static void s_on_message(void *arg, proto_msg_t *msg)
 {
+    s_mask(arg, msg);
     s_handle(arg, msg);
 }
 
@@ -421,12 +437,16 @@ static int s_bind(master_t *self, apex_error_t *err)
     else
         snprintf(endpoint, sizeof endpoint, "tcp://%s:%d", host,
                  self->options.bind_port);
-    proto_zio_options_t o = {.role = PROTO_ZIO_ROUTER,
-                             .endpoint = endpoint,
-                             .linger_ms = MASTER_LINGER_MS,
-                             .fn = s_on_message,
-                             .arg = self,
-                             .batch_us = MASTER_ZIO_BATCH_US};
+    proto_zio_options_t o = {
+        .role = PROTO_ZIO_ROUTER,
+        .endpoint = endpoint,
+        .linger_ms = MASTER_LINGER_MS,
+        .fn = s_on_message,
+        .arg = self,
+        .batch_us = MASTER_ZIO_BATCH_US,
+        .curve = self->curve_on ? &self->curve : NULL,
+        .admitted_keys = self->options.authorized_workers,
+    };
     apex_error_t why = {""};
     self->zio = proto_zio_new(self->loop, &o, &why);
     if (!self->zio)
@@ -513,10 +533,19 @@ static int s_setup_outputs(master_t *self, apex_error_t *err, int *exit_code)
         .history_csv = self->history_csv,
         .run_id = self->run_id,
         .master_port = self->port,
+        .refused = proto_zio_counters(self->zio)->refused,
+        .secrets = self->secrets,
+        .scenario_document = self->scenario_document,
     };
     if (!o->headless || o->metrics) {
-        master_web_options_t web = {o->web_host, o->web_port, o->web_auth,
-                                    o->headless};
+        master_web_options_t web = {
+            .host = o->web_host,
+            .port = o->web_port,
+            .auth = o->web_auth,
+            .metrics_only = o->headless,
+            .tls_cert = o->tls_cert,
+            .tls_key = o->tls_key,
+        };
         self->web = master_web_new(self->loop, &web, master_routes_handle,
                                    &self->routes, err);
         if (!self->web)
@@ -530,8 +559,17 @@ static int s_setup_outputs(master_t *self, apex_error_t *err, int *exit_code)
         return -1;
     }
     if (o->processes > 0) {
-        self->children = master_children_new(o->processes, o->bind_host,
-                                             self->port, o->level, err);
+        // Local workers with CURVE: the master's public key (no secret),
+        // and the pair --worker-key names, if any.
+        const char *curve_args[] = {"--master-public-key",
+                                    self->curve.public_key, "--worker-key",
+                                    o->worker_key, NULL};
+        if (!self->curve_on)
+            curve_args[0] = NULL;
+        else if (!o->worker_key)
+            curve_args[2] = NULL;
+        self->children = master_children_new(
+            o->processes, o->bind_host, self->port, o->level, curve_args, err);
         if (!self->children)
             return -1;
     }
@@ -576,6 +614,31 @@ static void s_set_run_id(master_t *self)
              (unsigned)(apex_rng_next(&rng) & 0xffff));
 }
 
+// --master-key, --authorized-workers and --worker-key, read and checked
+// before anything starts.
+static int s_load_keys(master_t *self, apex_error_t *err)
+{
+    const master_options_t *o = &self->options;
+    if (!o->master_key)
+        return 0;
+    apex_error_t e = {""};
+    if (proto_curve_load_pair(o->master_key, &self->curve, &e) != 0)
+        return apex_error_set(err, "--master-key: %s", e.msg);
+    self->curve_on = true;
+    proto_curve_pair_t worker;
+    if (o->worker_key && proto_curve_load_pair(o->worker_key, &worker, &e))
+        return apex_error_set(err, "--worker-key: %s", e.msg);
+    size_t nkeys = 0;
+    if (o->authorized_workers &&
+        proto_curve_check_dir(o->authorized_workers, &nkeys, &e) != 0)
+        return apex_error_set(err, "--authorized-workers: %s", e.msg);
+    if (o->authorized_workers && nkeys == 0)
+        apex_warn("--authorized-workers %s has no key yet: no worker is "
+                  "admitted until one is put there",
+                  o->authorized_workers);
+    return 0;
+}
+
 master_t *master_new(const master_options_t *options, apex_error_t *err,
                      int *exit_code)
 {
@@ -598,6 +661,16 @@ master_t *master_new(const master_options_t *options, apex_error_t *err,
         master_destroy(&self);
         return NULL;
     }
+    if (s_load_keys(self, err) != 0) {
+        s_plan_fini(&config);
+        master_destroy(&self);
+        return NULL;
+    }
+    // Before anything else logs or threads start: the log masks them.
+    self->secrets = apex_secrets_new(self->scenario, config.host);
+    apex_log_set_secrets(self->secrets);
+    self->scenario_document =
+        master_api_scenario_document(self->scenario, self->secrets);
     *exit_code = MASTER_EXIT_ABORTED;
     if (s_setup_run(self, &config, err) != 0 ||
         s_setup_outputs(self, err, exit_code) != 0)
@@ -631,8 +704,13 @@ void master_destroy(master_t **self_p)
     if (self->history_csv)
         fclose(self->history_csv);
     master_results_fini(&self->results);
+    if (self->secrets)
+        apex_log_set_secrets(NULL);
+    apex_secrets_destroy(&self->secrets);
+    free(self->scenario_document);
     apex_scenario_destroy(&self->scenario);
     apex_buf_fini(&self->out);
+    explicit_bzero(&self->curve, sizeof self->curve);
     free(self);
     *self_p = NULL;
 }
@@ -654,17 +732,61 @@ static bool s_has_http(const apex_scenario_t *scn)
     return false;
 }
 
+// True when host (--master-bind-host) is a loopback address or name.
+static bool s_loopback(const char *host)
+{
+    return host &&
+           (strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
+            strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0 ||
+            strcmp(host, "lo") == 0);
+}
+
+// The review's finding 2: anyone who reaches the worker port can register
+// and receive the scenario, environment values included.
+static void s_warn_clear_text(master_t *self)
+{
+    const master_options_t *o = &self->options;
+    char *sent = apex_secrets_sent(self->secrets);
+    if (sent && !self->curve_on && !s_loopback(o->bind_host))
+        apex_warn(
+            "the scenario's environment values (%s) are sent in clear to "
+            "every worker that connects to port %d on %s: anyone who can "
+            "reach that port can register and read them. Turn CURVE on: "
+            "apex-master --gen-keys DIR, then --master-key "
+            "DIR/master.key_secret --authorized-workers DIR/authorized here "
+            "and --master-public-key DIR/master.key --worker-key "
+            "DIR/worker.key_secret on the workers (README, \"Security\"); or "
+            "bind --master-bind-host 127.0.0.1 for local workers only",
+            sent, self->port,
+            !o->bind_host || !o->bind_host[0] || strcmp(o->bind_host, "*") == 0
+                ? "all interfaces"
+                : o->bind_host);
+    free(sent);
+}
+
 static void s_log_start(master_t *self)
 {
     const master_options_t *o = &self->options;
-    apex_info("Starting apex-master %s; workers connect to port %d",
-              APEX_VERSION, self->port);
+    apex_info("Starting apex-master %s; workers connect to port %d%s",
+              APEX_VERSION, self->port,
+              !self->curve_on                  ? ""
+              : self->options.allow_any_worker ? " (CURVE: any worker that "
+                                                 "knows the master's key)"
+                                               : " (CURVE: only workers "
+                                                 "whose keys are in "
+                                                 "--authorized-workers)");
+    if (self->curve_on)
+        apex_info("the master's public key (--master-public-key for "
+                  "workers): %s",
+                  self->curve.public_key);
+    s_warn_clear_text(self);
     if (!master_runner_params(self->runner)->host && s_has_http(self->scenario))
         apex_warn("no host: give --host, $API_URL or a scenario \"host\" "
                   "(requests with relative paths will fail)");
     if (self->web)
-        apex_info("Starting %s at http://%s:%d%s",
+        apex_info("Starting %s at %s://%s:%d%s",
                   o->headless ? "Prometheus metrics" : "web interface",
+                  master_web_tls(self->web) ? "https" : "http",
                   o->web_host && o->web_host[0] && strcmp(o->web_host, "*") != 0
                       ? o->web_host
                       : "0.0.0.0",

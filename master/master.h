@@ -48,7 +48,8 @@ typedef struct {
     bool run_time_set;               // -t was given (scales a shape)
     const char *web_host;            // --web-host ("" = all interfaces)
     int web_port;                    // --web-port (8089)
-    const char *web_auth;            // --web-auth user:password, or NULL
+    const char *web_auth;            // --web-auth user:password (or the
+                                     // line of --web-auth-file), or NULL
     bool autostart;                  // --autostart (UI mode)
     bool metrics;                    // --metrics: /metrics when headless
     double autoquit;                 // --autoquit seconds, < 0 = never
@@ -63,6 +64,12 @@ typedef struct {
     const char **outs;               // --out values ("influxdb=URL")
     size_t nouts;                    // their number
     const char *run_id;              // --run-id, or NULL: made up
+    const char *master_key;          // --master-key FILE: CURVE on
+    const char *authorized_workers;  // --authorized-workers DIR, or NULL
+    bool allow_any_worker;           // --allow-any-worker
+    const char *worker_key;          // --worker-key FILE (--processes)
+    const char *tls_cert;            // --tls-cert FILE: the web UI on TLS
+    const char *tls_key;             // --tls-key FILE
 } master_options_t;
 
 typedef struct master master_t; // opaque

@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "common/loop.h"
 #include "common/scenario.h"
+#include "common/secrets.h"
 #include "master/children.h"
 #include "master/limits.h"
 #include "master/master.h"
@@ -20,6 +21,7 @@
 #include "master/routes.h"
 #include "master/runner.h"
 #include "master/web.h"
+#include "proto/curve.h"
 #include "proto/zio.h"
 
 #define MASTER_UNKNOWN_TYPES 8 // unknown message types warned about
@@ -48,6 +50,10 @@ struct master {
     bool history_failed;                       // a write to it failed
     char *unknown_types[MASTER_UNKNOWN_TYPES]; // warned about once each
     apex_buf_t out;                            // encoded outgoing message
+    proto_curve_pair_t curve;                  // --master-key's pair
+    bool curve_on;                             // --master-key was given
+    apex_secrets_t *secrets;                   // the scenario's env values
+    char *scenario_document;                   // /config's, secrets masked
 };
 
 // master_end.c: the end of the run.

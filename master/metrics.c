@@ -359,6 +359,22 @@ static void s_figures(s_writer_t *w, const master_api_input_t *in, double start)
     }
 }
 
+// Workers the link refused (CURVE), by reason, since the master started:
+// every reason is listed, so an alert can watch any of them.
+static void s_refused(s_writer_t *w, const master_api_input_t *in)
+{
+    if (!in->refused)
+        return;
+    s_family(w, "apex_workers_refused_total", "counter",
+             "Worker connections refused during the handshake (CURVE), by "
+             "reason, since the master started.");
+    for (int r = 0; r < PROTO_REFUSED_KINDS; r++) {
+        s_open(w, "apex_workers_refused_total");
+        s_label(w, "reason", proto_refused_name((proto_refused_t)r));
+        s_close(w, (double)in->refused[r]);
+    }
+}
+
 // The scripts' trends: apex_trend{name=...} as a summary (quantiles,
 // _sum and _count) of the values as the scripts gave them.
 static void s_trends(s_writer_t *w, const apex_stats_t *trends)
@@ -402,6 +418,7 @@ void master_metrics_text(apex_buf_t *out, const master_api_input_t *in)
                   "user.",
                   (double)in->dropped_iterations, start);
     s_workers(&w, in);
+    s_refused(&w, in);
     s_figures(&w, in, start);
     s_trends(&w, in->trends);
     size_t n = apex_stats_size(in->stats);

@@ -19,6 +19,7 @@
 #include "master/metrics.h"
 #include "master/report.h"
 #include "master/report_json.h"
+#include "master/web_origin.h"
 
 #define MASTER_ROUTES_NOT_ALLOWED "method not allowed"
 #define MASTER_ROUTES_NOT_FOUND "not found"
@@ -65,6 +66,10 @@ char *master_routes_report_json(const master_routes_ctx_t *ctx, int exit_code,
     master_worker_row_t *rows = master_registry_rows(ctx->registry, &nrows);
     const master_results_t *res = ctx->results;
     const master_run_params_t *params = master_runner_params(ctx->runner);
+    // What workers report is masked as it arrives; these come from here.
+    char *host = apex_secrets_mask(ctx->secrets, params->host);
+    char *description =
+        apex_secrets_mask(ctx->secrets, ctx->scenario->description);
     master_json_input_t in = {
         .stats = res->stats,
         .exceptions = res->exceptions,
@@ -76,9 +81,9 @@ char *master_routes_report_json(const master_routes_ctx_t *ctx, int exit_code,
         .shape = master_runner_shape(ctx->runner),
         .start_time = res->start_time,
         .end_time = res->end_time > 0 ? res->end_time : apex_wall_time(),
-        .host = params->host,
+        .host = host,
         .scenario = ctx->options->scenario_path,
-        .description = ctx->scenario->description,
+        .description = description,
         .users = params->users,
         .spawn_rate = params->spawn_rate,
         .run_time = params->run_time,
@@ -95,6 +100,8 @@ char *master_routes_report_json(const master_routes_ctx_t *ctx, int exit_code,
     };
     char *json = master_report_json(&in);
     free(rows);
+    free(host);
+    free(description);
     return json;
 }
 
@@ -127,6 +134,7 @@ master_api_input_t master_routes_api_input(const master_routes_ctx_t *ctx,
         .checks = &ctx->results->checks,
         .run_id = ctx->run_id,
         .start_time = ctx->results->start_time,
+        .refused = ctx->refused,
     };
     in.state_names = master_run_state_names(&in.nstate_names);
     in.worker_state_names = master_worker_state_names(&in.nworker_state_names);
@@ -205,8 +213,12 @@ static void s_config(const master_routes_ctx_t *ctx, master_web_request_t *req)
         .master_bind_host = o->bind_host,
         .master_port = ctx->master_port,
         .local_workers = o->processes > 0 ? o->processes : 0,
+        .scenario_document = ctx->scenario_document,
     };
+    char *host = apex_secrets_mask(ctx->secrets, params->host);
+    in.host = host;
     s_reply_json(req, 200, master_api_config(&in));
+    free(host);
 }
 
 static void s_stop(const master_routes_ctx_t *ctx, master_web_request_t *req)
@@ -361,16 +373,22 @@ static void s_report_html(const master_routes_ctx_t *ctx,
 
 #define S_GET(path, fn)                                                        \
     {                                                                          \
-        "GET", path, fn, MASTER_ROUTES_NOT_ALLOWED                             \
+        "GET", path, fn, MASTER_ROUTES_NOT_ALLOWED, false, false               \
+    }
+
+// /stop and /stats/reset: POST, and GET as Locust's API has them.
+#define S_CHANGE(path, fn)                                                     \
+    {                                                                          \
+        "POST", path, fn, "use POST (or GET) for " path, true, true            \
     }
 
 static const master_route_t s_routes[] = {
-    {"POST", "/swarm", s_swarm, "use POST for /swarm"},
+    {"POST", "/swarm", s_swarm, "use POST for /swarm", true, false},
     S_GET("/stats/requests", s_stats),
     S_GET("/metrics", s_metrics),
     S_GET("/config", s_config),
-    S_GET("/stop", s_stop),
-    S_GET("/stats/reset", s_reset),
+    S_CHANGE("/stop", s_stop),
+    S_CHANGE("/stats/reset", s_reset),
     S_GET("/exceptions", s_exceptions),
     S_GET("/history", s_history),
     S_GET("/worker-count", s_worker_count),
@@ -390,6 +408,12 @@ static bool s_method_matches(const char *route, const char *method)
            (strcmp(route, "GET") == 0 && strcmp(method, "HEAD") == 0);
 }
 
+static bool s_route_matches(const master_route_t *route, const char *method)
+{
+    return s_method_matches(route->method, method) ||
+           (route->locust_get && strcmp(method, "GET") == 0);
+}
+
 const master_route_t *master_routes_find(const char *method, const char *path,
                                          int *status, const char **message)
 {
@@ -397,7 +421,7 @@ const master_route_t *master_routes_find(const char *method, const char *path,
     for (size_t i = 0; i < n; i++) {
         if (strcmp(s_routes[i].path, path) != 0)
             continue;
-        if (s_method_matches(s_routes[i].method, method))
+        if (s_route_matches(&s_routes[i], method))
             return &s_routes[i];
         *status = 405;
         *message = s_routes[i].not_allowed;
@@ -416,7 +440,11 @@ void master_routes_handle(void *arg, master_web_request_t *req)
     const char *message = NULL;
     const master_route_t *route =
         master_routes_find(req->method, req->path, &status, &message);
-    if (route)
+    const char *refused =
+        route && route->changes_state ? master_web_origin_refusal(req) : NULL;
+    if (refused)
+        s_reply_error(req, 403, refused);
+    else if (route)
         route->fn(ctx, req);
     else if (status == 404)
         master_web_reply(req, 404, "application/json",

@@ -10,6 +10,7 @@
 
 #include "common/loop.h"
 #include "common/scenario.h"
+#include "common/secrets.h"
 #include "master/api.h"
 #include "master/master.h"
 #include "master/registry.h"
@@ -28,6 +29,10 @@ typedef struct {
     FILE *history_csv;               // PREFIX_stats_history.csv, or NULL
     const char *run_id;              // the run's id (--run-id or made up)
     int master_port;                 // the port workers connect to
+    const uint64_t *refused;         // workers' failed handshakes by
+                                     // reason, or NULL
+    const apex_secrets_t *secrets;   // masked in what the routes show
+    const char *scenario_document;   // /config's scenario, masked
 } master_routes_ctx_t;
 
 // Answer req (status, body, content type, download name).
@@ -39,6 +44,10 @@ typedef struct {
     const char *path;        // the exact path
     master_route_fn *fn;     // its handler
     const char *not_allowed; // the 405 message for any other method
+    bool changes_state;      // it changes the test: only requests that
+                             // master/web_origin.h lets through
+    bool locust_get;         // a POST route that GET reaches too, as in
+                             // Locust's API (not HEAD)
 } master_route_t;
 
 // The route for method and path, or NULL with *status and *message set:
@@ -50,7 +59,8 @@ const master_route_t *master_routes_find(const char *method, const char *path,
 
 // The web server's handler (master_web_handler_fn); arg is a
 // master_routes_ctx_t. A 404 answers {"error": "not found"}, a 405
-// {"success": false, "message": ...}.
+// {"success": false, "message": ...}, and a request that would change the
+// test from another site 403 with the reason.
 void master_routes_handle(void *arg, master_web_request_t *req);
 
 // The state GET /stats/requests and GET /metrics show (thresholds

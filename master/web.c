@@ -10,7 +10,16 @@
 // Requests. Bodies are collected up to MASTER_WEB_MAX_BODY (413 above)
 // and parsed as application/x-www-form-urlencoded; query and form fields
 // land in the same key/value list. Basic auth (--web-auth) guards every
-// route, the built-in files too.
+// route, the built-in files too (master/web_auth.h checks the header).
+// The headers that say where a request comes from go with it to the
+// loop, where master/routes.c refuses a change of the test from another
+// site (master/web_origin.h). No answer allows other origins (no CORS).
+//
+// Connections (the review's finding 8): at most MASTER_WEB_PER_IP from
+// one address and MASTER_WEB_CONNECTIONS in all, each closed after
+// MASTER_WEB_TIMEOUT_S without traffic, so idle connections from one
+// place cannot lock the UI out for long. With --tls-cert and --tls-key
+// libmicrohttpd speaks TLS (GnuTLS): TLS 1.2 and 1.3 only.
 #include "master/web.h"
 
 #include <arpa/inet.h>
@@ -32,15 +41,26 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "master/assets.h"
+#include "master/web_auth.h"
 
 #define MASTER_WEB_WAIT_MS 10000
 #define MASTER_WEB_CONNECTIONS 256
-#define MASTER_WEB_TIMEOUT_S 60
+#define MASTER_WEB_PER_IP 32    // connections from one address
+#define MASTER_WEB_TIMEOUT_S 10 // an idle connection is closed after
 #define MASTER_WEB_REALM "apex"
+#define MASTER_WEB_TLS_MAX (1024 * 1024) // bytes of a PEM file
+#define MASTER_WEB_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define S_STARTUP_ERROR 256 // libmicrohttpd's first complaint at start
+
+// The headers a job keeps, in master_web_request_t's order.
+static const char *const s_headers[] = {"Host", "Origin", "Referer",
+                                        "Sec-Fetch-Site"};
+#define S_HEADERS (sizeof s_headers / sizeof s_headers[0])
 
 // Copies a job owns: the method, the path, the form body (split in
-// place into its fields) and a key and a value per query field.
-#define S_JOB_OWNED (3 + 2 * MASTER_WEB_MAX_ARGS)
+// place into its fields), a key and a value per query field, and the
+// headers above.
+#define S_JOB_OWNED (3 + 2 * MASTER_WEB_MAX_ARGS + S_HEADERS)
 
 typedef struct s_job {
     master_web_request_t req; // the request and its answer
@@ -83,8 +103,7 @@ struct master_web {
     apex_loop_t *loop;         // the master's loop
     master_web_handler_fn *fn; // answers on the loop
     void *arg;                 // its argument
-    char *user;                // basic auth user, or NULL
-    char *password;            // basic auth password
+    master_web_auth_t *auth;   // basic auth, or NULL
     int efd;                   // eventfd the web thread writes
     apex_io_t efd_io;          // the loop's watcher on it
     pthread_mutex_t lock;      // guards the queue and job flags
@@ -94,6 +113,11 @@ struct master_web {
     bool closing;              // shutting down: refuse new jobs
     int port;                  // port bound
     bool metrics_only;         // headless: GET /metrics and nothing else
+    bool tls;                  // https
+    char *cert;                // --tls-cert's PEM text (MHD keeps a pointer)
+    char *key;                 // --tls-key's
+    bool starting;             // in master_web_new(): keep MHD's complaint
+    char startup_error[S_STARTUP_ERROR]; // its first complaint
 };
 
 // ---------------------------------------------------------------------
@@ -126,8 +150,10 @@ static enum MHD_Result s_queue(struct MHD_Connection *conn, int status,
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    // No page of another site may frame the UI (and click for the user).
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (disposition)
         MHD_add_response_header(resp, "Content-Disposition", disposition);
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
@@ -232,15 +258,25 @@ static enum MHD_Result s_collect_arg(void *cls, enum MHD_ValueKind kind,
 
 static bool s_authorized(master_web_t *self, struct MHD_Connection *conn)
 {
-    if (!self->user)
+    if (!self->auth)
         return true;
-    char *password = NULL;
-    char *user = MHD_basic_auth_get_username_password(conn, &password);
-    bool ok = user && password && strcmp(user, self->user) == 0 &&
-              strcmp(password, self->password) == 0;
-    MHD_free(user);
-    MHD_free(password);
-    return ok;
+    return master_web_auth_check(
+        self->auth, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_AUTHORIZATION));
+}
+
+// The headers that say where the request comes from, copied into job.
+static void s_collect_headers(master_web_t *self, s_job_t *job,
+                              struct MHD_Connection *conn)
+{
+    const char **into[S_HEADERS] = {&job->req.host, &job->req.origin,
+                                    &job->req.referer, &job->req.fetch_site};
+    for (size_t i = 0; i < S_HEADERS; i++) {
+        const char *v =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, s_headers[i]);
+        *into[i] = v ? s_own(job, v) : NULL;
+    }
+    job->req.tls = self->tls;
 }
 
 // Hand a request to the loop and wait for its answer.
@@ -252,6 +288,7 @@ static enum MHD_Result s_dispatch(master_web_t *self,
     s_job_t *job = apex_calloc(1, sizeof *job);
     job->req.method = s_own(job, method);
     job->req.path = s_own(job, url);
+    s_collect_headers(self, job, conn);
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, s_collect_arg, job);
     if (state && state->body.len) {
         const char *type = MHD_lookup_connection_value(
@@ -377,13 +414,72 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static void s_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    master_web_t *self = cls;
     char line[512];
     vsnprintf(line, sizeof line, fmt, ap);
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = '\0';
+    // Only master_web_new() reads this, before the thread runs requests.
+    if (self->starting && !self->startup_error[0])
+        snprintf(self->startup_error, sizeof self->startup_error, "%.*s",
+                 (int)sizeof self->startup_error - 1, line);
     apex_debug("web: %s", line);
+}
+
+// Read a PEM file for --tls-cert or --tls-key: a new string, or NULL with
+// err set.
+static char *s_read_pem(const char *option, const char *path, apex_error_t *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        apex_error_set(err, "%s %s: cannot read: %s", option, path,
+                       strerror(errno));
+        return NULL;
+    }
+    char *text = apex_calloc(1, MASTER_WEB_TLS_MAX + 1);
+    size_t n = fread(text, 1, MASTER_WEB_TLS_MAX + 1, f);
+    fclose(f);
+    if (n == 0 || n > MASTER_WEB_TLS_MAX || !strstr(text, "-----BEGIN ")) {
+        apex_error_set(err,
+                       "%s %s: expected a PEM file (-----BEGIN ...) of "
+                       "at most %d bytes",
+                       option, path, MASTER_WEB_TLS_MAX);
+        free(text);
+        return NULL;
+    }
+    text[n] = '\0';
+    return text;
+}
+
+// Start libmicrohttpd with or without TLS.
+static struct MHD_Daemon *s_start(master_web_t *self,
+                                  const struct sockaddr_in *addr)
+{
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, self->cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, self->key},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)MASTER_WEB_TLS_PRIORITIES},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (self->tls)
+        flags |= MHD_USE_TLS;
+    else
+        tls[0].option = MHD_OPTION_END;
+    self->starting = true;
+    // The logger first, so it hears about every other option.
+    struct MHD_Daemon *daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, s_handler, self, MHD_OPTION_EXTERNAL_LOGGER,
+        s_mhd_log, self, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr,
+        MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)MASTER_WEB_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MASTER_WEB_PER_IP,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)MASTER_WEB_TIMEOUT_S,
+        MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+    self->starting = false;
+    return daemon;
 }
 
 // ---------------------------------------------------------------------
@@ -417,14 +513,25 @@ master_web_t *master_web_new(apex_loop_t *loop,
     pthread_cond_init(&self->cond, &attr);
     pthread_condattr_destroy(&attr);
     if (options->auth) {
-        const char *colon = strchr(options->auth, ':');
-        if (!colon || colon == options->auth) {
-            apex_error_set(err, "--web-auth: expected user:password");
+        apex_error_t e = {""};
+        self->auth = master_web_auth_new(options->auth, &e);
+        if (!self->auth) {
+            apex_error_set(err, "--web-auth: %s", e.msg);
             goto fail;
         }
-        self->user =
-            apex_strndup(options->auth, (size_t)(colon - options->auth));
-        self->password = apex_strdup(colon + 1);
+    }
+    if (options->tls_cert || options->tls_key) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            apex_error_set(err, "--tls-cert: this libmicrohttpd was built "
+                                "without TLS");
+            goto fail;
+        }
+        self->tls = true;
+        self->cert = s_read_pem("--tls-cert", options->tls_cert, err);
+        self->key =
+            self->cert ? s_read_pem("--tls-key", options->tls_key, err) : NULL;
+        if (!self->key)
+            goto fail;
     }
     self->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (self->efd < 0) {
@@ -434,18 +541,22 @@ master_web_t *master_web_new(apex_loop_t *loop,
     apex_io_init(&self->efd_io, s_on_event, self);
     if (apex_io_start(loop, &self->efd_io, self->efd, EPOLLIN, err) != 0)
         goto fail;
-    self->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, s_handler, self, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, s_completed,
-        self, MHD_OPTION_CONNECTION_LIMIT, (unsigned)MASTER_WEB_CONNECTIONS,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)MASTER_WEB_TIMEOUT_S,
-        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self, MHD_OPTION_END);
+    self->daemon = s_start(self, &addr);
     if (!self->daemon) {
-        apex_error_set(err,
-                       "cannot serve the web UI on %s:%d (is the port "
-                       "busy?)",
-                       host && host[0] ? host : "*", options->port);
+        if (self->tls && self->startup_error[0])
+            apex_error_set(err,
+                           "cannot serve the web UI on %s:%d with "
+                           "--tls-cert %s and --tls-key %s: %s",
+                           host && host[0] ? host : "*", options->port,
+                           options->tls_cert, options->tls_key,
+                           self->startup_error);
+        else
+            apex_error_set(err,
+                           "cannot serve the web UI on %s:%d (is the port "
+                           "busy?)%s%s",
+                           host && host[0] ? host : "*", options->port,
+                           self->startup_error[0] ? ": " : "",
+                           self->startup_error);
         goto fail;
     }
     const union MHD_DaemonInfo *info =
@@ -481,8 +592,11 @@ void master_web_destroy(master_web_t **self_p)
     }
     pthread_cond_destroy(&self->cond);
     pthread_mutex_destroy(&self->lock);
-    free(self->user);
-    free(self->password);
+    master_web_auth_destroy(&self->auth);
+    free(self->cert);
+    if (self->key)
+        explicit_bzero(self->key, strlen(self->key));
+    free(self->key);
     free(self);
     *self_p = NULL;
 }
@@ -490,4 +604,9 @@ void master_web_destroy(master_web_t **self_p)
 int master_web_port(const master_web_t *self)
 {
     return self->port;
+}
+
+bool master_web_tls(const master_web_t *self)
+{
+    return self->tls;
 }

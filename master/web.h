@@ -25,6 +25,11 @@ typedef struct {
     const char *values[MASTER_WEB_MAX_ARGS]; // their values
     size_t nargs;                            // fields present
     bool form_error;                         // the body was not a form
+    const char *host;                        // Host header, or NULL
+    const char *origin;                      // Origin header, or NULL
+    const char *referer;                     // Referer header, or NULL
+    const char *fetch_site;                  // Sec-Fetch-Site, or NULL
+    bool tls;                                // over TLS (--tls-cert)
     // Out: filled by the handler on the loop.
     int status;               // HTTP status
     char *body;               // response body (handler allocates)
@@ -39,16 +44,20 @@ typedef struct {
 typedef void(master_web_handler_fn)(void *arg, master_web_request_t *req);
 
 typedef struct {
-    const char *host;  // address to listen on ("" or "*" = all)
-    int port;          // port (0 = any free port)
-    const char *auth;  // "user:password" for basic auth, or NULL
-    bool metrics_only; // serve GET /metrics and nothing else (headless)
+    const char *host;     // address to listen on ("" or "*" = all)
+    int port;             // port (0 = any free port)
+    const char *auth;     // "user:password" for basic auth, or NULL
+    bool metrics_only;    // serve GET /metrics and nothing else (headless)
+    const char *tls_cert; // --tls-cert: a PEM certificate (chain) file, or
+                          // NULL for plain HTTP
+    const char *tls_key;  // --tls-key: its PEM private key file
 } master_web_options_t;
 
 typedef struct master_web master_web_t; // opaque
 
 // Start listening; requests go to fn(arg, req) on loop. NULL with err set
-// when the address cannot be used.
+// when the address cannot be used, or the TLS files cannot be read or
+// are not a certificate and its key.
 master_web_t *master_web_new(apex_loop_t *loop,
                              const master_web_options_t *options,
                              master_web_handler_fn *fn, void *arg,
@@ -60,6 +69,9 @@ void master_web_destroy(master_web_t **self_p);
 
 // The port listened on.
 int master_web_port(const master_web_t *self);
+
+// True when the server speaks TLS (https).
+bool master_web_tls(const master_web_t *self);
 
 // The value of field key in req, or NULL.
 const char *master_web_arg(const master_web_request_t *req, const char *key);

@@ -20,6 +20,11 @@
 // is refused, before any part of the message is queued. ROUTER_HANDOVER
 // (see zio.h) was found by test_zio's reconnect, which without it lost
 // the re-registration in about half the runs.
+//
+// CURVE: the keys are set on each new socket before it binds or connects
+// (a reconnect makes a new one), and so is the handshake watcher, so no
+// event is missed. The ZAP handler belongs to the zio, not the socket,
+// and is bound once, before the ROUTER.
 #include "proto/zio.h"
 
 #include <assert.h>
@@ -31,6 +36,7 @@
 
 #include "common/alloc.h"
 #include "common/log.h"
+#include "proto/zap.h"
 
 #define S_MAX_ID 255                  // ZeroMQ's longest routing id
 #define S_KEEPALIVE_IDLE_S 30         // TCP keepalive idle time, as Locust
@@ -39,6 +45,7 @@
 #define S_PRINTABLE_FIRST 0x20        // ' '
 #define S_PRINTABLE_LAST 0x7e         // '~'
 #define S_PEER_ADDRESS "Peer-Address" // ZeroMQ's metadata property
+#define S_ZAP_DOMAIN "apex"           // the ROUTER's ZAP domain
 
 typedef struct {
     char *id;   // the identity's bytes (a NUL may be among them)
@@ -49,6 +56,12 @@ struct proto_zio {
     proto_zio_options_t options;             // as given, with our strings
     char *endpoint;                          // options.endpoint's copy
     char *identity;                          // options.identity's copy
+    proto_curve_pair_t curve;                // options.curve's copy
+    char server_key[PROTO_CURVE_KEY_TEXT];   // options.curve_server_key's
+    char *admitted;                          // options.admitted_keys' copy
+    proto_zap_t *zap;                        // ROUTER with admitted keys
+    proto_handshake_t *handshake;            // the socket's failed
+                                             // handshakes
     apex_loop_t *loop;                       // the loop watching the socket
     zsock_t *sock;                           // the socket, or NULL after a
                                              // failed reconnect
@@ -87,7 +100,45 @@ static void s_close(proto_zio_t *self)
     if (!self->sock)
         return;
     apex_io_stop(self->loop, &self->io);
+    proto_handshake_destroy(&self->handshake);
     zsock_destroy(&self->sock);
+}
+
+// The ZAP handler's refusals go to the socket's handshake watcher.
+static void s_on_zap_refused(void *arg, const char *address, const char *key)
+{
+    proto_zio_t *self = arg;
+    if (self->handshake)
+        proto_handshake_refused(self->handshake, PROTO_REFUSED_NOT_AUTHORIZED,
+                                address, key);
+}
+
+// CURVE keys and the handshake watcher of a fresh socket.
+static int s_secure(proto_zio_t *self, apex_error_t *err)
+{
+    const proto_zio_options_t *o = &self->options;
+    bool router = o->role == PROTO_ZIO_ROUTER;
+    if (o->curve) {
+        zsock_set_curve_publickey(self->sock, self->curve.public_key);
+        zsock_set_curve_secretkey(self->sock, self->curve.secret_key);
+        if (router) {
+            zsock_set_curve_server(self->sock, 1);
+            zsock_set_zap_domain(self->sock, S_ZAP_DOMAIN);
+        } else {
+            zsock_set_curve_serverkey(self->sock, self->server_key);
+        }
+    }
+    proto_handshake_options_t h = {
+        .server = router,
+        .curve = o->curve != NULL,
+        .public_key = o->curve ? self->curve.public_key : NULL,
+        .peer = router ? NULL : self->endpoint,
+        .admitted = self->admitted,
+        .counts = self->counters.refused,
+    };
+    self->handshake =
+        proto_handshake_new(self->loop, zsock_resolve(self->sock), &h, err);
+    return self->handshake ? 0 : -1;
 }
 
 // Bind (ROUTER) or connect (DEALER) the options of a fresh socket.
@@ -131,9 +182,10 @@ static int s_open(proto_zio_t *self, apex_error_t *err)
         zsock_set_sndhwm(self->sock, o->hwm);
         zsock_set_rcvhwm(self->sock, o->hwm);
     }
-    if (s_attach(self, err) != 0 ||
+    if (s_secure(self, err) != 0 || s_attach(self, err) != 0 ||
         apex_io_start(self->loop, &self->io, zsock_fd(self->sock), EPOLLIN,
                       err) != 0) {
+        proto_handshake_destroy(&self->handshake);
         zsock_destroy(&self->sock);
         return -1;
     }
@@ -158,6 +210,26 @@ proto_zio_t *proto_zio_new(apex_loop_t *loop,
     self->loop = loop;
     apex_io_init(&self->io, s_on_io, self);
     apex_timer_init(&self->batch, s_on_batch, self);
+    if (options->curve) {
+        assert(options->role == PROTO_ZIO_ROUTER || options->curve_server_key);
+        self->curve = *options->curve;
+        self->options.curve = &self->curve;
+        if (options->curve_server_key)
+            snprintf(self->server_key, sizeof self->server_key, "%s",
+                     options->curve_server_key);
+    }
+    self->options.curve_server_key = NULL; // self->server_key has it
+    if (options->curve && options->admitted_keys &&
+        options->role == PROTO_ZIO_ROUTER) {
+        self->admitted = apex_strdup(options->admitted_keys);
+        self->zap =
+            proto_zap_new(loop, self->admitted, s_on_zap_refused, self, err);
+        if (!self->zap) {
+            proto_zio_destroy(&self);
+            return NULL;
+        }
+    }
+    self->options.admitted_keys = self->admitted;
     if (s_open(self, err) != 0)
         proto_zio_destroy(&self);
     return self;
@@ -171,10 +243,13 @@ void proto_zio_destroy(proto_zio_t **self_p)
     assert(!self->draining); // not from inside the callback
     apex_timer_stop(self->loop, &self->batch);
     s_close(self);
+    proto_zap_destroy(&self->zap);
     for (size_t i = 0; i < self->nlogged; i++)
         free(self->logged[i].id);
+    explicit_bzero(&self->curve, sizeof self->curve);
     free(self->endpoint);
     free(self->identity);
+    free(self->admitted);
     free(self);
     *self_p = NULL;
 }
@@ -340,6 +415,11 @@ static int s_receive_one(proto_zio_t *self)
 
 void proto_zio_drain(proto_zio_t *self)
 {
+    // Handshakes wait for the ZAP handler's answer: never batched.
+    if (self->zap)
+        proto_zap_drain(self->zap);
+    if (self->handshake)
+        proto_handshake_drain(self->handshake);
     if (self->draining) {
         s_drain_now(self);
         return;

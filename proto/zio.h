@@ -58,6 +58,17 @@
 // (ZMQ_MAXMSGSIZE: the peer is disconnected) and keep TCP keepalive on,
 // as Locust does.
 //
+// CURVE (opt-in, see proto/curve.h): with options.curve a ROUTER is a
+// CURVE server with the master's key pair and a DEALER a CURVE client
+// with the worker's pair and the master's public key; traffic is then
+// encrypted and a DEALER must know the master's public key. With
+// options.admitted_keys the ROUTER also runs the ZAP handler
+// (proto/zap.h), bound before the ROUTER, which admits only workers
+// whose public keys are certificates in that folder. Every failed
+// handshake, on either end, is counted by reason (counters.refused) and
+// logged once (proto/handshake.h); a refused peer's messages are never
+// decoded.
+//
 // ZMQ_FD is edge-triggered and a send can consume its edge, so the
 // watcher alone can miss messages: call proto_zio_drain() after every
 // loop iteration (apex_loop_on_iteration). One zio belongs to one
@@ -70,6 +81,8 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/loop.h"
+#include "proto/curve.h"
+#include "proto/handshake.h"
 #include "proto/proto.h"
 
 #define PROTO_ZIO_LOGGED_PEERS 64 // peers whose first bad frame is logged
@@ -105,6 +118,15 @@ typedef struct {
                            // loop sees them; else at most this long later,
                            // many per wake-up (a master with hundreds of
                            // workers wakes once per batch, not per message)
+    const proto_curve_pair_t *curve; // NULL: plain text, as Locust. ROUTER:
+                                     // the master's pair (CURVE server);
+                                     // DEALER: this worker's pair
+    const char *curve_server_key;    // DEALER with curve: the master's
+                                     // public key (Z85)
+    const char *admitted_keys;       // ROUTER with curve: a folder of
+                                     // worker certificates, the only
+                                     // workers admitted; NULL: any worker
+                                     // that knows the master's public key
 } proto_zio_options_t;
 
 typedef enum {
@@ -125,6 +147,7 @@ typedef struct {
     uint64_t full;      // sends refused at the high-water mark
     uint64_t no_peer;   // sends to an identity not connected
     uint64_t failed;    // other failed sends (too big included)
+    uint64_t refused[PROTO_REFUSED_KINDS]; // failed handshakes by reason
 } proto_zio_counters_t;
 
 // With batch_us set, proto_zio_drain() only makes sure a drain happens
@@ -132,7 +155,8 @@ typedef struct {
 
 // Create the socket, bind (ROUTER) or connect (DEALER) it and watch it on
 // loop. Returns a new zio the caller owns, or NULL with err set ("cannot
-// bind tcp://*:5557: Address already in use").
+// bind tcp://*:5557: Address already in use"). options' strings and keys
+// are copied.
 proto_zio_t *proto_zio_new(apex_loop_t *loop,
                            const proto_zio_options_t *options,
                            apex_error_t *err);

@@ -802,9 +802,12 @@
 
     // ---- stop / reset ---------------------------------------------------
 
+    // Stop and reset change the test: POST (the master refuses a change
+    // that another site's page asks for, and GET is what any page can
+    // send).
     function action(button, url, done) {
         button.disabled = true;
-        request(url).then(function () {
+        request(url, {method: "POST"}).then(function () {
             setBanner(null);
             if (done) {
                 done();

@@ -24,6 +24,8 @@ enum {
     OPT_SCENARIO,
     OPT_LOGLEVEL,
     OPT_LOGFILE,
+    OPT_MASTER_PUBLIC_KEY,
+    OPT_WORKER_KEY,
 };
 
 static const apex_cli_option_t s_options[] = {
@@ -39,6 +41,15 @@ static const apex_cli_option_t s_options[] = {
      "DEBUG, INFO, WARNING, ERROR (default INFO)", OPT_LOGLEVEL},
     {"logfile", 0, true, "APEX_LOGFILE", "FILE",
      "append the log to FILE instead of stderr", OPT_LOGFILE},
+    {"master-public-key", 0, true, "APEX_MASTER_PUBLIC_KEY", "FILE|KEY",
+     "turn CURVE on: the master's public key, a file (master.key from "
+     "apex-master --gen-keys) or its 40 characters",
+     OPT_MASTER_PUBLIC_KEY},
+    {"worker-key", 0, true, "APEX_WORKER_KEY", "FILE",
+     "with --master-public-key: this worker's key pair "
+     "(worker.key_secret; default: a new pair, which only a master with "
+     "--allow-any-worker admits)",
+     OPT_WORKER_KEY},
 };
 
 typedef struct {
@@ -68,9 +79,15 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
     case OPT_LOGLEVEL:
         return apex_log_level_arg(arg, &args->level, err);
     case OPT_LOGFILE:
+    case OPT_WORKER_KEY:
         if (!*arg)
             return apex_error_set(err, "expected a file name");
-        args->logfile = arg;
+        *(id == OPT_LOGFILE ? &args->logfile : &args->options.worker_key) = arg;
+        return 0;
+    case OPT_MASTER_PUBLIC_KEY:
+        if (!*arg)
+            return apex_error_set(err, "expected a key file or a key");
+        args->options.master_public_key = arg;
         return 0;
     default:
         return apex_error_set(err, "unhandled option");
@@ -89,19 +106,25 @@ static const apex_cli_config_t s_config = {
 
 int main(int argc, char **argv)
 {
-    s_args_t args = {{"127.0.0.1", 5557, NULL}, APEX_LOG_INFO, NULL};
+    s_args_t args = {
+        {.master_host = "127.0.0.1", .master_port = 5557}, APEX_LOG_INFO, NULL};
     apex_error_t err = {""};
     int rc = apex_cli_parse(
         s_options, sizeof s_options / sizeof s_options[0], argc, argv, s_option,
         &args,
         "usage: apex-worker [--master-host HOST] [--master-port PORT] "
-        "[-f SCENARIO]",
+        "[-f SCENARIO] [--master-public-key FILE|KEY [--worker-key FILE]]",
         "apex-worker " APEX_VERSION " (git " APEX_REVISION ")", &s_config,
         &err);
     if (rc == 1)
         return 0;
     if (rc != 0) {
         fprintf(stderr, "apex-worker: %s\n", err.msg);
+        return WORKER_EXIT_USAGE;
+    }
+    if (args.options.worker_key && !args.options.master_public_key) {
+        fprintf(stderr, "apex-worker: --worker-key needs --master-public-key "
+                        "(CURVE)\n");
         return WORKER_EXIT_USAGE;
     }
     if (args.logfile && apex_log_to_file(args.logfile, &err) != 0) {

@@ -29,7 +29,9 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/procstat.h"
+#include "common/secrets.h"
 #include "common/version.h"
+#include "proto/curve.h"
 #include "proto/proto.h"
 #include "proto/zio.h"
 #include "worker/engine.h"
@@ -95,6 +97,9 @@ struct worker {
     int64_t cut_off_now;        // and as in the report being sent
     int64_t reported[WORKER_MAX_METRICS]; // kinds' counters last reported
     size_t nmetrics;                      // how many figures the kinds have
+    apex_secrets_t *secrets;              // the scenario's env values
+    const apex_scenario_t *secrets_of;    // the scenario they come from
+    char *secrets_host;                   // the host they leave shown
 };
 
 static void s_on_stopped(void *arg);
@@ -252,8 +257,32 @@ static void s_send_spawning_complete(worker_t *self)
 
 static void s_send_exception(worker_t *self, const char *msg)
 {
-    proto_encode_exception(&self->out, msg, "", self->id);
+    char *masked = apex_secrets_mask(self->secrets, msg);
+    proto_encode_exception(&self->out, masked, "", self->id);
+    free(masked);
     s_send(self);
+}
+
+// The secrets of the scenario in use, for the host the master gave:
+// masked in failure texts before they are recorded (and so before they
+// are sent) and in the log. Made again when either changes.
+static void s_update_secrets(worker_t *self, const char *host)
+{
+    const apex_scenario_t *scn = worker_engine_scenario(self->engine);
+    bool same_host =
+        (!host && !self->secrets_host) ||
+        (host && self->secrets_host && strcmp(host, self->secrets_host) == 0);
+    if (!scn || (scn == self->secrets_of && same_host))
+        return;
+    apex_secrets_t *old = self->secrets;
+    self->secrets = apex_secrets_new(scn, host);
+    self->secrets_of = scn;
+    free(self->secrets_host);
+    self->secrets_host = host ? apex_strdup(host) : NULL;
+    apex_stats_set_mask(worker_engine_stats(self->engine), apex_secrets_mask_fn,
+                        self->secrets);
+    apex_log_set_secrets(self->secrets);
+    apex_secrets_destroy(&old);
 }
 
 // ---------------------------------------------------------------------
@@ -480,6 +509,7 @@ static int s_take_scenario(worker_t *self, const char *text)
     }
     free(self->scenario_text);
     self->scenario_text = apex_strdup(text);
+    self->secrets_of = NULL; // made again for this scenario at the spawn
     apex_info("scenario received from the master (%zu user classes)",
               worker_engine_scenario(self->engine)->nusers);
     return 0;
@@ -538,6 +568,7 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
     }
     self->state = WORKER_SPAWNING;
     worker_engine_set_host(self->engine, msg->host);
+    s_update_secrets(self, msg->host);
     if (msg->worker_count > 0)
         worker_engine_set_index(self->engine, msg->worker_position,
                                 msg->worker_position, msg->worker_count);
@@ -754,6 +785,14 @@ worker_t *worker_new(const worker_options_t *options, apex_error_t *err)
     }
     if (apex_io_start(self->loop, &self->sig_io, self->sigfd, EPOLLIN, err))
         goto fail;
+    proto_curve_pair_t pair;
+    char master_key[PROTO_CURVE_KEY_TEXT];
+    // CURVE: the master's public key and this worker's pair (--worker-key,
+    // else a new one).
+    if (options->master_public_key &&
+        proto_curve_client_keys(options->master_public_key, options->worker_key,
+                                master_key, &pair, err))
+        goto fail;
     // A name is looked up by s_register (locate.h says why ZeroMQ is not
     // left to do it).
     bool numeric = worker_locate_numeric(options->master_host);
@@ -761,13 +800,18 @@ worker_t *worker_new(const worker_options_t *options, apex_error_t *err)
         self->locate =
             worker_locate_new(self->loop, options->master_host,
                               options->master_port, s_on_located, self);
-    proto_zio_options_t zio = {.role = PROTO_ZIO_DEALER,
-                               .endpoint = numeric ? self->endpoint : NULL,
-                               .identity = self->id,
-                               .linger_ms = WORKER_QUIT_LINGER_MS,
-                               .fn = s_on_message,
-                               .arg = self};
+    proto_zio_options_t zio = {
+        .role = PROTO_ZIO_DEALER,
+        .endpoint = numeric ? self->endpoint : NULL,
+        .identity = self->id,
+        .linger_ms = WORKER_QUIT_LINGER_MS,
+        .fn = s_on_message,
+        .arg = self,
+        .curve = options->master_public_key ? &pair : NULL,
+        .curve_server_key = options->master_public_key ? master_key : NULL,
+    };
     self->zio = proto_zio_new(self->loop, &zio, err);
+    explicit_bzero(&pair, sizeof pair);
     if (!self->zio)
         goto fail;
     return self;
@@ -790,7 +834,11 @@ void worker_destroy(worker_t **self_p)
         proto_zio_destroy(&self->zio);
         worker_locate_destroy(&self->locate);
     }
+    if (self->secrets)
+        apex_log_set_secrets(NULL);
     worker_engine_destroy(&self->engine);
+    apex_secrets_destroy(&self->secrets);
+    free(self->secrets_host);
     if (self->sigfd >= 0)
         close(self->sigfd);
     apex_loop_destroy(&self->loop);
@@ -803,8 +851,9 @@ void worker_destroy(worker_t **self_p)
 
 int worker_run(worker_t *self)
 {
-    apex_info("starting apex-worker %s, connecting to %s as %s", APEX_VERSION,
-              self->endpoint, self->id);
+    apex_info("starting apex-worker %s, connecting to %s as %s%s", APEX_VERSION,
+              self->endpoint, self->id,
+              self->options.master_public_key ? " (CURVE)" : "");
     s_register_anew(self);
     apex_error_t err = {""};
     if (apex_loop_run(self->loop, &err) != 0) {

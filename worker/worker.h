@@ -8,9 +8,12 @@
 #include "common/error.h"
 
 typedef struct {
-    const char *master_host;   // master address (default 127.0.0.1)
-    int master_port;           // master port (default 5557)
-    const char *scenario_path; // -f FILE, or NULL: use the master's
+    const char *master_host;       // master address (default 127.0.0.1)
+    int master_port;               // master port (default 5557)
+    const char *scenario_path;     // -f FILE, or NULL: use the master's
+    const char *master_public_key; // --master-public-key FILE|KEY: CURVE
+    const char *worker_key;        // --worker-key FILE, or NULL: a new
+                                   // pair
 } worker_options_t;
 
 typedef struct worker worker_t; // opaque

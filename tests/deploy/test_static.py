@@ -214,6 +214,21 @@ def kustomize(path):
     return res.stdout
 
 
+# The Helm values that turn CURVE on with a Secret made beforehand.
+CURVE_SETS = ("curve.enabled=true", "curve.existingSecret=apex-curve")
+
+
+def kustomize_with(tmp, name, base, component):
+    """A user's kustomization of deploy/k8s/BASE with one component."""
+    d = os.path.join(tmp, name.replace(" ", "-"))
+    os.makedirs(d)
+    with open(os.path.join(d, "kustomization.yaml"), "w") as f:
+        f.write("resources:\n  - %s\ncomponents:\n  - %s\n" % (
+            os.path.relpath(os.path.join(K8S, base), d),
+            os.path.relpath(os.path.join(K8S, "components", component), d)))
+    return d
+
+
 def load_all(text):
     return [d for d in yaml.safe_load_all(text) if d]
 
@@ -289,26 +304,27 @@ def compose_env(service):
     return {k: interpolate(v) for k, v in env.items() if v is not None}
 
 
-def compose_merged():
-    """docker-compose.yml with docker-compose.headless.yml on top (the
-    parts these files use: command replaced, environment merged, volumes
-    appended)."""
+def compose_merged(*overrides):
+    """docker-compose.yml with override files on top (default:
+    docker-compose.headless.yml), the parts these files use: command
+    replaced, environment merged, volumes appended."""
     base = copy.deepcopy(compose_doc("docker-compose.yml"))
-    over = compose_doc("docker-compose.headless.yml")
-    for name, svc in over.get("services", {}).items():
-        dst = base["services"].setdefault(name, {})
-        for key, value in svc.items():
-            if key == "environment":
-                env = dict(dst.get("environment", {}) or {})
-                env.update(value)
-                dst["environment"] = env
-            elif key in ("volumes", "ports"):
-                dst[key] = list(dst.get(key, [])) + list(value)
-            else:
-                dst[key] = value
-    for key in ("volumes", "networks"):
-        if key in over:
-            base.setdefault(key, {}).update(over[key])
+    for name in overrides or ("docker-compose.headless.yml",):
+        over = compose_doc(name)
+        for svc_name, svc in over.get("services", {}).items():
+            dst = base["services"].setdefault(svc_name, {})
+            for key, value in svc.items():
+                if key == "environment":
+                    env = dict(dst.get("environment", {}) or {})
+                    env.update(value)
+                    dst["environment"] = env
+                elif key in ("volumes", "ports"):
+                    dst[key] = list(dst.get(key, [])) + list(value)
+                else:
+                    dst[key] = value
+        for key in ("volumes", "networks"):
+            if key in over:
+                base.setdefault(key, {}).update(over[key])
     return base
 
 
@@ -523,18 +539,22 @@ class RenderedK8s(Base):
             kustomize(os.path.join(K8S, "headless")))
         cls.variants["kustomize demo-target"] = load_all(
             kustomize(os.path.join(K8S, "demo-target")))
-        # The Prometheus component, as a user's kustomization uses it.
+        cls.variants["helm curve"] = load_all(helm_template(*CURVE_SETS))
+        cls.variants["helm headless curve"] = load_all(helm_template(
+            "master.headless=true", *CURVE_SETS))
+        cls.variants["helm curve made secret"] = load_all(helm_template(
+            "curve.enabled=true", "curve.masterKey=public",
+            "curve.masterKeySecret=secret", "curve.workerKey=public",
+            "curve.workerKeySecret=secret"))
+        # The components, as a user's kustomization uses them.
         cls.tmp = tempfile.mkdtemp(prefix="apex-kustomize-")
-        for name, base in (("prometheus base", "base"),
-                           ("prometheus headless", "headless")):
-            d = os.path.join(cls.tmp, name.replace(" ", "-"))
-            os.makedirs(d)
-            with open(os.path.join(d, "kustomization.yaml"), "w") as f:
-                f.write("resources:\n  - %s\ncomponents:\n  - %s\n" % (
-                    os.path.relpath(os.path.join(K8S, base), d),
-                    os.path.relpath(os.path.join(K8S, "components",
-                                                 "prometheus"), d)))
-            cls.variants["kustomize " + name] = load_all(kustomize(d))
+        for name, base, component in (
+                ("prometheus base", "base", "prometheus"),
+                ("prometheus headless", "headless", "prometheus"),
+                ("curve base", "base", "curve"),
+                ("curve headless", "headless", "curve")):
+            cls.variants["kustomize " + name] = load_all(kustomize(
+                kustomize_with(cls.tmp, name, base, component)))
 
     @classmethod
     def tearDownClass(cls):
@@ -786,6 +806,66 @@ class K8sObjectsTest(RenderedK8s):
                         self.assertEqual(env.get("APEX_METRICS"), "true")
                 else:
                     self.assertNotIn("prometheus.io/scrape", ann)
+
+    def secret_files(self, spec, container, env_name):
+        """(Secret name, secret key) that the file env_name points to comes
+        from, through the container's mounts and the pod's volumes; a
+        folder gives the keys of the files in it."""
+        path = container_env(container)[env_name]
+        for m in container.get("volumeMounts", []):
+            if not path.startswith(m["mountPath"] + "/"):
+                continue
+            inside = path[len(m["mountPath"]) + 1:]
+            vol = [v for v in spec["volumes"] if v["name"] == m["name"]][0]
+            items = vol["secret"]["items"]
+            keys = [i["key"] for i in items if i["path"] == inside or
+                    i["path"].startswith(inside + "/")]
+            return vol["secret"]["secretName"], sorted(keys)
+        self.fail("%s=%s is on no mount" % (env_name, path))
+
+    def test_curve_keys_reach_master_and_workers(self):
+        for variant, objects in self.load_variants().items():
+            with self.subTest(variant=variant):
+                (_, mspec, _), (_, wspec, _) = self.master_and_workers(
+                    objects)
+                master = mspec["containers"][0]
+                worker = wspec["containers"][0]
+                if "curve" not in variant:
+                    self.assertNotIn("APEX_MASTER_KEY", container_env(master))
+                    self.assertNotIn("APEX_WORKER_KEY", container_env(worker))
+                    continue
+                got = {
+                    "APEX_MASTER_KEY": self.secret_files(
+                        mspec, master, "APEX_MASTER_KEY"),
+                    "APEX_AUTHORIZED_WORKERS": self.secret_files(
+                        mspec, master, "APEX_AUTHORIZED_WORKERS"),
+                    "APEX_MASTER_PUBLIC_KEY": self.secret_files(
+                        wspec, worker, "APEX_MASTER_PUBLIC_KEY"),
+                    "APEX_WORKER_KEY": self.secret_files(
+                        wspec, worker, "APEX_WORKER_KEY"),
+                }
+                names = {name for name, _ in got.values()}
+                self.assertEqual(len(names), 1, got)
+                self.assertEqual({k: v[1] for k, v in got.items()}, {
+                    "APEX_MASTER_KEY": ["master.key_secret"],
+                    "APEX_AUTHORIZED_WORKERS": ["worker.key"],
+                    "APEX_MASTER_PUBLIC_KEY": ["master.key"],
+                    "APEX_WORKER_KEY": ["worker.key_secret"]})
+                # Neither side gets the other's secret.
+                for spec, other in ((mspec, "worker.key_secret"),
+                                    (wspec, "master.key_secret")):
+                    for v in spec["volumes"]:
+                        items = v.get("secret", {}).get("items", [])
+                        self.assertNotIn(other, [i["key"] for i in items])
+                secrets = [o for o in objects if o["kind"] == "Secret"]
+                if "made secret" in variant:
+                    self.assertEqual(secrets[0]["metadata"]["name"],
+                                     names.pop())
+                    self.assertEqual(sorted(secrets[0]["data"]), [
+                        "master.key", "master.key_secret", "worker.key",
+                        "worker.key_secret"])
+                else:
+                    self.assertEqual(secrets, [])  # made beforehand
 
     def test_demo_target(self):
         objects = self.variants["kustomize demo-target"]
@@ -1463,11 +1543,22 @@ class ConfigurationsStartTest(Base):
                                 "compose"):
             if u.program == "worker":
                 confs.append(u)
+        curve = "docker-compose.curve.yml"
+        for u in compose_usages(compose_merged(
+                "docker-compose.headless.yml", curve),
+                "compose (headless, curve)"):
+            if u.program == "master":
+                confs.append(u)
+        for u in compose_usages(compose_merged(curve), "compose (curve)"):
+            if u.program == "worker":
+                confs.append(u)
         for u in systemd_usages():
             confs.append(u)
         if os.access(HELM, os.X_OK) and os.access(KUBECTL, os.X_OK):
             for variant, text in (
                     ("helm headless", helm_template("master.headless=true")),
+                    ("helm headless curve", helm_template(
+                        "master.headless=true", *CURVE_SETS)),
                     ("kustomize headless",
                      kustomize(os.path.join(K8S, "headless")))):
                 confs += [u for u in k8s_usages(load_all(text), variant)
@@ -1478,9 +1569,17 @@ class ConfigurationsStartTest(Base):
         return "--headless" in u.args or str(
             u.env.get("APEX_HEADLESS", "")).lower() in TRUTHY
 
+    # Files the configurations name, made here: CURVE keys (by their
+    # names from apex-master --gen-keys).
+    KEY_VARIABLES = ("APEX_MASTER_KEY", "APEX_AUTHORIZED_WORKERS",
+                     "APEX_MASTER_PUBLIC_KEY", "APEX_WORKER_KEY")
+
     def test_configurations_start(self):
         tmp = tempfile.mkdtemp(prefix="apex-confs-", dir=None)
         self.addCleanup(shutil.rmtree, tmp, True)
+        keys = os.path.join(tmp, "keys")
+        res = run([binary("apex-master"), "--gen-keys", keys])
+        self.assertEqual(res.returncode, 0, res.stderr)
         ran = []
         for i, u in enumerate(self.configurations()):
             if u.program == "master" and not self.headless(u):
@@ -1488,6 +1587,9 @@ class ConfigurationsStartTest(Base):
             env = {k: v for k, v in os.environ.items()
                    if not k.startswith("APEX_")}
             env.update({k: str(v) for k, v in u.env.items()})
+            for k in self.KEY_VARIABLES:
+                if k in env:
+                    env[k] = os.path.join(keys, os.path.basename(env[k]))
             if u.program == "master":
                 if "APEX_SCENARIO" in env:
                     env["APEX_SCENARIO"] = os.path.join(
@@ -1540,6 +1642,7 @@ class ConfigurationsStartTest(Base):
                 ran.append(u.where)
         self.assertTrue(any("compose" in w for w in ran), ran)
         self.assertTrue(any("systemd" in w for w in ran), ran)
+        self.assertTrue(any("curve" in w for w in ran), ran)
 
 
 if __name__ == "__main__":

@@ -271,6 +271,37 @@ class LocustWorkerApexMasterTest(InteropCase):
         self.assertIn("The last worker quit, stopping test.", m.stderr())
 
 
+class CurveMasterTest(InteropCase):
+    """A Locust worker cannot do CURVE: a master that requires it refuses
+    the Locust worker, says so, and runs with the workers that can."""
+
+    def test_locust_worker_refused_apex_worker_runs(self):
+        base = self.target()
+        keys = os.path.join(self.dir, "keys")
+        gen = self.start([binary("apex-master"), "--gen-keys", keys], "gen")
+        self.assertEqual(gen.wait(10), 0, gen.stderr())
+        prefix = os.path.join(self.dir, "apex")
+        m, port = self.apex_master(
+            base, "-u", 4, "-r", 4, "-t", "3s", "--csv", prefix,
+            "--expect-workers", 1, "--master-key",
+            os.path.join(keys, "master.key_secret"), "--allow-any-worker")
+        locust = self.locust_worker(port, wrapped=True)
+        wait_for(lambda: "refused a worker" in m.stderr(), 20,
+                 what="the Locust worker to be refused")
+        self.assertRegex(m.stderr(), r"refused a worker: (it does not use "
+                         r"CURVE|it hung up during the handshake, as a "
+                         r"worker without CURVE does)[^\n]*a Locust worker")
+        self.assertNotIn("reported as ready", m.stderr())
+        self.apex_worker(port, "--master-public-key",
+                         os.path.join(keys, "master.key"))
+        self.assertEqual(m.wait(60), 0, m.stderr())
+        self.assertEqual(m.stderr().count("reported as ready"), 1)
+        self.assertTrue(locust.running())  # still knocking, never let in
+        self.assertGreater(self.assert_counts(base, prefix + "_stats.csv"),
+                           20)
+        self.assertNotRegex(m.stdout(), r"locust \(|locust 2\.")
+
+
 class MixedFleetTest(InteropCase):
     """One apex-master, an apex-worker and a Locust worker together."""
 

@@ -705,9 +705,31 @@ static void s_test_config(void)
     CHECK(rmdir(dir) == 0);
 }
 
+// apex_cli_wipe(): both spellings, the value's bytes become NULs, the
+// rest of argv stays; nothing after "--".
+static void s_test_wipe(void)
+{
+    char a0[] = "apex-master", a1[] = "--web-auth", a2[] = "u:secret",
+         a3[] = "--web-auth=u:other", a4[] = "--web-auth-file", a5[] = "f",
+         a6[] = "--", a7[] = "--web-auth", a8[] = "kept";
+    char *argv[] = {a0, a1, a2, a3, a4, a5, a6, a7, a8};
+    apex_cli_wipe(9, argv, "web-auth");
+    CHECK_STR(a1, "--web-auth");
+    CHECK(memcmp(a2, "\0\0\0\0\0\0\0\0", sizeof a2) == 0);
+    CHECK_STR(a3, "--web-auth=");
+    CHECK(a3[11] == '\0' && a3[17] == '\0');
+    CHECK_STR(a5, "f");
+    CHECK_STR(a8, "kept");
+    char b1[] = "--web-auth"; // no value: nothing to wipe, no overrun
+    char *last[] = {a0, b1};
+    apex_cli_wipe(2, last, "web-auth");
+    CHECK_STR(b1, "--web-auth");
+}
+
 void test_cli(bool verbose)
 {
     (void)verbose;
+    s_test_wipe();
     s_test_values();
     s_test_parse();
     s_test_parse_errors();

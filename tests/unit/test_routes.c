@@ -192,8 +192,6 @@ static void s_test_find(void)
     static const char *const get_paths[] = {"/stats/requests",
                                             "/metrics",
                                             "/config",
-                                            "/stop",
-                                            "/stats/reset",
                                             "/exceptions",
                                             "/history",
                                             "/worker-count",
@@ -219,9 +217,22 @@ static void s_test_find(void)
         CHECK_EQ(status, 405);
         CHECK_STR(message, "method not allowed");
     }
+    // Changing the test: POST, and GET as in Locust's API; never HEAD.
+    static const char *const changes[] = {"/stop", "/stats/reset"};
+    for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
+        const master_route_t *r =
+            master_routes_find("POST", changes[i], &status, &message);
+        CHECK(r != NULL && r->changes_state);
+        CHECK(master_routes_find("GET", changes[i], &status, &message) == r);
+        CHECK(master_routes_find("HEAD", changes[i], &status, &message) ==
+              NULL);
+        CHECK_EQ(status, 405);
+        CHECK(strstr(message, "use POST (or GET) for /") != NULL);
+    }
     const master_route_t *swarm =
         master_routes_find("POST", "/swarm", &status, &message);
     CHECK(swarm != NULL && strcmp(swarm->method, "POST") == 0);
+    CHECK(swarm->changes_state);
     static const char *const not_post[] = {"GET", "HEAD", "PUT"};
     for (size_t i = 0; i < sizeof not_post / sizeof not_post[0]; i++) {
         status = 0;
@@ -247,7 +258,7 @@ static void s_test_find(void)
         CHECK(master_routes_find("HEAD", unknown[i], &status, &message) ==
               NULL);
         CHECK_EQ(status, 404);
-        // Only /swarm takes POST: a POST elsewhere is a wrong method.
+        // A POST elsewhere is a wrong method.
         CHECK(master_routes_find("POST", unknown[i], &status, &message) ==
               NULL);
         CHECK_EQ(status, 405);
@@ -256,6 +267,65 @@ static void s_test_find(void)
               NULL);
         CHECK_EQ(status, 405);
     }
+}
+
+// A request that changes the test, with browser headers.
+static int s_from(s_fixture_t *f, const char *method, const char *path,
+                  const char *origin, const char *referer,
+                  const char *fetch_site, bool tls)
+{
+    s_request_t r;
+    master_web_request_t *req = s_request(&r, method, path, NULL);
+    req->host = "127.0.0.1:8089";
+    req->origin = origin;
+    req->referer = referer;
+    req->fetch_site = fetch_site;
+    req->tls = tls;
+    master_routes_handle(&f->ctx, req);
+    int status = req->status;
+    if (status == 403)
+        CHECK(strstr(req->body, "refused: ") != NULL);
+    s_request_fini(&r);
+    return status;
+}
+
+// The review's finding 10: another site's page cannot change the test.
+static void s_test_origin(s_fixture_t *f)
+{
+    const char *self = "http://127.0.0.1:8089";
+    // A client that is not a browser, and the UI's own pages.
+    CHECK_EQ(s_from(f, "POST", "/stats/reset", NULL, NULL, NULL, false), 200);
+    CHECK_EQ(
+        s_from(f, "POST", "/stats/reset", self, self, "same-origin", false),
+        200);
+    CHECK_EQ(s_from(f, "GET", "/stats/reset", NULL, "http://127.0.0.1:8089/",
+                    "none", false),
+             200);
+    CHECK_EQ(s_from(f, "POST", "/stats/reset", "https://127.0.0.1:8089", NULL,
+                    NULL, true),
+             200);
+    // Another site: by Origin, Referer or Sec-Fetch-Site; a look-alike
+    // port or scheme is another origin.
+    CHECK_EQ(
+        s_from(f, "POST", "/stop", "http://evil.example", NULL, NULL, false),
+        403);
+    CHECK_EQ(s_from(f, "POST", "/swarm", "null", NULL, NULL, false), 403);
+    CHECK_EQ(s_from(f, "GET", "/stop", NULL, NULL, "cross-site", false), 403);
+    CHECK_EQ(s_from(f, "GET", "/stop", NULL, NULL, "same-site", false), 403);
+    CHECK_EQ(
+        s_from(f, "GET", "/stop", NULL, "http://evil.example/x", NULL, false),
+        403);
+    CHECK_EQ(
+        s_from(f, "POST", "/stop", "http://127.0.0.1:80890", NULL, NULL, false),
+        403);
+    CHECK_EQ(s_from(f, "POST", "/stop", self, NULL, NULL, true), 403);
+    CHECK_EQ(
+        s_from(f, "POST", "/stop", "https://127.0.0.1:8089", NULL, NULL, false),
+        403);
+    // Reading is never refused.
+    CHECK_EQ(s_from(f, "GET", "/stats/requests", "http://evil.example", NULL,
+                    "cross-site", false),
+             200);
 }
 
 static void s_test_errors(s_fixture_t *f)
@@ -506,6 +576,7 @@ void test_routes(bool verbose)
     s_fixture_t f;
     s_fixture_init(&f);
     s_test_errors(&f);
+    s_test_origin(&f);
     s_test_swarm_form(&f);
     s_test_documents(&f);
     s_test_start_stop(&f);

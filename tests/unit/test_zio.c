@@ -466,8 +466,10 @@ static void s_test_tcp(void)
 
     // 5. The port is taken; nothing to connect to; a bad address.
     apex_error_t err = {""};
-    proto_zio_options_t o = {PROTO_ZIO_ROUTER, endpoint,    NULL, 0, 0,
-                             s_on_message,     &net.master, 0};
+    proto_zio_options_t o = {.role = PROTO_ZIO_ROUTER,
+                             .endpoint = endpoint,
+                             .fn = s_on_message,
+                             .arg = &net.master};
     CHECK(proto_zio_new(net.loop, &o, &err) == NULL);
     CHECK(strstr(err.msg, "cannot bind tcp://127.0.0.1:") != NULL);
     CHECK(strstr(err.msg, "in use") != NULL);
@@ -475,8 +477,11 @@ static void s_test_tcp(void)
     net.worker.zio = s_zio(&net, PROTO_ZIO_DEALER, "tcp://127.0.0.1:1", 0);
     CHECK_EQ(proto_zio_send(net.worker.zio, NULL, &net.buf), PROTO_ZIO_FULL);
     CHECK_EQ(proto_zio_counters(net.worker.zio)->full, 1);
-    o = (proto_zio_options_t){PROTO_ZIO_DEALER, "nonsense",  S_NODE, 0, 0,
-                              s_on_message,     &net.worker, 0};
+    o = (proto_zio_options_t){.role = PROTO_ZIO_DEALER,
+                              .endpoint = "nonsense",
+                              .identity = S_NODE,
+                              .fn = s_on_message,
+                              .arg = &net.worker};
     CHECK(proto_zio_new(net.loop, &o, &err) == NULL);
     CHECK(strstr(err.msg, "cannot connect to nonsense") != NULL);
     s_test_connect_later(&net, endpoint);

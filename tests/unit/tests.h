@@ -53,6 +53,9 @@
     X(flows)                                                                   \
     X(check)                                                                   \
     X(http_capture)                                                            \
+    X(curve)                                                                   \
+    X(secrets)                                                                 \
+    X(web_auth)                                                                \
     X(script)                                                                  \
     X(lua_json)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);

@@ -73,3 +73,12 @@ app.kubernetes.io/part-of: apex
 {{- .Values.master.expectWorkers }}
 {{- end }}
 {{- end }}
+
+{{/* The Secret holding the CURVE keys (made by the chart or given). */}}
+{{- define "apex.curveSecret" -}}
+{{- if .Values.curve.existingSecret }}
+{{- .Values.curve.existingSecret }}
+{{- else }}
+{{- printf "%s-curve" (include "apex.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
