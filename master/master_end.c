@@ -152,3 +152,37 @@ int master_end_exit_code(master_t *self, bool thresholds_ok, bool outputs_ok,
     *verdict = "outputs not written";
     return MASTER_EXIT_OUTPUT;
 }
+
+void master_end_warnings(master_t *self)
+{
+    uint64_t malformed = proto_zio_counters(self->zio)->malformed;
+    if (malformed)
+        apex_warn("%llu malformed messages were dropped",
+                  (unsigned long long)malformed);
+    int64_t cut_off =
+        master_figures_get(&self->results.counters, "requests_cut_off");
+    if (cut_off > 0)
+        apex_warn("%lld requests were cut off: still waiting for an answer "
+                  "when the run ended, so not in the counts (--stop-timeout "
+                  "gives them time to finish)",
+                  (long long)cut_off);
+    const master_registry_counts_t *c = master_registry_counts(self->registry);
+    if (c->refused || c->expired || c->foreign)
+        apex_warn("peers refused: %llu registrations, %llu dropped for "
+                  "sending no heartbeat, %llu messages from another address",
+                  (unsigned long long)c->refused,
+                  (unsigned long long)c->expired,
+                  (unsigned long long)c->foreign);
+}
+
+int master_end_finish(master_t *self, bool thresholds_ok, bool outputs_ok)
+{
+    const char *verdict = NULL;
+    int code = master_end_exit_code(self, thresholds_ok, outputs_ok, &verdict);
+    if (!master_end_reports(self, code, verdict))
+        code = master_end_exit_code(self, thresholds_ok, false, &verdict);
+    if (code == MASTER_EXIT_OUTPUT)
+        apex_err("exit code %d: an output could not be written (see above)",
+                 code);
+    return code;
+}

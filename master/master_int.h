@@ -61,6 +61,12 @@ struct master {
 // Print the summary to stdout: the tables, figures, checks and
 // thresholds, or Locust's JSON alone with --json.
 void master_end_summary(master_t *self);
+// The end's warnings: malformed messages, requests cut off, peers
+// refused.
+void master_end_warnings(master_t *self);
+// The exit code (master_end_exit_code), then --json and --html: one
+// that cannot be written turns a success into MASTER_EXIT_OUTPUT.
+int master_end_finish(master_t *self, bool thresholds_ok, bool outputs_ok);
 // Write --json and --html; false when one could not be written (logged).
 bool master_end_reports(master_t *self, int exit_code, const char *verdict);
 // The exit code and its verdict: the run could not happen > no request

@@ -243,6 +243,29 @@ size_t worker_engine_user_cap(char *why, size_t size)
     return by_fd;
 }
 
+char *worker_engine_cap_targets(worker_count_t *targets, size_t n,
+                                int64_t *arrival_max)
+{
+    char why[WORKER_ENGINE_CAP_WHY_MAX];
+    size_t cap = worker_engine_user_cap(why, sizeof why);
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += targets[i].count > 0 ? (uint64_t)targets[i].count : 0;
+    bool over = total > cap || *arrival_max > (int64_t)cap;
+    if (total > cap)
+        for (size_t i = 0; i < n; i++)
+            targets[i].count =
+                (int64_t)((uint64_t)targets[i].count * cap / total);
+    if (*arrival_max > (int64_t)cap)
+        *arrival_max = (int64_t)cap;
+    if (!over)
+        return NULL;
+    return apex_sprintf("asked for %llu users, but this worker runs at most "
+                        "%zu (%s): running %zu",
+                        (unsigned long long)total, cap, why,
+                        total < cap ? (size_t)total : cap);
+}
+
 worker_count_t *worker_engine_counts(const worker_engine_t *self,
                                      size_t *ncounts)
 {

@@ -20,6 +20,7 @@ typedef struct worker_metric worker_metric_t; // worker/kind.h
 
 #define WORKER_ENGINE_SPAWN_SLICE 1000 // users made per loop iteration
 #define WORKER_ENGINE_FD_RESERVE 64    // descriptors not given to users
+#define WORKER_ENGINE_CAP_WHY_MAX 128  // bytes of the cap's reason
 #define WORKER_ENGINE_USER_BYTES                                               \
     (32 * 1024) // memory counted per user: 3x
                 // an idle user with a socket
@@ -168,6 +169,14 @@ bool worker_engine_spawning(const worker_engine_t *self);
 // available now). When why is not NULL, it gets which limit it is
 // ("open-file limit 1024").
 size_t worker_engine_user_cap(char *why, size_t size);
+
+// Keep a spawn's targets (n counts) and the open model's user budget
+// within worker_engine_user_cap(): every class scaled down alike. Returns
+// NULL when nothing changed, else what was asked and why it was cut ("asked
+// for N users, but this worker runs at most M (open-file limit L): running
+// M", a new string).
+char *worker_engine_cap_targets(worker_count_t *targets, size_t n,
+                                int64_t *arrival_max);
 
 // Per-class running user counts, in scenario order: fills
 // a new array the caller frees (names borrowed from the scenario).

@@ -48,7 +48,6 @@
 #define WORKER_QUIT_LINGER_MS 2000
 #define WORKER_ID_HEX 32
 #define WORKER_SPAWN_POLL_US (100 * APEX_USEC_PER_MSEC) // users still made
-#define WORKER_CAP_WHY_MAX 128
 
 typedef enum {
     WORKER_CONNECTING, // client_ready sent, no ack yet
@@ -522,27 +521,12 @@ static int s_take_scenario(worker_t *self, const char *text)
 static void s_cap_targets(worker_t *self, worker_count_t *targets, size_t n,
                           int64_t *arrival_max)
 {
-    char why[WORKER_CAP_WHY_MAX];
-    size_t cap = worker_engine_user_cap(why, sizeof why);
-    uint64_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += (uint64_t)targets[i].count; // each <= INT32_MAX
-    bool over = total > cap || *arrival_max > (int64_t)cap;
-    if (total > cap)
-        for (size_t i = 0; i < n; i++)
-            targets[i].count =
-                (int64_t)((uint64_t)targets[i].count * cap / total);
-    if (*arrival_max > (int64_t)cap)
-        *arrival_max = (int64_t)cap;
-    if (!over || self->warned_cap)
-        return;
-    self->warned_cap = true;
-    char *text = apex_sprintf("asked for %llu users, but this worker runs "
-                              "at most %zu (%s): running %zu",
-                              (unsigned long long)total, cap, why,
-                              total < cap ? (size_t)total : cap);
-    apex_err("%s", text);
-    s_send_exception(self, text);
+    char *text = worker_engine_cap_targets(targets, n, arrival_max);
+    if (text && !self->warned_cap) {
+        self->warned_cap = true;
+        apex_err("%s", text);
+        s_send_exception(self, text);
+    }
     free(text);
 }
 
