@@ -2,23 +2,23 @@
 // API (GET ./stats/requests every 2 s and ./exceptions every 5 s, each
 // time after the previous answer, in every state, so a test started
 // elsewhere shows up; ./tasks every 5 s while Current ratio is shown),
-// draws the header, the tables and uPlot charts (and web/views.js's
-// views), and starts, edits, stops and resets tests. Every URL is
-// relative to the page. Text from the API only ever goes in through
-// textContent, never as HTML.
-(function (common, views) {
+// draws the header and the statistics table (web/tables.js the other
+// tables, web/charts.js the uPlot charts, web/views.js the small views),
+// and starts, edits, stops and resets tests. Every URL is relative to
+// the page. Text from the API only ever goes in through textContent,
+// never as HTML.
+(function (common, views, apexCharts, tables) {
     "use strict";
 
     // What is shared with the HTML report (web/common.js): the helpers
     // used throughout by name, the others as common.NAME.
-    var {DASH, h, append, classes, arr, obj, num, str, pad2, fmtNum, fmtInt,
-        fmtMs, fmtRate, fmtBytes, fmtSpan, fmtClock} = common;
+    var {DASH, h, append, classes, arr, obj, num, str, fmtNum, fmtInt,
+        fmtMs, fmtRate, fmtSpan} = common;
+    var first = common.firstNum;
 
     var STATS_EVERY = 2000;     // ms between a stats answer and the next ask
     var EXCEPTIONS_EVERY = 5000;
     var TASKS_EVERY = 5000;
-    var EMPTY_SPAN = 60;        // s on the time axis of an empty chart
-    var CHART_HEIGHT = 240;
     var ACTIVE = {spawning: true, running: true};
     var IN_TEST = {spawning: true, running: true, stopping: true};
 
@@ -49,17 +49,6 @@
         }
     }
 
-    // The first argument that is a number.
-    function first() {
-        for (var i = 0; i < arguments.length; i++) {
-            var n = num(arguments[i]);
-            if (n !== null) {
-                return n;
-            }
-        }
-        return null;
-    }
-
     // A ratio as a percentage: 0.0321 -> "3.2%", 0.25 -> "25%".
     function fmtPercent(ratio) {
         var n = num(ratio);
@@ -70,28 +59,9 @@
         return fmtNum(n, n > 0 && n < 10 ? 1 : 0) + "%";
     }
 
-    // Seconds ago: "0.4 s ago", "12 s ago", "3m 05s ago".
-    function fmtAge(v) {
-        var s = num(v);
-        if (s === null || s < 0) {
-            return DASH;
-        }
-        var text = s < 60 ? fmtNum(s, s < 10 ? 1 : 0) + " s" :
-            Math.floor(s / 60) + "m " + pad2(Math.floor(s % 60)) + "s";
-        return text + " ago";
-    }
-
     // n and its noun: "1 user", "20 users".
     function plural(n, one, many) {
         return fmtInt(n) + " " + (num(n) === 1 ? one : many);
-    }
-
-    // The part of a worker id before its last "_" (Locust and apex-worker
-    // both name workers HOSTNAME_HEX).
-    function workerHost(id) {
-        id = str(id);
-        var i = id.lastIndexOf("_");
-        return i > 0 ? id.slice(0, i) : id;
     }
 
     // ---- API -----------------------------------------------------------
@@ -195,7 +165,7 @@
     var exceptionsPoll = poller(function () {
         return getJSON("./exceptions").then(function (d) {
             ui.exceptions = arr(obj(d).exceptions).map(obj);
-            renderExceptions();
+            tables.renderExceptions(ui.exceptions);
         }, function () {
             // The stats poll shows a lost master; nothing more to say.
         });
@@ -287,9 +257,9 @@
         }
         renderHeader(s);
         renderStats(s);
-        renderFailures(s);
-        renderWorkers(s);
-        renderThresholds(s);
+        tables.renderFailures(s);
+        tables.renderWorkers(s);
+        tables.renderThresholds(s);
         views.renderFigures(s.apex);
         var workers = workerCount(s);
         views.renderNoWorkers(workers, ui.config);
@@ -517,85 +487,6 @@
         table.replaceChild(body, table.tBodies[0]);
     }
 
-    function replaceBody(tableId, rows) {
-        var table = $(tableId);
-        var body = h("tbody", null, rows);
-        table.replaceChild(body, table.tBodies[0]);
-        table.hidden = !rows.length;
-    }
-
-    function setBadge(id, text, cls) {
-        var b = $(id);
-        b.hidden = text == null || text === "";
-        if (!b.hidden) {
-            setText(b, text);
-            b.className = "badge" + (cls ? " " + cls : "");
-        }
-    }
-
-    function renderFailures(s) {
-        var rows = arr(s.errors).map(obj);
-        replaceBody("failures-table", rows.map(function (e) {
-            return h("tr", null,
-                h("td", {class: "num"}, fmtInt(e.occurrences)),
-                h("td", null, str(e.method)),
-                h("td", {class: "name"}, common.breakable(e.name)),
-                h("td", {class: "mono"}, str(e.error)));
-        }));
-        $("failures-empty").hidden = rows.length > 0;
-        var count = 0;
-        rows.forEach(function (e) {
-            count += num(e.occurrences) || 0;
-        });
-        setBadge("badge-failures", rows.length ? fmtInt(count) : null);
-    }
-
-    function renderExceptions() {
-        var rows = ui.exceptions;
-        replaceBody("exceptions-table", rows.map(function (e) {
-            return h("tr", null,
-                h("td", {class: "num"}, fmtInt(e.count)),
-                h("td", {class: "mono"}, str(e.msg)),
-                h("td", null, e.traceback ? h("pre", null, str(e.traceback)) :
-                    DASH),
-                h("td", {class: "mono"}, str(e.nodes)));
-        }));
-        $("exceptions-empty").hidden = rows.length > 0;
-        var count = 0;
-        rows.forEach(function (e) {
-            count += num(e.count) || 0;
-        });
-        setBadge("badge-exceptions", rows.length ? fmtInt(count) : null);
-    }
-
-    function renderWorkers(s) {
-        var rows = arr(s.workers).map(obj);
-        replaceBody("workers-table", rows.map(function (w) {
-            var cpu = num(w.cpu_usage);
-            var age = num(w.heartbeat_age);
-            return h("tr", null,
-                h("td", {class: "mono"}, str(w.id)),
-                h("td", null, workerHost(w.id)),
-                h("td", null, str(w.kind) || DASH),
-                h("td", {class: w.state === "missing" ? "bad" : null},
-                    str(w.state)),
-                h("td", {class: "num"}, fmtInt(w.user_count)),
-                h("td", {class: "num" + (cpu !== null && cpu >= 90 ?
-                    " warn" : ""), title: cpu !== null && cpu >= 90 ?
-                    "A worker this busy may measure its own delays" : null},
-                cpu === null ? DASH : fmtNum(cpu, 1) + " %"),
-                h("td", {class: "num"}, fmtBytes(w.memory_usage)),
-                h("td", {class: "num"}, fmtInt(w.requests)),
-                h("td", {class: "num" + (num(w.failures) > 0 ? " fails" :
-                    "")}, fmtInt(w.failures)),
-                h("td", {class: "num" + (age !== null && age > 3 ? " warn" :
-                    "")}, fmtAge(age)));
-        }));
-        $("workers-empty").hidden = rows.length > 0;
-        setBadge("badge-workers", rows.length ? String(rows.length) : null,
-            "neutral");
-    }
-
     // The scripts' custom trends (apex.trends); the tab shows once there
     // is one.
     function renderTrends(s) {
@@ -609,7 +500,7 @@
         var f = function (v) {
             return num(v) === null ? DASH : fmtNum(v, 3);
         };
-        replaceBody("trends-table", trends.map(function (t) {
+        tables.replaceBody("trends-table", trends.map(function (t) {
             return h("tr", null,
                 h("td", {class: "mono"}, str(t.name)),
                 h("td", {class: "num"}, fmtInt(t.count)),
@@ -621,35 +512,6 @@
                 h("td", {class: "num"}, f(t.p99)),
                 h("td", {class: "num"}, f(t.max)));
         }));
-    }
-
-    function renderThresholds(s) {
-        if ($("tab-thresholds").hidden) {
-            return;
-        }
-        var rows = arr(obj(s.apex).thresholds).map(obj);
-        replaceBody("thresholds-table", rows.map(function (t) {
-            var ok = common.thresholdClass(t);
-            return h("tr", {class: ok},
-                h("td", {class: "status", title: ok || "not evaluated"},
-                    common.thresholdMark(t)),
-                h("td", {class: "mono"}, str(t.source)),
-                h("td", {class: "num"},
-                    common.fmtObserved(t, "no data yet")),
-                h("td", null, ok === "ok" ? "passing" : ok ? "failing" :
-                    "no data yet"));
-        }));
-        $("thresholds-empty").hidden = rows.length > 0;
-        var failed = rows.filter(function (t) {
-            return t.ok === false;
-        }).length;
-        if (!rows.length) {
-            setBadge("badge-thresholds", null);
-        } else if (failed) {
-            setBadge("badge-thresholds", "\u2717 " + failed);
-        } else {
-            setBadge("badge-thresholds", "\u2713", "ok");
-        }
     }
 
     // ---- config --------------------------------------------------------
@@ -700,7 +562,7 @@
                 arr(c.user_classes).map(str).join(", ") : "",
             " \u00b7 charts drawn with uPlot"]);
         if (ui.stats) {
-            renderThresholds(ui.stats);
+            tables.renderThresholds(ui.stats);
             views.renderNoWorkers(workerCount(ui.stats), c);
         }
     }
@@ -821,106 +683,16 @@
         });
     }
 
-    // ---- charts ---------------------------------------------------------
+    // ---- charts (web/charts.js) --------------------------------------------
 
-    // The charts' specs (web/common.js), with the target lines when the
-    // load shape or the points have targets.
-    function uiChartSpecs() {
-        var shape = obj(obj(ui.config).shape);
-        var rate = shape.kind === "arrival_rate" ||
-            common.hasValue(ui.history, "target_rate");
-        var users = (shape.kind && shape.kind !== "arrival_rate") ||
-            common.hasValue(ui.history, "target_users");
-        return common.chartSpecs(rate, users);
-    }
+    var charts = apexCharts(ui, masterNow);
 
     function addPoint(s) {
-        var total = obj(totalEntry(s));
-        var apex = obj(s.apex);
-        var cur = obj(s.current_response_time_percentiles);
-        var curApex = obj(apex.current_percentiles_ms);
-        var t = Math.round(masterNow() * 10) / 10;
-        var last = ui.history[ui.history.length - 1];
-        if (last && t <= last.time) {
-            return;
-        }
-        ui.history.push({
-            time: t,
-            users: num(s.user_count),
-            target_users: num(apex.target_users),
-            target_rate: num(apex.target_rate),
-            stage: num(apex.stage),
-            rps: first(s.current_rps, total.current_rps, s.total_rps),
-            fail_per_sec: first(s.current_fail_per_sec,
-                total.current_fail_per_sec, s.total_fail_per_sec),
-            // Locust's current percentiles are whole ms; the master may
-            // add them with µs precision as apex.current_percentiles_ms.
-            p50_ms: first(curApex["50"], s.current_response_time_percentile_50,
-                cur["response_time_percentile_0.5"]),
-            p95_ms: first(curApex["95"], s.current_response_time_percentile_95,
-                cur["response_time_percentile_0.95"])
-        });
+        charts.addPoint(s, totalEntry(s));
     }
 
-    // The time axis spans the points (common.timeRange), so a short run
-    // fills the width; an empty chart shows the last EMPTY_SPAN seconds.
-    function timeRange(u, min, max) {
-        var now = masterNow();
-        return common.timeRange(min, max) || [now - EMPTY_SPAN, now];
-    }
-
-    // Local time, 24-hour: "10:05", or "10:05:30" when ticks are less
-    // than a minute apart.
-    function timeTicks(u, splits, axisIdx, space, incr) {
-        return splits.map(function (ts) {
-            return fmtClock(new Date(ts * 1000), false, incr < 60);
-        });
-    }
-
-    function makeChart(spec) {
-        var el = $(spec.id);
-        el.setAttribute("data-colors", common.seriesColors(spec));
-        var opts = common.chartOptions(spec, {
-            width: common.chartWidth(el),
-            height: CHART_HEIGHT,
-            padRight: 28,
-            sync: "apex-ui",
-            x: {time: true, range: timeRange},
-            time: {label: "Time", value: "{HH}:{mm}:{ss}"},
-            ticks: timeTicks
-        });
-        el.textContent = "";
-        return new uPlot(opts, common.chartData(ui.history, spec), el);
-    }
-
-    // Charts exist once their tab has been shown (uPlot needs a width);
-    // after that they get new data on every poll.
     function drawCharts() {
-        if (ui.tab !== "charts" || typeof window.uPlot !== "function") {
-            return;
-        }
-        var specs = uiChartSpecs();
-        var sig = JSON.stringify(specs.map(function (s) {
-            return s.series.length;
-        }));
-        if (!ui.charts || ui.charts.sig !== sig) {
-            if (ui.charts) {
-                ui.charts.plots.forEach(function (u) { u.destroy(); });
-            }
-            ui.charts = {sig: sig, specs: specs, plots: specs.map(makeChart)};
-        } else {
-            ui.charts.specs.forEach(function (spec, i) {
-                var u = ui.charts.plots[i];
-                var w = common.chartWidth($(spec.id));
-                if (Math.abs(u.width - w) > 1) {
-                    u.setSize({width: w, height: CHART_HEIGHT});
-                }
-                u.setData(common.chartData(ui.history, spec));
-            });
-        }
-        ui.charts.specs.forEach(function (spec) {
-            $(spec.id).setAttribute("data-points", String(ui.history.length));
-        });
+        charts.draw();
     }
 
     // ---- tabs -----------------------------------------------------------
@@ -1023,4 +795,5 @@
     }
 
     common.whenReady(main);
-})(window.apexCommon, window.apexViews);
+})(window.apexCommon, window.apexViews, window.apexCharts,
+    window.apexTables);

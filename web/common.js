@@ -522,8 +522,20 @@ var apexCommon = (function () {
         return opts;
     }
 
+    // The first argument that is a number.
+    function firstNum() {
+        for (var i = 0; i < arguments.length; i++) {
+            var n = num(arguments[i]);
+            if (n !== null) {
+                return n;
+            }
+        }
+        return null;
+    }
+
     return {
         DASH: DASH,
+        firstNum: firstNum,
         h: h,
         append: append,
         classes: classes,
