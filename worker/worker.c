@@ -7,13 +7,14 @@
 // acks, then heartbeat every second and report stats every 3 s as
 // deltas. A master given by name is looked up afresh at every retry
 // (worker/locate.h) and the socket follows its address; while waiting,
-// one line a minute says why. A stats report that cannot be sent is not lost:
-// the stats are only reset after a successful send.
+// one line a minute says why. What the worker sends is worker_send.c's;
+// a stats report that cannot be sent is not lost: the stats are only
+// reset after a successful send.
 //
 // The socket is proto/zio.h's DEALER: it decodes what the master sends
 // and hands it to s_on_message; it is drained after every loop iteration
 // (ZMQ_FD is edge-triggered and a send can consume its edge).
-#include "worker/worker.h"
+#include "worker/worker_int.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -38,251 +39,7 @@
 #include "worker/kind.h"
 #include "worker/locate.h"
 
-#define WORKER_HEARTBEAT_US (1 * APEX_USEC_PER_SEC)
-#define WORKER_REPORT_US (3 * APEX_USEC_PER_SEC)
-#define WORKER_CONNECT_POLL_US (20 * APEX_USEC_PER_MSEC) // not connected yet
-#define WORKER_CONNECT_MIN_US (1 * APEX_USEC_PER_SEC)
-#define WORKER_CONNECT_MAX_US (5 * APEX_USEC_PER_SEC)
-#define WORKER_MASTER_LOST_US (30 * APEX_USEC_PER_SEC)
-#define WORKER_WAIT_LOG_US (60 * APEX_USEC_PER_SEC) // "waiting" lines
-#define WORKER_QUIT_LINGER_MS 2000
-#define WORKER_ID_HEX 32
-#define WORKER_SPAWN_POLL_US (100 * APEX_USEC_PER_MSEC) // users still made
-
-typedef enum {
-    WORKER_CONNECTING, // client_ready sent, no ack yet
-    WORKER_READY,      // registered, no users
-    WORKER_SPAWNING,   // applying a spawn
-    WORKER_RUNNING,    // users running
-    WORKER_STOPPING,   // stopping users after stop
-    WORKER_QUITTING,   // stopping users before exit
-} worker_state_t;
-
-struct worker {
-    worker_options_t options;   // as given (strings borrowed)
-    char endpoint[300];         // "tcp://host:port" as given
-    char id[300];               // node id, also the socket identity
-    apex_loop_t *loop;          // the one loop
-    worker_engine_t *engine;    // users and requests
-    proto_zio_t *zio;           // DEALER to the master
-    worker_locate_t *locate;    // looks the master's name up, or NULL
-                                // (a numeric address)
-    char lookup_error[160];     // the last lookup's error, or ""
-    int sigfd;                  // signalfd for SIGINT/SIGTERM
-    apex_io_t sig_io;           // watches sigfd
-    apex_timer_t connect_timer; // resends client_ready
-    uint64_t connect_delay;     // current back-off
-    uint64_t retry_at;          // loop time of the next retry, 0: now
-    uint64_t wait_start;        // loop time registering began
-    uint64_t wait_logged;       // loop time of the last "waiting" line
-    bool ready_sent;            // client_ready went out since retry_at
-    apex_timer_t heartbeat;     // every second
-    apex_timer_t report;        // every 3 s
-    apex_timer_t spawned;       // the last new user has begun
-    bool reset_when_spawned;    // --reset-stats: at spawning_complete
-    worker_state_t state;       // see worker_state_t
-    int64_t index;              // from ack
-    double last_spawn_ts;       // newest spawn timestamp applied
-    char *scenario_text;        // scenario wire text in use, or NULL
-    char *unknown_classes;      // last unknown class list warned about
-    uint64_t master_heartbeat;  // loop time of the last master heartbeat
-    apex_procstat_t proc;       // CPU sampling
-    apex_buf_t out;             // encoded outgoing message
-    int exit_code;              // what worker_run() returns
-    int signals;                // signals received
-    bool lost;                  // stopping because the master went silent
-    bool warned_cap;            // told the master it asked too many users
-    int64_t cut_off_reported;   // requests cut off, as last reported
-    int64_t cut_off_now;        // and as in the report being sent
-    int64_t reported[WORKER_MAX_METRICS]; // kinds' counters last reported
-    size_t nmetrics;                      // how many figures the kinds have
-    apex_secrets_t *secrets;              // the scenario's env values
-    const apex_scenario_t *secrets_of;    // the scenario they come from
-    char *secrets_host;                   // the host they leave shown
-};
-
 static void s_on_stopped(void *arg);
-
-// ---------------------------------------------------------------------
-// Sending
-
-// Send the payload in self->out; false if ZeroMQ could not queue it (no
-// master connected, or the queue is full).
-static bool s_send(worker_t *self)
-{
-    return proto_zio_send(self->zio, NULL, &self->out) == PROTO_ZIO_SENT;
-}
-
-static const char *s_state_name(worker_state_t state)
-{
-    switch (state) {
-    case WORKER_SPAWNING:
-        return "spawning";
-    case WORKER_RUNNING:
-        return "running";
-    case WORKER_STOPPING:
-    case WORKER_QUITTING:
-        return "stopping";
-    default:
-        return "ready";
-    }
-}
-
-static void s_send_client_ready(worker_t *self)
-{
-    proto_encode_client_ready(&self->out, NULL, self->id);
-    s_send(self);
-}
-
-// The engine's per-class user counts in the wire's form.
-static proto_count_t *s_counts(worker_t *self, size_t *n)
-{
-    worker_count_t *users = worker_engine_counts(self->engine, n);
-    proto_count_t *counts = apex_calloc(*n ? *n : 1, sizeof *counts);
-    for (size_t i = 0; i < *n; i++) {
-        counts[i].name = (char *)users[i].name; // borrowed: encoders read it
-        counts[i].count = users[i].count;
-    }
-    free(users);
-    return counts;
-}
-
-// The kinds' figures for the wire: counters as deltas since the last
-// report that went out (self->reported), gauges as they are. Fills
-// counters and gauges (WORKER_MAX_METRICS each) and the current counts
-// into now; the caller commits now to self->reported after a send.
-static void s_metrics(worker_t *self, proto_stats_extra_t *extra,
-                      proto_metric_t *counters, proto_metric_t *gauges,
-                      int64_t *now)
-{
-    worker_metric_t m[WORKER_MAX_METRICS];
-    size_t n = worker_engine_metrics(self->engine, m, WORKER_MAX_METRICS);
-    for (size_t i = 0; i < n; i++) {
-        now[i] = m[i].value;
-        if (m[i].gauge) {
-            gauges[extra->ngauges++] =
-                (proto_metric_t){(char *)m[i].name, m[i].value};
-        } else {
-            int64_t delta = m[i].value - self->reported[i];
-            counters[extra->ncounters++] =
-                (proto_metric_t){(char *)m[i].name, delta > 0 ? delta : 0};
-        }
-    }
-    self->nmetrics = n;
-    // Requests cut off at a stop follow, named only once there is one: a
-    // run that cuts nothing off shows no such figure.
-    self->cut_off_now = worker_engine_cut_off(self->engine);
-    if (self->cut_off_now > self->cut_off_reported)
-        counters[extra->ncounters++] = (proto_metric_t){
-            "requests_cut_off", self->cut_off_now - self->cut_off_reported};
-    extra->counters = counters;
-    extra->gauges = gauges;
-}
-
-// The checks counted since the last report, with their names (borrowed
-// from the scenario and the scripts): a new array of *n the caller frees.
-static proto_check_t *s_checks(worker_t *self, size_t *n)
-{
-    worker_check_count_t *counts = worker_engine_check_counts(self->engine, n);
-    proto_check_t *out = apex_calloc(*n + 1, sizeof *out);
-    for (size_t i = 0; i < *n && i < PROTO_MAX_CHECKS; i++)
-        out[i] = (proto_check_t){(char *)counts[i].name, counts[i].passes,
-                                 counts[i].fails};
-    if (*n > PROTO_MAX_CHECKS)
-        *n = PROTO_MAX_CHECKS;
-    free(counts);
-    return out;
-}
-
-// The scripts' exceptions since the last report, each sent once with
-// its count (a failed send loses them: they are in the worker's log).
-static void s_send_exceptions(worker_t *self)
-{
-    size_t n = 0;
-    worker_exception_t *e = worker_engine_take_exceptions(self->engine, &n);
-    for (size_t i = 0; i < n; i++) {
-        proto_encode_exception_count(&self->out, e[i].msg, e[i].traceback,
-                                     e[i].count, self->id);
-        s_send(self);
-        worker_exception_fini(&e[i]);
-    }
-    free(e);
-}
-
-static bool s_send_stats(worker_t *self)
-{
-    s_send_exceptions(self);
-    size_t n = 0;
-    proto_count_t *counts = s_counts(self, &n);
-    apex_stats_t *stats = worker_engine_stats(self->engine);
-    proto_stats_extra_t extra = {0};
-    proto_check_t *checks = s_checks(self, &extra.nchecks);
-    extra.checks = checks;
-    extra.trends = worker_engine_trends(self->engine);
-    proto_metric_t counters[WORKER_MAX_METRICS + 1]; // + requests_cut_off
-    proto_metric_t gauges[WORKER_MAX_METRICS];
-    int64_t now[WORKER_MAX_METRICS];
-    s_metrics(self, &extra, counters, gauges, now);
-    worker_engine_take_counters(self->engine, &extra.iterations,
-                                &extra.dropped_iterations);
-    proto_encode_stats(&self->out, stats, counts, n,
-                       (int64_t)worker_engine_user_count(self->engine), &extra,
-                       self->id);
-    free(counts);
-    free(checks);
-    if (!s_send(self)) {
-        // Keep the deltas (and the checks' counts) for the next report.
-        worker_engine_put_back_counters(self->engine, extra.iterations,
-                                        extra.dropped_iterations);
-        return false;
-    }
-    memcpy(self->reported, now, self->nmetrics * sizeof *now);
-    self->cut_off_reported = self->cut_off_now;
-    apex_stats_reset(stats, apex_wall_time());
-    worker_engine_clear_checks(self->engine);
-    return true;
-}
-
-static void s_send_spawning_complete(worker_t *self)
-{
-    size_t n = 0;
-    proto_count_t *counts = s_counts(self, &n);
-    proto_encode_spawning_complete(
-        &self->out, counts, n, (int64_t)worker_engine_user_count(self->engine),
-        self->id);
-    free(counts);
-    s_send(self);
-}
-
-static void s_send_exception(worker_t *self, const char *msg)
-{
-    char *masked = apex_secrets_mask(self->secrets, msg);
-    proto_encode_exception(&self->out, masked, "", self->id);
-    free(masked);
-    s_send(self);
-}
-
-// The secrets of the scenario in use, for the host the master gave:
-// masked in failure texts before they are recorded (and so before they
-// are sent) and in the log. Made again when either changes.
-static void s_update_secrets(worker_t *self, const char *host)
-{
-    const apex_scenario_t *scn = worker_engine_scenario(self->engine);
-    bool same_host =
-        (!host && !self->secrets_host) ||
-        (host && self->secrets_host && strcmp(host, self->secrets_host) == 0);
-    if (!scn || (scn == self->secrets_of && same_host))
-        return;
-    apex_secrets_t *old = self->secrets;
-    self->secrets = apex_secrets_new(scn, host);
-    self->secrets_of = scn;
-    free(self->secrets_host);
-    self->secrets_host = host ? apex_strdup(host) : NULL;
-    apex_stats_set_mask(worker_engine_stats(self->engine), apex_secrets_mask_fn,
-                        self->secrets);
-    apex_log_set_secrets(self->secrets);
-    apex_secrets_destroy(&old);
-}
 
 // ---------------------------------------------------------------------
 // Timers
@@ -338,7 +95,7 @@ static void s_register(worker_t *self)
     }
     if (!self->ready_sent) {
         proto_encode_client_ready(&self->out, NULL, self->id);
-        self->ready_sent = s_send(self);
+        self->ready_sent = worker_send(self);
     }
     uint64_t wait = self->retry_at - now;
     if (!self->ready_sent && wait > WORKER_CONNECT_POLL_US)
@@ -398,10 +155,10 @@ static void s_on_heartbeat(apex_loop_t *loop, apex_timer_t *timer)
     for (size_t i = 0; i < n; i++)
         if (m[i].gauge)
             gauges[ngauges++] = (proto_metric_t){(char *)m[i].name, m[i].value};
-    proto_encode_heartbeat_gauges(&self->out, s_state_name(self->state),
+    proto_encode_heartbeat_gauges(&self->out, worker_state_name(self->state),
                                   self->proc.cpu_percent, apex_procstat_rss(),
                                   APEX_VERSION, gauges, ngauges, self->id);
-    s_send(self);
+    worker_send(self);
     uint64_t now = apex_loop_now(loop);
     if (self->master_heartbeat &&
         now - self->master_heartbeat > WORKER_MASTER_LOST_US &&
@@ -427,7 +184,7 @@ static void s_on_heartbeat(apex_loop_t *loop, apex_timer_t *timer)
 static void s_on_report(apex_loop_t *loop, apex_timer_t *timer)
 {
     worker_t *self = timer->arg;
-    s_send_stats(self);
+    worker_send_stats(self);
     apex_timer_start(loop, timer, WORKER_REPORT_US);
 }
 
@@ -438,27 +195,27 @@ static void s_on_stopped(void *arg)
 {
     worker_t *self = arg;
     if (self->state == WORKER_QUITTING) {
-        s_send_stats(self);
+        worker_send_stats(self);
         proto_encode_empty(&self->out, "quit", self->id);
-        s_send(self);
+        worker_send(self);
         apex_loop_stop(self->loop);
         return;
     }
     if (self->lost) {
         // Register again: whatever the old master had is gone.
         self->lost = false;
-        s_send_stats(self); // queued: delivered if that master returns
+        worker_send_stats(self); // queued: delivered if that master returns
         apex_timer_stop(self->loop, &self->report);
         s_register_anew(self);
         return;
     }
     // A final report first: a Locust master forgets this worker on
     // client_stopped and would drop its stats until client_ready.
-    s_send_stats(self);
+    worker_send_stats(self);
     proto_encode_empty(&self->out, "client_stopped", self->id);
-    s_send(self);
+    worker_send(self);
     self->state = WORKER_READY;
-    s_send_client_ready(self);
+    worker_send_client_ready(self);
     apex_info("users stopped, ready for a new test");
 }
 
@@ -487,7 +244,7 @@ static int s_take_scenario(worker_t *self, const char *text)
         const char *msg = "no scenario: the master sent none in spawn's "
                           "parsed_options and apex-worker has no -f";
         apex_err("%s", msg);
-        s_send_exception(self, msg);
+        worker_send_exception(self, msg);
         return -1;
     }
     if (self->scenario_text && strcmp(self->scenario_text, text) == 0)
@@ -503,7 +260,7 @@ static int s_take_scenario(worker_t *self, const char *text)
     if (!scn || worker_engine_set_scenario(self->engine, &scn, &err) != 0) {
         apex_scenario_destroy(&scn);
         apex_err("%s", err.msg);
-        s_send_exception(self, err.msg);
+        worker_send_exception(self, err.msg);
         return -1;
     }
     free(self->scenario_text);
@@ -525,7 +282,7 @@ static void s_cap_targets(worker_t *self, worker_count_t *targets, size_t n,
     if (text && !self->warned_cap) {
         self->warned_cap = true;
         apex_err("%s", text);
-        s_send_exception(self, text);
+        worker_send_exception(self, text);
     }
     free(text);
 }
@@ -533,7 +290,7 @@ static void s_cap_targets(worker_t *self, worker_count_t *targets, size_t n,
 static void s_on_spawn(worker_t *self, proto_msg_t *msg)
 {
     proto_encode_empty(&self->out, "spawning", self->id);
-    s_send(self);
+    worker_send(self);
     if (msg->timestamp <= self->last_spawn_ts) {
         apex_info("discarding a spawn message with an older or equal "
                   "timestamp than the previous one");
@@ -543,7 +300,7 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
     if (self->state == WORKER_QUITTING)
         return;
     if (s_take_scenario(self, msg->scenario) != 0) {
-        s_send_spawning_complete(self);
+        worker_send_spawning_complete(self);
         return;
     }
     if (self->state == WORKER_READY) {
@@ -552,7 +309,7 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
     }
     self->state = WORKER_SPAWNING;
     worker_engine_set_host(self->engine, msg->host);
-    s_update_secrets(self, msg->host);
+    worker_update_secrets(self, msg->host);
     if (msg->worker_count > 0)
         worker_engine_set_index(self->engine, msg->worker_position,
                                 msg->worker_position, msg->worker_count);
@@ -582,7 +339,7 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
                                   "classes it knows",
                                   unknown);
         apex_err("%s", text);
-        s_send_exception(self, text);
+        worker_send_exception(self, text);
         free(text);
     }
     free(self->unknown_classes);
@@ -612,7 +369,7 @@ static void s_on_spawned(apex_loop_t *loop, apex_timer_t *timer)
         uint64_t iterations = 0, dropped = 0;
         worker_engine_take_counters(self->engine, &iterations, &dropped);
     }
-    s_send_spawning_complete(self);
+    worker_send_spawning_complete(self);
 }
 
 static void s_handle(worker_t *self, proto_msg_t *msg)
