@@ -112,12 +112,12 @@ static const apex_step_parser_t *const s_step_kinds[APEX_STEP_KIND_COUNT] = {
 };
 
 static const char *const s_root_keys[] = {
-    "description", "host",       "database", "headers", "env",
-    "shape",       "thresholds", "users",    "data",    NULL};
+    "description", "host",  "database", "headers", "env",  "shape",
+    "thresholds",  "users", "data",     "engine",  "http", NULL};
 
-static const char *const s_user_keys[] = {"name",    "weight",   "fixed_count",
-                                          "wait",    "on_start", "tasks",
-                                          "cookies", "tags",     NULL};
+static const char *const s_user_keys[] = {
+    "name",    "weight", "fixed_count", "wait", "on_start", "tasks",
+    "cookies", "tags",   "engine",      "http", NULL};
 static const char *const s_wait_keys[] = {
     "constant", "between", "constant_pacing", "constant_throughput", NULL};
 static const char *const s_task_keys[] = {"name",     "weight", "request",
@@ -530,6 +530,7 @@ static int s_parse_user(apex_parser_t *p, const json_t *obj, size_t index,
     if (apex_parse_check_keys(p, obj, s_user_keys, NULL) != 0 ||
         apex_parse_tags(p, obj) != 0 || s_parse_user_name(p, obj, index) != 0 ||
         s_get_weight(p, obj, &u->weight) != 0 ||
+        apex_parse_http_level(p, obj, true) != 0 ||
         s_parse_user_options(p, obj, u) != 0)
         return -1;
     json_t *v = json_object_get(obj, "tasks");
@@ -641,6 +642,8 @@ static int s_parse_root(apex_parser_t *p, json_t *root)
             return -1;
         apex_parse_path_restore(p, old);
     }
+    if (apex_parse_http_level(p, root, false) != 0)
+        return -1;
     v = json_object_get(root, "host");
     if (v && s_parse_host(p, v) != 0)
         return -1;

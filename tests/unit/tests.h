@@ -11,6 +11,7 @@
     X(scenario)                                                                \
     X(scenario_parse)                                                          \
     X(scenario_http)                                                           \
+    X(scenario_http_opts)                                                      \
     X(template)                                                                \
     X(jsonpath)                                                                \
     X(json)                                                                    \
