@@ -72,6 +72,16 @@ int apex_http_engine_parse(const char *text, apex_http_engine_t *out);
 // The name of an engine ("auto" for UNSET).
 const char *apex_http_engine_name(apex_http_engine_t engine);
 
+// --http-debug's levels (k6's name): requests and responses logged.
+#define APEX_HTTP_DEBUG_OFF 0     // nothing
+#define APEX_HTTP_DEBUG_HEADERS 1 // request and response headers
+#define APEX_HTTP_DEBUG_FULL 2    // and bodies (cut)
+
+// The level a --http-debug value names: NULL, "", "headers", "true", "1"
+// or "yes" HEADERS; "full" FULL; "off", "false", "0" or "no" OFF; -1 for
+// anything else.
+int apex_http_debug_parse(const char *text);
+
 typedef enum {
     APEX_HTTP2_UNSET, // not said (HTTP/1.1)
     APEX_HTTP2_OFF,   // HTTP/1.1

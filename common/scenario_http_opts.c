@@ -50,6 +50,20 @@ const char *apex_http_engine_name(apex_http_engine_t engine)
     return s_engines[engine - APEX_ENGINE_AUTO];
 }
 
+int apex_http_debug_parse(const char *text)
+{
+    if (!text || !*text || strcmp(text, "headers") == 0 ||
+        strcmp(text, "true") == 0 || strcmp(text, "1") == 0 ||
+        strcmp(text, "yes") == 0)
+        return APEX_HTTP_DEBUG_HEADERS;
+    if (strcmp(text, "full") == 0)
+        return APEX_HTTP_DEBUG_FULL;
+    if (strcmp(text, "off") == 0 || strcmp(text, "false") == 0 ||
+        strcmp(text, "0") == 0 || strcmp(text, "no") == 0)
+        return APEX_HTTP_DEBUG_OFF;
+    return -1;
+}
+
 int apex_parse_engine(apex_parser_t *p, const json_t *v,
                       apex_http_engine_t *out)
 {

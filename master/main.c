@@ -56,6 +56,8 @@ enum {
     OPT_SKIP_LOG,
     OPT_OUT,
     OPT_RUN_ID,
+    OPT_ENGINE,
+    OPT_HTTP_DEBUG,
 };
 
 static const apex_cli_option_t s_options[] = {
@@ -132,6 +134,15 @@ static const apex_cli_option_t s_options[] = {
      "never run tasks with one of these tags", OPT_EXCLUDE_TAGS},
     {"reset-stats", 0, false, "APEX_RESET_STATS", NULL,
      "reset the statistics once the ramp is complete", OPT_RESET_STATS},
+    {"engine", 0, true, "APEX_ENGINE", "ENGINE",
+     "HTTP engine for user classes whose scenario names none: auto "
+     "(default: plain HTTP/1.1 where it can, libcurl for the rest), curl "
+     "or http1",
+     OPT_ENGINE},
+    {"http-debug", 0, APEX_CLI_OPTIONAL, "APEX_HTTP_DEBUG", "full",
+     "workers log each HTTP request and response (headers; =full adds "
+     "bodies cut at 1 KiB): for short runs",
+     OPT_HTTP_DEBUG},
     {"json", 0, false, "APEX_JSON", NULL,
      "print the final stats to stdout as JSON (Locust's --json), and no "
      "tables",
@@ -294,6 +305,18 @@ static int s_option_test(s_args_t *args, int id, const char *arg,
         return s_add_tags(arg, args->exclude_tags, &o->nexclude_tags, err);
     case OPT_RESET_STATS:
         o->reset_stats = true;
+        return 0;
+    case OPT_ENGINE: {
+        apex_http_engine_t e;
+        if (apex_http_engine_parse(arg, &e) != 0)
+            return apex_error_set(err, "expected auto, curl or http1");
+        o->http_engine = (int)e;
+        return 0;
+    }
+    case OPT_HTTP_DEBUG:
+        o->http_debug = apex_http_debug_parse(arg);
+        if (o->http_debug < 0)
+            return apex_error_set(err, "expected headers, full or off");
         return 0;
     default:
         return S_NOT_MINE;

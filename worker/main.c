@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/version.h"
+#include "common/scenario.h"
 #include "worker/worker.h"
 
 #define WORKER_EXIT_USAGE 2
@@ -23,6 +24,8 @@ enum {
     OPT_SCENARIO,
     OPT_LOGLEVEL,
     OPT_LOGFILE,
+    OPT_ENGINE,
+    OPT_HTTP_DEBUG,
 };
 
 static const apex_cli_option_t s_options[] = {
@@ -38,6 +41,14 @@ static const apex_cli_option_t s_options[] = {
      "DEBUG, INFO, WARNING, ERROR (default INFO)", OPT_LOGLEVEL},
     {"logfile", 0, true, "APEX_LOGFILE", "FILE",
      "append the log to FILE instead of stderr", OPT_LOGFILE},
+    {"engine", 0, true, "APEX_ENGINE", "ENGINE",
+     "HTTP engine where the scenario names none: auto (default), curl or "
+     "http1; a master's --engine wins",
+     OPT_ENGINE},
+    {"http-debug", 0, APEX_CLI_OPTIONAL, "APEX_HTTP_DEBUG", "LEVEL",
+     "log each HTTP request and response: headers, or full (with bodies "
+     "cut at 1 KiB); a master's --http-debug wins",
+     OPT_HTTP_DEBUG},
 };
 
 typedef struct {
@@ -71,6 +82,18 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
             return apex_error_set(err, "expected a file name");
         args->logfile = arg;
         return 0;
+    case OPT_ENGINE: {
+        apex_http_engine_t e;
+        if (apex_http_engine_parse(arg, &e) != 0)
+            return apex_error_set(err, "expected auto, curl or http1");
+        args->options.http_engine = (int)e;
+        return 0;
+    }
+    case OPT_HTTP_DEBUG:
+        args->options.http_debug = apex_http_debug_parse(arg);
+        if (args->options.http_debug < 0)
+            return apex_error_set(err, "expected headers, full or off");
+        return 0;
     default:
         return apex_error_set(err, "unhandled option");
     }
@@ -88,7 +111,7 @@ static const apex_cli_config_t s_config = {
 
 int main(int argc, char **argv)
 {
-    s_args_t args = {{"127.0.0.1", 5557, NULL}, APEX_LOG_INFO, NULL};
+    s_args_t args = {{"127.0.0.1", 5557, NULL, 0, 0}, APEX_LOG_INFO, NULL};
     apex_error_t err = {""};
     int rc = apex_cli_parse(
         s_options, sizeof s_options / sizeof s_options[0], argc, argv, s_option,

@@ -421,6 +421,14 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
         worker_engine_set_index(self->engine, self->index > 0 ? self->index : 0,
                                 0, 1);
     worker_engine_set_stop_timeout(self->engine, msg->stop_timeout);
+    worker_run_options_t run = {
+        .engine = msg->http_engine
+                      ? (apex_http_engine_t)msg->http_engine
+                      : (apex_http_engine_t)self->options.http_engine,
+        .http_debug =
+            msg->http_debug >= 0 ? msg->http_debug : self->options.http_debug,
+    };
+    worker_engine_set_run_options(self->engine, &run);
     // The open model is an apex extension: off unless the master asks.
     worker_engine_set_arrival(self->engine, msg->arrival_rate >= 0,
                               msg->arrival_rate, msg->arrival_max_users);

@@ -11,6 +11,9 @@ typedef struct {
     const char *master_host;   // master address (default 127.0.0.1)
     int master_port;           // master port (default 5557)
     const char *scenario_path; // -f FILE, or NULL: use the master's
+    int http_engine;           // --engine (apex_http_engine_t), 0 unset;
+                               // a master's wins
+    int http_debug;            // --http-debug level; a master's wins
 } worker_options_t;
 
 typedef struct worker worker_t; // opaque
