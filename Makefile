@@ -19,8 +19,11 @@ PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl libpq
 # websockets as an independent WebSocket client, influxdb and prometheus
 # as the real servers test_influx and test_prometheus start themselves:
 # scripts/deps.sh keeps their system services off; PostgreSQL 15 for the
-# throwaway clusters of scripts/pg.sh), bench (nginx-light, wrk, valgrind
-# for callgrind, pgbench from postgresql-client-15).
+# throwaway clusters of scripts/pg.sh; tinyproxy as the forward proxy
+# test_http_options starts with its own config, its service kept off),
+# tests and bench (nginx-light: Debian 12's nginx, with the ssl and http2
+# modules test_http_options needs; wrk, valgrind for callgrind, pgbench
+# from postgresql-client-15).
 DEB_PACKAGES := build-essential pkg-config clang-format \
 	libczmq-dev libzmq3-dev libmsgpack-dev libcurl4-openssl-dev \
 	libmicrohttpd-dev libjansson-dev libssl-dev libwslay-dev \
@@ -30,7 +33,7 @@ DEB_PACKAGES := build-essential pkg-config clang-format \
 	nginx-light wrk valgrind iproute2 procps curl ca-certificates \
 	python3-yaml python3-jsonschema yamllint shellcheck \
 	python3-prometheus-client influxdb prometheus \
-	postgresql-15 postgresql-client-15
+	postgresql-15 postgresql-client-15 tinyproxy
 
 ifeq ($(SAN),)
 BUILD ?= build

@@ -75,6 +75,8 @@ static void s_end_line(worker_http1_response_t *self)
 static int s_on_field(http_parser *p, const char *at, size_t len)
 {
     worker_http1_response_t *self = s_self(p);
+    if (self->headers_done)
+        return 0; // a chunked body's trailer: not in the block
     if (!self->collecting && self->headers->len == 0)
         s_start_headers(self);
     if (!self->collecting)
@@ -89,7 +91,7 @@ static int s_on_field(http_parser *p, const char *at, size_t len)
 static int s_on_value(http_parser *p, const char *at, size_t len)
 {
     worker_http1_response_t *self = s_self(p);
-    if (!self->collecting)
+    if (!self->collecting || self->headers_done)
         return 0;
     if (!self->in_value)
         apex_buf_append(self->headers, ": ", 2);
@@ -108,11 +110,16 @@ static int s_on_headers_complete(http_parser *p)
         s_end_line(self);
     }
     self->in_value = false;
+    self->headers_done = true;
+    if (p->status_code < 100 || p->status_code > 999)
+        return -1; // http-parser takes "HTTP/1.1 30 X": libcurl does not
     if (s_interim(p))
         return 0;
     self->status = p->status_code;
-    // A HEAD response has headers that describe a body it does not send.
-    return self->head ? 1 : 0;
+    // A HEAD response has headers that describe a body it does not send;
+    // 204 and 304 have none whatever they say (http-parser would wait
+    // for a Content-Length's bytes).
+    return self->head || p->status_code == 204 || p->status_code == 304 ? 1 : 0;
 }
 
 static int s_on_body(http_parser *p, const char *at, size_t len)
@@ -134,7 +141,7 @@ static int s_on_message_complete(http_parser *p)
     worker_http1_response_t *self = s_self(p);
     if (s_interim(p)) {
         apex_buf_reset(self->headers); // the final response's block only
-        self->collecting = false;
+        self->collecting = self->headers_done = false;
         return 0;
     }
     self->complete = true;
@@ -173,7 +180,7 @@ void worker_http1_response_begin(worker_http1_response_t *self, bool head,
     self->keep_headers = keep_headers;
     self->head = head;
     self->collecting = self->in_value = self->complete = false;
-    self->in_status = false;
+    self->in_status = self->headers_done = false;
     self->started = self->extra = false;
     self->status = 0;
     self->bytes = 0;

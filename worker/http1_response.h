@@ -38,6 +38,7 @@ typedef struct {
     bool collecting;     // this response's headers are being kept
     bool in_value;       // the last header piece was a value
     bool in_status;      // the status line is not ended yet
+    bool headers_done;   // this message's headers are all in
     bool complete;       // the final response is whole
     bool started;        // some byte came
     bool extra;          // bytes came after it (never reuse the stream)

@@ -25,7 +25,7 @@ FUZZ_RSS_MB ?= 2048
 FUZZ_TIMEOUT ?= 10
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_NAMES := proto histogram scenario captures shape stages thresholds \
-	threshold_arg cli ws ws_client out cookies jsonpath checks
+	threshold_arg cli ws ws_client out cookies jsonpath checks http1
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 
 FUZZ_PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson libpq
@@ -53,9 +53,13 @@ FUZZ_WS_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,target/framecheck.c \
 FUZZ_WS_CLIENT_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o, \
 	worker/ws_upgrade.c worker/ws_frame.c worker/stream.c worker/failure.c)
 
+# The plain HTTP/1.1 engine's response parser and URL split.
+FUZZ_HTTP1_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o, \
+	worker/http1_response.c worker/http1_target.c worker/failure.c)
+
 # Objects made through the pattern rules below are kept between builds.
 .SECONDARY: $(FUZZ_LIB_OBJS) $(FUZZ_MAIN_OBJS) $(FUZZ_WS_OBJS) \
-	$(FUZZ_WS_CLIENT_OBJS) \
+	$(FUZZ_WS_CLIENT_OBJS) $(FUZZ_HTTP1_OBJS) \
 	$(FUZZ_DIR)/obj/tests/fuzz/gen_seeds.o
 
 .PHONY: fuzz fuzz-build fuzz-seeds $(addprefix fuzz-,$(FUZZ_NAMES))
@@ -94,6 +98,12 @@ $(FUZZ_DIR)/fuzz_ws_client: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_ws_client.o \
 	@echo "  FUZZLD  $@"
 	@$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LDLIBS) \
 		-lhttp_parser $(shell pkg-config --libs openssl)
+
+$(FUZZ_DIR)/fuzz_http1: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_http1.o \
+		$(FUZZ_HTTP1_OBJS) $(FUZZ_LIB_OBJS)
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LDLIBS) \
+		-lhttp_parser
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
 	@echo "  FUZZLD  $@"

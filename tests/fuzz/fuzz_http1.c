@@ -1,0 +1,93 @@
+// tests/fuzz/fuzz_http1.c - what a hostile server can send the plain
+// HTTP/1.1 engine: a response (worker/http1_response.c, http-parser
+// underneath) fed in the pieces the input's first byte chooses, with
+// the options its second byte chooses (a HEAD request, headers kept, a
+// body limit), then the end of the stream; and the same bytes as a URL
+// for the target parser (worker/http1_target.c) and as a body quoted by
+// a failure text (worker/failure.c).
+//
+// Checked: the body kept never passes its limit nor the body bytes
+// counted; a complete response has a final status (not 1xx but 101) and,
+// when its headers were kept, a block that starts with "HTTP/" and ends
+// with an empty line; a parsed URL's port is in range and its target
+// lies inside the URL; a failure text is NUL-terminated within its size.
+#include "tests/fuzz/fuzz.h"
+
+#include "common/buf.h"
+#include "worker/failure.h"
+#include "worker/http1_response.h"
+#include "worker/http1_target.h"
+
+static void s_response(const uint8_t *data, size_t size, size_t piece,
+                       uint8_t flags)
+{
+    apex_buf_t headers, body;
+    apex_buf_init(&headers);
+    apex_buf_init(&body);
+    worker_http1_response_t r;
+    size_t keep = (flags & 4) ? 16 : (flags & 8) ? 1u << 20 : 0;
+    worker_http1_response_begin(&r, flags & 1, flags & 2, &headers, &body, keep,
+                                WORKER_FAILURE_BODY_MAX + 1);
+    worker_http1_status_t st = WORKER_HTTP1_MORE;
+    size_t at = 0;
+    while (at < size && st == WORKER_HTTP1_MORE) {
+        size_t n = size - at < piece ? size - at : piece;
+        st = worker_http1_response_feed(&r, (const char *)data + at, n);
+        at += n;
+    }
+    if (st == WORKER_HTTP1_MORE)
+        st = worker_http1_response_feed(&r, NULL, 0);
+    size_t limit =
+        keep > WORKER_FAILURE_BODY_MAX + 1 ? keep : WORKER_FAILURE_BODY_MAX + 1;
+    FUZZ_CHECK(body.len <= limit, "kept %zu > %zu", body.len, limit);
+    FUZZ_CHECK(body.len <= r.bytes, "kept %zu of %llu", body.len,
+               (unsigned long long)r.bytes);
+    if (st == WORKER_HTTP1_COMPLETE) {
+        FUZZ_CHECK(r.status >= 100 && r.status <= 999 &&
+                       (r.status >= 200 || r.status == 101),
+                   "status %d", r.status);
+        if (headers.len) {
+            FUZZ_CHECK(headers.len >= 9 &&
+                           memcmp(headers.data, "HTTP/", 5) == 0,
+                       "block starts %.*s",
+                       (int)(headers.len < 9 ? headers.len : 9), headers.data);
+            FUZZ_CHECK(
+                headers.len >= 4 &&
+                    memcmp(headers.data + headers.len - 4, "\r\n\r\n", 4) == 0,
+                "block of %zu bytes not ended", headers.len);
+        }
+        (void)worker_http1_response_keep_alive(&r);
+        char text[WORKER_FAILURE_MAX];
+        int expect = 201;
+        worker_failure_status(text, sizeof text, r.status, &expect, 1, "/x",
+                              "http://h/x", body.data, body.len);
+        FUZZ_CHECK(strlen(text) < sizeof text, "failure text");
+    }
+    apex_buf_fini(&headers);
+    apex_buf_fini(&body);
+}
+
+static void s_url(const uint8_t *data, size_t size)
+{
+    char *url = fuzz_cstr(data, size);
+    worker_http1_target_t t;
+    if (worker_http1_target_parse(url, &t) == WORKER_HTTP1_URL_OK) {
+        size_t len = strlen(url);
+        FUZZ_CHECK(t.port >= 0 && t.port <= 65535, "port %d", t.port);
+        FUZZ_CHECK(t.target >= url && t.target + t.target_len <= url + len,
+                   "target outside the URL");
+        FUZZ_CHECK(t.host[0] != '\0', "empty host");
+    }
+    free(url);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 2)
+        return 0;
+    size_t piece = 1 + data[0] % 64; // the server's writes
+    uint8_t flags = data[1];
+    s_response(data + 2, size - 2, piece, flags);
+    s_url(data + 2, size - 2);
+    return 0;
+}
