@@ -72,7 +72,7 @@ worker_http1_url_t worker_http1_target_parse(const char *url,
     memset(out, 0, sizeof *out);
     const char *sep = strstr(url, "://");
     if (!sep)
-        return WORKER_HTTP1_URL_BAD;
+        return WORKER_HTTP1_URL_SCHEME; // libcurl guesses one: not ours
     for (const char *c = url; c < sep; c++)
         if (!isalnum((unsigned char)*c) && *c != '+' && *c != '-' && *c != '.')
             return WORKER_HTTP1_URL_BAD;

@@ -14,7 +14,8 @@
 typedef enum {
     WORKER_HTTP1_URL_OK,     // a plain http:// URL
     WORKER_HTTP1_URL_HTTPS,  // https://: libcurl's (TLS)
-    WORKER_HTTP1_URL_SCHEME, // another scheme: libcurl refuses it (1)
+    WORKER_HTTP1_URL_SCHEME, // another scheme, or none (libcurl guesses
+                             // one): libcurl refuses it (1)
     WORKER_HTTP1_URL_BAD     // not a URL libcurl would take (3)
 } worker_http1_url_t;
 

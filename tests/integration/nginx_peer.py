@@ -34,12 +34,15 @@ http {{
 
 def start_nginx(case, servers, name="nginx"):
     """Start nginx for a ProcCase; returns its port (the {port} of the
-    server blocks). Its files are in case.dir."""
+    server blocks; {port2} is another, case.nginx_port2). Its files are
+    in case.dir."""
     port = apexlib.free_port()
+    case.nginx_port2 = apexlib.free_port()
     for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         os.makedirs(os.path.join(case.dir, d), exist_ok=True)
     conf = os.path.join(case.dir, name + ".conf")
     body = servers.replace("{port}", str(port)).replace("{dir}", case.dir)
+    body = body.replace("{port2}", str(case.nginx_port2))
     with open(conf, "w") as f:
         # Run as root, its workers would be nobody, who cannot read the
         # test's folder (mkdtemp makes it 0700).

@@ -36,13 +36,14 @@ def first_line(path):
 class RunCase(apexlib.ProcCase):
     """Headless masters and workers against apex-target."""
 
-    def master(self, scenario, *extra, name="master", only_summary=True):
+    def master(self, scenario, *extra, name="master", only_summary=True,
+               env=None):
         port = free_port()
         args = [binary("apex-master"), "-f", scenario, "--headless",
                 "--master-bind-port", port, *extra]
         if only_summary:
             args.append("--only-summary")
-        return self.start(args, name), port
+        return self.start(args, name, env=env), port
 
     def worker(self, port, name, *extra):
         return self.start([binary("apex-worker"), "--master-port", port,
