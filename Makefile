@@ -129,11 +129,21 @@ deps:
 unit: $(UNIT)
 	$(UNIT)
 
+# The whole suite runs on the default engine (auto: the plain HTTP/1.1
+# engine for plain http://, libcurl for the rest); the modules whose
+# steps depend on the engine run once more with APEX_ENGINE=curl
+# (test_http_engines and test_http_options run both engines themselves).
+ENGINE_TESTS := test_flows test_security test_run.RunTest test_run.HeadersTest
+
 integration: $(PROGRAMS)
 	APEX_BUILD=$(BUILD) /usr/bin/python3 tests/run_integration.py
+	APEX_ENGINE=curl APEX_BUILD=$(BUILD) /usr/bin/python3 \
+		tests/run_integration.py $(ENGINE_TESTS)
 
 interop: $(PROGRAMS)
 	APEX_BUILD=$(BUILD) /usr/bin/python3 tests/run_integration.py --dir interop
+	APEX_ENGINE=curl APEX_BUILD=$(BUILD) /usr/bin/python3 \
+		tests/run_integration.py --dir interop
 
 # A master, 3 workers and apex-target on hosts made of network namespaces
 # (needs root; skips otherwise).
