@@ -71,6 +71,7 @@ typedef struct {
     size_t nplans;                    // their number
     size_t plans_cap;                 // slots
     int debug;                        // --http-debug level
+    worker_http1_env_t env;           // the environment\'s proxy
     char rbuf[WORKER_HTTP1_READ_MAX]; // every read goes here first
 } s_h1_t;
 
@@ -306,14 +307,15 @@ static void s_write(s_conn_t *c)
 static void s_go(s_conn_t *c)
 {
     const apex_step_t *step = c->plan->step;
-    worker_http1_response_begin(
-        &c->resp, strcmp(c->method, "HEAD") == 0,
-        step->needs_headers || c->jar || c->h1->debug, &c->headers, &c->body,
-        step->needs_body ? WORKER_HTTP1_MAX_CAPTURE
-                         : (c->h1->debug == WORKER_HTTP_DEBUG_FULL
-                                ? WORKER_HTTP_DEBUG_BODY_MAX
-                                : 0),
-        WORKER_FAILURE_BODY_MAX + 1);
+    worker_http1_response_begin(&c->resp, strcmp(c->method, "HEAD") == 0,
+                                step->needs_headers || c->h1->debug,
+                                c->jar != NULL, &c->headers, &c->body,
+                                step->needs_body
+                                    ? WORKER_HTTP1_MAX_CAPTURE
+                                    : (c->h1->debug == WORKER_HTTP_DEBUG_FULL
+                                           ? WORKER_HTTP_DEBUG_BODY_MAX
+                                           : 0),
+                                WORKER_FAILURE_BODY_MAX + 1);
     c->out_sent = 0;
     if (c->h1->debug)
         s_debug_request(c);
@@ -744,7 +746,7 @@ static int s_start(worker_kind_t *kind, void *p, const apex_step_t *step,
     kind_of = s_step_url(c, plan);
     if (kind_of == WORKER_HTTP1_URL_HTTPS ||
         (kind_of == WORKER_HTTP1_URL_OK && !plan->step->http->opts.proxy &&
-         worker_http1_env_proxy(c->target.host)))
+         worker_http1_env_proxy(&self->env, c->target.host)))
         return WORKER_HTTP1_DECLINED;
     c->started_us = apex_now_us();
     c->hops = 0;
@@ -790,6 +792,7 @@ static worker_kind_t *s_create(apex_loop_t *loop, apex_error_t *err)
 {
     s_h1_t *self = apex_calloc(1, sizeof *self);
     self->loop = loop;
+    worker_http1_env_read(&self->env);
     self->resolver = worker_resolver_new(loop, err);
     if (!self->resolver) {
         free(self);

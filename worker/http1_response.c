@@ -11,10 +11,19 @@
 // libcurl's once per process (it is a global of libhttp-parser).
 #include "worker/http1_response.h"
 
-#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
-#define S_STATUS_LINE_MAX 32 // "HTTP/1.1 200 " and its NUL
+#define S_STATUS_LINE_MAX 14 // "HTTP/1.1 200 " and its NUL
+#define S_SET_COOKIE_LEN 10  // strlen("Set-Cookie")
+
+// What a message's headers keep (worker_http1_response_t.mode).
+enum {
+    S_MODE_UNDECIDED, // no piece of them yet
+    S_MODE_ALL,       // the whole block
+    S_MODE_COOKIES,   // the Set-Cookie lines
+    S_MODE_NONE       // nothing
+};
 
 static bool s_interim(const http_parser *p)
 {
@@ -29,22 +38,29 @@ static worker_http1_response_t *s_self(http_parser *p)
 
 static void s_status_line(worker_http1_response_t *self)
 {
-    char line[S_STATUS_LINE_MAX];
-    int n =
-        snprintf(line, sizeof line, "HTTP/%u.%u %u ", self->parser.http_major,
-                 self->parser.http_minor, self->parser.status_code);
-    apex_buf_append(self->headers, line, (size_t)n);
+    // "HTTP/1.1 200 " without snprintf: this runs for every response
+    // whose headers are kept.
+    char line[S_STATUS_LINE_MAX] = "HTTP/1.1 000 ";
+    unsigned code = self->parser.status_code;
+    line[5] = (char)('0' + self->parser.http_major % 10);
+    line[7] = (char)('0' + self->parser.http_minor % 10);
+    line[9] = (char)('0' + code / 100 % 10);
+    line[10] = (char)('0' + code / 10 % 10);
+    line[11] = (char)('0' + code % 10);
+    apex_buf_append(self->headers, line, 13);
 }
 
-// Whether this message's headers are kept: decided at its first piece,
-// when the status is known.
+// What this message's headers keep: decided at its first piece, when the
+// status is known. A redirect's are kept whole (its Location).
 static void s_start_headers(worker_http1_response_t *self)
 {
-    if (self->collecting || self->headers->len)
+    if (self->mode != S_MODE_UNDECIDED)
         return;
     int st = self->parser.status_code;
-    self->collecting = self->keep_headers || (st >= 300 && st < 400);
-    if (self->collecting) {
+    self->mode = self->keep_headers || (st >= 300 && st < 400) ? S_MODE_ALL
+                 : self->keep_cookies                          ? S_MODE_COOKIES
+                                                               : S_MODE_NONE;
+    if (self->mode == S_MODE_ALL) {
         s_status_line(self);
         self->in_status = true;
     }
@@ -60,14 +76,14 @@ static int s_on_status(http_parser *p, const char *at, size_t len)
 {
     worker_http1_response_t *self = s_self(p);
     s_start_headers(self);
-    if (self->collecting)
+    if (self->mode == S_MODE_ALL)
         apex_buf_append(self->headers, at, len);
     return 0;
 }
 
 static void s_end_line(worker_http1_response_t *self)
 {
-    if (self->collecting)
+    if (self->mode == S_MODE_ALL || self->matching)
         apex_buf_append(self->headers, "\r\n", 2);
     self->in_status = false;
 }
@@ -77,26 +93,48 @@ static int s_on_field(http_parser *p, const char *at, size_t len)
     worker_http1_response_t *self = s_self(p);
     if (self->headers_done)
         return 0; // a chunked body's trailer: not in the block
-    if (!self->collecting && self->headers->len == 0)
-        s_start_headers(self);
-    if (!self->collecting)
+    s_start_headers(self);
+    if (self->mode == S_MODE_NONE)
         return 0;
-    if (self->in_value || self->in_status)
+    if (self->in_value || self->in_status) {
         s_end_line(self); // after a value, or after the status line
+        self->name_len = 0;
+        self->matching = false;
+    }
     self->in_value = false;
-    apex_buf_append(self->headers, at, len);
+    if (self->mode == S_MODE_ALL) {
+        apex_buf_append(self->headers, at, len);
+        return 0;
+    }
+    // Cookies only: the name, in pieces, up to the length of Set-Cookie.
+    if (self->name_len + len <= sizeof self->name) {
+        memcpy(self->name + self->name_len, at, len);
+        self->name_len += len;
+    } else {
+        self->name_len = sizeof self->name + 1; // too long: no match
+    }
     return 0;
 }
 
 static int s_on_value(http_parser *p, const char *at, size_t len)
 {
     worker_http1_response_t *self = s_self(p);
-    if (!self->collecting || self->headers_done)
+    if (self->mode == S_MODE_NONE || self->headers_done)
         return 0;
-    if (!self->in_value)
-        apex_buf_append(self->headers, ": ", 2);
+    if (!self->in_value) {
+        if (self->mode == S_MODE_COOKIES) {
+            self->matching =
+                self->name_len == S_SET_COOKIE_LEN &&
+                strncasecmp(self->name, "Set-Cookie", S_SET_COOKIE_LEN) == 0;
+            if (self->matching)
+                apex_buf_append(self->headers, "Set-Cookie", S_SET_COOKIE_LEN);
+        }
+        if (self->mode == S_MODE_ALL || self->matching)
+            apex_buf_append(self->headers, ": ", 2);
+    }
     self->in_value = true;
-    apex_buf_append(self->headers, at, len);
+    if (self->mode == S_MODE_ALL || self->matching)
+        apex_buf_append(self->headers, at, len);
     return 0;
 }
 
@@ -104,12 +142,11 @@ static int s_on_headers_complete(http_parser *p)
 {
     worker_http1_response_t *self = s_self(p);
     s_start_headers(self);
-    if (self->collecting) {
-        if (self->in_value || self->in_status)
-            s_end_line(self);
+    if (self->in_value || self->in_status)
         s_end_line(self);
-    }
-    self->in_value = false;
+    if (self->mode == S_MODE_ALL)
+        apex_buf_append(self->headers, "\r\n", 2);
+    self->in_value = self->matching = false;
     self->headers_done = true;
     if (p->status_code < 100 || p->status_code > 999)
         return -1; // http-parser takes "HTTP/1.1 30 X": libcurl does not
@@ -141,7 +178,8 @@ static int s_on_message_complete(http_parser *p)
     worker_http1_response_t *self = s_self(p);
     if (s_interim(p)) {
         apex_buf_reset(self->headers); // the final response's block only
-        self->collecting = self->headers_done = false;
+        self->mode = S_MODE_UNDECIDED;
+        self->headers_done = false;
         return 0;
     }
     self->complete = true;
@@ -160,9 +198,9 @@ static const http_parser_settings s_settings = {
 };
 
 void worker_http1_response_begin(worker_http1_response_t *self, bool head,
-                                 bool keep_headers, apex_buf_t *headers,
-                                 apex_buf_t *body, size_t body_keep,
-                                 size_t fail_keep)
+                                 bool keep_headers, bool keep_cookies,
+                                 apex_buf_t *headers, apex_buf_t *body,
+                                 size_t body_keep, size_t fail_keep)
 {
     static bool limit_set;
     if (!limit_set) {
@@ -179,8 +217,11 @@ void worker_http1_response_begin(worker_http1_response_t *self, bool head,
     self->fail_keep = fail_keep;
     self->keep_headers = keep_headers;
     self->head = head;
-    self->collecting = self->in_value = self->complete = false;
+    self->keep_cookies = keep_cookies;
+    self->mode = S_MODE_UNDECIDED;
+    self->in_value = self->complete = self->matching = false;
     self->in_status = self->headers_done = false;
+    self->name_len = 0;
     self->started = self->extra = false;
     self->status = 0;
     self->bytes = 0;

@@ -5,7 +5,8 @@
 // last chunk or, with neither, the end of the stream. The header block
 // is kept as libcurl hands it out ("HTTP/1.1 200 OK\r\nName: value\r\n
 // ...\r\n") when asked, or for a redirect (its Location); the body is
-// kept up to a size the owner gives. Memory: the struct (embedded in the
+// kept up to a size the owner gives. For a cookie jar alone, only the
+// Set-Cookie lines are kept. Memory: the struct (embedded in the
 // owner) and the owner's two buffers, nothing else.
 #ifndef WORKER_HTTP1_RESPONSE_H
 #define WORKER_HTTP1_RESPONSE_H
@@ -34,8 +35,12 @@ typedef struct {
     size_t body_keep;    // body bytes kept, at most
     size_t fail_keep;    // body bytes kept when the status is >= 400
     bool keep_headers;   // keep the header block (else only a redirect's)
+    bool keep_cookies;   // else keep its Set-Cookie lines
     bool head;           // the response to a HEAD request
-    bool collecting;     // this response's headers are being kept
+    int mode;            // what this message's headers keep (internal)
+    char name[12];       // a header name, cookies only (internal)
+    size_t name_len;     // its length so far
+    bool matching;       // the header being read is a Set-Cookie
     bool in_value;       // the last header piece was a value
     bool in_status;      // the status line is not ended yet
     bool headers_done;   // this message's headers are all in
@@ -47,13 +52,14 @@ typedef struct {
 } worker_http1_response_t;
 
 // Get ready for the response to a request (head: a HEAD request): the
-// header block into headers when keep_headers (always for a 3xx), body
+// header block into headers when keep_headers (always for a 3xx), else
+// only its Set-Cookie lines when keep_cookies (for a cookie jar); body
 // bytes into body up to body_keep, or up to fail_keep for a status of
 // 400 or more. Both buffers are reset.
 void worker_http1_response_begin(worker_http1_response_t *self, bool head,
-                                 bool keep_headers, apex_buf_t *headers,
-                                 apex_buf_t *body, size_t body_keep,
-                                 size_t fail_keep);
+                                 bool keep_headers, bool keep_cookies,
+                                 apex_buf_t *headers, apex_buf_t *body,
+                                 size_t body_keep, size_t fail_keep);
 
 // Feed len bytes (len 0: the stream ended). Returns what the response is
 // now; after COMPLETE, PARTIAL, EMPTY or BAD nothing more is fed.

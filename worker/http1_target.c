@@ -124,17 +124,23 @@ static bool s_no_proxy(const char *no, const char *host)
     return false;
 }
 
-bool worker_http1_env_proxy(const char *host)
+void worker_http1_env_read(worker_http1_env_t *env)
 {
     const char *proxy = getenv("http_proxy");
     if (!proxy || !*proxy)
         proxy = getenv("all_proxy");
     if (!proxy || !*proxy)
         proxy = getenv("ALL_PROXY");
-    if (!proxy || !*proxy)
-        return false;
     const char *no = getenv("no_proxy");
     if (!no || !*no)
         no = getenv("NO_PROXY");
-    return !(no && s_no_proxy(no, host));
+    env->proxy = proxy && *proxy ? proxy : NULL;
+    env->no_proxy = no && *no ? no : NULL;
+}
+
+bool worker_http1_env_proxy(const worker_http1_env_t *env, const char *host)
+{
+    if (!env->proxy)
+        return false;
+    return !(env->no_proxy && s_no_proxy(env->no_proxy, host));
 }

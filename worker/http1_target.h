@@ -33,11 +33,22 @@ typedef struct {
 worker_http1_url_t worker_http1_target_parse(const char *url,
                                              worker_http1_target_t *out);
 
-// True when libcurl would send a request to host over a proxy named by
-// the environment: http_proxy (lower case only, as libcurl), all_proxy
-// or ALL_PROXY, unless no_proxy or NO_PROXY lists the host ("*", a name
-// or domain suffix, an address). When in doubt it answers true (the
-// caller then lets libcurl decide).
-bool worker_http1_env_proxy(const char *host);
+// The environment's proxy settings as libcurl reads them for http://
+// URLs: http_proxy (lower case only), all_proxy or ALL_PROXY; no_proxy
+// or NO_PROXY. Read once (worker_http1_env_read()): the environment of
+// a worker does not change.
+typedef struct {
+    const char *proxy;    // the proxy, or NULL
+    const char *no_proxy; // hosts not to proxy, or NULL
+} worker_http1_env_t;
+
+// Read the environment into env (the strings are the environment's).
+void worker_http1_env_read(worker_http1_env_t *env);
+
+// True when libcurl would send a request to host over env's proxy:
+// unless no_proxy lists the host ("*", a name or domain suffix, an
+// address). When in doubt it answers true (the caller then lets libcurl
+// decide).
+bool worker_http1_env_proxy(const worker_http1_env_t *env, const char *host);
 
 #endif

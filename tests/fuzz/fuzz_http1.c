@@ -9,8 +9,9 @@
 // Checked: the body kept never passes its limit nor the body bytes
 // counted; a complete response has a final status (not 1xx but 101) and,
 // when its headers were kept, a block that starts with "HTTP/" and ends
-// with an empty line; a parsed URL's port is in range and its target
-// lies inside the URL; a failure text is NUL-terminated within its size.
+// with an empty line, or for a cookie jar alone only Set-Cookie lines; a parsed
+// URL's port is in range and its target lies inside the URL; a failure text is
+// NUL-terminated within its size.
 #include "tests/fuzz/fuzz.h"
 
 #include "common/buf.h"
@@ -26,8 +27,8 @@ static void s_response(const uint8_t *data, size_t size, size_t piece,
     apex_buf_init(&body);
     worker_http1_response_t r;
     size_t keep = (flags & 4) ? 16 : (flags & 8) ? 1u << 20 : 0;
-    worker_http1_response_begin(&r, flags & 1, flags & 2, &headers, &body, keep,
-                                WORKER_FAILURE_BODY_MAX + 1);
+    worker_http1_response_begin(&r, flags & 1, flags & 2, flags & 16, &headers,
+                                &body, keep, WORKER_FAILURE_BODY_MAX + 1);
     worker_http1_status_t st = WORKER_HTTP1_MORE;
     size_t at = 0;
     while (at < size && st == WORKER_HTTP1_MORE) {
@@ -46,15 +47,17 @@ static void s_response(const uint8_t *data, size_t size, size_t piece,
         FUZZ_CHECK(r.status >= 100 && r.status <= 999 &&
                        (r.status >= 200 || r.status == 101),
                    "status %d", r.status);
-        if (headers.len) {
-            FUZZ_CHECK(headers.len >= 9 &&
-                           memcmp(headers.data, "HTTP/", 5) == 0,
-                       "block starts %.*s",
-                       (int)(headers.len < 9 ? headers.len : 9), headers.data);
+        if (headers.len >= 5 && memcmp(headers.data, "HTTP/", 5) == 0) {
             FUZZ_CHECK(
                 headers.len >= 4 &&
                     memcmp(headers.data + headers.len - 4, "\r\n\r\n", 4) == 0,
                 "block of %zu bytes not ended", headers.len);
+        } else if (headers.len) { // Set-Cookie lines only
+            FUZZ_CHECK((flags & 16) && !(flags & 2) &&
+                           strncmp(headers.data, "Set-Cookie: ", 12) == 0,
+                       "cookie lines: %.*s",
+                       (int)(headers.len < 20 ? headers.len : 20),
+                       headers.data);
         }
         (void)worker_http1_response_keep_alive(&r);
         char text[WORKER_FAILURE_MAX];
