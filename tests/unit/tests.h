@@ -12,6 +12,7 @@
     X(scenario_parse)                                                          \
     X(scenario_http)                                                           \
     X(scenario_http_opts)                                                      \
+    X(http1_target)                                                            \
     X(template)                                                                \
     X(jsonpath)                                                                \
     X(json)                                                                    \
