@@ -259,6 +259,7 @@ def main():
         loop_ratios = {"socket": [], "perform": []}
         locust_ratios = []
         locust = not args.skip_locust and os.path.exists("/usr/bin/locust")
+        per_cpu = {}
         for r in range(1, args.rounds + 1):
             wrps, wcpu = wrk_round(url, args.seconds, args.connections)
             wrk_per_cpu = wrps * args.seconds / wcpu
@@ -273,8 +274,8 @@ def main():
                 print("round %d: apex %-5s %9.0f req/s  %5.2f CPU s  %8.0f "
                       "req/CPU-s  (%d requests)  apex/wrk %.3f"
                       % (r, engine, arps, acpu, n / acpu, n, ratio))
-                if engine == "curl":
-                    apex_per_cpu = n / acpu  # the libcurl comparisons
+                per_cpu[engine] = n / acpu
+            apex_per_cpu = per_cpu["curl"]  # the libcurl comparisons
             for mode in ("socket", "perform"):
                 ln, lcpu = curl_loop_round(build, mode, url, args.seconds,
                                            args.connections)
@@ -286,10 +287,12 @@ def main():
             if locust:
                 lrps, lcpu, ln = locust_round(tmp, url, args.seconds,
                                               args.connections)
-                locust_ratios.append(apex_per_cpu / (ln / lcpu))
+                locust_ratios.append(per_cpu["http1"] / (ln / lcpu))
                 print("round %d: locust %7.0f req/s  %5.2f CPU s  %8.0f "
-                      "req/CPU-s  (FastHttpUser, one process)  apex/locust "
-                      "%.1f" % (r, lrps, lcpu, ln / lcpu, locust_ratios[-1]))
+                      "req/CPU-s  (FastHttpUser, one process)  apex "
+                      "(http1)/locust %.1f  apex (curl)/locust %.1f"
+                      % (r, lrps, lcpu, ln / lcpu, locust_ratios[-1],
+                         apex_per_cpu / (ln / lcpu)))
         for engine, rs in ratios.items():
             print("median apex (%s)/wrk requests per client CPU-second: "
                   "%.3f" % (engine, statistics.median(rs)))
@@ -298,8 +301,8 @@ def main():
                   "client "
                   "CPU-second: %.3f" % (mode, statistics.median(rs)))
         if locust_ratios:
-            print("median apex/locust requests per client CPU-second: %.1f"
-                  % statistics.median(locust_ratios))
+            print("median apex (http1)/locust requests per client "
+                  "CPU-second: %.1f" % statistics.median(locust_ratios))
         if args.master_workers > 0:
             cpu = master_cpu(build, tmp, url, args.master_workers,
                              args.seconds)

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """50,000 users holding connections on one machine (make bench).
 
-nginx (one worker process, its own config on 127.0.0.1) listens on
+nginx (its own config on 127.0.0.1, as many worker processes as the
+open-file limit needs, reuseport) listens on
 --ports ports; the scenario has one user class per port whose step names
 that port in an absolute URL, so the users spread evenly over them. A
 client has at most about 28,000 ephemeral ports (Linux's default
@@ -30,12 +31,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (free_port, rss_of)
 
 NGINX_CONF = """
-worker_processes 1;
+worker_processes {workers};
 worker_rlimit_nofile {nofile};
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 daemon off;
-events {{ worker_connections {nofile}; }}
+events {{ worker_connections {conns}; }}
 http {{
     access_log off;
     keepalive_requests 100000000;
@@ -79,10 +80,15 @@ def main():
         os.makedirs(os.path.join(tmp, d), exist_ok=True)
     conf = os.path.join(tmp, "nginx.conf")
     with open(conf, "w") as f:
+        # One process may hold no more descriptors than the hard limit
+        # (a container may not raise it): nginx gets enough workers, and
+        # reuseport spreads the connections over them evenly.
+        workers = max(1, -(-(args.users + 2000) // (hard - 1000)))
         f.write(NGINX_CONF.format(
-            dir=tmp, nofile=args.users + 10000,
+            dir=tmp, nofile=hard, conns=hard - 500, workers=workers,
             listens="\n        ".join(
-                "listen 127.0.0.1:%d backlog=8192;" % p for p in ports)))
+                "listen 127.0.0.1:%d backlog=8192 reuseport;" % p
+                for p in ports)))
     nginx = subprocess.Popen(["/usr/sbin/nginx", "-c", conf, "-p", tmp],
                              stderr=subprocess.PIPE)
     scenario = os.path.join(tmp, "conns.json")

@@ -588,6 +588,7 @@ static void s_on_io(apex_loop_t *loop, apex_io_t *io, uint32_t events)
     case S_SENDING:
         if (events & EPOLLIN) { // an answer before the whole request
             c->state = S_RECEIVING;
+            s_watch(c, false); // the rest is never sent: closed after
             s_read(c);
         } else {
             s_write(c);
