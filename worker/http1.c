@@ -17,9 +17,9 @@
 // libcurl's habits kept so that both engines read alike to a server and
 // in the stats: a request that went out on a connection used before and
 // got nothing back (the server closed it meanwhile: keepalive_requests)
-// is sent once more on a new connection; redirects are followed up to
-// WORKER_HTTP1_MAX_REDIRS (303, and 301/302 after a POST, become a GET),
-// their times and sizes adding up to one sample; failures are worded
+// is sent once more on a new connection; redirects are followed as
+// worker/http_redirect.h says, their times and sizes adding up to one
+// sample; failures are worded
 // with libcurl's codes where Locust has no word of its own
 // (worker/failure.h). The step's timeout covers all of it; the connect
 // timeout, when set, the connection alone.
@@ -47,12 +47,12 @@
 #include "worker/http1_request.h"
 #include "worker/http1_response.h"
 #include "worker/http_debug.h"
+#include "worker/http_redirect.h"
 #include "worker/http_url.h"
 #include "worker/resolve.h"
 
 #define WORKER_HTTP1_READ_MAX (64u * 1024u)            // bytes per read()
 #define WORKER_HTTP1_MAX_CAPTURE (16u * 1024u * 1024u) // body kept
-#define WORKER_HTTP1_MAX_REDIRS 5                      // as the libcurl engine
 
 typedef enum {
     S_CLOSED,     // no connection
@@ -372,53 +372,6 @@ static void s_send(s_conn_t *c, const char *method)
 // ---------------------------------------------------------------------
 // Receiving
 
-static bool s_is_redirect(int status)
-{
-    return status == 301 || status == 302 || status == 303 || status == 307 ||
-           status == 308;
-}
-
-// The value of the last header called name in the block, or NULL (new).
-static char *s_header(const apex_buf_t *block, const char *name)
-{
-    const char *h = apex_buf_str(block), *end = h + block->len;
-    size_t n = strlen(name);
-    char *found = NULL;
-    for (const char *line = h; line < end;) {
-        const char *eol = memchr(line, '\n', (size_t)(end - line));
-        const char *next = eol ? eol + 1 : end;
-        if (!eol)
-            eol = end;
-        if (eol > line && eol[-1] == '\r')
-            eol--;
-        if ((size_t)(eol - line) > n && line[n] == ':' &&
-            strncasecmp(line, name, n) == 0) {
-            const char *v = line + n + 1;
-            while (v < eol && (*v == ' ' || *v == '\t'))
-                v++;
-            free(found);
-            found = apex_strndup(v, (size_t)(eol - v));
-        }
-        line = next;
-    }
-    return found;
-}
-
-// location relative to base, as libcurl resolves it (a new string), or
-// NULL.
-static char *s_resolve_url(const char *base, const char *location)
-{
-    CURLU *h = curl_url();
-    char *out = NULL, *text = NULL;
-    if (h && curl_url_set(h, CURLUPART_URL, base, 0) == CURLUE_OK &&
-        curl_url_set(h, CURLUPART_URL, location, 0) == CURLUE_OK &&
-        curl_url_get(h, CURLUPART_URL, &text, 0) == CURLUE_OK)
-        out = apex_strdup(text);
-    curl_free(text);
-    curl_url_cleanup(h);
-    return out;
-}
-
 // Point c at url (copied) and check it: 0, or -1 when the step failed.
 static int s_target(s_conn_t *c, const char *url)
 {
@@ -449,21 +402,16 @@ static int s_target(s_conn_t *c, const char *url)
 // ended.
 static bool s_follow(s_conn_t *c, int status)
 {
-    if (!s_is_redirect(status))
+    if (!worker_http_is_redirect(status))
         return false;
-    if (c->hops >= WORKER_HTTP1_MAX_REDIRS) {
+    if (c->hops >= WORKER_HTTP_MAX_REDIRS) {
         s_fail_curl(c, CURLE_TOO_MANY_REDIRECTS);
         return true;
     }
-    char *location = s_header(&c->headers, "Location");
-    char *next = location ? s_resolve_url(c->url, location) : NULL;
-    free(location);
+    char *next = worker_http_location(c->headers.data, c->headers.len, c->url);
     if (!next)
         return false;
-    const char *method = c->method;
-    if ((status == 303 && strcmp(method, "HEAD") != 0) ||
-        ((status == 301 || status == 302) && strcmp(method, "POST") == 0))
-        method = "GET";
+    const char *method = worker_http_redirect_method(status, c->method);
     c->hops++;
     c->hop_bytes += c->resp.bytes;
     c->retried = false;

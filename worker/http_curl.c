@@ -37,11 +37,11 @@
 #include "worker/curl_multi.h"
 #include "worker/failure.h"
 #include "worker/http_debug.h"
+#include "worker/http_redirect.h"
 #include "worker/http_url.h"
 
 #define WORKER_HTTP_MAX_CAPTURE (16u * 1024u * 1024u) // bytes kept per reply
 #define WORKER_HTTP_USER_AGENT "apex-worker/" APEX_VERSION
-#define WORKER_HTTP_MAX_REDIRS 5L
 #define WORKER_HTTP_PROTOCOLS "http,https"
 #define WORKER_HTTP_RETRY_ERROR "curl_easy_init failed: out of memory?"
 
@@ -350,7 +350,7 @@ static s_conn_t *s_conn_new(s_http_t *self, worker_user_t *u)
     curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
     // A user with a jar follows redirects itself (see the top).
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, conn->jar ? 0L : 1L);
-    curl_easy_setopt(easy, CURLOPT_MAXREDIRS, WORKER_HTTP_MAX_REDIRS);
+    curl_easy_setopt(easy, CURLOPT_MAXREDIRS, (long)WORKER_HTTP_MAX_REDIRS);
     // Only HTTP, whatever a master's host, a captured URL or a redirect
     // says: a hostile peer must not make us read file:// or talk ftp://.
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, WORKER_HTTP_PROTOCOLS);
@@ -611,71 +611,21 @@ static void s_failure_text(const s_conn_t *conn, CURLcode res, long status,
                           apex_buf_str(&conn->resp_body), conn->resp_body.len);
 }
 
-// The value of the last header called name in the response, or NULL (a
-// new string).
-static char *s_response_header(const s_conn_t *conn, const char *name)
-{
-    const char *h = apex_buf_str(&conn->resp_headers);
-    const char *end = h + conn->resp_headers.len;
-    size_t n = strlen(name);
-    char *found = NULL;
-    for (const char *line = h; line < end;) {
-        const char *eol = memchr(line, '\n', (size_t)(end - line));
-        const char *next = eol ? eol + 1 : end;
-        if (!eol)
-            eol = end;
-        if (eol > line && eol[-1] == '\r')
-            eol--;
-        if ((size_t)(eol - line) > n && line[n] == ':' &&
-            strncasecmp(line, name, n) == 0) {
-            const char *v = line + n + 1;
-            while (v < eol && (*v == ' ' || *v == '\t'))
-                v++;
-            free(found);
-            found = apex_strndup(v, (size_t)(eol - v));
-        }
-        line = next;
-    }
-    return found;
-}
-
-// The absolute URL location names, relative to base (a new string), or
-// NULL when libcurl cannot make one.
-static char *s_resolve(const char *base, const char *location)
-{
-    CURLU *h = curl_url();
-    char *out = NULL, *text = NULL;
-    if (h && curl_url_set(h, CURLUPART_URL, base, 0) == CURLUE_OK &&
-        curl_url_set(h, CURLUPART_URL, location, 0) == CURLUE_OK &&
-        curl_url_get(h, CURLUPART_URL, &text, 0) == CURLUE_OK)
-        out = apex_strdup(text);
-    curl_free(text);
-    curl_url_cleanup(h);
-    return out;
-}
-
 // A user with a jar follows a redirect itself: true when the next hop
 // is under way (its time and size so far are kept for the sample).
-static bool s_is_redirect(long status)
-{
-    return status == 301 || status == 302 || status == 303 || status == 307 ||
-           status == 308;
-}
-
 static bool s_follow(s_http_t *self, s_conn_t *conn, long status, uint64_t us,
                      uint64_t bytes)
 {
-    if (!s_is_redirect(status) || conn->hops >= WORKER_HTTP_MAX_REDIRS)
+    if (!worker_http_is_redirect(status) ||
+        conn->hops >= WORKER_HTTP_MAX_REDIRS)
         return false;
-    char *location = s_response_header(conn, "Location");
-    char *next =
-        location ? s_resolve(s_current_url(conn, conn->plan), location) : NULL;
-    free(location);
+    char *next = worker_http_location(apex_buf_str(&conn->resp_headers),
+                                      conn->resp_headers.len,
+                                      s_current_url(conn, conn->plan));
     if (!next)
         return false;
     const char *method = conn->plan->step->http->method;
-    if ((status == 303 && strcmp(method, "HEAD") != 0) ||
-        ((status == 301 || status == 302) && strcmp(method, "POST") == 0)) {
+    if (worker_http_redirect_method(status, method) != method) {
         curl_easy_setopt(conn->easy, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(conn->easy, CURLOPT_CUSTOMREQUEST, NULL);
         conn->custom_method = false;
@@ -721,7 +671,7 @@ static void s_on_done(void *arg, CURL *easy, void *priv, CURLcode res)
             return;
     }
     char failure[WORKER_FAILURE_MAX];
-    if (conn->jar && res == CURLE_OK && s_is_redirect(status) &&
+    if (conn->jar && res == CURLE_OK && worker_http_is_redirect(status) &&
         conn->hops >= WORKER_HTTP_MAX_REDIRS)
         res = CURLE_TOO_MANY_REDIRECTS; // worded as libcurl's own following
     s_failure_text(conn, res, status, failure, sizeof failure);

@@ -53,9 +53,11 @@ FUZZ_WS_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,target/framecheck.c \
 FUZZ_WS_CLIENT_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o, \
 	worker/ws_upgrade.c worker/ws_frame.c worker/stream.c worker/failure.c)
 
-# The plain HTTP/1.1 engine's response parser and URL split.
+# The plain HTTP/1.1 engine's response parser and URL split, and the
+# Location both engines follow.
 FUZZ_HTTP1_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o, \
-	worker/http1_response.c worker/http1_target.c worker/failure.c)
+	worker/http1_response.c worker/http1_target.c worker/failure.c \
+	worker/http_redirect.c)
 
 # Objects made through the pattern rules below are kept between builds.
 .SECONDARY: $(FUZZ_LIB_OBJS) $(FUZZ_MAIN_OBJS) $(FUZZ_WS_OBJS) \
@@ -103,7 +105,7 @@ $(FUZZ_DIR)/fuzz_http1: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_http1.o \
 		$(FUZZ_HTTP1_OBJS) $(FUZZ_LIB_OBJS)
 	@echo "  FUZZLD  $@"
 	@$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LDLIBS) \
-		-lhttp_parser
+		-lhttp_parser $(shell pkg-config --libs libcurl)
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
 	@echo "  FUZZLD  $@"

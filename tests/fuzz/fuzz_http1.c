@@ -4,20 +4,35 @@
 // the options its second byte chooses (a HEAD request, headers kept, a
 // body limit), then the end of the stream; and the same bytes as a URL
 // for the target parser (worker/http1_target.c) and as a body quoted by
-// a failure text (worker/failure.c).
+// a failure text (worker/failure.c); a complete response's Location is
+// resolved as a redirect would follow it (worker/http_redirect.c).
 //
 // Checked: the body kept never passes its limit nor the body bytes
 // counted; a complete response has a final status (not 1xx but 101) and,
 // when its headers were kept, a block that starts with "HTTP/" and ends
 // with an empty line, or for a cookie jar alone only Set-Cookie lines; a parsed
 // URL's port is in range and its target lies inside the URL; a failure text is
-// NUL-terminated within its size.
+// NUL-terminated within its size; a redirect's next URL is absolute.
 #include "tests/fuzz/fuzz.h"
 
 #include "common/buf.h"
 #include "worker/failure.h"
 #include "worker/http1_response.h"
 #include "worker/http1_target.h"
+#include "worker/http_redirect.h"
+
+// Where a redirect would go next, and with which method.
+static void s_location(const apex_buf_t *headers, int status)
+{
+    char *next =
+        worker_http_location(headers->data, headers->len, "http://h/a/b?c");
+    if (next) {
+        FUZZ_CHECK(strstr(next, "://") != NULL, "next hop %.40s", next);
+        free(next);
+    }
+    const char *m = worker_http_redirect_method(status, "POST");
+    FUZZ_CHECK(strcmp(m, "POST") == 0 || strcmp(m, "GET") == 0, "method %s", m);
+}
 
 static void s_response(const uint8_t *data, size_t size, size_t piece,
                        uint8_t flags)
@@ -65,6 +80,7 @@ static void s_response(const uint8_t *data, size_t size, size_t piece,
         worker_failure_status(text, sizeof text, r.status, &expect, 1, "/x",
                               "http://h/x", body.data, body.len);
         FUZZ_CHECK(strlen(text) < sizeof text, "failure text");
+        s_location(&headers, r.status);
     }
     apex_buf_fini(&headers);
     apex_buf_fini(&body);
