@@ -13,12 +13,16 @@ request counts cancels start-up and shut-down:
 
 Usage: bench/callgrind.py [--build build] [--worker PATH] [--users 50]
                           [--short 8] [--long 16] [--engine http1|curl]
+                          [--keep DIR]
+--keep copies the two callgrind output files into DIR, for
+callgrind_annotate (which functions the instructions went to).
 Prints one line per run and the result; asserts nothing.
 """
 import argparse
 import csv
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -75,12 +79,18 @@ def main():
     parser.add_argument("--long", type=int, default=16)
     parser.add_argument("--engine", default="http1",
                         help="HTTP engine: http1 or curl")
+    parser.add_argument("--keep", help="folder for the callgrind files")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="apex-callgrind-") as tmp:
         nginx, url = bench.start_nginx(tmp)
         try:
             r1, i1 = run(args, tmp, url, args.short, "short")
             r2, i2 = run(args, tmp, url, args.long, "long")
+            if args.keep:
+                os.makedirs(args.keep, exist_ok=True)
+                for name in ("short", "long"):
+                    shutil.copy(os.path.join(tmp, name + ".callgrind"),
+                                args.keep)
         finally:
             nginx.terminate()
             nginx.wait()

@@ -352,89 +352,93 @@ static int s_read_varint(s_reader_t *r, const char *what, uint64_t *out)
                           r->size, what, start, APEX_VARINT_MAX);
 }
 
+// The header: version, sub-bucket bits, min, max and the number of
+// non-empty buckets, each checked. Returns 0, or -1 with r->err set.
+static int s_read_header(s_reader_t *r, uint64_t *min, uint64_t *max,
+                         uint64_t *nonempty)
+{
+    size_t size = r->size;
+    if (size < 2)
+        return apex_error_set(r->err, "histogram: %zu bytes: truncated header",
+                              size);
+    if (r->data[0] != APEX_HISTOGRAM_VERSION)
+        return apex_error_set(r->err,
+                              "histogram: %zu bytes: version %u, expected %d",
+                              size, r->data[0], APEX_HISTOGRAM_VERSION);
+    if (r->data[1] != APEX_HISTOGRAM_SUB_BITS)
+        return apex_error_set(
+            r->err, "histogram: %zu bytes: sub-bucket bits %u, expected %d",
+            size, r->data[1], APEX_HISTOGRAM_SUB_BITS);
+    r->pos = 2;
+    if (s_read_varint(r, "min", min) < 0 || s_read_varint(r, "max", max) < 0 ||
+        s_read_varint(r, "bucket count", nonempty) < 0)
+        return -1;
+    if (*max > APEX_HISTOGRAM_MAX_US)
+        return apex_error_set(
+            r->err, "histogram: %zu bytes: max %" PRIu64 " above %llu", size,
+            *max, APEX_HISTOGRAM_MAX_US);
+    if (*min > *max)
+        return apex_error_set(
+            r->err, "histogram: %zu bytes: min %" PRIu64 " > max %" PRIu64,
+            size, *min, *max);
+    if (*nonempty > APEX_HISTOGRAM_BUCKETS)
+        return apex_error_set(
+            r->err, "histogram: %zu bytes: %" PRIu64 " buckets, at most %d",
+            size, *nonempty, APEX_HISTOGRAM_BUCKETS);
+    return 0;
+}
+
+// The buckets into self; *first and *last get the first and last index.
+// Returns 0, or -1 with r->err set.
+static int s_read_buckets(s_reader_t *r, apex_histogram_t *self,
+                          uint64_t nonempty, size_t *first, size_t *last)
+{
+    size_t next = 0, size = r->size;
+    for (uint64_t k = 0; k < nonempty; k++) {
+        uint64_t gap, count;
+        if (s_read_varint(r, "bucket gap", &gap) < 0 ||
+            s_read_varint(r, "bucket count", &count) < 0)
+            return -1;
+        if (gap >= APEX_HISTOGRAM_BUCKETS - next)
+            return apex_error_set(r->err,
+                                  "histogram: %zu bytes: bucket %" PRIu64
+                                  " index %zu + %" PRIu64 " past %d",
+                                  size, k, next, gap, APEX_HISTOGRAM_BUCKETS);
+        size_t i = next + (size_t)gap;
+        if (count == 0)
+            return apex_error_set(
+                r->err, "histogram: %zu bytes: bucket %zu has count 0", size,
+                i);
+        if (__builtin_add_overflow(self->count, count, &self->count))
+            return apex_error_set(r->err,
+                                  "histogram: %zu bytes: total count overflows "
+                                  "64 bits at bucket %zu",
+                                  size, i);
+        self->counts[i] = count;
+        if (k == 0)
+            *first = i;
+        *last = i;
+        next = i + 1;
+    }
+    if (r->pos != size)
+        return apex_error_set(r->err,
+                              "histogram: %zu bytes: %zu trailing bytes after "
+                              "offset %zu",
+                              size, size - r->pos, r->pos);
+    return 0;
+}
+
 apex_histogram_t *apex_histogram_decode(const void *data, size_t size,
                                         apex_error_t *err)
 {
     s_reader_t r = {data, size, 0, err};
-    if (size < 2) {
-        apex_error_set(err, "histogram: %zu bytes: truncated header", size);
-        return NULL;
-    }
-    if (r.data[0] != APEX_HISTOGRAM_VERSION) {
-        apex_error_set(err, "histogram: %zu bytes: version %u, expected %d",
-                       size, r.data[0], APEX_HISTOGRAM_VERSION);
-        return NULL;
-    }
-    if (r.data[1] != APEX_HISTOGRAM_SUB_BITS) {
-        apex_error_set(err,
-                       "histogram: %zu bytes: sub-bucket bits %u, expected %d",
-                       size, r.data[1], APEX_HISTOGRAM_SUB_BITS);
-        return NULL;
-    }
-    r.pos = 2;
     uint64_t min, max, nonempty;
-    if (s_read_varint(&r, "min", &min) < 0 ||
-        s_read_varint(&r, "max", &max) < 0 ||
-        s_read_varint(&r, "bucket count", &nonempty) < 0)
+    if (s_read_header(&r, &min, &max, &nonempty) != 0)
         return NULL;
-    if (max > APEX_HISTOGRAM_MAX_US) {
-        apex_error_set(err, "histogram: %zu bytes: max %" PRIu64 " above %llu",
-                       size, max, APEX_HISTOGRAM_MAX_US);
-        return NULL;
-    }
-    if (min > max) {
-        apex_error_set(err,
-                       "histogram: %zu bytes: min %" PRIu64 " > max %" PRIu64,
-                       size, min, max);
-        return NULL;
-    }
-    if (nonempty > APEX_HISTOGRAM_BUCKETS) {
-        apex_error_set(err,
-                       "histogram: %zu bytes: %" PRIu64 " buckets, at most %d",
-                       size, nonempty, APEX_HISTOGRAM_BUCKETS);
-        return NULL;
-    }
-
     apex_histogram_t *self = apex_histogram_new();
-    size_t next = 0, first = 0, last = 0;
-    for (uint64_t k = 0; k < nonempty; k++) {
-        uint64_t gap, count;
-        if (s_read_varint(&r, "bucket gap", &gap) < 0 ||
-            s_read_varint(&r, "bucket count", &count) < 0)
-            goto fail;
-        if (gap >= APEX_HISTOGRAM_BUCKETS - next) {
-            apex_error_set(err,
-                           "histogram: %zu bytes: bucket %" PRIu64
-                           " index %zu + %" PRIu64 " past %d",
-                           size, k, next, gap, APEX_HISTOGRAM_BUCKETS);
-            goto fail;
-        }
-        size_t i = next + (size_t)gap;
-        if (count == 0) {
-            apex_error_set(err, "histogram: %zu bytes: bucket %zu has count 0",
-                           size, i);
-            goto fail;
-        }
-        if (__builtin_add_overflow(self->count, count, &self->count)) {
-            apex_error_set(err,
-                           "histogram: %zu bytes: total count overflows 64 "
-                           "bits at bucket %zu",
-                           size, i);
-            goto fail;
-        }
-        self->counts[i] = count;
-        if (k == 0)
-            first = i;
-        last = i;
-        next = i + 1;
-    }
-    if (r.pos != size) {
-        apex_error_set(err,
-                       "histogram: %zu bytes: %zu trailing bytes after "
-                       "offset %zu",
-                       size, size - r.pos, r.pos);
+    size_t first = 0, last = 0;
+    if (s_read_buckets(&r, self, nonempty, &first, &last) != 0)
         goto fail;
-    }
     // An empty histogram carries no min or max; a non-empty one must have
     // them bracketing its buckets, as record() and merge() guarantee.
     if (self->count > 0) {

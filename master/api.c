@@ -150,7 +150,8 @@ static json_t *s_workers(const master_api_input_t *in)
 
 // Our "apex" object: the shape's stage and target, the current window's
 // percentiles with microsecond precision (the Locust keys are whole
-// milliseconds), iterations, thresholds.
+// milliseconds), iterations, thresholds, the workers' run-wide figures and
+// the checks' counts.
 static json_t *s_apex(const master_api_input_t *in, double p50, double p95)
 {
     json_t *apex = json_object();
@@ -184,6 +185,7 @@ static json_t *s_apex(const master_api_input_t *in, double p50, double p95)
     json_object_set_new(
         apex, "figures",
         master_json_figures(in->counters, in->gauges, in->peaks));
+    json_object_set_new(apex, "checks", master_json_checks(in->checks));
     return apex;
 }
 
@@ -219,49 +221,73 @@ char *master_api_exceptions(const master_exception_t *exceptions, size_t n)
     return s_dump(root);
 }
 
+// Add ratio to key's {"ratio"} in o (a new key starts at 0): tasks that
+// share a name add up, as Locust's count of a task listed twice.
+static void s_add_ratio(json_t *o, const char *key, double ratio)
+{
+    json_t *entry = json_object_get(o, key);
+    if (!entry) {
+        entry = json_object();
+        json_object_set_new(entry, "ratio", json_real(0));
+        json_object_set_new(o, key, entry);
+    }
+    json_t *old = json_object_get(entry, "ratio");
+    json_object_set_new(entry, "ratio",
+                        json_real(json_real_value(old) + ratio));
+}
+
+// Task t's name for /tasks (Locust shows its function's): its "name",
+// else its first step's stats type and name ("GET /health"), else
+// "task" and its number. A new string the caller frees.
+static char *s_task_name(const apex_task_t *task, size_t t)
+{
+    if (task->name)
+        return apex_strdup(task->name);
+    const apex_step_t *first = task->nsteps ? &task->steps[0] : NULL;
+    if (first && first->type && first->name)
+        return apex_sprintf("%s %s", first->type, first->name);
+    return apex_sprintf("task%zu", t + 1);
+}
+
+// One class's {"ratio", "tasks"}: its tasks' shares of the class times
+// scale (1 for per_class, the class's share for total).
+static json_t *s_class_ratios(const apex_user_class_t *cls, double ratio,
+                              double scale)
+{
+    double weights = 0;
+    for (size_t t = 0; t < cls->ntasks; t++)
+        weights += cls->tasks[t].weight;
+    json_t *tasks = json_object();
+    for (size_t t = 0; t < cls->ntasks; t++) {
+        char *name = s_task_name(&cls->tasks[t], t);
+        double r = weights > 0 ? cls->tasks[t].weight / weights : 0;
+        s_add_ratio(tasks, name, r * scale);
+        free(name);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "ratio", json_real(ratio));
+    json_object_set_new(o, "tasks", tasks);
+    return o;
+}
+
 char *master_api_tasks(const apex_scenario_t *scenario,
                        const int64_t *users_running)
 {
     json_t *per_class = json_object();
     json_t *total = json_object();
-    double weights = 0;
     int64_t running = 0;
-    for (size_t c = 0; c < scenario->nusers; c++) {
-        weights += scenario->users[c].weight;
+    for (size_t c = 0; c < scenario->nusers; c++)
         running += users_running[c];
-    }
     for (size_t c = 0; c < scenario->nusers; c++) {
         const apex_user_class_t *cls = &scenario->users[c];
-        double class_ratio = weights > 0 ? cls->weight / weights : 0;
-        double running_ratio =
+        // Locust's get_ratio(): a class's ratio is its share of the
+        // running users (0 before a test) in both views.
+        double share =
             running > 0 ? (double)users_running[c] / (double)running : 0;
-        double task_weights = 0;
-        for (size_t t = 0; t < cls->ntasks; t++)
-            task_weights += cls->tasks[t].weight;
-        json_t *tasks = json_object();
-        json_t *total_tasks = json_object();
-        for (size_t t = 0; t < cls->ntasks; t++) {
-            char fallback[32];
-            snprintf(fallback, sizeof fallback, "task%zu", t + 1);
-            const char *name =
-                cls->tasks[t].name ? cls->tasks[t].name : fallback;
-            double r =
-                task_weights > 0 ? cls->tasks[t].weight / task_weights : 0;
-            json_t *o = json_object();
-            json_object_set_new(o, "ratio", json_real(r));
-            json_object_set_new(tasks, name, o);
-            json_t *ot = json_object();
-            json_object_set_new(ot, "ratio", json_real(r * running_ratio));
-            json_object_set_new(total_tasks, name, ot);
-        }
-        json_t *pc = json_object();
-        json_object_set_new(pc, "ratio", json_real(class_ratio));
-        json_object_set_new(pc, "tasks", tasks);
-        json_object_set_new(per_class, cls->name, pc);
-        json_t *tc = json_object();
-        json_object_set_new(tc, "ratio", json_real(running_ratio));
-        json_object_set_new(tc, "tasks", total_tasks);
-        json_object_set_new(total, cls->name, tc);
+        json_object_set_new(per_class, cls->name,
+                            s_class_ratios(cls, share, 1.0));
+        json_object_set_new(total, cls->name,
+                            s_class_ratios(cls, share, share));
     }
     json_t *root = json_object();
     json_object_set_new(root, "per_class", per_class);
@@ -312,6 +338,12 @@ char *master_api_config(const master_api_config_t *in)
     json_object_set_new(o, "shape", shape);
     json_object_set_new(o, "full_history_csv",
                         json_boolean(in->full_history_csv));
+    // What a worker needs to join (the UI says so while none has).
+    json_object_set_new(
+        o, "master_bind_host",
+        json_string(in->master_bind_host ? in->master_bind_host : "*"));
+    json_object_set_new(o, "master_port", json_integer(in->master_port));
+    json_object_set_new(o, "local_workers", json_integer(in->local_workers));
     json_object_set_new(o, "version", json_string(APEX_VERSION));
     return s_dump_exact(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }

@@ -46,6 +46,7 @@ typedef struct {
     const master_figures_t *counters;      // run-wide counters, or NULL
     const master_figures_t *gauges;        // run-wide gauges now, or NULL
     const master_figures_t *peaks;         // their peaks, or NULL
+    const master_checks_t *checks;         // checks' counts, or NULL
     const char *const *state_names;        // every runner state (/metrics)
     size_t nstate_names;                   // their number
     const char *const *worker_state_names; // every worker state (/metrics)
@@ -62,7 +63,9 @@ char *master_api_stats(const master_api_input_t *in);
 char *master_api_exceptions(const master_exception_t *exceptions, size_t n);
 
 // GET /tasks: Locust's per_class and total ratios. users_running gives,
-// per class of the scenario, the users running (total ratios use it).
+// per class of the scenario, the users running: a class's ratio is its
+// share of them (0 before a test, as Locust's); per_class task ratios
+// are shares of their class, total ones of all users.
 char *master_api_tasks(const apex_scenario_t *scenario,
                        const int64_t *users_running);
 
@@ -79,6 +82,9 @@ typedef struct {
     bool has_thresholds;             // the run has thresholds
     const master_shape_t *shape;     // load shape, or NULL
     bool full_history_csv;           // --csv with --csv-full-history
+    const char *master_bind_host;    // --master-bind-host ("*": all)
+    int master_port;                 // the port workers connect to
+    int local_workers;               // workers --processes started
 } master_api_config_t;
 
 // GET /config: what the UI's forms start from.

@@ -1,6 +1,7 @@
 // master/master.c - see master.h. The wiring of an apex-master: its one
 // event loop, the ROUTER socket and what arrives on it, signals, the
-// periodic timers, and the outputs at the end of the run.
+// periodic timers, and the outputs at the end of the run (master_end.c
+// prints and writes them).
 //
 // Everything runs on one loop: the ROUTER socket (edge-triggered ZMQ_FD,
 // drained after every iteration), a signalfd (SIGINT, SIGTERM, SIGCHLD),
@@ -37,6 +38,7 @@
 #include "master/assets.h"
 #include "master/children.h"
 #include "master/limits.h"
+#include "master/master_int.h"
 #include "master/outputs.h"
 #include "master/registry.h"
 #include "master/report.h"
@@ -57,33 +59,6 @@
 // hundreds of workers the loop wakes per batch, not per heartbeat.
 #define MASTER_ZIO_BATCH_US (50 * APEX_USEC_PER_MSEC)
 #define MASTER_ENDPOINT_MAX 300 // "tcp://HOST:PORT"
-#define MASTER_UNKNOWN_TYPES 8  // unknown message types warned about
-#define MASTER_OBSERVED_MAX 64  // a threshold's observed value as text
-
-struct master {
-    master_options_t options;                  // as given
-    apex_scenario_t *scenario;                 // the scenario
-    apex_loop_t *loop;                         // the one loop
-    proto_zio_t *zio;                          // ROUTER for workers
-    int port;                                  // bound port
-    int sigfd;                                 // SIGINT, SIGTERM, SIGCHLD
-    apex_io_t sig_io;                          // watches sigfd
-    int signals;                               // SIGINT/SIGTERM received
-    apex_timer_t tick;                         // once a second
-    apex_timer_t console;                      // periodic table
-    apex_timer_t csv_timer;                    // periodic CSV
-    master_registry_t *registry;               // the workers
-    master_results_t results;                  // what the test measured
-    master_runner_t *runner;                   // the test
-    master_routes_ctx_t routes;                // what the web API reads
-    master_web_t *web;                         // UI and API, or NULL
-    master_children_t *children;               // --processes, or NULL
-    master_outputs_t *outputs;                 // --out, or NULL
-    char run_id[MASTER_RUN_ID_MAX + 1];        // --run-id, or made up
-    FILE *history_csv;                         // PREFIX_stats_history.csv
-    char *unknown_types[MASTER_UNKNOWN_TYPES]; // warned about once each
-    apex_buf_t out;                            // encoded outgoing message
-};
 
 // ---------------------------------------------------------------------
 // Messages from and to workers
@@ -128,18 +103,24 @@ static void s_on_client_ready(master_t *self, const proto_msg_t *msg)
 // Run-wide gauges a worker reported (in a heartbeat or a stats report):
 // the totals now, and their peaks, are updated at once, so a peak between
 // two ticks is not missed.
+// The run-wide gauges now: the registry's totals into the results
+// (their peaks too). After a worker reported gauges or went away, so a
+// gauge that a quitting worker held does not stay "now" after the run.
+static void s_refresh_gauges(master_t *self)
+{
+    master_figures_t totals = {0};
+    master_registry_gauge_totals(self->registry, &totals);
+    master_results_gauges(&self->results, &totals);
+    master_figures_clear(&totals);
+}
+
 static void s_on_gauges(master_t *self, master_worker_t *w,
                         const proto_msg_t *msg)
 {
     if (!msg->ngauges)
         return;
     master_registry_gauges(self->registry, w, msg->gauges, msg->ngauges);
-    if (!master_runner_running(self->runner))
-        return;
-    master_figures_t totals = {0};
-    master_registry_gauge_totals(self->registry, &totals);
-    master_results_gauges(&self->results, &totals);
-    master_figures_clear(&totals);
+    s_refresh_gauges(self);
 }
 
 static void s_on_heartbeat(master_t *self, master_worker_t *w,
@@ -199,11 +180,13 @@ static void s_on_worker_message(master_t *self, master_worker_t *w,
         break;
     case PROTO_CLIENT_STOPPED:
         master_registry_remove(self->registry, w, "stopped");
+        s_refresh_gauges(self);
         master_runner_worker_stopped(self->runner);
         break;
     case PROTO_QUIT:
         apex_info("Worker %s quit.", msg->node_id);
         master_registry_remove(self->registry, w, "gone");
+        s_refresh_gauges(self);
         master_runner_worker_quit(self->runner);
         break;
     case PROTO_LOGS:
@@ -498,6 +481,7 @@ static int s_setup_outputs(master_t *self, apex_error_t *err, int *exit_code)
         .scenario = self->scenario,
         .history_csv = self->history_csv,
         .run_id = self->run_id,
+        .master_port = self->port,
     };
     if (!o->headless || o->metrics) {
         master_web_options_t web = {o->web_host, o->web_port, o->web_auth,
@@ -622,118 +606,6 @@ void master_destroy(master_t **self_p)
     *self_p = NULL;
 }
 
-// ---------------------------------------------------------------------
-// The end of the run: summary, reports, exit code
-
-static void s_print_thresholds(const master_thresholds_t *th)
-{
-    if (!th->n)
-        return;
-    printf("Thresholds\n");
-    for (size_t i = 0; i < th->n; i++) {
-        const master_threshold_t *t = &th->items[i];
-        char observed[MASTER_OBSERVED_MAX] = "no data";
-        if (t->has_observed)
-            snprintf(observed, sizeof observed, "%.6g%s%s", t->observed,
-                     master_threshold_unit(t)[0] == 'm' ? " " : "",
-                     master_threshold_unit(t));
-        printf("  %s %-60s observed %s\n", t->ok ? "\u2713" : "\u2717",
-               t->source, observed);
-    }
-    printf("\n");
-}
-
-static void s_print_summary(master_t *self)
-{
-    const master_results_t *res = &self->results;
-    if (self->options.json_stdout) {
-        // Locust's --json: the JSON alone on stdout, for a pipe.
-        char *json = master_report_locust_json(res->stats);
-        printf("%s\n", json);
-        free(json);
-        fflush(stdout);
-        return;
-    }
-    master_report_table(stdout, res->stats, false);
-    master_report_percentiles(stdout, res->stats);
-    if (apex_stats_error_count(res->stats))
-        master_report_errors(stdout, res->stats);
-    size_t nrows = 0;
-    master_worker_row_t *rows = master_registry_rows(self->registry, &nrows);
-    master_report_workers(stdout, rows, nrows);
-    free(rows);
-    const master_shape_t *shape = master_runner_shape(self->runner);
-    if (res->iterations || res->dropped ||
-        (shape && shape->kind == MASTER_SHAPE_ARRIVAL))
-        printf("Iterations: %llu completed, %llu dropped\n\n",
-               (unsigned long long)res->iterations,
-               (unsigned long long)res->dropped);
-    master_report_figures(stdout, &res->counters, &res->gauges, &res->peaks);
-    master_report_checks(stdout, &res->checks);
-    s_print_thresholds(master_runner_thresholds(self->runner));
-    fflush(stdout);
-}
-
-static void s_write_html(master_t *self, const char *json)
-{
-    if (!self->options.html_path)
-        return;
-    char *html = master_report_html(json);
-    apex_error_t err = {""};
-    if (!html)
-        apex_err("%s: the report template is missing from this build",
-                 self->options.html_path);
-    else if (master_write_file(self->options.html_path, html, &err) != 0)
-        apex_err("%s", err.msg);
-    else
-        apex_info("HTML report written to %s", self->options.html_path);
-    free(html);
-}
-
-// Write --json and --html.
-static void s_write_reports(master_t *self, int exit_code, const char *verdict)
-{
-    if (!self->options.json_path && !self->options.html_path)
-        return;
-    char *json = master_routes_report_json(&self->routes, exit_code, verdict);
-    apex_error_t err = {""};
-    if (self->options.json_path) {
-        if (master_write_file(self->options.json_path, json, &err) != 0)
-            apex_err("%s", err.msg);
-        else
-            apex_info("JSON report written to %s", self->options.json_path);
-    }
-    s_write_html(self, json);
-    free(json);
-}
-
-// The exit code and its verdict: the run could not happen > thresholds
-// decide when there are any (as k6) > failed requests (Locust's rule) >
-// success.
-static int s_exit_code(master_t *self, bool thresholds_ok, const char **verdict)
-{
-    const master_results_t *res = &self->results;
-    master_run_end_t end = master_runner_end(self->runner);
-    bool failures = apex_stats_total_const(res->stats)->num_failures ||
-                    apex_stats_error_count(res->stats) || res->nexceptions;
-    *verdict = "passed";
-    if (end == MASTER_RUN_ABORTED) {
-        *verdict = "aborted";
-        return MASTER_EXIT_ABORTED;
-    }
-    if (master_runner_thresholds(self->runner)->n) {
-        if (thresholds_ok && end != MASTER_RUN_THRESHOLD_ENDED)
-            return MASTER_EXIT_OK;
-        *verdict = "thresholds failed";
-        return MASTER_EXIT_THRESHOLDS;
-    }
-    if (failures) {
-        *verdict = "failed";
-        return self->options.exit_code_on_error;
-    }
-    return MASTER_EXIT_OK;
-}
-
 // True when a step of the scenario is an HTTP request (the only kind
 // that needs a host).
 static bool s_has_http(const apex_scenario_t *scn)
@@ -791,13 +663,13 @@ int master_run(master_t *self)
     bool thresholds_ok = master_runner_evaluate(self->runner);
     // The last points go out while the summary and reports are written.
     master_outputs_flush(self->outputs);
-    s_print_summary(self);
+    master_end_summary(self);
     uint64_t malformed = proto_zio_counters(self->zio)->malformed;
     if (malformed)
         apex_warn("%llu malformed messages were dropped",
                   (unsigned long long)malformed);
     const char *verdict = NULL;
-    int code = s_exit_code(self, thresholds_ok, &verdict);
-    s_write_reports(self, code, verdict);
+    int code = master_end_exit_code(self, thresholds_ok, &verdict);
+    master_end_reports(self, code, verdict);
     return code;
 }

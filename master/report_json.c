@@ -285,15 +285,7 @@ char *master_report_json(const master_json_input_t *in)
     json_object_set_new(
         root, "figures",
         master_json_figures(in->counters, in->gauges, in->peaks));
-    json_t *checks = json_array();
-    for (size_t i = 0; in->checks && i < in->checks->n; i++) {
-        const master_check_t *c = &in->checks->items[i];
-        json_array_append_new(checks,
-                              json_pack("{s:s, s:I, s:I}", "name", c->name,
-                                        "passes", (json_int_t)c->passes,
-                                        "fails", (json_int_t)c->fails));
-    }
-    json_object_set_new(root, "checks", checks);
+    json_object_set_new(root, "checks", master_json_checks(in->checks));
     json_t *history =
         in->history ? master_history_json(in->history) : json_array();
     json_object_set_new(root, "history", history);
@@ -338,6 +330,18 @@ static json_t *s_figures_object(const master_figures_t *f)
         json_object_set_new(o, f->items[i].name,
                             json_integer((json_int_t)f->items[i].value));
     return o;
+}
+
+json_t *master_json_checks(const master_checks_t *checks)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; checks && i < checks->n; i++) {
+        const master_check_t *c = &checks->items[i];
+        json_array_append_new(a, json_pack("{s:s, s:I, s:I}", "name", c->name,
+                                           "passes", (json_int_t)c->passes,
+                                           "fails", (json_int_t)c->fails));
+    }
+    return a;
 }
 
 json_t *master_json_figures(const master_figures_t *counters,

@@ -65,6 +65,10 @@ json_t *master_json_figures(const master_figures_t *counters,
                             const master_figures_t *gauges,
                             const master_figures_t *peaks);
 
+// The checks (NULL: none) as a JSON array of {name, passes, fails}, in
+// the order first seen. A new reference.
+json_t *master_json_checks(const master_checks_t *checks);
+
 // Set o's keys "users", "spawn_rate" and "run_time" (null when 0): the
 // load a run was asked for, as the report and GET /config show it.
 void master_json_set_load(json_t *o, int64_t users, double spawn_rate,

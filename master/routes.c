@@ -122,6 +122,7 @@ master_api_input_t master_routes_api_input(const master_routes_ctx_t *ctx,
         .counters = &ctx->results->counters,
         .gauges = &ctx->results->gauges,
         .peaks = &ctx->results->peaks,
+        .checks = &ctx->results->checks,
         .run_id = ctx->run_id,
         .start_time = ctx->results->start_time,
     };
@@ -199,6 +200,9 @@ static void s_config(const master_routes_ctx_t *ctx, master_web_request_t *req)
         .has_thresholds = master_runner_thresholds(ctx->runner)->n > 0,
         .shape = master_runner_shape(ctx->runner),
         .full_history_csv = o->csv_prefix && o->csv_full_history,
+        .master_bind_host = o->bind_host,
+        .master_port = ctx->master_port,
+        .local_workers = o->processes > 0 ? o->processes : 0,
     };
     s_reply_json(req, 200, master_api_config(&in));
 }

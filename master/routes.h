@@ -27,6 +27,7 @@ typedef struct {
     const apex_scenario_t *scenario; // the scenario
     FILE *history_csv;               // PREFIX_stats_history.csv, or NULL
     const char *run_id;              // the run's id (--run-id or made up)
+    int master_port;                 // the port workers connect to
 } master_routes_ctx_t;
 
 // Answer req (status, body, content type, download name).

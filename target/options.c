@@ -91,6 +91,66 @@ static int s_parse_bind(const char *text, apex_error_t *err)
                           text);
 }
 
+// One option getopt returned (c), with its value. Returns 0, or -1 with
+// err set.
+static int s_option(target_options_t *opts, int c, const char *arg,
+                    const char *word, apex_error_t *err)
+{
+    unsigned long v = 0;
+    switch (c) {
+    case APEX_TARGET_OPT_PORT:
+        if (s_parse_uint("port", arg, 0, UINT16_MAX, &v, err) != 0)
+            return -1;
+        opts->port = (uint16_t)v;
+        return 0;
+    case APEX_TARGET_OPT_BIND:
+        if (s_parse_bind(arg, err) != 0)
+            return -1;
+        opts->bind = arg;
+        return 0;
+    case APEX_TARGET_OPT_THREADS:
+        if (s_parse_uint("threads", arg, 1, APEX_TARGET_MAX_THREADS, &v, err))
+            return -1;
+        opts->threads = (unsigned)v;
+        return 0;
+    case APEX_TARGET_OPT_WS_THREADS:
+        if (s_parse_uint("ws-threads", arg, 1, APEX_TARGET_WS_MAX_THREADS, &v,
+                         err) != 0)
+            return -1;
+        opts->ws_threads = (unsigned)v;
+        return 0;
+    case APEX_TARGET_OPT_DELAY_MS:
+        if (s_parse_uint("delay-ms", arg, 0, APEX_TARGET_MAX_DELAY_MS, &v, err))
+            return -1;
+        opts->delay_ms = (unsigned)v;
+        return 0;
+    case APEX_TARGET_OPT_ERROR_RATE:
+        return s_parse_rate(arg, &opts->error_rate, err);
+    case APEX_TARGET_OPT_LOGLEVEL:
+        if (apex_log_level_parse(arg, &opts->log_level) != 0)
+            return apex_error_set(err,
+                                  "--loglevel: '%s': expected DEBUG, "
+                                  "INFO, WARNING, ERROR or CRITICAL",
+                                  arg);
+        return 0;
+    case APEX_TARGET_OPT_REQUIRE_LOGIN:
+        opts->require_login = true;
+        return 0;
+    case 'h':
+        opts->help = true;
+        return 0;
+    case 'V':
+        opts->version = true;
+        return 0;
+    case ':':
+        return apex_error_set(err, "%s: missing value", word);
+    default:
+        if (optopt != 0)
+            return apex_error_set(err, "unknown option '-%c'", optopt);
+        return apex_error_set(err, "unknown option '%s'", word);
+    }
+}
+
 int target_options_parse(target_options_t *opts, int argc, char **argv,
                          apex_error_t *err)
 {
@@ -115,63 +175,8 @@ int target_options_parse(target_options_t *opts, int argc, char **argv,
         int c = getopt_long(argc, argv, ":hV", s_long_options, &index);
         if (c == -1)
             break;
-        unsigned long v = 0;
-        switch (c) {
-        case APEX_TARGET_OPT_PORT:
-            if (s_parse_uint("port", optarg, 0, UINT16_MAX, &v, err) != 0)
-                return -1;
-            opts->port = (uint16_t)v;
-            break;
-        case APEX_TARGET_OPT_BIND:
-            if (s_parse_bind(optarg, err) != 0)
-                return -1;
-            opts->bind = optarg;
-            break;
-        case APEX_TARGET_OPT_THREADS:
-            if (s_parse_uint("threads", optarg, 1, APEX_TARGET_MAX_THREADS, &v,
-                             err) != 0)
-                return -1;
-            opts->threads = (unsigned)v;
-            break;
-        case APEX_TARGET_OPT_WS_THREADS:
-            if (s_parse_uint("ws-threads", optarg, 1,
-                             APEX_TARGET_WS_MAX_THREADS, &v, err) != 0)
-                return -1;
-            opts->ws_threads = (unsigned)v;
-            break;
-        case APEX_TARGET_OPT_DELAY_MS:
-            if (s_parse_uint("delay-ms", optarg, 0, APEX_TARGET_MAX_DELAY_MS,
-                             &v, err) != 0)
-                return -1;
-            opts->delay_ms = (unsigned)v;
-            break;
-        case APEX_TARGET_OPT_ERROR_RATE:
-            if (s_parse_rate(optarg, &opts->error_rate, err) != 0)
-                return -1;
-            break;
-        case APEX_TARGET_OPT_LOGLEVEL:
-            if (apex_log_level_parse(optarg, &opts->log_level) != 0)
-                return apex_error_set(err,
-                                      "--loglevel: '%s': expected DEBUG, "
-                                      "INFO, WARNING, ERROR or CRITICAL",
-                                      optarg);
-            break;
-        case APEX_TARGET_OPT_REQUIRE_LOGIN:
-            opts->require_login = true;
-            break;
-        case 'h':
-            opts->help = true;
-            break;
-        case 'V':
-            opts->version = true;
-            break;
-        case ':':
-            return apex_error_set(err, "%s: missing value", argv[optind - 1]);
-        default:
-            if (optopt != 0)
-                return apex_error_set(err, "unknown option '-%c'", optopt);
-            return apex_error_set(err, "unknown option '%s'", argv[optind - 1]);
-        }
+        if (s_option(opts, c, optarg, argv[optind - 1], err) != 0)
+            return -1;
     }
     if (optind < argc)
         return apex_error_set(err, "unexpected argument '%s'", argv[optind]);

@@ -1,11 +1,12 @@
 // web/app.js - the Apex web UI: polls the master's Locust-compatible JSON
 // API (GET ./stats/requests every 2 s and ./exceptions every 5 s, each
 // time after the previous answer, in every state, so a test started
-// elsewhere shows up), draws the header, the tables and uPlot charts, and
-// starts, edits, stops and resets tests. Every URL is relative to the
-// page. Text from the API only ever goes in through textContent, never as
-// HTML.
-(function (common) {
+// elsewhere shows up; ./tasks every 5 s while Current ratio is shown),
+// draws the header, the tables and uPlot charts (and web/views.js's
+// views), and starts, edits, stops and resets tests. Every URL is
+// relative to the page. Text from the API only ever goes in through
+// textContent, never as HTML.
+(function (common, views) {
     "use strict";
 
     // What is shared with the HTML report (web/common.js): the helpers
@@ -15,6 +16,8 @@
 
     var STATS_EVERY = 2000;     // ms between a stats answer and the next ask
     var EXCEPTIONS_EVERY = 5000;
+    var TASKS_EVERY = 5000;
+    var EMPTY_SPAN = 60;        // s on the time axis of an empty chart
     var CHART_HEIGHT = 240;
     var ACTIVE = {spawning: true, running: true};
     var IN_TEST = {spawning: true, running: true, stopping: true};
@@ -152,9 +155,9 @@
     // ---- polling -------------------------------------------------------
 
     // A poll that asks again `every` ms after each answer (like Locust),
-    // and can be asked now (after an action); only one request of each is
-    // ever in flight.
-    function poller(ask, every) {
+    // while active() (if given) is true, and can be asked now (after an
+    // action); only one request of each is ever in flight.
+    function poller(ask, every, active) {
         var p = {timer: null, busy: false, again: false};
         p.now = function () {
             if (p.busy) {
@@ -171,7 +174,7 @@
                 if (p.again) {
                     p.again = false;
                     p.now();
-                } else {
+                } else if (!active || active()) {
                     p.timer = setTimeout(p.now, every);
                 }
             });
@@ -197,6 +200,16 @@
             // The stats poll shows a lost master; nothing more to say.
         });
     }, EXCEPTIONS_EVERY);
+
+    var tasksPoll = poller(function () {
+        return getJSON("./tasks").then(function (d) {
+            views.renderRatio(d);
+        }, function () {
+            // The stats poll shows a lost master.
+        });
+    }, TASKS_EVERY, function () {
+        return ui.tab === "ratio";
+    });
 
     function pollStats() {
         statsPoll.now();
@@ -268,16 +281,23 @@
         }
         if (IN_TEST[ui.state]) {
             addPoint(s);
+        } else if (IN_TEST[previous]) {
+            // The test ended: the master's points up to its end.
+            loadHistory();
         }
         renderHeader(s);
         renderStats(s);
         renderFailures(s);
         renderWorkers(s);
         renderThresholds(s);
+        views.renderFigures(s.apex);
+        var workers = workerCount(s);
+        views.renderNoWorkers(workers, ui.config);
         drawCharts();
         document.body.setAttribute("data-state", ui.state);
         document.body.setAttribute("data-updated", String(Date.now()));
-        if (!ui.autoOpened) {
+        // Without a worker the form could only fail: it waits for one.
+        if (!ui.autoOpened && (workers !== 0 || ui.state !== "ready")) {
             ui.autoOpened = true;
             // Like Locust: a master waiting for its first test opens on
             // the start form.
@@ -285,6 +305,12 @@
                 openSwarm(false);
             }
         }
+    }
+
+    // The workers connected, or null when the answer does not say.
+    function workerCount(s) {
+        return first(s.worker_count, Array.isArray(s.workers) ?
+            s.workers.length : null);
     }
 
     function totalEntry(s) {
@@ -303,8 +329,7 @@
         setText(status, ui.state.toUpperCase());
         status.className = "state-pill " + ui.state.replace(/[^a-z]/g, "");
         setText($("hdr-users"), fmtInt(s.user_count));
-        setText($("hdr-workers"), fmtInt(first(s.worker_count,
-            Array.isArray(s.workers) ? s.workers.length : null)));
+        setText($("hdr-workers"), fmtInt(workerCount(s)));
         setText($("hdr-rps"), fmtNum(first(s.current_rps, total.current_rps,
             s.total_rps), 1));
         setText($("hdr-failures"), fmtPercent(s.fail_ratio));
@@ -358,9 +383,10 @@
         {key: "method", title: "Type", get: function (e) {
             return str(e.method);
         }},
-        {key: "name", title: "Name", cls: "name", get: function (e) {
-            return str(e.name);
-        }},
+        {key: "name", title: "Name", cls: "name", show: common.breakable,
+            get: function (e) {
+                return str(e.name);
+            }},
         {key: "requests", title: "# Requests", num: true, show: fmtInt,
             get: function (e) { return num(e.num_requests); }},
         {key: "fails", title: "# Fails", num: true, show: fmtInt,
@@ -512,7 +538,7 @@
             return h("tr", null,
                 h("td", {class: "num"}, fmtInt(e.occurrences)),
                 h("td", null, str(e.method)),
-                h("td", {class: "name"}, str(e.name)),
+                h("td", {class: "name"}, common.breakable(e.name)),
                 h("td", {class: "mono"}, str(e.error)));
         }));
         $("failures-empty").hidden = rows.length > 0;
@@ -647,6 +673,7 @@
             " \u00b7 charts drawn with uPlot"]);
         if (ui.stats) {
             renderThresholds(ui.stats);
+            views.renderNoWorkers(workerCount(ui.stats), c);
         }
     }
 
@@ -804,19 +831,11 @@
         });
     }
 
-    // At least a minute on the time axis, so that the first points of a
-    // test do not stretch over the whole width.
-    var MIN_SPAN = 60;
-
+    // The time axis spans the points (common.timeRange), so a short run
+    // fills the width; an empty chart shows the last EMPTY_SPAN seconds.
     function timeRange(u, min, max) {
-        if (min == null || max == null) {
-            var now = masterNow();
-            return [now - MIN_SPAN, now];
-        }
-        if (max - min < MIN_SPAN) {
-            return [min, min + MIN_SPAN];
-        }
-        return [min, max];
+        var now = masterNow();
+        return common.timeRange(min, max) || [now - EMPTY_SPAN, now];
     }
 
     // Local time, 24-hour: "10:05", or "10:05:30" when ticks are less
@@ -837,10 +856,7 @@
             sync: "apex-ui",
             x: {time: true, range: timeRange},
             time: {label: "Time", value: "{HH}:{mm}:{ss}"},
-            ticks: timeTicks,
-            points: function (u) {
-                return u.data[0].length < 3;
-            }
+            ticks: timeTicks
         });
         el.textContent = "";
         return new uPlot(opts, common.chartData(ui.history, spec), el);
@@ -901,6 +917,9 @@
         }
         if (name === "exceptions") {
             exceptionsPoll.now();
+        }
+        if (name === "ratio") {
+            tasksPoll.now();
         }
         drawCharts();
     }
@@ -972,4 +991,4 @@
     }
 
     common.whenReady(main);
-})(window.apexCommon);
+})(window.apexCommon, window.apexViews);

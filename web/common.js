@@ -60,6 +60,36 @@ var apexCommon = (function () {
         return parts.join(" ").trim() || null;
     }
 
+    // Where a name may wrap: before these characters ("/api/v1" + "/dags",
+    // "?a=1" + "&b=2") and after those ("task-" + "instances"). A run of
+    // them ("//", "--") stays together, and so does "://".
+    var BREAK_BEFORE = "/?&";
+    var BREAK_AFTER = "-_";
+
+    // text (a stats name, a URL) as text nodes with <wbr> at the places
+    // above, for append() or h(): a cell with overflow-wrap: anywhere then
+    // wraps there, and in a word only when the word alone is wider than
+    // the cell.
+    function breakable(text) {
+        text = str(text);
+        var out = [];
+        var start = 0;
+        for (var i = 1; i < text.length; i++) {
+            var c = text.charAt(i);
+            var prev = text.charAt(i - 1);
+            var before = BREAK_BEFORE.indexOf(c) >= 0 &&
+                BREAK_BEFORE.indexOf(prev) < 0 && prev !== ":";
+            var after = BREAK_AFTER.indexOf(prev) >= 0 &&
+                BREAK_AFTER.indexOf(c) < 0;
+            if (before || after) {
+                out.push(text.slice(start, i), document.createElement("wbr"));
+                start = i;
+            }
+        }
+        out.push(text.slice(start));
+        return out;
+    }
+
     // Call fn once the document has been parsed.
     function whenReady(fn) {
         if (document.readyState === "loading") {
@@ -117,31 +147,42 @@ var apexCommon = (function () {
         return (x < 10 ? "0" : "") + x;
     }
 
-    var formats = {}; // Intl.NumberFormat by number of decimals
+    var formats = {}; // Intl.NumberFormat by decimals ("2" at most, "2!")
 
-    // v as "12,345.67" with at most digits decimals; DASH if no number.
-    function fmtNum(v, digits) {
+    // v as "12,345.67" with at most digits decimals (exactly digits when
+    // exact is true); DASH if no number.
+    function fmtNum(v, digits, exact) {
         var n = num(v);
         if (n === null) {
             return DASH;
         }
-        var f = formats[digits];
+        var key = digits + (exact ? "!" : "");
+        var f = formats[key];
         if (!f) {
-            f = formats[digits] = new Intl.NumberFormat("en-US", {
-                minimumFractionDigits: 0,
+            f = formats[key] = new Intl.NumberFormat("en-US", {
+                minimumFractionDigits: exact ? digits : 0,
                 maximumFractionDigits: digits
             });
         }
         return f.format(n);
     }
 
+    // Response times below this many ms get two decimals.
+    var MS_DECIMALS_BELOW = 10;
+
     // Counts, milliseconds and rates (per second), as the tables show them.
     function fmtInt(v) {
         return fmtNum(v, 0);
     }
 
+    // A response time as the console prints it: "0.27", "3.00" below
+    // 10 ms, whole milliseconds above ("12", "1,234").
     function fmtMs(v) {
-        return fmtNum(v, 2);
+        var n = num(v);
+        if (n !== null && Math.abs(n) < MS_DECIMALS_BELOW) {
+            return fmtNum(n, 2, true);
+        }
+        return fmtNum(n, 0);
     }
 
     function fmtRate(v) {
@@ -245,6 +286,64 @@ var apexCommon = (function () {
         return fmtValue(v) + (unit ? " " + unit : "");
     }
 
+    // ---- run-wide figures ----------------------------------------------
+
+    // The protocol of a figure: its name up to the first "_" ("ws").
+    function family(name) {
+        return name.split("_")[0];
+    }
+
+    // The workers' run-wide figures (a document's "figures": {counters,
+    // gauges, peaks, ws_drop_rate}) and checks ([{name, passes, fails}])
+    // as rows {kind, name, value, detail, cls}: counters, then gauges
+    // (now, and the peak as detail), the drop rate, then each check (the
+    // rate of passes, the counts as detail, cls "ok" or "failed"). The
+    // figures of a protocol the run never used (all of them 0: workers
+    // report every kind's) are left out. Both pages draw these; [] when
+    // there is nothing.
+    function figureRows(figures, checks) {
+        figures = obj(figures);
+        var rows = [];
+        var counters = obj(figures.counters);
+        var gauges = obj(figures.gauges);
+        var peaks = obj(figures.peaks);
+        var used = {};
+        [counters, gauges, peaks].forEach(function (table) {
+            Object.keys(table).forEach(function (k) {
+                if (num(table[k])) {
+                    used[family(k)] = true;
+                }
+            });
+        });
+        var shown = function (k) {
+            return used[family(k)];
+        };
+        Object.keys(counters).filter(shown).forEach(function (k) {
+            rows.push({kind: "counter", name: k, value: fmtInt(counters[k]),
+                detail: null, cls: null});
+        });
+        Object.keys(gauges).filter(shown).forEach(function (k) {
+            rows.push({kind: "gauge", name: k, value: fmtInt(gauges[k]),
+                detail: num(peaks[k]) !== null ? "peak " + fmtInt(peaks[k]) :
+                    null, cls: null});
+        });
+        if (num(figures.ws_drop_rate) !== null) {
+            rows.push({kind: "rate", name: "ws_drop_rate",
+                value: fmtNum(num(figures.ws_drop_rate) * 100, 3) + " %",
+                detail: null, cls: null});
+        }
+        arr(checks).map(obj).forEach(function (c) {
+            var passes = num(c.passes) || 0;
+            var fails = num(c.fails) || 0;
+            var total = passes + fails;
+            rows.push({kind: "check", name: str(c.name),
+                value: total ? fmtNum(100 * passes / total, 2) + " %" : DASH,
+                detail: "\u2713 " + fmtInt(passes) + " \u2717 " +
+                    fmtInt(fails), cls: fails ? "failed" : "ok"});
+        });
+        return rows;
+    }
+
     // ---- charts ------------------------------------------------------------
 
     // Series colours (the browser tests look for them in the canvases).
@@ -258,7 +357,8 @@ var apexCommon = (function () {
     };
     var GRID = "#eef0f3";
 
-    // The three charts, in order: element id, title, y unit, decimals, and
+    // The three charts, in order: element id, title, y unit, decimals (or
+    // fmt, the legend's format of a value), and
     // series {key in a history point, label, color, dash?}. The dashed
     // target lines are added when targetRate / targetUsers is true.
     function chartSpecs(targetRate, targetUsers) {
@@ -275,7 +375,7 @@ var apexCommon = (function () {
                 ].concat(targetRate ?
                     target("target_rate", "Target iterations/s") : [])},
             {id: "chart-response-times", title: "Response Times (ms)",
-                unit: "ms", digits: 2, series: [
+                unit: "ms", digits: 2, fmt: fmtMs, series: [
                     {key: "p50_ms", label: "Median (p50)", color: COLORS.p50},
                     {key: "p95_ms", label: "95th percentile",
                         color: COLORS.p95}]},
@@ -292,6 +392,27 @@ var apexCommon = (function () {
         return points.some(function (p) {
             return num(p[key]) !== null;
         });
+    }
+
+    // The shortest time axis, in seconds: one point has this much room
+    // (the UI polls every 2 s), anything longer spans its data exactly.
+    var MIN_TIME_SPAN = 2;
+
+    // Steps between time ticks, in seconds: whole seconds at the least
+    // (the tick labels show no fractions), up to weeks.
+    var TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800,
+        3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
+
+    // The time axis [from, to] for data from min to max (seconds): the
+    // data's span, so a short run fills the width; null without data.
+    function timeRange(min, max) {
+        if (min == null || max == null) {
+            return null;
+        }
+        if (max - min < MIN_TIME_SPAN) {
+            return [max - MIN_TIME_SPAN, max];
+        }
+        return [min, max];
     }
 
     // The colours of spec's series, "#rrggbb,...": the chart box's
@@ -334,21 +455,36 @@ var apexCommon = (function () {
         return [0, 10 * p];
     }
 
+    // Whether series sidx of uPlot u shows its points: while it has fewer
+    // than 3 values (a lone value draws no line, as at the end of a short
+    // run whose first response times came with its last report).
+    function fewValues(u, sidx) {
+        var data = u.data[sidx] || [];
+        var n = 0;
+        for (var i = 0; i < data.length && n < 3; i++) {
+            if (data[i] != null) {
+                n++;
+            }
+        }
+        return n < 3;
+    }
+
     // uPlot options for the chart of spec (see chartSpecs): one line per
-    // series with points while there are few, values with spec.digits
-    // decimals in the legend, and a y axis from zero in spec.unit. What
-    // differs between the pages comes in page:
+    // series with points while it has few values, values in the legend as
+    // spec.fmt or with spec.digits decimals, and a y axis from zero in
+    // spec.unit. What differs between the pages comes in page:
     //   width, height, padRight  size in px; room right of the last tick
     //   sync                     the key of the charts' shared cursor
     //   x                        the x scale ({time: true, ...})
     //   time                     the legend's time entry {label, value}
     //   ticks                    the time axis' values function
     //   timeLabel, tzDate        optional: time axis title, uPlot tzDate
-    //   points                   whether points show: true/false or a
-    //                            function of the uPlot instance
     function chartOptions(spec, page) {
-        var digits = spec.digits;
-        var timeAxis = {grid: {stroke: GRID}, space: 80, values: page.ticks};
+        var fmt = spec.fmt || function (v) {
+            return fmtNum(v, spec.digits);
+        };
+        var timeAxis = {grid: {stroke: GRID}, space: 80, incrs: TIME_INCRS,
+            values: page.ticks};
         if (page.timeLabel) {
             timeAxis.label = page.timeLabel;
         }
@@ -364,9 +500,9 @@ var apexCommon = (function () {
                     stroke: s.color,
                     width: 2,
                     dash: s.dash,
-                    points: {show: page.points, size: 6, fill: s.color},
+                    points: {show: fewValues, size: 6, fill: s.color},
                     value: function (u, v) {
-                        return v == null ? DASH : fmtNum(v, digits);
+                        return v == null ? DASH : fmt(v);
                     }
                 };
             })),
@@ -391,6 +527,7 @@ var apexCommon = (function () {
         h: h,
         append: append,
         classes: classes,
+        breakable: breakable,
         whenReady: whenReady,
         onResize: onResize,
         arr: arr,
@@ -410,8 +547,10 @@ var apexCommon = (function () {
         thresholdClass: thresholdClass,
         thresholdMark: thresholdMark,
         fmtObserved: fmtObserved,
+        figureRows: figureRows,
         chartSpecs: chartSpecs,
         hasValue: hasValue,
+        timeRange: timeRange,
         seriesColors: seriesColors,
         chartData: chartData,
         chartWidth: chartWidth,

@@ -83,8 +83,9 @@
         return h("p", {class: "empty"}, text);
     }
 
-    // A table from column specs {title, num?, cls?, get(row) -> text|node}.
-    function table(id, columns, rows, total) {
+    // A table from column specs {title, num?, cls?, get(row) -> text|node},
+    // with total as a last row, and rowClass(row) as each row's class.
+    function table(id, columns, rows, total, rowClass) {
         var head = h("tr", null, columns.map(function (c) {
             return h("th", {class: c.num ? "num" : null}, c.title);
         }));
@@ -96,7 +97,7 @@
             })));
         };
         rows.forEach(function (r) {
-            addRow(r, null);
+            addRow(r, rowClass ? rowClass(r) : null);
         });
         if (total) {
             addRow(total, "total");
@@ -291,7 +292,7 @@
     }
 
     function entryName(e) {
-        return str(e.name);
+        return common.breakable(e.name);
     }
 
     function renderRequests(doc) {
@@ -365,7 +366,7 @@
         s.appendChild(table("failures-table", [
             {title: "Method", get: function (e) { return str(e.method); }},
             {title: "Name", cls: function () { return "name"; },
-                get: function (e) { return str(e.name); }},
+                get: function (e) { return common.breakable(e.name); }},
             {title: "Error", cls: function () { return "mono"; },
                 get: function (e) { return str(e.error); }},
             {title: "Occurrences", num: true,
@@ -392,6 +393,39 @@
             {title: "Nodes", cls: function () { return "mono"; },
                 get: function (e) { return str(e.nodes); }}
         ], rows));
+        return s;
+    }
+
+    var FIGURE_KINDS = {
+        counter: "counter (total)",
+        gauge: "gauge (at the end)",
+        rate: "rate",
+        check: "check (passed)"
+    };
+
+    // The workers' run-wide figures (WebSocket and database connections,
+    // messages, ...) and the checks, as the console summary prints them.
+    function renderFigures(doc) {
+        var rows = common.figureRows(doc.figures, doc.checks);
+        var s = section("figures", "Run-wide figures",
+            rows.length ? String(rows.length) : null);
+        if (!rows.length) {
+            s.appendChild(empty("No run-wide figures: no WebSocket or " +
+                "database steps and no checks."));
+            return s;
+        }
+        s.appendChild(table("figures-table", [
+            {title: "", cls: function () { return "status"; },
+                get: function (r) {
+                    return r.kind !== "check" ? "" : r.cls === "ok" ?
+                        "\u2713" : "\u2717";
+                }},
+            {title: "Figure", cls: function () { return "mono"; },
+                get: function (r) { return r.name; }},
+            {title: "Kind", get: function (r) { return FIGURE_KINDS[r.kind]; }},
+            {title: "Value", num: true, get: function (r) { return r.value; }},
+            {title: "", get: function (r) { return r.detail || ""; }}
+        ], rows, null, function (r) { return r.cls; }));
         return s;
     }
 
@@ -425,19 +459,11 @@
 
     // ---- charts ----------------------------------------------------------
 
-    // The time scale: the data's span, but at least MIN_SPAN seconds
-    // so that one or two points still get readable ticks (uPlot would
-    // stretch a single point over a day).
-    var MIN_SPAN = 20;
-
+    // The time scale spans the run's points (common.timeRange: a single
+    // point gets a little room, since uPlot would stretch it over a day).
     function timeScale(xs) {
-        var first = xs[0];
-        var last = xs[xs.length - 1];
-        if (last - first >= MIN_SPAN) {
-            return {time: true};
-        }
-        var pad = (MIN_SPAN - (last - first)) / 2;
-        return {time: true, auto: false, min: first - pad, max: last + pad};
+        var range = common.timeRange(xs[0], xs[xs.length - 1]);
+        return {time: true, auto: false, min: range[0], max: range[1]};
     }
 
     // Time ticks in UTC, 24-hour: "10:05" or "10:05:30" when the ticks are
@@ -473,8 +499,7 @@
             time: {label: "Time (UTC)",
                 value: "{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}"},
             ticks: timeTicks,
-            timeLabel: "time (UTC)",
-            points: history.length < 3
+            timeLabel: "time (UTC)"
         });
         return {box: box, el: el, opts: opts, data: data};
     }
@@ -570,6 +595,7 @@
         root.appendChild(guarded("thresholds", renderThresholds, doc));
         root.appendChild(guarded("requests", renderRequests, doc));
         root.appendChild(guarded("percentiles", renderPercentiles, doc));
+        root.appendChild(guarded("figures", renderFigures, doc));
         var chartPart = null;
         root.appendChild(guarded("charts", function (d) {
             chartPart = renderCharts(d);

@@ -319,10 +319,24 @@ static void s_set_debug(s_conn_t *conn, int level)
     curl_easy_setopt(conn->easy, CURLOPT_VERBOSE, level ? 1L : 0L);
 }
 
+// True for a header line named name (lower case, with its colon).
+static bool s_is_header(const char *data, size_t n, const char *name)
+{
+    size_t len = strlen(name);
+    return n >= len && strncasecmp(data, name, len) == 0;
+}
+
 static size_t s_write_header(char *data, size_t size, size_t nmemb, void *arg)
 {
     s_conn_t *conn = arg;
     size_t n = size * nmemb;
+    // Only the cookie jar and its redirects want them: keep Set-Cookie
+    // and Location alone, so a plain response costs no copying and no
+    // parsing.
+    if (!conn->plan->step->needs_headers &&
+        !s_is_header(data, n, "set-cookie:") &&
+        !s_is_header(data, n, "location:"))
+        return n;
     if (conn->resp_headers.len + n <= WORKER_HTTP_MAX_CAPTURE)
         apex_buf_append(&conn->resp_headers, data, n);
     return n;
@@ -663,10 +677,11 @@ static void s_on_done(void *arg, CURL *easy, void *priv, CURLcode res)
     uint64_t us = total_us > 0 ? (uint64_t)total_us : 0;
     uint64_t size = bytes > 0 ? (uint64_t)bytes : 0;
     if (conn->jar) {
-        apex_cookie_jar_set_from_headers(
-            conn->jar, s_current_url(conn, conn->plan),
-            apex_buf_str(&conn->resp_headers), conn->resp_headers.len,
-            apex_wall_time());
+        if (conn->resp_headers.len)
+            apex_cookie_jar_set_from_headers(
+                conn->jar, s_current_url(conn, conn->plan),
+                apex_buf_str(&conn->resp_headers), conn->resp_headers.len,
+                apex_wall_time());
         if (res == CURLE_OK && s_follow(self, conn, status, us, size))
             return;
     }

@@ -1,13 +1,15 @@
 // tests/browser/lib.mjs - helpers for the browser tests: launch Debian's
 // Chromium headless through playwright-core (from web/node_modules; never
 // a downloaded browser) with a fresh profile, fail on console and page
-// errors, keep pages off the network, read chart pixels and save
-// screenshots.
+// errors, keep pages off the network, read chart pixels, save
+// screenshots, and, for the web UI's tests, wait for a condition and read
+// the header, tabs and tables.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)),
@@ -168,4 +170,120 @@ export async function canvasPixels(page, selector) {
       };
     });
   }, selector);
+}
+
+// ---- the web UI (web/index.html) -----------------------------------------
+
+// Call probe() every 250 ms until it returns {ok: true, value}; fail after
+// ms with what it saw last ({seen}).
+export async function until(what, probe, ms = 20_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const r = await probe();
+    if (r.ok) {
+      return r.value;
+    }
+    if (Date.now() > end) {
+      throw new Error(`no ${what} within ${ms / 1000} s; last seen: ` +
+        JSON.stringify(r.seen ?? r.value));
+    }
+    await sleep(250);
+  }
+}
+
+// The UI's header figures as texts.
+export async function header(page) {
+  return page.evaluate(() => {
+    const t = (id) => document.getElementById(id).textContent.trim();
+    return {
+      host: t('hdr-host'), status: t('hdr-status'), users: t('hdr-users'),
+      workers: t('hdr-workers'), rps: t('hdr-rps'),
+      failures: t('hdr-failures'),
+    };
+  });
+}
+
+// The rows of table #id as {cls, cells: [text...]}.
+export async function tableRows(page, id) {
+  return page.evaluate((tid) => Array.from(
+    document.querySelectorAll(`#${tid} tbody tr`)).map((tr) => ({
+    cls: tr.className,
+    cells: Array.from(tr.cells).map((td) => td.textContent.trim()),
+  })), id);
+}
+
+// Click the UI's tab name and wait for its panel.
+export async function openTab(page, name) {
+  await page.click(`#tab-${name}`);
+  await page.waitForSelector(`#panel-${name}:not([hidden])`,
+    { timeout: 5_000 });
+}
+
+// ---- names in table cells ----------------------------------------------
+
+// For each cell matching selector: its text, the index of each character
+// that starts a new line, the cell's content width, whether its content
+// overflows, and for each break inside a word (a word: what lies between
+// '/', '?', '&', '-', '_' and spaces, where web/common.js's breakable()
+// lets a name wrap) the word and its width in the cell's font.
+export async function lineBreaks(page, selector) {
+  return page.evaluate((sel) => {
+    // Chromium's own rules also break after '?' and '-': a break next to
+    // one of these, on either side, is not inside a word.
+    const BOUNDS = '/?&-_ ';
+    const bound = (c) => c !== undefined && BOUNDS.includes(c);
+    const wrapAt = (t, i) => bound(t[i]) || bound(t[i - 1]);
+    const ctx = document.createElement('canvas').getContext('2d');
+    return Array.from(document.querySelectorAll(sel)).map((td) => {
+      const tops = [];
+      const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (let i = 0; i < node.data.length; i++) {
+          const r = document.createRange();
+          r.setStart(node, i);
+          r.setEnd(node, i + 1);
+          tops.push(r.getBoundingClientRect().top);
+        }
+      }
+      const text = td.textContent;
+      const breaks = [];
+      for (let i = 1; i < tops.length; i++) {
+        if (tops[i] > tops[i - 1] + 2) {
+          breaks.push(i);
+        }
+      }
+      const style = getComputedStyle(td);
+      ctx.font = style.font;
+      const width = td.clientWidth - parseFloat(style.paddingLeft) -
+        parseFloat(style.paddingRight);
+      const inWord = breaks.filter((i) => !wrapAt(text, i)).map((i) => {
+        let a = i;
+        let b = i;
+        while (a > 0 && !bound(text[a - 1])) {
+          a--;
+        }
+        while (b < text.length && !bound(text[b])) {
+          b++;
+        }
+        const word = text.slice(a, b);
+        return { at: i, word, px: ctx.measureText(word).width };
+      });
+      return {
+        text, breaks, inWord, width,
+        overflows: td.scrollWidth > td.clientWidth + 1,
+      };
+    });
+  }, selector);
+}
+
+// Fail unless every cell (from lineBreaks) fits and breaks inside a word
+// only where the word alone is wider than the cell.
+export function checkWraps(cells) {
+  for (const c of cells) {
+    assert.equal(c.overflows, false, `${c.text} overflows its cell`);
+    for (const w of c.inWord) {
+      assert.ok(w.px > c.width, `"${c.text}" breaks inside "${w.word}" ` +
+        `at ${w.at} (${w.px} px in a ${c.width} px column)`);
+    }
+  }
 }

@@ -6,14 +6,18 @@
 // For each report (an `apex-master --html` file): it opens it from
 // file://, renders with no console or page error and asks for nothing
 // but the file itself; the summary, thresholds, request, percentile,
-// failure, exception and worker tables show what the report's own JSON
-// document holds; each chart's canvas has drawn pixels, in the colour of
-// every series with a non-zero value; a screenshot goes to
-// $APEX_BROWSER_OUT (default build/browser).
+// run-wide figure, failure, exception and worker tables show what the
+// report's own JSON document holds; response times below 10 ms have two
+// decimals; names wrap only where a name may wrap (or inside a word wider
+// than its column); each chart's canvas has drawn pixels, in the colour
+// of every series with a non-zero value, and its time axis spans the run;
+// a screenshot goes to $APEX_BROWSER_OUT (default build/browser).
 //
-// With no report given it renders tests/browser/sample-report.json and
-// sample-empty.json with the current template (render.mjs) and tests
-// those, and checks that the bare template says it holds no data.
+// With no report given it renders tests/browser/sample-report.json (a
+// 60 s stages run), sample-short.json (a 4 s run with WebSocket figures,
+// a check and a long name, from a real apex-master) and sample-empty.json
+// with the current template (render.mjs) and tests those, and checks that
+// the bare template says it holds no data.
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,8 +25,8 @@ import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
 import {
-  ROOT, canvasPixels, guardNetwork, launch, outputDir, screenshot,
-  watchErrors,
+  ROOT, canvasPixels, checkWraps, guardNetwork, launch, lineBreaks,
+  outputDir, screenshot, watchErrors,
 } from './lib.mjs';
 import { buildTemplate, renderReport } from './render.mjs';
 
@@ -40,7 +44,8 @@ function reportsToTest() {
   }
   mkdirSync(OUT, { recursive: true });
   const template = buildTemplate();
-  const reports = ['sample-report', 'sample-empty'].map((name) => {
+  const samples = ['sample-report', 'sample-short', 'sample-empty'];
+  const reports = samples.map((name) => {
     const json = readFileSync(
       path.join(ROOT, 'tests', 'browser', `${name}.json`), 'utf8');
     const file = path.join(OUT, `${name}.html`);
@@ -180,7 +185,9 @@ for (const file of reports) {
         assert.equal(num(c[2]), e.requests ?? null, `${e.name} requests`);
         assert.equal(num(c[3]), e.failures ?? null, `${e.name} failures`);
         if (e.median_ms != null) {
-          assert.ok(Math.abs(num(c[4]) - e.median_ms) <= 0.005 + 1e-9,
+          // Two decimals below 10 ms, whole milliseconds above.
+          const half = e.median_ms < 10 ? 0.005 : 0.5;
+          assert.ok(Math.abs(num(c[4]) - e.median_ms) <= half + 1e-9,
             `${e.name} median ${c[4]}`);
         }
         const p = pct[i].cells;
@@ -189,6 +196,56 @@ for (const file of reports) {
       });
       if (doc.total) {
         assert.equal(stats.at(-1).cls, 'total');
+      }
+    });
+
+    it('shows times below 10 ms with two decimals, above as whole ms',
+      async () => {
+        for (const id of ['stats-table', 'percentiles-table']) {
+          const rows = (await tableRows(page, id)) ?? [];
+          const heads = await page.$$eval(`#${id} thead th`,
+            (ths) => ths.map((th) => th.textContent.trim()));
+          const ms = heads.map((t, i) => (/^(Median|Average|Min|Max|[\d.]+%)$/
+            .test(t) ? i : -1)).filter((i) => i >= 0);
+          for (const r of rows) {
+            for (const i of ms) {
+              const v = num(r.cells[i]);
+              if (v !== null) {
+                assert.match(r.cells[i], v < 10 ? /^\d\.\d\d$/ : /^[\d,]+$/,
+                  `${id} ${heads[i]} of ${r.cells[1]}`);
+              }
+            }
+          }
+        }
+      });
+
+    it('wraps names where they may wrap', async () => {
+      checkWraps(await lineBreaks(page, 'td.name'));
+    });
+
+    it('lists the run-wide figures and checks', async () => {
+      const rows = await tableRows(page, 'figures-table');
+      const expect = await page.evaluate((d) => window.apexCommon
+        .figureRows(d.figures, d.checks), doc);
+      if (!expect.length) {
+        assert.equal(rows, null);
+        assert.match(await page.textContent('#figures'),
+          /No run-wide figures/);
+        return;
+      }
+      assert.deepEqual(rows.map((r) => r.cells.slice(1, 2).concat(
+        r.cells.slice(3))), expect.map((r) => [r.name, r.value,
+        r.detail ?? '']));
+      const counters = doc.figures?.counters ?? {};
+      for (const r of rows) {
+        if (r.cells[1] in counters) {
+          assert.equal(num(r.cells[3]), counters[r.cells[1]], r.cells[1]);
+        }
+      }
+      for (const c of doc.checks ?? []) {
+        const row = rows.find((r) => r.cells[1] === c.name);
+        assert.equal(row.cls, c.fails ? 'failed' : 'ok', c.name);
+        assert.equal(row.cells[0], c.fails ? '\u2717' : '\u2713');
       }
     });
 
@@ -244,6 +301,23 @@ for (const file of reports) {
               `${c.id}: series ${key} (${colors[k]}) drew nothing`);
           }
         });
+      }
+    });
+
+    it('spans the time axis over the run', async () => {
+      const times = (doc.history ?? []).map((p) => p.time)
+        .filter((t) => t != null);
+      if (!times.length) {
+        return;
+      }
+      const first = Math.min(...times);
+      const last = Math.max(...times);
+      const want = last - first >= 2 ? [first, last] : [last - 2, last];
+      const scales = await page.evaluate(() => window.apexReport.charts
+        .map((u) => [u.scales.x.min, u.scales.x.max]));
+      assert.equal(scales.length, 3);
+      for (const s of scales) {
+        assert.deepEqual(s, want);
       }
     });
 

@@ -23,13 +23,14 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
-  canvasPixels, guardNetwork, launch, outputDir, screenshot, watchErrors,
+  canvasPixels, guardNetwork, header, launch, openTab, outputDir, screenshot,
+  tableRows, until, watchErrors,
 } from './lib.mjs';
 
 const URL_ = process.env.APEX_UI_URL;
 const AUTH = process.env.APEX_UI_AUTH;
 const OUT = outputDir();
-const WAIT = 20_000;        // the longest any one wait may take
+const WAIT = 20_000;        // the longest any one wait may take (until())
 const STEP = 30_000;        // per step (a wait plus its checks)
 
 const COLORS = {            // web/common.js
@@ -44,49 +45,6 @@ const num = (text) => {
   const n = Number(String(text).replace(/[,\s%]/g, ''));
   return Number.isFinite(n) ? n : null;
 };
-
-// Call probe() every 250 ms until it returns {ok: true, value}; fail after
-// ms with what it saw last ({seen}).
-async function until(what, probe, ms = WAIT) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const r = await probe();
-    if (r.ok) {
-      return r.value;
-    }
-    if (Date.now() > end) {
-      throw new Error(`no ${what} within ${ms / 1000} s; last seen: ` +
-        JSON.stringify(r.seen ?? r.value));
-    }
-    await sleep(250);
-  }
-}
-
-async function header(page) {
-  return page.evaluate(() => {
-    const t = (id) => document.getElementById(id).textContent.trim();
-    return {
-      host: t('hdr-host'), status: t('hdr-status'), users: t('hdr-users'),
-      workers: t('hdr-workers'), rps: t('hdr-rps'),
-      failures: t('hdr-failures'),
-    };
-  });
-}
-
-// The rows of table #id as {cls, cells: [text...]}.
-async function tableRows(page, id) {
-  return page.evaluate((tid) => Array.from(
-    document.querySelectorAll(`#${tid} tbody tr`)).map((tr) => ({
-    cls: tr.className,
-    cells: Array.from(tr.cells).map((td) => td.textContent.trim()),
-  })), id);
-}
-
-async function openTab(page, name) {
-  await page.click(`#tab-${name}`);
-  await page.waitForSelector(`#panel-${name}:not([hidden])`,
-    { timeout: 5_000 });
-}
 
 async function submitForm(page) {
   await page.click('#swarm-submit');

@@ -20,6 +20,24 @@ CAPTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
+def tasks_shape(doc):
+    """The shape of a /tasks answer as text: its keys at every level and
+    the types of the ratios, class and task names left out."""
+    def node(n):
+        inner = sorted({node(t) for t in n.get("tasks", {}).values()})
+        return "{%s%s}" % (",".join(
+            k + ("=" + type(v).__name__ if k == "ratio" else "")
+            for k, v in sorted(n.items())), ":" + "|".join(inner)
+            if inner else "")
+    return {view: sorted({node(c) for c in classes.values()})
+            for view, classes in doc.items()}
+
+
+def captured(version, name):
+    with open(os.path.join(CAPTURES, version, name)) as f:
+        return json.load(f)
+
+
 def captured_keys(name):
     """Keys of a captured Locust JSON response, from both versions."""
     keys = set()
@@ -81,6 +99,19 @@ class WebApiTest(WebCase):
         self.assertEqual(ready["state"], "ready")
         self.assertEqual(ready["stats"][-1]["name"], "Aggregated")
 
+        # /tasks before a test: Locust's shape, and no class running yet
+        # (0, as Locust 2.12.1 answers before its first test).
+        status, tasks = self.get("/tasks")
+        self.assertEqual(status, 200)
+        locust_ready = captured("web-2.12.1", "web_tasks_ready.json")
+        self.assertEqual(tasks_shape(tasks), tasks_shape(locust_ready))
+        self.assertEqual(tasks["per_class"]["ApexUser"]["ratio"], 0)
+        self.assertEqual({c["ratio"] for c in
+                          locust_ready["per_class"].values()}, {0})
+        self.assertEqual(set(tasks["per_class"]["ApexUser"]["tasks"]),
+                         {"health", "list_tasks", "create_and_get_task",
+                          "list_agents", "list_dags", "execute_dag"})
+
         status, body = self.swarm("user_count=10&spawn_rate=10")
         self.assertEqual(status, 200, body)
         self.assertTrue(set(captured_keys("web_swarm.json")) <= set(body))
@@ -121,9 +152,13 @@ class WebApiTest(WebCase):
                  15, what="4 users after the edit")
 
         status, tasks = self.get("/tasks")
-        self.assertEqual(set(tasks), {"per_class", "total"})
+        for version in ("web-2.12.1", "web-2.46.3"):
+            self.assertEqual(tasks_shape(tasks), tasks_shape(captured(
+                version, "web_tasks_running.json")), version)
         ratios = tasks["per_class"]["ApexUser"]["tasks"]
         self.assertAlmostEqual(sum(t["ratio"] for t in ratios.values()), 1)
+        self.assertAlmostEqual(ratios["list_tasks"]["ratio"], 10 / 35)
+        self.assertAlmostEqual(tasks["per_class"]["ApexUser"]["ratio"], 1)
         self.assertAlmostEqual(tasks["total"]["ApexUser"]["ratio"], 1)
 
         status, history = self.get("/history")
@@ -390,8 +425,9 @@ class WebApiTest(WebCase):
         url = "http://127.0.0.1:%d" % web
         m = self.start([binary("apex-master"), "-f", scn, "--headless",
                         "--metrics", "--web-host", "127.0.0.1", "--web-port",
-                        web, "--host", base, "-u", 3, "-r", 3, "-t", "4s",
-                        "--processes", 1, "--only-summary"], "master")
+                        web, "--master-bind-port", free_port(), "--host",
+                        base, "-u", 3, "-r", 3, "-t", "4s", "--processes", 1,
+                        "--only-summary"], "master")
 
         def requests():
             try:
@@ -415,9 +451,9 @@ class WebApiTest(WebCase):
         # Without --metrics a headless master opens no web port.
         web2 = free_port()
         m2 = self.start([binary("apex-master"), "-f", scn, "--headless",
-                         "--web-port", web2, "--host", base, "-u", 1, "-r",
-                         1, "-t", "2s", "--processes", 1, "--only-summary"],
-                        "master2")
+                         "--web-port", web2, "--master-bind-port",
+                         free_port(), "--host", base, "-u", 1, "-r", 1, "-t",
+                         "2s", "--processes", 1, "--only-summary"], "master2")
         wait_for(lambda: "All users spawned" in m2.stderr(), 20,
                  what="the second run")
         with self.assertRaises(OSError):
@@ -457,6 +493,77 @@ class BrowserUiTest(WebCase):
         self.assertRegex(p.stdout, r"# fail 0")
         self.assertTrue([f for f in os.listdir(self.dir)
                          if f.endswith(".png")])
+
+
+# A stats name that must wrap in the Statistics table: URL-like words, then
+# a token wider than the Name column.
+LONG_NAME = ("/api/v1/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/"
+             "{task_id}/logs/{try_number}?full_content=true&map_index=-1"
+             "&token=eyJhbGciOiJIUzI1NiJ9" + "AbCdEfGhIjKlMnOpQrStUvWxYz" * 3)
+
+
+class BrowserViewsTest(WebCase):
+    def test_first_run_views_in_headless_chromium(self):
+        """tests/browser/ui_views.test.mjs against a master with no worker
+        at first: the worker starts once the page has said how."""
+        import subprocess
+        base = self.target()
+        scn = apexlib.write_scenario(self.dir, {"users": [
+            {"name": "LongNamesUser", "weight": 2,
+             "wait": {"constant": 0.1},
+             "tasks": [
+                 {"name": "listing", "weight": 3,
+                  "request": {"path": "/health", "name": LONG_NAME}},
+                 {"name": "health_check", "weight": 1,
+                  "request": {"path": "/health",
+                              "check": {"healthy": "$.status == 'ok'"}}}]},
+            {"name": "SocketUser", "weight": 1, "wait": {"constant": 0.2},
+             "on_start": [{"ws": "connect", "url": base.replace(
+                 "http://", "ws://") + "/ws/echo"}],
+             "tasks": [{"name": "echo", "request": {
+                 "ws": "request", "name": "echo",
+                 "json": {"id": "${uuid()}"}, "correlate": "$.id"}}]}]})
+        web, port = free_port(), free_port()
+        self.url = "http://127.0.0.1:%d" % web
+        self.headers = {}
+        self.start([binary("apex-master"), "-f", scn, "--web-host",
+                    "127.0.0.1", "--web-port", web, "--master-bind-port",
+                    port, "--host", base, "--processes", 0], "master")
+
+        def up():
+            try:
+                return self.get("/config")[0] == 200
+            except OSError:
+                return False
+        wait_for(up, 20, what="the UI")
+        marker = os.path.join(self.dir, "needs-worker")
+        out = open(os.path.join(self.dir, "ui_views.tap"), "w+")
+        env = dict(os.environ, APEX_UI_URL=self.url,
+                   APEX_UI_MASTER_PORT=str(port),
+                   APEX_UI_NEEDS_WORKER=marker, APEX_BROWSER_OUT=self.dir)
+        node = subprocess.Popen(
+            ["node", "--test", "--test-reporter=tap",
+             os.path.join(apexlib.ROOT, "tests/browser/ui_views.test.mjs")],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+            cwd=apexlib.ROOT)
+        try:
+            wait_for(lambda: os.path.exists(marker) or
+                     node.poll() is not None, 90,
+                     what="the page's word on a missing worker")
+            if os.path.exists(marker):
+                self.worker(port, "worker1")
+            node.wait(180)
+        finally:
+            if node.poll() is None:
+                node.kill()
+                node.wait()
+        out.seek(0)
+        tap = out.read()
+        out.close()
+        print(tap[-1500:])
+        self.assertEqual(node.returncode, 0, tap[-4000:])
+        self.assertRegex(tap, r"# fail 0")
+        self.assertRegex(tap, r"# pass 8")
 
 
 if __name__ == "__main__":

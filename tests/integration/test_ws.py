@@ -123,6 +123,9 @@ class WsFlowTest(WsCase):
         self.assertEqual(fig["counters"]["ws_sessions"], 3)
         self.assertEqual(fig["counters"]["ws_drops"], 0)
         self.assertEqual(fig["peaks"]["ws_connections"], 3)
+        # After the run no worker holds a connection: the gauge says 0
+        # "now", not what the last report before quitting said.
+        self.assertEqual(fig["gauges"]["ws_connections"], 0)
         self.assertEqual(fig["counters"]["ws_msgs_sent"], served["received"])
         self.assertTrue(0 <= fig["counters"]["ws_msgs_sent"] -
                         fig["counters"]["ws_msgs_received"] <= 3 * 3)

@@ -360,6 +360,17 @@ static void s_test_parse(void)
         CHECK_EQ(conf.calls, 0);
     }
     s_clear_env();
+}
+
+// Errors: handler errors with the option's or variable's name, unknown
+// options, missing values, stray arguments; getopt's state after them.
+static void s_test_parse_errors(void)
+{
+    s_conf_t conf;
+    apex_error_t err;
+    s_clear_env();
+    const char *const none[] = {NULL};
+    const char *const override[] = {"-u", "7", NULL};
 
     // Handler errors carry the option's long name, also when given short,
     // or the variable's name.
@@ -411,10 +422,12 @@ static void s_test_parse(void)
     CHECK_EQ(conf.calls, 1);
     CHECK_EQ(conf.users, 9);
     // Parsing the same arguments twice gives the same result.
-    CHECK_EQ(s_parse(&conf, &err, mixed), 0);
-    CHECK_EQ(conf.calls, 8);
-    CHECK_EQ(s_parse(&conf, &err, mixed), 0);
-    CHECK_EQ(conf.calls, 8);
+    const char *const twice[] = {"-vvu", "12", "--headless", NULL};
+    CHECK_EQ(s_parse(&conf, &err, twice), 0);
+    CHECK_EQ(conf.calls, 4);
+    CHECK_EQ(s_parse(&conf, &err, twice), 0);
+    CHECK_EQ(conf.calls, 4);
+    CHECK_EQ(conf.verbose, 2);
 }
 
 static void s_test_help(void)
@@ -697,6 +710,7 @@ void test_cli(bool verbose)
     (void)verbose;
     s_test_values();
     s_test_parse();
+    s_test_parse_errors();
     s_test_help();
     s_test_config();
     s_test_list();

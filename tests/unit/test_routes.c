@@ -91,6 +91,7 @@ static void s_fixture_init(s_fixture_t *f)
         .options = &f->options,
         .scenario = f->scenario,
         .run_id = "r1",
+        .master_port = 5557,
     };
 }
 
@@ -340,9 +341,33 @@ static void s_test_documents(s_fixture_t *f)
     CHECK_STR(json_string_value(
                   json_array_get(json_object_get(doc, "user_classes"), 0)),
               "U");
+    // What the UI tells a user with no worker.
+    CHECK_STR(json_string_value(json_object_get(doc, "master_bind_host")), "*");
+    CHECK_EQ(json_integer_value(json_object_get(doc, "master_port")), 5557);
+    CHECK_EQ(json_integer_value(json_object_get(doc, "local_workers")), 0);
     json_decref(doc);
+    // Locust's ratios before a test: no class runs (0), its tasks' shares
+    // within it are known, their shares of all users are 0.
     doc = s_get_json(f, "/tasks");
-    CHECK(json_object_get(json_object_get(doc, "per_class"), "U") != NULL);
+    json_t *u = json_object_get(json_object_get(doc, "per_class"), "U");
+    CHECK(json_real_value(json_object_get(u, "ratio")) == 0);
+    json_t *task = json_object_get(json_object_get(u, "tasks"), "GET /");
+    CHECK(json_real_value(json_object_get(task, "ratio")) == 1);
+    u = json_object_get(json_object_get(doc, "total"), "U");
+    task = json_object_get(json_object_get(u, "tasks"), "GET /");
+    CHECK(json_real_value(json_object_get(task, "ratio")) == 0);
+    json_decref(doc);
+    // The checks' counts ride in /stats/requests next to the figures.
+    CHECK(master_checks_add(&f->results.checks, "status is ok", 3, 1));
+    doc = s_get_json(f, "/stats/requests");
+    json_t *checks = json_object_get(json_object_get(doc, "apex"), "checks");
+    CHECK_EQ(json_array_size(checks), 1);
+    CHECK_STR(
+        json_string_value(json_object_get(json_array_get(checks, 0), "name")),
+        "status is ok");
+    CHECK_EQ(
+        json_integer_value(json_object_get(json_array_get(checks, 0), "fails")),
+        1);
     json_decref(doc);
     master_results_exception(&f->results, "boom", "tb", S_WORKER);
     doc = s_get_json(f, "/exceptions");
@@ -432,11 +457,51 @@ static void s_test_start_stop(s_fixture_t *f)
     CHECK_EQ(f->sent, 1);
 }
 
+// GET /tasks as Locust computes it: a class's ratio is its share of the
+// running users, tasks that share a name add up, an unnamed task is
+// called after its first request.
+static void s_test_task_ratios(void)
+{
+    static const char text[] =
+        "{\"users\": ["
+        "{\"name\": \"A\", \"weight\": 3, \"tasks\": ["
+        "{\"name\": \"same\", \"request\": {\"path\": \"/a\"}},"
+        "{\"name\": \"same\", \"weight\": 2, \"request\": "
+        "{\"path\": \"/b\"}},"
+        "{\"path\": \"/c\", \"weight\": 5}]},"
+        "{\"name\": \"B\", \"tasks\": [{\"path\": \"/d\"}]}]}";
+    apex_error_t err = {""};
+    apex_scenario_t *sc =
+        apex_scenario_parse(text, strlen(text), "t.json", &err);
+    CHECK(sc != NULL);
+    int64_t running[] = {1, 3};
+    char *body = master_api_tasks(sc, running);
+    json_t *doc = json_loads(body, 0, NULL);
+    CHECK(doc != NULL);
+    json_t *a = json_object_get(json_object_get(doc, "per_class"), "A");
+    CHECK(json_real_value(json_object_get(a, "ratio")) == 0.25);
+    json_t *tasks = json_object_get(a, "tasks");
+    CHECK_EQ(json_object_size(tasks), 2);
+    CHECK(json_real_value(json_object_get(json_object_get(tasks, "same"),
+                                          "ratio")) == 0.375);
+    CHECK(json_real_value(json_object_get(json_object_get(tasks, "GET /c"),
+                                          "ratio")) == 0.625);
+    json_t *b = json_object_get(json_object_get(doc, "total"), "B");
+    CHECK(json_real_value(json_object_get(b, "ratio")) == 0.75);
+    CHECK(json_real_value(json_object_get(
+              json_object_get(json_object_get(b, "tasks"), "GET /d"),
+              "ratio")) == 0.75);
+    json_decref(doc);
+    free(body);
+    apex_scenario_destroy(&sc);
+}
+
 void test_routes(bool verbose)
 {
     // The runner logs what a master logs; -v shows it.
     apex_log_init("apex.test", verbose ? APEX_LOG_DEBUG : APEX_LOG_ERROR);
     s_test_find();
+    s_test_task_ratios();
     s_fixture_t f;
     s_fixture_init(&f);
     s_test_errors(&f);
