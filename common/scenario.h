@@ -312,6 +312,15 @@ apex_scenario_t *apex_scenario_filter(const apex_scenario_t *sc,
                                       const apex_tag_filter_t *f,
                                       char **dropped, apex_error_t *err);
 
+// A new scenario whose document-level "http" options take o's values
+// where o sets one (a user class's or a step's own still win): a
+// master's --insecure, --ca-bundle, ... Strings are taken as they are
+// (one holding "${" is refused); auth is "user:password". NULL with err
+// set when the result does not parse.
+apex_scenario_t *apex_scenario_with_http(const apex_scenario_t *sc,
+                                         const apex_http_options_t *o,
+                                         apex_error_t *err);
+
 // The user class with this name, or NULL.
 const apex_user_class_t *apex_scenario_find_user(const apex_scenario_t *self,
                                                  const char *name);

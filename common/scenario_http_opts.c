@@ -243,3 +243,94 @@ void apex_http_options_fini(apex_http_options_t *opts)
     memset(opts, 0, sizeof *opts);
     opts->insecure = opts->compression = -1;
 }
+
+// ---------------------------------------------------------------------
+// Options from a command line
+
+// key: value, a string taken as it is (so no placeholder in it).
+static int s_set_text(json_t *http, const char *key, const char *value,
+                      apex_error_t *err)
+{
+    if (!value)
+        return 0;
+    if (strstr(value, "${"))
+        return apex_error_set(err,
+                              "HTTP option %s from the command line: "
+                              "no ${...} placeholders there, got '%s'",
+                              key, value);
+    json_t *v = json_string(value);
+    if (!v)
+        return apex_error_set(err,
+                              "HTTP option %s from the command line: "
+                              "not UTF-8",
+                              key);
+    json_object_set_new(http, key, v);
+    return 0;
+}
+
+static int s_set_options(json_t *http, const apex_http_options_t *o,
+                         apex_error_t *err)
+{
+    if (o->insecure >= 0)
+        json_object_set_new(http, "insecure", json_boolean(o->insecure));
+    if (o->compression >= 0)
+        json_object_set_new(http, "compression", json_boolean(o->compression));
+    if (o->http2 != APEX_HTTP2_UNSET)
+        json_object_set_new(http, "http2",
+                            o->http2 == APEX_HTTP2_PRIOR
+                                ? json_string("prior_knowledge")
+                                : json_boolean(o->http2 == APEX_HTTP2_ON));
+    if (o->connect_timeout > 0)
+        json_object_set_new(http, "connect_timeout",
+                            json_real(o->connect_timeout));
+    if (s_set_text(http, "ca_bundle", o->ca_bundle, err) != 0 ||
+        s_set_text(http, "client_cert", o->client_cert, err) != 0 ||
+        s_set_text(http, "client_key", o->client_key, err) != 0 ||
+        s_set_text(http, "proxy", o->proxy, err) != 0)
+        return -1;
+    if (!o->auth)
+        return 0;
+    // "auth": [user, password], each checked as the strings above.
+    const char *colon = strchr(o->auth, ':');
+    if (!colon || colon == o->auth)
+        return apex_error_set(err, "HTTP option auth from the command line: "
+                                   "expected user:password");
+    json_t *parts = json_object();
+    char *user = apex_strndup(o->auth, (size_t)(colon - o->auth));
+    int rc = s_set_text(parts, "auth", user, err) == 0 &&
+                     s_set_text(parts, "password", colon + 1, err) == 0
+                 ? 0
+                 : -1;
+    free(user);
+    if (rc == 0)
+        json_object_set_new(http, "auth",
+                            json_pack("[OO]", json_object_get(parts, "auth"),
+                                      json_object_get(parts, "password")));
+    json_decref(parts);
+    return rc;
+}
+
+apex_scenario_t *apex_scenario_with_http(const apex_scenario_t *sc,
+                                         const apex_http_options_t *o,
+                                         apex_error_t *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loads(sc->wire, 0, &jerr);
+    if (!root) {
+        apex_error_set(err, "%s: %s", sc->origin, jerr.text);
+        return NULL;
+    }
+    json_t *http = json_object_get(root, "http");
+    if (!json_is_object(http)) {
+        http = json_object();
+        json_object_set_new(root, "http", http);
+    }
+    apex_scenario_t *out = NULL;
+    if (s_set_options(http, o, err) == 0) {
+        char *wire = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        out = apex_scenario_parse_wire(wire, strlen(wire), sc->origin, err);
+        free(wire);
+    }
+    json_decref(root);
+    return out;
+}

@@ -96,6 +96,8 @@ typedef struct {
     unsigned hops;                  // redirects followed for this step
     uint64_t hop_us;                // time of the hops before this one
     uint64_t hop_bytes;             // their content bytes
+    uint64_t decoded;               // body bytes handed to us this hop
+                                    // (decoded, as Locust counts them)
     int debug;                      // --http-debug level set on easy
     size_t debug_shown[2];          // body bytes logged out and in
 } s_conn_t;
@@ -270,6 +272,7 @@ static size_t s_write_body(char *data, size_t size, size_t nmemb, void *arg)
     size_t n = size * nmemb;
     if (!conn->in_flight)
         return n;
+    conn->decoded += n;
     if (conn->plan->step->needs_body) {
         if (conn->resp_body.len + n <= WORKER_HTTP_MAX_CAPTURE)
             apex_buf_append(&conn->resp_body, data, n);
@@ -575,6 +578,7 @@ static int s_start(worker_kind_t *kind, void *p, const apex_step_t *step,
     if (conn->jar)
         s_apply_cookies(conn, plan, s_current_url(conn, plan));
     apex_buf_reset(&conn->resp_body);
+    conn->decoded = 0;
     apex_buf_reset(&conn->resp_headers);
     conn->plan = plan;
     if (worker_curlm_add(self->multi, conn->easy) != 0)
@@ -654,6 +658,7 @@ static bool s_follow(s_http_t *self, s_conn_t *conn, long status, uint64_t us,
     curl_easy_setopt(conn->easy, CURLOPT_URL, conn->hop_url);
     s_apply_cookies(conn, conn->plan, conn->hop_url);
     apex_buf_reset(&conn->resp_body);
+    conn->decoded = 0;
     apex_buf_reset(&conn->resp_headers);
     if (worker_curlm_add(self->multi, conn->easy) != 0)
         return false;
@@ -676,6 +681,10 @@ static void s_on_done(void *arg, CURL *easy, void *priv, CURLcode res)
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     uint64_t us = total_us > 0 ? (uint64_t)total_us : 0;
     uint64_t size = bytes > 0 ? (uint64_t)bytes : 0;
+    // libcurl counts what came over the wire; Locust (requests) the
+    // decoded body.
+    if (conn->plan->step->http->opts.compression == 1)
+        size = conn->decoded;
     if (conn->jar) {
         if (conn->resp_headers.len)
             apex_cookie_jar_set_from_headers(

@@ -5,8 +5,12 @@ forward proxy (Debian's tinyproxy, started with its own configuration on
 127.0.0.1): verification failure, insecure, a CA bundle, a client
 certificate nginx requires, HTTP/2 seen in nginx's log, an explicit
 proxy and the environment's (http_proxy, NO_PROXY), and `auto` taking
-libcurl for all of these."""
+libcurl for all of these; compression, basic auth and a connect timeout
+on both engines where both run them; and the same options given on
+apex-master's command line (--ca-bundle, --proxy, --http-auth,
+--compression, --connect-timeout), which a class's or step's own beat."""
 import os
+import socket
 import subprocess
 import unittest
 
@@ -107,6 +111,18 @@ class TlsTest(RunCase):
         for path in ("/insecure", "/bundle", "/cert"):
             self.assertEqual(protocols[path], "HTTP/1.1", path)
         self.assertNotIn("/verify", protocols)  # never got past TLS
+        # --ca-bundle on the command line: "verify" now passes; "nocert"
+        # still has no client certificate.
+        m, _ = self.master(scn, "-u", len(classes), "-r", len(classes),
+                           "-t", "2s", "--processes", 1, "--csv", prefix,
+                           "--ca-bundle", ca, env={"APEX_ENGINE": None},
+                           name="master-cli")
+        self.assertEqual(m.wait(40), 1, m.stderr())
+        rows = {r["Name"]: r for r in read_csv(prefix + "_stats.csv")}
+        self.assertGreater(int(rows["verify"]["Request Count"]), 0)
+        self.assertEqual({r["Name"] for r in read_csv(prefix +
+                                                      "_failures.csv")},
+                         {"nocert"})
 
     def test_http1_engine_refuses_what_it_cannot_run(self):
         scn = write_scenario(self.dir, {"users": [{
@@ -203,6 +219,123 @@ class ProxyTest(RunCase):
         self.assertEqual(self.proxied(log, "/env"), before)
         self.assertGreater(len([line for line in nginx_peer.access_log(self)
                                 if line[4] == "/env"]), served)
+        # --proxy on the command line, no environment: "Env" goes through
+        # it, "None" keeps its step's "proxy": "".
+        env.update({"http_proxy": None, "NO_PROXY": None})
+        none = self.proxied(log, "/none")
+        m, _ = self.master(scn, "-u", 3, "-r", 3, "-t", "1s", "--processes",
+                           1, "--host", host, "--proxy",
+                           "http://127.0.0.1:%d" % pport, env=env,
+                           name="master3")
+        self.assertEqual(m.wait(40), 0, m.stderr())
+        self.assertGreater(self.proxied(log, "/env"), before)
+        self.assertEqual(self.proxied(log, "/none"), none)
+
+
+BODY = "apex " * 400  # gzip makes it small: nginx compresses it
+
+
+class OptionsTest(RunCase):
+    """compression, basic auth and connect_timeout in the scenario on
+    both engines (compression is libcurl's), then the same from the
+    command line."""
+
+    def setUp(self):
+        super().setUp()
+        with open(os.path.join(self.dir, "htpasswd"), "w") as f:
+            f.write("apex:{PLAIN}s3cret\n")
+        self.port = nginx_peer.start_nginx(self, """
+            server {
+                listen 127.0.0.1:{port};
+                location = /auth {  # a file: "return" would skip auth
+                    auth_basic "apex";
+                    auth_basic_user_file {dir}/htpasswd;
+                    default_type text/plain;
+                    alias {dir}/htpasswd;
+                }
+                location /gzip {
+                    gzip on; gzip_min_length 1; gzip_types text/plain;
+                    default_type text/plain;
+                    if ($http_accept_encoding !~ gzip) { return 403; }
+                    return 200 "%s";
+                }
+            }""" % BODY)
+        # A listener whose queue is full: connecting to it hangs (the
+        # kernel drops the SYNs), so only a connect timeout ends it.
+        self.hole = socket.socket()
+        self.hole.bind(("127.0.0.1", 0))
+        self.hole.listen(0)
+        self.filler = socket.create_connection(self.hole.getsockname())
+        self.addCleanup(self.hole.close)
+        self.addCleanup(self.filler.close)
+
+    def run_classes(self, classes, *extra):
+        scn = write_scenario(self.dir, {"users": classes})
+        prefix = os.path.join(self.dir, "run")
+        m, _ = self.master(scn, "-u", len(classes), "-r", len(classes),
+                           "-t", "2s", "--processes", 1, "--csv", prefix,
+                           "--host", "http://127.0.0.1:%d" % self.port,
+                           *extra, env={"APEX_ENGINE": None})
+        self.assertEqual(m.wait(40), 1, m.stderr())  # failures: exit 1
+        rows = {r["Name"]: r for r in read_csv(prefix + "_stats.csv")}
+        errors = {(r["Name"], r["Error"])
+                  for r in read_csv(prefix + "_failures.csv")}
+        for name, row in rows.items():
+            if name != "Aggregated":
+                self.assertGreater(int(row["Request Count"]), 0, name)
+        return rows, errors
+
+    def task(self, name, path, http=None, engine=None, **more):
+        step = {"name": name, "path": path, **more}
+        if path == "/gzip":
+            step["check"] = {"decoded": {"regex": "(apex ){400}"}}
+        if http:
+            step["http"] = http
+        cls = {"name": name, "wait": {"constant": 0.2},
+               "tasks": [{"request": step}]}
+        if engine:
+            cls["engine"] = engine
+        return cls
+
+    def test_compression_basic_auth_and_connect_timeout(self):
+        hole = "http://127.0.0.1:%d/hole" % self.hole.getsockname()[1]
+        auth = {"auth": ["apex", "s3cret"]}
+        ct = {"connect_timeout": 0.5}
+        rows, errors = self.run_classes([
+            self.task("noauth", "/auth"),
+            self.task("auth_h1", "/auth", auth, "http1"),
+            self.task("auth_curl", "/auth", auth, "curl"),
+            self.task("plain", "/gzip", engine="curl"),
+            self.task("gzip", "/gzip", {"compression": True}),
+            self.task("ct_h1", hole, ct, "http1", timeout=30),
+            self.task("ct_curl", hole, ct, "curl", timeout=30)])
+        self.assertEqual(errors, {
+            ("noauth", "HTTPError('401 Client Error: Unauthorized for url: "
+                       "noauth')"),
+            ("plain", "HTTPError('403 Client Error: Forbidden for url: "
+                      "plain')"),
+            ("ct_h1", "Timeout('connect timed out after 0.5 s')"),
+            ("ct_curl", "Timeout('connect timed out after 0.5 s')")})
+        self.assertEqual(int(rows["gzip"]["Failure Count"]), 0)
+        # The size counted is the decoded body's, as Locust counts it.
+        self.assertEqual(float(rows["gzip"]["Average Content Size"]),
+                         len(BODY))
+
+    def test_the_same_options_on_the_command_line(self):
+        hole = "http://127.0.0.1:%d/hole" % self.hole.getsockname()[1]
+        rows, errors = self.run_classes([
+            self.task("auth", "/auth"),
+            self.task("wrong", "/auth", {"auth": ["apex", "wrong"]}),
+            self.task("gzip", "/gzip"),
+            self.task("ct", hole, timeout=30)],
+            "--http-auth", "apex:s3cret", "--compression",
+            "--connect-timeout", "0.5")
+        self.assertEqual(errors, {
+            ("wrong", "HTTPError('401 Client Error: Unauthorized for url: "
+                      "wrong')"),
+            ("ct", "Timeout('connect timed out after 0.5 s')")})
+        for name in ("auth", "gzip"):
+            self.assertEqual(int(rows[name]["Failure Count"]), 0, name)
 
 
 if __name__ == "__main__":

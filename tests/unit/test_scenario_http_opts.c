@@ -1,7 +1,8 @@
 // tests/unit/test_scenario_http_opts.c - the HTTP engine and the TLS and
 // HTTP options (common/scenario_http_opts.c): the document's, a class's
-// and a step's merged with the most specific winning, engine names, and
-// the message of every kind of bad option.
+// and a step's merged with the most specific winning, engine names, the
+// message of every kind of bad option, and a master's command-line
+// options put into the document's (apex_scenario_with_http()).
 #include "tests/unit/scenario_check.h"
 #include "tests/unit/tests.h"
 
@@ -127,9 +128,53 @@ static void s_test_errors(bool verbose)
                      NULL);
 }
 
+// --insecure, --ca-bundle, ... replace the document's options; a class's
+// and a step's own still win.
+static void s_test_command_line(void)
+{
+    apex_error_t err = {""};
+    apex_scenario_t *sc = check_scenario_parse(s_doc, &err);
+    CHECK(sc);
+    if (!sc)
+        return;
+    apex_http_options_t cli = {.insecure = 0,
+                               .compression = -1,
+                               .http2 = APEX_HTTP2_ON,
+                               .ca_bundle = "cli.pem",
+                               .proxy = "http://127.0.0.1:3128",
+                               .auth = "me:pa:ss",
+                               .connect_timeout = 0.5};
+    apex_scenario_t *out = apex_scenario_with_http(sc, &cli, &err);
+    CHECK(out);
+    if (out) {
+        const apex_http_step_t *a0 =
+            apex_scenario_find_user(out, "A")->tasks[0].steps[0].http;
+        const apex_http_step_t *b0 =
+            apex_scenario_find_user(out, "B")->tasks[0].steps[0].http;
+        CHECK_EQ(b0->opts.insecure, 0); // the document said true
+        CHECK_EQ(b0->opts.http2, APEX_HTTP2_ON);
+        CHECK_STR(b0->opts.ca_bundle, "cli.pem");
+        CHECK_STR(b0->opts.proxy, "http://127.0.0.1:3128");
+        CHECK_STR(b0->opts.auth, "me:pa:ss");
+        CHECK_NEAR(b0->opts.connect_timeout, 0.5, 0);
+        CHECK_EQ(b0->opts.compression, -1);
+        CHECK_EQ(a0->opts.http2, APEX_HTTP2_OFF); // the step's own
+        CHECK_STR(a0->opts.auth, "u:p:w");        // the class's own
+        CHECK_STR(a0->opts.ca_bundle, "cli.pem");
+        apex_scenario_destroy(&out);
+    }
+    // Taken as they are: a placeholder is refused, not looked up.
+    apex_http_options_t bad = {
+        .insecure = -1, .compression = -1, .client_cert = "${HOME}/c.pem"};
+    CHECK(apex_scenario_with_http(sc, &bad, &err) == NULL);
+    CHECK(strstr(err.msg, "client_cert from the command line: no ${...}"));
+    apex_scenario_destroy(&sc);
+}
+
 void test_scenario_http_opts(bool verbose)
 {
     s_test_merge();
+    s_test_command_line();
     s_test_names();
     s_test_errors(verbose);
 }
