@@ -6,17 +6,26 @@
 # make demo-db    the database benchmark for 20 s on a throwaway PostgreSQL
 # make test       format check, unit tests, integration and interop tests
 # make asan       the test suite under ASan + UBSan (objects in build-san/)
-# make bench      throughput and memory next to wrk (not a test)
+# make bench      throughput and memory next to wrk, Locust, pgbench;
+#                 scripted users next to JSON ones, Lua 5.4 next to LuaJIT
+#                 (not a test)
 # make web-deps   npm ci in web/ (uPlot, playwright-core; pinned by the lock)
 # make browser-test  the HTML report in headless Debian Chromium
+# make test-containers  the image built and run with podman: a headless
+#                 run, compose, kube play (skips where podman cannot run)
 # make fuzz       libFuzzer on every decoder, FUZZ_SECONDS (15) each
 # make format / check-format / clean
 
-PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl libpq
+# Scripted users run on Lua 5.4 (LUA=luajit builds them on LuaJIT 2.1, the
+# other one make bench measures: see the README's "Scripted users").
+LUA ?= lua5.4
+PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl libpq \
+	$(LUA)
 
 # Debian packages: build, tests (python3-locust, msgpack/zmq for raw
 # frames, iproute2 for namespaces, prometheus-client to parse /metrics,
-# websockets as an independent WebSocket client, influxdb and prometheus
+# websockets as an independent WebSocket client, dnslib for a DNS server
+# that answers late (tests/distributed), influxdb and prometheus
 # as the real servers test_influx and test_prometheus start themselves:
 # scripts/deps.sh keeps their system services off; PostgreSQL 15 for the
 # throwaway clusters of scripts/pg.sh; tinyproxy as the forward proxy
@@ -27,13 +36,18 @@ PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl libpq
 DEB_PACKAGES := build-essential pkg-config clang-format \
 	libczmq-dev libzmq3-dev libmsgpack-dev libcurl4-openssl-dev \
 	libmicrohttpd-dev libjansson-dev libssl-dev libwslay-dev \
-	libhttp-parser-dev libpq-dev \
+	libhttp-parser-dev libpq-dev liblua5.4-dev libluajit-5.1-dev \
 	python3 python3-locust python3-msgpack python3-zmq python3-websockets \
 	openssl \
 	nginx-light wrk valgrind iproute2 procps curl ca-certificates \
 	python3-yaml python3-jsonschema yamllint shellcheck \
-	python3-prometheus-client influxdb prometheus \
+	python3-prometheus-client influxdb prometheus python3-dnslib \
 	postgresql-15 postgresql-client-15 tinyproxy
+
+# make test-containers: Debian's podman (runc: see tests/containers/run.sh;
+# catatonit for the pods of `podman kube play`), podman-compose, and
+# debootstrap for the base images.
+CONTAINER_DEB_PACKAGES := podman podman-compose runc catatonit debootstrap
 
 ifeq ($(SAN),)
 BUILD ?= build
@@ -53,6 +67,17 @@ CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -MMD -MP -I. \
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay -lhttp_parser \
 	-lm -lpthread
 LDFLAGS += $(SANFLAGS)
+
+# The source's git version, shown by --version after APEX_VERSION
+# ("apex-master 0.1.0 (git 07918bf4c2a1)"): `git describe` of the work
+# tree, or APEX_REVISION given to make (the container build has no .git:
+# deploy/docker/Dockerfile passes the host's), or "unknown". The header
+# is rewritten only when the text changes, so only the three main.c
+# files recompile, and only then.
+APEX_REVISION ?= $(shell git describe --always --dirty --abbrev=12 \
+	2>/dev/null || echo unknown)
+REVISION_H := $(BUILD)/gen/revision.h
+CFLAGS += -I$(BUILD)/gen
 
 COMMON_SRC := $(wildcard common/*.c) $(wildcard proto/*.c)
 MASTER_SRC := $(wildcard master/*.c)
@@ -77,8 +102,9 @@ WORKER_LIB_SRC := $(filter-out $(WORKER_MAIN),$(WORKER_SRC))
 PROGRAMS := $(BUILD)/apex-master $(BUILD)/apex-worker $(BUILD)/apex-target
 UNIT := $(BUILD)/apex-unit
 
-.PHONY: all deps demo demo-db test unit integration interop distributed deploy-check \
-	asan bench format check-format \
+.PHONY: FORCE all deps demo demo-db test unit integration interop distributed deploy-check \
+	test-containers \
+	asan bench luajit-build format check-format \
 	clean
 .DEFAULT_GOAL := all
 
@@ -105,6 +131,14 @@ $(MASTER_LIB): $(call obj,$(MASTER_LIB_SRC)) $(WEB_OBJS)
 
 $(WORKER_LIB): $(call obj,$(WORKER_LIB_SRC))
 	$(archive)
+
+$(REVISION_H): FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define APEX_REVISION "%s"\n' '$(APEX_REVISION)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; \
+	else mv $@.tmp $@; echo "  GEN     $@ ($(APEX_REVISION))"; fi
+
+$(call obj,$(MASTER_MAIN) $(WORKER_MAIN) target/main.c): $(REVISION_H)
 
 $(BUILD)/apex-master: $(call obj,$(MASTER_MAIN)) $(MASTER_LIB) $(LIB)
 	@echo "  LD      $@"
@@ -156,6 +190,16 @@ deploy-check: $(PROGRAMS)
 	APEX_BUILD=$(BUILD) sh tests/deploy/tools.sh
 	APEX_BUILD=$(BUILD) /usr/bin/python3 tests/run_integration.py --dir deploy
 
+# The image from deploy/docker/Dockerfile, built and run with podman
+# (tests/containers/run.sh: podman's configuration for this test only,
+# base images by debootstrap, layers cached in
+# $${APEX_CONTAINERS_CACHE:-/var/tmp/apex-test-containers}). Not part
+# of `make test`: .ci/run runs it after.
+test-containers: all
+	@sh scripts/deps.sh $(CONTAINER_DEB_PACKAGES)
+	APEX_BUILD=$(BUILD) sh tests/deploy/tools.sh
+	APEX_BUILD=$(BUILD) sh tests/containers/run.sh
+
 test: deps
 	$(MAKE) check-format
 	$(MAKE) all
@@ -187,7 +231,13 @@ $(BUILD)/curl-loop: bench/curl_loop.c
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
-bench: deps all $(BUILD)/curl-loop
+# The same programs on LuaJIT, for bench/lua_bench.py's Lua 5.4 / LuaJIT
+# figures (build-luajit/).
+luajit-build:
+	$(MAKE) LUA=luajit BUILD=build-luajit build-luajit/apex-master \
+		build-luajit/apex-worker
+
+bench: deps all $(BUILD)/curl-loop luajit-build
 	sh bench/run.sh $(BUILD)
 
 FORMAT_SRC = $(wildcard common/*.[ch] proto/*.[ch] master/*.[ch] \
@@ -201,6 +251,6 @@ check-format:
 	clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-luajit
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

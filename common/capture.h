@@ -55,6 +55,11 @@ typedef struct {
     int (*get)(const void *arg, size_t row, const char *name,
                const char **value);
     const void *arg; // passed to get
+    size_t ncolumns; // columns in the result
+    // The name of column col (< ncolumns), and through *value its text
+    // in row (< nrows), or NULL for SQL NULL (a scripted user's rows).
+    const char *(*column)(const void *arg, size_t row, size_t col,
+                          const char **value);
 } apex_capture_rows_t;
 
 // Free what c holds; c is zeroed afterwards. A zeroed capture is fine,

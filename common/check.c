@@ -136,6 +136,19 @@ int apex_parse_checks(apex_parser_t *p, const json_t *obj, apex_step_t *step)
     return apex_parse_members(p, obj, s_parse_member, step);
 }
 
+int apex_checks_compile(apex_step_t *step, const json_t *obj, apex_error_t *err)
+{
+    apex_scenario_t *scratch = apex_calloc(1, sizeof *scratch);
+    scratch->origin = apex_strdup("request");
+    apex_parser_t p;
+    apex_parser_init(&p, scratch, err);
+    apex_parse_path_key(&p, "check");
+    int rc = apex_parse_checks(&p, obj, step);
+    apex_parser_fini(&p);
+    apex_scenario_destroy(&scratch);
+    return rc;
+}
+
 // ---------------------------------------------------------------------
 // Evaluating
 

@@ -16,6 +16,7 @@
 #ifndef APEX_CHECK_H
 #define APEX_CHECK_H
 
+#include <jansson.h>
 #include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,6 +47,14 @@ typedef struct {
 void apex_check_fini(apex_check_t *c);
 
 struct apex_step; // apex_step_t, common/scenario.h
+
+// Compile a "check" object (obj, as in a scenario) into step's checks
+// outside a scenario's loading (a scripted request's check=): the same
+// forms, limits and messages; each check's slot is its index, so the
+// caller counts by name. 0, or -1 with err set ("request: $.check[\"x\"]:
+// expected ..."); step's checks are then to be freed as usual.
+int apex_checks_compile(struct apex_step *step, const json_t *obj,
+                        apex_error_t *err);
 
 // Evaluate every check of step on a response (headers and body as for
 // apex_captures_apply(); either may be NULL): passed[i] gets check i's

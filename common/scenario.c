@@ -116,8 +116,9 @@ static const char *const s_root_keys[] = {
     "thresholds",  "users", "data",     "engine",  "http", NULL};
 
 static const char *const s_user_keys[] = {
-    "name",    "weight", "fixed_count", "wait", "on_start", "tasks",
-    "cookies", "tags",   "engine",      "http", NULL};
+    "name",   "weight",  "fixed_count", "wait",   "on_start",
+    "tasks",  "cookies", "tags",        "engine", "http",
+    "script", "source",  "run_tasks",   NULL};
 static const char *const s_wait_keys[] = {
     "constant", "between", "constant_pacing", "constant_throughput", NULL};
 static const char *const s_task_keys[] = {"name",     "weight", "request",
@@ -156,6 +157,7 @@ static void s_user_fini(apex_user_class_t *u)
     }
     free(u->tasks);
     free(u->pick);
+    apex_script_free(u->script);
 }
 
 // ---------------------------------------------------------------------
@@ -530,8 +532,26 @@ static int s_parse_user(apex_parser_t *p, const json_t *obj, size_t index,
     if (apex_parse_check_keys(p, obj, s_user_keys, NULL) != 0 ||
         apex_parse_tags(p, obj) != 0 || s_parse_user_name(p, obj, index) != 0 ||
         s_get_weight(p, obj, &u->weight) != 0 ||
-        apex_parse_http_level(p, obj, true) != 0 ||
-        s_parse_user_options(p, obj, u) != 0)
+        apex_parse_http_level(p, obj, true) != 0)
+        return -1;
+    if (json_object_get(obj, "script")) {
+        // Its tasks, on_start and wait time come from the script.
+        static const char *const not_here[] = {"tasks", "on_start", "wait",
+                                               NULL};
+        for (const char *const *k = not_here; *k; k++) {
+            if (json_object_get(obj, *k)) {
+                apex_parse_path_key(p, *k);
+                return apex_parse_fail(p, "a scripted class takes its tasks, "
+                                          "on_start and wait time from its "
+                                          "script");
+            }
+        }
+        return s_parse_user_options(p, obj, u) != 0 ||
+                       apex_parse_script_user(p, (json_t *)obj, u) != 0
+                   ? -1
+                   : 0;
+    }
+    if (s_parse_user_options(p, obj, u) != 0)
         return -1;
     json_t *v = json_object_get(obj, "tasks");
     if (!v)
@@ -630,6 +650,8 @@ static int s_parse_root(apex_parser_t *p, json_t *root)
         return apex_parse_fail_got(p, v, "a string");
     }
     apex_parse_collect_vars(p, root);
+    if (apex_parse_scripts_begin(p, root) != 0)
+        return -1;
     p->set = apex_calloc(p->sc->nvars + 1, 1);
     p->start_set = apex_calloc(p->sc->nvars + 1, 1);
     v = json_object_get(root, "data");
@@ -654,7 +676,10 @@ static int s_parse_root(apex_parser_t *p, json_t *root)
             return -1;
         apex_parse_path_restore(p, old);
     }
-    return s_parse_users(p, root);
+    if (s_parse_users(p, root) != 0)
+        return -1;
+    apex_parse_scripts_end(p);
+    return 0;
 }
 
 // The nodes the master reads itself (master/shape.c, thresholds.c) as
@@ -750,6 +775,7 @@ void apex_scenario_destroy(apex_scenario_t **self_p)
     for (size_t i = 0; i < self->nusers; i++)
         s_user_fini(&self->users[i]);
     free(self->users);
+    apex_scenario_scripts_free(self->scripts);
     for (size_t i = 0; i < self->ndata; i++)
         apex_dataset_fini(&self->data[i]);
     free(self->data);

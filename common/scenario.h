@@ -23,13 +23,17 @@
 #include "common/data.h"
 #include "common/error.h"
 #include "common/rng.h"
+#include "common/script.h"
 #include "common/template.h"
 
 #define APEX_SCENARIO_MAX_BYTES (16u * 1024u * 1024u) // file size limit
 #define APEX_SCENARIO_MAX_WEIGHT 10000 // per task and per user class
 #define APEX_SCENARIO_MAX_VARS 256     // distinct capture variables
+#define APEX_SCENARIO_MAX_SCRIPTS 16   // scripted user classes
 #define APEX_SCENARIO_MAX_WIRE                                                 \
-    (2u * APEX_SCENARIO_MAX_BYTES + 2u * APEX_DATA_MAX_TOTAL) // wire text
+    (2u * APEX_SCENARIO_MAX_BYTES + 2u * APEX_DATA_MAX_TOTAL +                 \
+     2u * APEX_SCENARIO_MAX_SCRIPTS * APEX_LUA_SCRIPT_MAX) // wire text
+#define APEX_SCRIPT_HEADERS 16 // header values a scripted request varies
 
 // ---------------------------------------------------------------------
 // Model
@@ -187,6 +191,11 @@ typedef struct {
     uint64_t max_rows;        // and at most this many
 } apex_sql_step_t;
 
+// An SQL step's default stats name: the query with runs of white space
+// as one space, cut to 64 bytes (never inside a UTF-8 sequence) with
+// "..." after it. A new string.
+char *apex_sql_default_name(const char *query);
+
 // Which protocol runs a step. Each kind has its part of the model here
 // (apex_http_step_t, ...) and one module in worker/ that runs it.
 typedef enum {
@@ -215,6 +224,7 @@ typedef struct apex_step {
     apex_capture_t *captures;     // values to capture from the response
     size_t ncaptures;             // number of captures
     bool needs_body;              // a JSON or regex capture reads the body
+                                  // (SQL: the result's rows are wanted)
     bool needs_headers;           // a header capture reads the headers
     double timeout;               // seconds for the whole step (> 0)
     bool timed;                   // its time is a sample in the stats (a
@@ -246,27 +256,47 @@ typedef struct {
     size_t ntasks;         // number of tasks
     uint32_t *pick;        // task indexes repeated by weight
     size_t npick;          // length of pick (sum of task weights)
+    apex_script_t *script; // a scripted class: its script (the tasks
+                           // above are its tasks that run, by name,
+                           // with no steps), else NULL
 } apex_user_class_t;
 
+// What scripted users' requests read that JSON steps have compiled in:
+// the document's headers, and the user variable slots through which a
+// request's URL, body and header values reach the HTTP step kind.
 typedef struct {
-    char *origin;             // file name, or "scenario" (for messages)
-    char *host;               // resolved "host", or NULL when not given
-    char *database;           // resolved "database" (a libpq connection
-                              // string for SQL steps), or NULL
-    apex_user_class_t *users; // user classes sorted by name
-    size_t nusers;            // number of user classes
-    char **vars;              // capture variable names by slot
-    size_t nvars;             // number of capture variables
-    char *wire;               // the JSON sent to workers (see below)
-    char *shape;              // the "shape" node as JSON text, or NULL
-    char *thresholds;         // the "thresholds" node as JSON, or NULL
-    char *description;        // the "description" node as JSON, or NULL
-    apex_dataset_t *data;     // data sets ("data"), in document order
-    size_t ndata;             // their number
-    char **check_names;       // every check name, by slot
-    size_t ncheck_names;      // their number
-    char **warnings;          // "ORIGIN: PATH: ..." found at load (a
-    size_t nwarnings;         // variable maybe read before it is set)
+    apex_header_t *headers; // the document's "headers" (templates)
+    size_t nheaders;        // their number
+    size_t url_slot;        // the variable holding a request's URL
+    size_t body_slot;       // its body
+    size_t header_slot;     // the first of APEX_SCRIPT_HEADERS for
+                            // header values
+    char **env_names;       // environment names looked up, and
+    char **env_values;      // their values (NULL: unset)
+    size_t nenv;            // their number
+} apex_scenario_scripts_t;
+
+typedef struct {
+    char *origin;                     // file name, or "scenario" (for messages)
+    char *host;                       // resolved "host", or NULL when not given
+    char *database;                   // resolved "database" (a libpq connection
+                                      // string for SQL steps), or NULL
+    apex_user_class_t *users;         // user classes sorted by name
+    size_t nusers;                    // number of user classes
+    char **vars;                      // capture variable names by slot
+    size_t nvars;                     // number of capture variables
+    char *wire;                       // the JSON sent to workers (see below)
+    char *shape;                      // the "shape" node as JSON text, or NULL
+    char *thresholds;                 // the "thresholds" node as JSON, or NULL
+    char *description;                // the "description" node as JSON, or NULL
+    apex_dataset_t *data;             // data sets ("data"), in document order
+    size_t ndata;                     // their number
+    char **check_names;               // every check name, by slot
+    size_t ncheck_names;              // their number
+    char **warnings;                  // "ORIGIN: PATH: ..." found at load (a
+    size_t nwarnings;                 // variable maybe read before it is set)
+    apex_scenario_scripts_t *scripts; // when a class is scripted, else
+                                      // NULL
 } apex_scenario_t;
 
 // Parse a scenario from JSON text. origin names the source in messages.

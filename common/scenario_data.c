@@ -31,8 +31,8 @@
 static const char *const s_keys[] = {"file", "content", "format", "mode", NULL};
 static const char *const s_modes[] = {"per_user", "sequential", "random", NULL};
 
-// Read path (relative to base) into *out, at most APEX_DATA_MAX_BYTES.
-static int s_read(apex_parser_t *p, const char *file, char **out, size_t *len)
+int apex_parse_read_file(apex_parser_t *p, const char *file, size_t max,
+                         char **out, size_t *len)
 {
     char *path = file[0] == '/' ? apex_strdup(file)
                                 : apex_sprintf("%s/%s", p->base_dir, file);
@@ -45,11 +45,10 @@ static int s_read(apex_parser_t *p, const char *file, char **out, size_t *len)
             close(fd);
         return apex_parse_fail(p, "cannot read %s: %s", file, strerror(e));
     }
-    if (st.st_size > (off_t)APEX_DATA_MAX_BYTES) {
+    if (st.st_size > (off_t)max) {
         close(fd);
-        return apex_parse_fail(p, "%s: too large: %lld bytes (at most %u)",
-                               file, (long long)st.st_size,
-                               APEX_DATA_MAX_BYTES);
+        return apex_parse_fail(p, "%s: too large: %lld bytes (at most %zu)",
+                               file, (long long)st.st_size, max);
     }
     *out = apex_calloc(1, (size_t)st.st_size + 1);
     *len = 0;
@@ -88,7 +87,7 @@ static int s_text(apex_parser_t *p, const json_t *obj, const char *file,
         return apex_parse_fail(p, "cannot read data files here (a scenario "
                                   "given as text carries each file's "
                                   "\"content\")");
-    if (s_read(p, file, out, len) != 0)
+    if (apex_parse_read_file(p, file, APEX_DATA_MAX_BYTES, out, len) != 0)
         return -1;
     apex_parse_path_restore(p, old);
     return 0;

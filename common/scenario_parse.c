@@ -351,6 +351,12 @@ static int s_scope_env(void *arg, const char *name, size_t len,
     return 0;
 }
 
+int apex_parse_env(apex_parser_t *p, const char *name, const char **value,
+                   apex_error_t *err)
+{
+    return s_scope_env(p, name, strlen(name), value, err);
+}
+
 apex_template_t *apex_parse_template(apex_parser_t *p, const char *src,
                                      bool json)
 {

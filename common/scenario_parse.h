@@ -237,6 +237,36 @@ extern const apex_step_parser_t apex_sleep_step_parser;
 // scenario_data.c: the document's "data" object into sc->data; each data
 // set's file text is put into obj as its "content" for the wire text.
 int apex_parse_data(apex_parser_t *p, json_t *obj);
+
+// scenario_data.c: read file (relative to p->base_dir unless absolute),
+// at most max bytes, into *out (a new string, NUL-terminated) and *len.
+// 0, or -1 with the error set at the current path.
+int apex_parse_read_file(apex_parser_t *p, const char *file, size_t max,
+                         char **out, size_t *len);
+
+// scenario_parse.c: look an environment variable up as templates do (in
+// the document's "env" when it has one) and record it for the wire
+// text; *value is NULL when unset. 0, or -1 with err set.
+int apex_parse_env(apex_parser_t *p, const char *name, const char **value,
+                   apex_error_t *err);
+
+// scenario_script.c: when a user class of root has a "script", make
+// sc->scripts and reserve its variable slots (after the first pass).
+int apex_parse_scripts_begin(apex_parser_t *p, const json_t *root);
+
+// scenario_script.c: a scripted user class (obj has "script"): its
+// script read (from "source", else the file, put into obj as "source"
+// for the wire text) and defined, its tasks and wait time from it.
+int apex_parse_script_user(apex_parser_t *p, json_t *obj, apex_user_class_t *u);
+
+// scenario_script.c: after the users: what scripts read from the
+// document (its headers; the environment looked up, for the workers).
+void apex_parse_scripts_end(apex_parser_t *p);
+
+// scenario_script.c: free a class's script and the scenario's scripts
+// part (NULL is fine).
+void apex_script_free(apex_script_t *s);
+void apex_scenario_scripts_free(apex_scenario_scripts_t *s);
 // scenario_sql.c: APEX_STEP_SQL, marked by "sql".
 extern const apex_step_parser_t apex_sql_step_parser;
 

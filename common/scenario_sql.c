@@ -150,10 +150,7 @@ static int s_parse_expect(apex_parser_t *p, const json_t *v, apex_sql_step_t *q)
     return 0;
 }
 
-// The default stats name: the query with runs of white space as one
-// space, cut to APEX_SQL_NAME_MAX bytes (never inside a UTF-8 sequence)
-// with "..." after it.
-static char *s_default_name(const char *query)
+char *apex_sql_default_name(const char *query)
 {
     char name[APEX_SQL_NAME_MAX + sizeof "..."];
     size_t len = 0;
@@ -209,7 +206,7 @@ static int s_parse(apex_parser_t *p, const json_t *obj, apex_step_t *step)
                                        "a libpq connection string, here or "
                                        "in $.database");
     }
-    char *fallback = s_default_name(q->query);
+    char *fallback = apex_sql_default_name(q->query);
     int rc = apex_parse_step_name(p, obj, step, fallback);
     free(fallback);
     if (rc != 0)

@@ -68,9 +68,48 @@ static bool s_passes(const apex_tag_filter_t *f, const json_t *user,
     return pass;
 }
 
-// Keep the tasks of one user class that pass; false when none is left.
-static bool s_filter_user(const apex_tag_filter_t *f, json_t *user)
+// True when a script task's tags hold one of list.
+static bool s_script_has_any(const apex_script_task_t *t,
+                             const char *const *list, size_t n)
 {
+    for (size_t i = 0; i < t->ntags; i++)
+        for (size_t k = 0; k < n; k++)
+            if (strcmp(t->tags[i], list[k]) == 0)
+                return true;
+    return false;
+}
+
+// A scripted class: its tasks that pass, by name, as "run_tasks".
+static bool s_filter_script(const apex_tag_filter_t *f, json_t *user,
+                            const apex_script_t *script)
+{
+    json_t *run = json_array();
+    for (size_t i = 0; i < script->ntasks; i++) {
+        const apex_script_task_t *t = &script->tasks[i];
+        bool pass = true;
+        if (f->tags)
+            pass = s_script_has_any(t, f->tags, f->ntags) ||
+                   s_has_any(user, f->tags, f->ntags);
+        if (pass && f->exclude)
+            pass = !s_script_has_any(t, f->exclude, f->nexclude) &&
+                   !s_has_any(user, f->exclude, f->nexclude);
+        if (pass)
+            json_array_append_new(run, json_string(t->name));
+    }
+    size_t n = json_array_size(run);
+    json_object_set_new(user, "run_tasks", run);
+    return n > 0;
+}
+
+// Keep the tasks of one user class that pass; false when none is left.
+static bool s_filter_user(const apex_tag_filter_t *f, json_t *user,
+                          const apex_scenario_t *sc)
+{
+    const char *name = json_string_value(json_object_get(user, "name"));
+    const apex_user_class_t *cls =
+        name ? apex_scenario_find_user(sc, name) : NULL;
+    if (cls && cls->script)
+        return s_filter_script(f, user, cls->script);
     json_t *tasks = json_object_get(user, "tasks");
     for (size_t i = json_array_size(tasks); i-- > 0;)
         if (!s_passes(f, user, json_array_get(tasks, i)))
@@ -96,12 +135,12 @@ static void s_describe(apex_buf_t *out, const apex_tag_filter_t *f)
 // Filter the users of root; the dropped classes' names go to dropped.
 // Returns how many classes are left.
 static size_t s_filter_users(const apex_tag_filter_t *f, json_t *root,
-                             apex_buf_t *dropped)
+                             const apex_scenario_t *sc, apex_buf_t *dropped)
 {
     json_t *users = json_object_get(root, "users");
     for (size_t i = json_array_size(users); i-- > 0;) {
         json_t *user = json_array_get(users, i);
-        if (s_filter_user(f, user))
+        if (s_filter_user(f, user, sc))
             continue;
         const char *name = json_string_value(json_object_get(user, "name"));
         apex_buf_printf(dropped, "%s%s", dropped->len ? ", " : "",
@@ -125,7 +164,7 @@ apex_scenario_t *apex_scenario_filter(const apex_scenario_t *sc,
     apex_buf_t names;
     apex_buf_init(&names);
     apex_scenario_t *out = NULL;
-    if (s_filter_users(f, root, &names) == 0) {
+    if (s_filter_users(f, root, sc, &names) == 0) {
         apex_buf_t text;
         apex_buf_init(&text);
         s_describe(&text, f);

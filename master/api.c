@@ -17,6 +17,7 @@
 #include "common/version.h"
 #include "master/limits.h"
 #include "master/report_json.h"
+#include "master/trends.h"
 
 #define MASTER_API_MAX_ROWS 500 // entries and errors Locust shows at most
 
@@ -185,6 +186,7 @@ static json_t *s_apex(const master_api_input_t *in, double p50, double p95)
     json_object_set_new(
         apex, "figures",
         master_json_figures(in->counters, in->gauges, in->peaks));
+    json_object_set_new(apex, "trends", master_trends_json(in->trends));
     json_object_set_new(apex, "checks", master_json_checks(in->checks));
     return apex;
 }

@@ -46,6 +46,7 @@ typedef struct {
     const master_figures_t *counters;      // run-wide counters, or NULL
     const master_figures_t *gauges;        // run-wide gauges now, or NULL
     const master_figures_t *peaks;         // their peaks, or NULL
+    const apex_stats_t *trends;            // scripts' trends, or NULL
     const master_checks_t *checks;         // checks' counts, or NULL
     const char *const *state_names;        // every runner state (/metrics)
     size_t nstate_names;                   // their number

@@ -15,6 +15,7 @@
 #include "common/url.h"
 #include "common/loop.h"
 #include "common/version.h"
+#include "revision.h" // $(BUILD)/gen: APEX_REVISION, from git
 #include "master/limits.h"
 #include "master/master.h"
 #include "master/out.h"
@@ -248,6 +249,16 @@ static int s_add_tags(const char *arg, char **list, size_t *n,
         p += len;
     }
     return 0;
+}
+
+// The tags s_add_tags() copied.
+static void s_args_free(s_args_t *args)
+{
+    for (size_t i = 0; i < args->o.ntags; i++)
+        free(args->tags[i]);
+    for (size_t i = 0; i < args->o.nexclude_tags; i++)
+        free(args->exclude_tags[i]);
+    args->o.ntags = args->o.nexclude_tags = 0;
 }
 
 // The machine's online cores (at least 1).
@@ -617,6 +628,8 @@ static const char s_usage[] =
     "  [env APEX_INFLUXDB_INSECURE]  true: do not verify InfluxDB's TLS "
     "certificate";
 
+static int s_run(s_args_t *args);
+
 int main(int argc, char **argv)
 {
     s_args_t args = {
@@ -634,17 +647,30 @@ int main(int argc, char **argv)
         .http = {.insecure = -1, .compression = -1},
     };
     apex_error_t err = {""};
-    int rc = apex_cli_parse(s_options, sizeof s_options / sizeof s_options[0],
-                            argc, argv, s_option, &args, s_usage,
-                            "apex-master " APEX_VERSION, &s_config, &err);
-    if (rc == 1)
+    int rc = apex_cli_parse(
+        s_options, sizeof s_options / sizeof s_options[0], argc, argv, s_option,
+        &args, s_usage, "apex-master " APEX_VERSION " (git " APEX_REVISION ")",
+        &s_config, &err);
+    if (rc == 1) {
+        s_args_free(&args);
         return MASTER_EXIT_OK;
+    }
     if (rc != 0) {
         fprintf(stderr, "apex-master: %s\n", err.msg);
+        s_args_free(&args);
         return MASTER_EXIT_USAGE;
     }
-    master_options_t *o = &args.o;
-    if (s_check(&args, &err) != 0) {
+    rc = s_run(&args);
+    s_args_free(&args);
+    return rc;
+}
+
+// Everything after the command line is read: checks, logs, the run.
+static int s_run(s_args_t *args)
+{
+    apex_error_t err = {""};
+    master_options_t *o = &args->o;
+    if (s_check(args, &err) != 0) {
         fprintf(stderr, "apex-master: %s\n", err.msg);
         return MASTER_EXIT_USAGE;
     }
@@ -654,10 +680,10 @@ int main(int argc, char **argv)
     }
     // Like Locust without --master: a run with no word about workers
     // runs locally, one worker per core.
-    bool local_note = !args.processes_set && !args.expect_workers_set;
+    bool local_note = !args->processes_set && !args->expect_workers_set;
     if (local_note)
         o->processes = s_cores();
-    if (o->processes > 0 && !args.expect_workers_set)
+    if (o->processes > 0 && !args->expect_workers_set)
         o->expect_workers = o->processes;
     apex_log_init("apex.master", o->level);
     if (local_note)
@@ -685,7 +711,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "apex-master: %s\n", err.msg);
         return exit_code;
     }
-    rc = master_run(master);
+    int rc = master_run(master);
     master_destroy(&master);
     if (o->nouts)
         curl_global_cleanup();

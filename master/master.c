@@ -43,6 +43,7 @@
 #include "master/registry.h"
 #include "master/report.h"
 #include "master/report_json.h"
+#include "master/trends.h"
 #include "master/results.h"
 #include "master/routes.h"
 #include "master/runner.h"
@@ -154,9 +155,9 @@ static void s_on_exception(master_t *self, const proto_msg_t *msg)
 {
     const char *text = msg->msg ? msg->msg : "";
     apex_warn("exception from worker %s: %s", msg->node_id, text);
-    master_results_exception(&self->results, text,
-                             msg->traceback ? msg->traceback : "",
-                             msg->node_id);
+    master_results_exception(
+        &self->results, text, msg->traceback ? msg->traceback : "",
+        msg->exception_count ? msg->exception_count : 1, msg->node_id);
 }
 
 // A message from a registered worker.
@@ -259,6 +260,10 @@ static void s_write_csv(master_t *self, int64_t users)
                          self->results.exceptions, self->results.nexceptions,
                          &err) != 0)
         apex_err("%s", err.msg);
+    if (self->scenario->scripts &&
+        master_csv_trends(self->options.csv_prefix, self->results.trends,
+                          &err) != 0)
+        apex_err("%s", err.msg);
     if (!self->history_csv)
         return;
     master_csv_shape_t shape;
@@ -349,6 +354,7 @@ static int s_setup_thresholds(const master_options_t *o,
                               const apex_scenario_t *scn,
                               master_thresholds_t *th, apex_error_t *err)
 {
+    th->custom = scn->scripts != NULL; // apex.trend() and apex.counter()
     if (scn->thresholds && master_thresholds_parse_json(th, scn->thresholds,
                                                         scn->origin, err) != 0)
         return -1;

@@ -11,6 +11,7 @@
 #include "master/report.h"
 #include "master/report_json.h"
 #include "master/thresholds.h"
+#include "master/trends.h"
 
 #define MASTER_OBSERVED_MAX 64 // a threshold's observed value as text
 
@@ -62,6 +63,7 @@ void master_end_summary(master_t *self)
                (unsigned long long)res->dropped);
     master_report_figures(stdout, &res->counters, &res->gauges, &res->peaks);
     master_report_checks(stdout, &res->checks);
+    master_trends_console(stdout, res->trends);
     s_print_thresholds(master_runner_thresholds(self->runner));
     fflush(stdout);
 }

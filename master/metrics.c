@@ -12,6 +12,7 @@
 // this format; a Prometheus that ingests created timestamps uses them to
 // place the counter's zero.
 #include "master/metrics.h"
+#include "master/trends.h"
 
 #include <stdio.h>
 
@@ -358,6 +359,36 @@ static void s_figures(s_writer_t *w, const master_api_input_t *in, double start)
     }
 }
 
+// The scripts' trends: apex_trend{name=...} as a summary (quantiles,
+// _sum and _count) of the values as the scripts gave them.
+static void s_trends(s_writer_t *w, const apex_stats_t *trends)
+{
+    if (!trends || apex_stats_size(trends) == 0)
+        return;
+    s_family(w, "apex_trend", "summary",
+             "A custom trend of the scripts (apex.trend), in its own unit.");
+    static const double qs[] = {0.5, 0.9, 0.95, 0.99};
+    for (size_t i = 0; i < apex_stats_size(trends); i++) {
+        const apex_stats_entry_t *e = apex_stats_at(trends, i);
+        if (!e->num_requests)
+            continue;
+        for (size_t q = 0; q < sizeof qs / sizeof qs[0]; q++) {
+            char text[16];
+            snprintf(text, sizeof text, "%g", qs[q]);
+            s_open(w, "apex_trend");
+            s_label(w, "name", e->name);
+            s_label(w, "quantile", text);
+            s_close(w, master_trends_percentile(e, qs[q]));
+        }
+        s_open(w, "apex_trend_sum");
+        s_label(w, "name", e->name);
+        s_close(w, apex_ms_from_us(e->total_response_us));
+        s_open(w, "apex_trend_count");
+        s_label(w, "name", e->name);
+        s_close(w, (double)e->num_requests);
+    }
+}
+
 void master_metrics_text(apex_buf_t *out, const master_api_input_t *in)
 {
     s_writer_t w = {.out = out, .run_id = in->run_id};
@@ -372,6 +403,7 @@ void master_metrics_text(apex_buf_t *out, const master_api_input_t *in)
                   (double)in->dropped_iterations, start);
     s_workers(&w, in);
     s_figures(&w, in, start);
+    s_trends(&w, in->trends);
     size_t n = apex_stats_size(in->stats);
     apex_stats_entry_t **entries = apex_stats_sorted(in->stats);
     s_per_entry(&w, entries, n);

@@ -5,6 +5,7 @@
 // Locust's figures come from its 2-significant-digit histogram, ours come
 // from the microsecond histogram, rounded to whole milliseconds.
 #include "master/report.h"
+#include "master/trends.h"
 
 #include <errno.h>
 #include <math.h>
@@ -362,6 +363,19 @@ int master_csv_write(const char *prefix, const apex_stats_t *stats,
     path = apex_sprintf("%s_exceptions.csv", prefix);
     if (rc == 0)
         rc = s_write_file(path, &out, err);
+    free(path);
+    apex_buf_fini(&out);
+    return rc;
+}
+
+int master_csv_trends(const char *prefix, const apex_stats_t *trends,
+                      apex_error_t *err)
+{
+    apex_buf_t out;
+    apex_buf_init(&out);
+    master_trends_csv(&out, trends);
+    char *path = apex_sprintf("%s_trends.csv", prefix);
+    int rc = s_write_file(path, &out, err);
     free(path);
     apex_buf_fini(&out);
     return rc;

@@ -74,6 +74,11 @@ int master_csv_write(const char *prefix, const apex_stats_t *stats,
 // err set on failure.
 // With shaped true (a load shape drives the run) three columns follow
 // Locust's: Stage, Target Users, Target Rate.
+// PREFIX_trends.csv (master/trends.h), rewritten whole. 0, or -1 with
+// err set.
+int master_csv_trends(const char *prefix, const apex_stats_t *trends,
+                      apex_error_t *err);
+
 FILE *master_csv_history_open(const char *prefix, bool shaped,
                               apex_error_t *err);
 

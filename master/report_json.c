@@ -2,6 +2,7 @@
 // milliseconds with microsecond precision, taken from the exact merged
 // histograms; absent values (no data) are null.
 #include "master/report_json.h"
+#include "master/trends.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -286,6 +287,7 @@ char *master_report_json(const master_json_input_t *in)
         root, "figures",
         master_json_figures(in->counters, in->gauges, in->peaks));
     json_object_set_new(root, "checks", master_json_checks(in->checks));
+    json_object_set_new(root, "trends", master_trends_json(in->trends));
     json_t *history =
         in->history ? master_history_json(in->history) : json_array();
     json_object_set_new(root, "history", history);

@@ -41,6 +41,7 @@ typedef struct {
     const master_figures_t *gauges;        // run-wide gauges now, or NULL
     const master_figures_t *peaks;         // their peaks, or NULL
     const master_checks_t *checks;         // checks' counts, or NULL
+    const apex_stats_t *trends;            // scripts' trends, or NULL
     int exit_code;                         // the process's exit code
     const char *verdict;                   // "passed", "failed", ...
     const char *run_id;                    // the run's id, or NULL

@@ -15,6 +15,7 @@ void master_results_init(master_results_t *self)
 {
     memset(self, 0, sizeof *self);
     self->stats = apex_stats_new(apex_wall_time());
+    self->trends = apex_stats_new(apex_wall_time());
     self->history = master_history_new();
 }
 
@@ -34,6 +35,8 @@ static void s_clear_figures(master_results_t *self)
     master_figures_clear(&self->gauges);
     master_figures_clear(&self->peaks);
     master_checks_clear(&self->checks);
+    if (self->trends)
+        apex_stats_clear(self->trends, apex_wall_time());
 }
 
 void master_results_fini(master_results_t *self)
@@ -44,6 +47,7 @@ void master_results_fini(master_results_t *self)
     apex_stats_destroy(&self->stats);
     master_history_destroy(&self->history);
     s_clear_figures(self);
+    apex_stats_destroy(&self->trends);
 }
 
 void master_results_start(master_results_t *self)
@@ -71,6 +75,20 @@ void master_results_reset(master_results_t *self)
     s_free_exceptions(self);
 }
 
+// True for a trend's name as scripts give them: [a-z0-9_], 1 to
+// PROTO_METRIC_NAME_MAX bytes (CSV and /metrics print it as it is).
+static bool s_metric_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > PROTO_METRIC_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') ||
+              (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+            return false;
+    return true;
+}
+
 const apex_stats_entry_t *master_results_merge(master_results_t *self,
                                                const proto_msg_t *report)
 {
@@ -94,6 +112,18 @@ const apex_stats_entry_t *master_results_merge(master_results_t *self,
     for (size_t i = 0; i < report->nchecks; i++)
         master_checks_add(&self->checks, report->checks[i].name,
                           report->checks[i].passes, report->checks[i].fails);
+    const apex_stats_t *trends = report->trends;
+    for (size_t i = 0; trends && i < apex_stats_size(trends); i++) {
+        const apex_stats_entry_t *src = apex_stats_at(trends, i);
+        // As many names as one worker may send: a hostile one cannot
+        // grow the table without bound.
+        if (!s_metric_name(src->name) ||
+            (!apex_stats_find(self->trends, "", src->name) &&
+             apex_stats_size(self->trends) >= PROTO_MAX_TRENDS))
+            continue;
+        apex_stats_entry_merge(apex_stats_get(self->trends, "", src->name, now),
+                               src);
+    }
     return total;
 }
 
@@ -109,12 +139,13 @@ void master_results_gauges(master_results_t *self, const master_figures_t *now)
 }
 
 void master_results_exception(master_results_t *self, const char *msg,
-                              const char *traceback, const char *node_id)
+                              const char *traceback, uint64_t count,
+                              const char *node_id)
 {
     for (size_t i = 0; i < self->nexceptions; i++) {
         master_exception_t *e = &self->exceptions[i];
         if (strcmp(e->msg, msg) == 0 && strcmp(e->traceback, traceback) == 0) {
-            e->count++;
+            e->count += count;
             if (!strstr(e->nodes, node_id)) {
                 char *nodes = apex_sprintf("%s, %s", e->nodes, node_id);
                 free(e->nodes);
@@ -128,7 +159,7 @@ void master_results_exception(master_results_t *self, const char *msg,
     master_exception_t *e = &self->exceptions[self->nexceptions++];
     e->msg = apex_strdup(msg);
     e->traceback = apex_strdup(traceback);
-    e->count = 1;
+    e->count = count;
     e->nodes = apex_strdup(node_id);
 }
 
@@ -169,6 +200,7 @@ master_th_input_t master_results_th_input(const master_results_t *self)
         .gauges = &self->gauges,
         .peaks = &self->peaks,
         .checks = &self->checks,
+        .trends = self->trends,
     };
     return in;
 }

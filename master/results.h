@@ -28,6 +28,7 @@ typedef struct {
     master_figures_t gauges;        // run-wide gauges now (last sample)
     master_figures_t peaks;         // their highest values
     master_checks_t checks;         // checks' counts, by name
+    apex_stats_t *trends;           // scripts' custom trends (x1000)
     double start_time;              // wall time the test started, 0 = none
     double end_time;                // wall time it ended, 0 = not yet
 } master_results_t;
@@ -60,10 +61,12 @@ const apex_stats_entry_t *master_results_merge(master_results_t *self,
 // peaks raised.
 void master_results_gauges(master_results_t *self, const master_figures_t *now);
 
-// Count an exception a worker reported; the same message and traceback
-// from several workers is one exception listing them all.
+// Count count occurrences of an exception a worker reported; the same
+// message and traceback from several workers is one exception listing
+// them all.
 void master_results_exception(master_results_t *self, const char *msg,
-                              const char *traceback, const char *node_id);
+                              const char *traceback, uint64_t count,
+                              const char *node_id);
 
 // Add the second's history point: users the workers reported, and the
 // shape's target at point (shape NULL without one).

@@ -28,7 +28,8 @@ typedef enum {
     S_FROM_RATIO,   // a counter over another counter
     S_FROM_GAUGE,   // a run-wide gauge
     S_FROM_RUN,     // the run's iteration counts
-    S_FROM_CHECKS   // checks passed over checks made
+    S_FROM_CHECKS,  // checks passed over checks made
+    S_FROM_CUSTOM   // a scripts' trend (trend aggregations) or counter
 } s_source_t;
 
 // Which entries a metric made of entries reads.
@@ -80,11 +81,15 @@ static const struct {
     {"sql_failed", TH_SQL_FAILED, "rate", S_FROM_FAILED, S_SQL, NULL, NULL},
     {"sql_connections", TH_SQL_CONNECTIONS, "max, value", S_FROM_GAUGE,
      S_NOT_ENTRIES, "sql_connections", NULL},
+    {"", TH_CUSTOM,
+     "p(N), avg, med, min, max (a trend), count, rate (a "
+     "counter)",
+     S_FROM_CUSTOM, S_NOT_ENTRIES, NULL, NULL},
 };
 
 #define S_NMETRICS (sizeof s_metrics / sizeof s_metrics[0])
 // s_metrics is indexed by master_th_metric_t: one row per value, in order.
-_Static_assert(S_NMETRICS == TH_SQL_CONNECTIONS + 1, "a row per metric");
+_Static_assert(S_NMETRICS == TH_CUSTOM + 1, "a row per metric");
 
 static char *s_trim(const char *s, size_t n)
 {
@@ -95,6 +100,19 @@ static char *s_trim(const char *s, size_t n)
     while (n && isspace((unsigned char)s[n - 1]))
         n--;
     return apex_strndup(s, n);
+}
+
+// True for a name a script may give a trend or a counter: [a-z0-9_]+.
+static bool s_custom_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > PROTO_METRIC_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!islower((unsigned char)name[i]) &&
+            !isdigit((unsigned char)name[i]) && name[i] != '_')
+            return false;
+    return true;
 }
 
 static bool s_agg_allowed(master_th_metric_t m, master_th_agg_t a)
@@ -109,6 +127,8 @@ static bool s_agg_allowed(master_th_metric_t m, master_th_agg_t a)
         return a == TH_RATE;
     case S_FROM_GAUGE:
         return a == TH_MAX || a == TH_VALUE;
+    case S_FROM_CUSTOM:
+        return a != TH_VALUE;
     default:
         return a == TH_COUNT || a == TH_RATE;
     }
@@ -218,17 +238,21 @@ int master_thresholds_add(master_thresholds_t *self, const char *metric,
     t.expression = s_trim(expression, strlen(expression));
     apex_error_t e = {""};
     size_t i = 0;
-    size_t n = S_NMETRICS;
+    size_t n = S_NMETRICS - 1; // not the custom row
     for (; i < n; i++)
         if (strcmp(s_metrics[i].name, t.metric_name) == 0)
             break;
-    if (i == n) {
+    bool custom = i == n && self->custom && s_custom_name(t.metric_name);
+    if (i == n && !custom) {
         apex_buf_t names;
         apex_buf_init(&names);
         for (size_t k = 0; k < n; k++)
             apex_buf_printf(&names, "%s%s", k ? ", " : "", s_metrics[k].name);
-        apex_error_set(&e, "unknown metric '%s' (expected one of: %s)",
-                       t.metric_name, apex_buf_str(&names));
+        apex_error_set(&e, "unknown metric '%s' (expected one of: %s%s)",
+                       t.metric_name, apex_buf_str(&names),
+                       self->custom ? ", or a custom metric's name "
+                                      "([a-z0-9_])"
+                                    : "");
         apex_buf_fini(&names);
         goto fail;
     }
@@ -571,6 +595,20 @@ static bool s_checks_rate(const master_threshold_t *t,
     return total > 0;
 }
 
+// A custom metric: the trend's aggregation, or the counter's count;
+// false when no script reported it.
+static bool s_custom(const master_threshold_t *t, const master_th_input_t *in,
+                     double *v)
+{
+    if (t->agg == TH_COUNT || t->agg == TH_RATE) {
+        *v = (double)master_figures_get(in->counters, t->metric_name);
+        return master_figures_has(in->counters, t->metric_name);
+    }
+    const apex_stats_entry_t *e =
+        in->trends ? apex_stats_find(in->trends, "", t->metric_name) : NULL;
+    return e && s_trend(t, e, v);
+}
+
 // The observed value of t; false when its metric has no data.
 static bool s_observe(const master_threshold_t *t, const master_th_input_t *in,
                       apex_stats_entry_t *scratch, double *v)
@@ -587,6 +625,12 @@ static bool s_observe(const master_threshold_t *t, const master_th_input_t *in,
     s_source_t source = s_metrics[t->metric].source;
     if (source == S_FROM_CHECKS)
         return s_checks_rate(t, in, v);
+    if (source == S_FROM_CUSTOM) {
+        has = s_custom(t, &safe, v);
+        if (t->agg == TH_RATE)
+            *v = in->duration > 0 ? *v / in->duration : 0;
+        return has;
+    }
     if (source == S_FROM_TREND || source == S_FROM_FAILED ||
         source == S_FROM_REQS) {
         const apex_stats_entry_t *e = s_subject(t, &safe, scratch);
@@ -642,6 +686,8 @@ master_thresholds_abort(const master_thresholds_t *self, double duration)
 const char *master_threshold_unit(const master_threshold_t *t)
 {
     s_source_t source = s_metrics[t->metric].source;
+    if (source == S_FROM_CUSTOM)
+        return t->agg == TH_RATE ? "/s" : "";
     if (source == S_FROM_TREND)
         return "ms";
     return t->agg == TH_RATE && source != S_FROM_FAILED &&

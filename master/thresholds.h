@@ -22,6 +22,10 @@
 //   sql_duration        p(N) avg med min max   (SQL steps, milliseconds)
 //   sql_failed          rate                   (failures per SQL step)
 //   sql_connections     max value              (open: peak, now)
+//   NAME                a custom metric of the scripts (when the set
+//                       allows them): p(N) avg med min max of the
+//                       trend NAME (apex.trend), count rate of the
+//                       counter NAME (apex.counter)
 // The http_* metrics count HTTP requests only (entries whose type is an
 // HTTP method), as k6's do; the ws_* trends are the entries of the
 // scenario's WebSocket steps of that kind; the other ws_* come from the
@@ -61,6 +65,7 @@ typedef enum {
     TH_SQL_DURATION,
     TH_SQL_FAILED,
     TH_SQL_CONNECTIONS,
+    TH_CUSTOM, // a scripts' trend or counter, by name
 } master_th_metric_t;
 
 typedef enum {
@@ -98,6 +103,9 @@ typedef struct {
 typedef struct {
     master_threshold_t *items; // in the order given
     size_t n;                  // number of thresholds
+    bool custom;               // unknown metric names are the scripts'
+                               // custom metrics (the scenario has
+                               // scripted classes); set before adding
 } master_thresholds_t;
 
 // Add "metric[{filter}]" with expression "agg op number". where names the
@@ -132,6 +140,8 @@ typedef struct {
     const master_figures_t *gauges;   // run-wide gauges now
     const master_figures_t *peaks;    // their peaks
     const master_checks_t *checks;    // checks' counts, or NULL
+    const apex_stats_t *trends;       // the scripts' trends (x1000), or
+                                      // NULL
 } master_th_input_t;
 
 // Evaluate every threshold; returns true when all pass.

@@ -84,16 +84,27 @@ static int s_decode_users(proto_field_ctx_t *ctx, const msgpack_object *data,
 // stats
 
 // The "stats" list: entries with the same (method, name) merge.
-static int s_decode_entries(proto_field_ctx_t *ctx, const msgpack_object *data,
-                            proto_msg_t *msg, apex_stats_entry_t *scratch)
+// The entries of the list under key into *out (made when the key is
+// there), at most max of them (0: no bound).
+static int s_decode_list(proto_field_ctx_t *ctx, const msgpack_object *data,
+                         const char *key, bool optional, size_t max,
+                         apex_stats_t **out, apex_stats_entry_t *scratch)
 {
-    const msgpack_object *list = proto_field_get(data, "stats");
+    char where[S_PATH_ITEM / 2];
+    snprintf(where, sizeof where, "$.%s", key);
+    const msgpack_object *list = proto_field_get(data, key);
+    if (!list && optional)
+        return 0;
     if (!list || list->type != MSGPACK_OBJECT_ARRAY)
-        return proto_field_fail(ctx, "$.stats", "expected a list");
+        return proto_field_fail(ctx, where, "expected a list");
+    if (max && list->via.array.size > max)
+        return proto_field_fail(ctx, where, "more entries than allowed");
+    if (!*out)
+        *out = apex_stats_new(apex_wall_time());
     for (uint32_t i = 0; i < list->via.array.size; i++) {
         const msgpack_object *o = &list->via.array.ptr[i];
         char path[S_PATH_ITEM];
-        snprintf(path, sizeof path, "$.stats[%u]", i);
+        snprintf(path, sizeof path, "%s[%u]", where, i);
         char *name = NULL, *method = NULL;
         apex_stats_entry_reset(scratch, 0);
         int rc = proto_field_get_str(ctx, o, "name", false, &name, path) ||
@@ -103,9 +114,8 @@ static int s_decode_entries(proto_field_ctx_t *ctx, const msgpack_object *data,
                      ? -1
                      : 0;
         if (rc == 0)
-            apex_stats_entry_merge(apex_stats_get(msg->stats,
-                                                  method ? method : "", name,
-                                                  scratch->start_time),
+            apex_stats_entry_merge(apex_stats_get(*out, method ? method : "",
+                                                  name, scratch->start_time),
                                    scratch);
         free(name);
         free(method);
@@ -288,21 +298,24 @@ static int s_decode_stats(proto_field_ctx_t *ctx, const msgpack_object *data,
     scratch.hist = apex_histogram_new();
     apex_stats_entry_reset(&scratch, 0);
     uint64_t iterations = 0, dropped = 0;
-    int rc = s_decode_entries(ctx, data, msg, &scratch) ||
-                     s_decode_total(ctx, data, msg, &scratch) ||
-                     s_decode_errors(ctx, data, msg) ||
-                     s_decode_users(ctx, data, msg, true) ||
-                     proto_field_get_count(ctx, data, PROTO_ITERATIONS_KEY,
-                                           true, &iterations, "$") ||
-                     proto_field_get_count(ctx, data, PROTO_DROPPED_KEY, true,
-                                           &dropped, "$") ||
-                     s_decode_metrics(ctx, data, PROTO_COUNTERS_KEY, true,
-                                      &msg->counters, &msg->ncounters) ||
-                     s_decode_metrics(ctx, data, PROTO_GAUGES_KEY, false,
-                                      &msg->gauges, &msg->ngauges) ||
-                     s_decode_checks(ctx, data, msg)
-                 ? -1
-                 : 0;
+    int rc =
+        s_decode_list(ctx, data, "stats", false, 0, &msg->stats, &scratch) ||
+                s_decode_total(ctx, data, msg, &scratch) ||
+                s_decode_errors(ctx, data, msg) ||
+                s_decode_users(ctx, data, msg, true) ||
+                proto_field_get_count(ctx, data, PROTO_ITERATIONS_KEY, true,
+                                      &iterations, "$") ||
+                proto_field_get_count(ctx, data, PROTO_DROPPED_KEY, true,
+                                      &dropped, "$") ||
+                s_decode_metrics(ctx, data, PROTO_COUNTERS_KEY, true,
+                                 &msg->counters, &msg->ncounters) ||
+                s_decode_metrics(ctx, data, PROTO_GAUGES_KEY, false,
+                                 &msg->gauges, &msg->ngauges) ||
+                s_decode_checks(ctx, data, msg) ||
+                s_decode_list(ctx, data, PROTO_TRENDS_KEY, true,
+                              PROTO_MAX_TRENDS, &msg->trends, &scratch)
+            ? -1
+            : 0;
     msg->iterations = iterations;
     msg->dropped_iterations = dropped;
     apex_histogram_destroy(&scratch.hist);
@@ -362,9 +375,14 @@ static int s_decode_exception(proto_field_ctx_t *ctx,
 {
     if (data->type != MSGPACK_OBJECT_MAP)
         return proto_field_fail(ctx, "$", "expected a map");
+    uint64_t count = 1;
     if (proto_field_get_str(ctx, data, "msg", true, &msg->msg, "$") ||
-        proto_field_get_str(ctx, data, "traceback", true, &msg->traceback, "$"))
+        proto_field_get_str(ctx, data, "traceback", true, &msg->traceback,
+                            "$") ||
+        proto_field_get_count(ctx, data, PROTO_EXCEPTION_COUNT_KEY, true,
+                              &count, "$"))
         return -1;
+    msg->exception_count = count ? count : 1;
     return 0;
 }
 
@@ -610,6 +628,7 @@ void proto_msg_destroy(proto_msg_t **self_p)
         free(self->checks[i].name);
     free(self->checks);
     apex_stats_destroy(&self->stats);
+    apex_stats_destroy(&self->trends);
     free(self->msg);
     free(self->traceback);
     free(self);

@@ -143,6 +143,15 @@ static void s_pack_entries(msgpack_packer *pk, const apex_stats_t *stats,
     }
 }
 
+// True when stats (or NULL) has an entry with requests.
+static bool s_has_samples(const apex_stats_t *stats)
+{
+    for (size_t i = 0; stats && i < apex_stats_size(stats); i++)
+        if (apex_stats_at(stats, i)->num_requests)
+            return true;
+    return false;
+}
+
 // The "errors" map: StatsErrorDicts under their sha256 keys.
 static void s_pack_errors(msgpack_packer *pk, const apex_stats_t *stats)
 {
@@ -186,7 +195,8 @@ void proto_encode_stats(apex_buf_t *out, const apex_stats_t *stats,
     size_t nextra = 0;
     if (extra)
         nextra = S_STATS_EXTRA_KEYS + (extra->ncounters ? 1 : 0) +
-                 (extra->ngauges ? 1 : 0) + (extra->nchecks ? 1 : 0);
+                 (extra->ngauges ? 1 : 0) + (extra->nchecks ? 1 : 0) +
+                 (s_has_samples(extra->trends) ? 1 : 0);
     apex_locust_bucket_t *buckets =
         apex_calloc(APEX_HISTOGRAM_BUCKETS, sizeof *buckets);
     uint8_t *hist_buf = apex_calloc(1, APEX_HISTOGRAM_ENCODE_MAX);
@@ -226,6 +236,10 @@ void proto_encode_stats(apex_buf_t *out, const apex_stats_t *stats,
                 msgpack_pack_uint64(&pk, extra->checks[i].passes);
                 msgpack_pack_uint64(&pk, extra->checks[i].fails);
             }
+        }
+        if (s_has_samples(extra->trends)) {
+            proto_field_pack_str(&pk, PROTO_TRENDS_KEY);
+            s_pack_entries(&pk, extra->trends, buckets, hist_buf);
         }
     }
     proto_field_pack_str(&pk, node_id);
@@ -361,12 +375,23 @@ void proto_encode_spawn(apex_buf_t *out, double timestamp,
 void proto_encode_exception(apex_buf_t *out, const char *msg,
                             const char *traceback, const char *node_id)
 {
+    proto_encode_exception_count(out, msg, traceback, 1, node_id);
+}
+
+void proto_encode_exception_count(apex_buf_t *out, const char *msg,
+                                  const char *traceback, uint64_t count,
+                                  const char *node_id)
+{
     msgpack_packer pk;
     s_begin(&pk, out, "exception");
-    msgpack_pack_map(&pk, S_EXCEPTION_KEYS);
+    msgpack_pack_map(&pk, S_EXCEPTION_KEYS + (count != 1 ? 1 : 0));
     proto_field_pack_str(&pk, "msg");
     proto_field_pack_str(&pk, msg);
     proto_field_pack_str(&pk, "traceback");
     proto_field_pack_str(&pk, traceback);
+    if (count != 1) {
+        proto_field_pack_str(&pk, PROTO_EXCEPTION_COUNT_KEY);
+        msgpack_pack_uint64(&pk, count);
+    }
     proto_field_pack_str(&pk, node_id);
 }

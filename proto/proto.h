@@ -50,6 +50,9 @@
 #define PROTO_MAX_CHECKS 1024              // names in it
 #define PROTO_CHECK_NAME_MAX 256           // bytes of a check name
 #define PROTO_METRIC_NAME_MAX 64           // bytes of a name, [a-z0-9_]
+#define PROTO_TRENDS_KEY "apex_trends"     // [StatsEntryDict]: custom trends
+#define PROTO_MAX_TRENDS 64                // entries in it
+#define PROTO_EXCEPTION_COUNT_KEY "apex_count" // exception: occurrences
 
 typedef enum {
     PROTO_UNKNOWN,           // a type we do not handle (type_name says)
@@ -133,9 +136,12 @@ typedef struct {
     size_t ngauges;              // in heartbeats): their number
     proto_check_t *checks;       // checks' counts (extension)
     size_t nchecks;              // their number
+    apex_stats_t *trends;        // custom trends' samples (extension:
+                                 // values x1000 as microseconds), or NULL
     // exception
-    char *msg;       // exception message
-    char *traceback; // traceback text
+    char *msg;                // exception message
+    char *traceback;          // traceback text
+    uint64_t exception_count; // occurrences it stands for (>= 1)
 } proto_msg_t;
 
 // Decode one payload. Returns a new message the caller owns, or NULL with
@@ -186,6 +192,8 @@ typedef struct {
     size_t ngauges;                 // their number
     const proto_check_t *checks;    // checks' counts, or NULL and 0
     size_t nchecks;                 // their number
+    const apex_stats_t *trends;     // custom trends (entries with samples
+                                    // are sent), or NULL
 } proto_stats_extra_t;
 
 // stats: every non-empty entry of stats, its total and its errors, with
@@ -234,5 +242,11 @@ void proto_encode_spawn(apex_buf_t *out, double timestamp,
 // exception {msg, traceback}.
 void proto_encode_exception(apex_buf_t *out, const char *msg,
                             const char *traceback, const char *node_id);
+
+// exception {msg, traceback, apex_count}: count occurrences of one
+// exception (a Locust master counts the message once).
+void proto_encode_exception_count(apex_buf_t *out, const char *msg,
+                                  const char *traceback, uint64_t count,
+                                  const char *node_id);
 
 #endif

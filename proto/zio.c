@@ -105,6 +105,9 @@ static int s_attach(proto_zio_t *self, apex_error_t *err)
     }
     zsock_set_identity(self->sock, o->identity);
     zsock_set_immediate(self->sock, 1);
+    zsock_set_ipv6(self->sock, 1); // "tcp://[::1]:5557" too
+    if (!o->endpoint)
+        return 0; // proto_zio_connect() says where, later
     if (zsock_connect(self->sock, "%s", o->endpoint) != 0)
         return apex_error_set(err, "cannot connect to %s: %s", o->endpoint,
                               zmq_strerror(zmq_errno()));
@@ -140,11 +143,12 @@ proto_zio_t *proto_zio_new(apex_loop_t *loop,
                            const proto_zio_options_t *options,
                            apex_error_t *err)
 {
-    assert(loop && options && options->endpoint && options->fn);
+    assert(loop && options && options->fn);
+    assert(options->endpoint || options->role == PROTO_ZIO_DEALER);
     assert((options->role == PROTO_ZIO_DEALER) == (options->identity != NULL));
     proto_zio_t *self = apex_calloc(1, sizeof *self);
     self->options = *options;
-    self->endpoint = apex_strdup(options->endpoint);
+    self->endpoint = options->endpoint ? apex_strdup(options->endpoint) : NULL;
     self->options.endpoint = self->endpoint;
     if (options->identity) {
         self->identity = apex_strdup(options->identity);
@@ -184,6 +188,23 @@ int proto_zio_reconnect(proto_zio_t *self, apex_error_t *err)
     assert(self->options.role == PROTO_ZIO_DEALER);
     s_close(self);
     return s_open(self, err);
+}
+
+int proto_zio_connect(proto_zio_t *self, const char *endpoint,
+                      apex_error_t *err)
+{
+    assert(self->options.role == PROTO_ZIO_DEALER && endpoint);
+    if (self->sock && self->endpoint && strcmp(self->endpoint, endpoint) == 0)
+        return 0;
+    free(self->endpoint);
+    self->endpoint = apex_strdup(endpoint);
+    self->options.endpoint = self->endpoint;
+    return proto_zio_reconnect(self, err);
+}
+
+const char *proto_zio_endpoint(const proto_zio_t *self)
+{
+    return self->endpoint;
 }
 
 const proto_zio_counters_t *proto_zio_counters(const proto_zio_t *self)

@@ -91,7 +91,8 @@ typedef struct {
     proto_zio_role_t role; // ROUTER or DEALER
     const char *endpoint;  // ROUTER: where to bind ("tcp://*:5557",
                            // "tcp://127.0.0.1:*" for any free port);
-                           // DEALER: where to connect
+                           // DEALER: where to connect, or NULL: not
+                           // yet (proto_zio_connect() says later)
     const char *identity;  // DEALER: its node id, also its socket
                            // identity; ROUTER: NULL
     int linger_ms;         // how long closing waits for queued messages
@@ -159,6 +160,16 @@ proto_zio_result_t proto_zio_send(proto_zio_t *self, const char *peer,
 // socket are dropped. Returns 0, or -1 with err set; then sends fail
 // with PROTO_ZIO_FAILED until a reconnect succeeds.
 int proto_zio_reconnect(proto_zio_t *self, apex_error_t *err);
+
+// DEALER only: connect to endpoint ("tcp://10.0.0.5:5557") instead of
+// the endpoint given so far (or none). Nothing happens when it is the
+// one in use; otherwise as proto_zio_reconnect(), with the new endpoint.
+int proto_zio_connect(proto_zio_t *self, const char *endpoint,
+                      apex_error_t *err);
+
+// The endpoint connected to or bound (as given), or NULL (a DEALER not
+// told where yet). Borrowed.
+const char *proto_zio_endpoint(const proto_zio_t *self);
 
 // What the zio counted since it was created.
 const proto_zio_counters_t *proto_zio_counters(const proto_zio_t *self);

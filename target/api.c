@@ -14,6 +14,10 @@
 // HttpOnly. With --require-login the other /api/* routes answer 401
 // without that cookie (target/server.c asks target_api_logged_in()).
 //
+// POST /api/v1/dags/{id}/execute starts an execution (202, its id);
+// GET /api/v1/executions/{id} says "running" for its first 300 ms, then
+// "success" (what a client polls until it finishes).
+//
 // POST /api/v1/tasks takes {"title": string (required), "description":
 // string (default ""), "priority": integer (default 0)}; null counts as
 // absent for the optional fields and other members are ignored. Anything
@@ -45,6 +49,9 @@
 #define APEX_TARGET_DAGS_PATH "/api/v1/dags"
 #define APEX_TARGET_LOGIN_PATH "/api/v1/login"
 #define APEX_TARGET_EXECUTE_SUFFIX "/execute"
+#define APEX_TARGET_EXECUTIONS_PATH "/api/v1/executions"
+#define APEX_TARGET_EXEC_RING 65536 // executions whose status is kept
+#define APEX_TARGET_EXEC_MS 300     // an execution runs this long
 #define APEX_TARGET_WS_PREFIX "/ws/"
 
 static const char *const s_key_names[TARGET_KEY_COUNT] = {
@@ -56,6 +63,7 @@ static const char *const s_key_names[TARGET_KEY_COUNT] = {
     [TARGET_KEY_DAGS] = "GET /api/v1/dags",
     [TARGET_KEY_DAG_EXECUTE] = "POST /api/v1/dags/{id}/execute",
     [TARGET_KEY_LOGIN] = "POST /api/v1/login",
+    [TARGET_KEY_EXECUTION] = "GET /api/v1/executions/{id}",
     [TARGET_KEY_OTHER] = "other",
 };
 
@@ -91,6 +99,8 @@ static const char s_dags_json[] =
 static const char s_not_found_json[] = "{\"error\":\"not found\"}";
 static const char s_task_not_found_json[] = "{\"error\":\"task not found\"}";
 static const char s_dag_not_found_json[] = "{\"error\":\"dag not found\"}";
+static const char s_exec_not_found_json[] =
+    "{\"error\":\"execution not found\"}";
 static const char s_bad_method_json[] = "{\"error\":\"method not allowed\"}";
 static const char s_injected_json[] = "{\"error\":\"injected failure\"}";
 static const char s_too_large_json[] =
@@ -116,10 +126,15 @@ struct target_api {
     struct MHD_Response *not_found;      // 404 unknown path
     struct MHD_Response *task_not_found; // 404 unknown task id
     struct MHD_Response *dag_not_found;  // 404 unknown DAG id
+    struct MHD_Response *exec_not_found; // 404 unknown execution
     struct MHD_Response *injected;       // 500 injected failure
     struct MHD_Response *too_large;      // 413 body over the limit
     struct MHD_Response *reset;          // 200 after /stats/reset
     struct MHD_Response *bad_method[APEX_TARGET_ALLOW_VARIANTS]; // 405
+
+    // Executions by id % ring: their id and start (monotonic ms).
+    _Atomic uint64_t exec_ids[APEX_TARGET_EXEC_RING];
+    _Atomic uint64_t exec_start[APEX_TARGET_EXEC_RING];
 };
 
 const char *const *target_api_key_names(void)
@@ -249,6 +264,13 @@ void target_api_route(const char *method, const char *url,
         s_pick(route, method, TARGET_ENDPOINT_DAGS, TARGET_KEY_DAGS,
                TARGET_ENDPOINT_BAD_METHOD, TARGET_KEY_OTHER,
                APEX_TARGET_ALLOW_GET);
+    } else if (s_prefix(url, APEX_TARGET_EXECUTIONS_PATH "/", &rest) &&
+               rest[0] != '\0' && !strchr(rest, '/')) {
+        route->param = rest;
+        route->param_len = strlen(rest);
+        s_pick(route, method, TARGET_ENDPOINT_EXECUTION, TARGET_KEY_EXECUTION,
+               TARGET_ENDPOINT_BAD_METHOD, TARGET_KEY_OTHER,
+               APEX_TARGET_ALLOW_GET);
     } else if (s_prefix(url, APEX_TARGET_DAGS_PATH "/", &rest)) {
         // {id}/execute with a non-empty id holding no '/'.
         const char *slash = strchr(rest, '/');
@@ -293,12 +315,14 @@ target_api_t *target_api_new(target_stats_t *stats, apex_error_t *err)
     self->not_found = APEX_TARGET_STATIC(s_not_found_json);
     self->task_not_found = APEX_TARGET_STATIC(s_task_not_found_json);
     self->dag_not_found = APEX_TARGET_STATIC(s_dag_not_found_json);
+    self->exec_not_found = APEX_TARGET_STATIC(s_exec_not_found_json);
     self->injected = APEX_TARGET_STATIC(s_injected_json);
     self->too_large = APEX_TARGET_STATIC(s_too_large_json);
     self->reset = APEX_TARGET_STATIC(s_reset_json);
     bool ok = self->health && self->agents && self->dags && self->not_found &&
-              self->task_not_found && self->dag_not_found && self->injected &&
-              self->too_large && self->reset;
+              self->task_not_found && self->dag_not_found &&
+              self->exec_not_found && self->injected && self->too_large &&
+              self->reset;
     for (unsigned allow = 1; allow < APEX_TARGET_ALLOW_VARIANTS; allow++) {
         struct MHD_Response *resp = APEX_TARGET_STATIC(s_bad_method_json);
         if (resp && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
@@ -335,6 +359,7 @@ void target_api_destroy(target_api_t **self_p)
     s_release(&self->not_found);
     s_release(&self->task_not_found);
     s_release(&self->dag_not_found);
+    s_release(&self->exec_not_found);
     s_release(&self->injected);
     s_release(&self->too_large);
     s_release(&self->reset);
@@ -560,6 +585,37 @@ static unsigned s_task_get(target_api_t *self, struct MHD_Connection *conn,
     return s_queue_text(conn, MHD_HTTP_OK, &task);
 }
 
+static uint64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+// GET /api/v1/executions/exec-N: "running" for APEX_TARGET_EXEC_MS after
+// it started, then "success"; 404 for an id never started or too old.
+static unsigned s_execution(target_api_t *self, struct MHD_Connection *conn,
+                            const target_route_t *route)
+{
+    char id[32];
+    uint64_t exec = 0;
+    char extra;
+    if (route->param_len >= sizeof id)
+        return s_queue(conn, MHD_HTTP_NOT_FOUND, self->exec_not_found);
+    memcpy(id, route->param, route->param_len);
+    id[route->param_len] = '\0';
+    if (sscanf(id, "exec-%" SCNu64 "%c", &exec, &extra) != 1 || exec == 0)
+        return s_queue(conn, MHD_HTTP_NOT_FOUND, self->exec_not_found);
+    size_t slot = exec % APEX_TARGET_EXEC_RING;
+    uint64_t start = atomic_load(&self->exec_start[slot]);
+    if (atomic_load(&self->exec_ids[slot]) != exec)
+        return s_queue(conn, MHD_HTTP_NOT_FOUND, self->exec_not_found);
+    bool done = s_now_ms() - start >= APEX_TARGET_EXEC_MS;
+    char *text = apex_sprintf("{\"execution_id\":\"%s\",\"status\":\"%s\"}", id,
+                              done ? "success" : "running");
+    return s_queue_text(conn, MHD_HTTP_OK, &text);
+}
+
 // POST /api/v1/dags/{id}/execute
 static unsigned s_dag_execute(target_api_t *self, struct MHD_Connection *conn,
                               const target_route_t *route)
@@ -573,6 +629,9 @@ static unsigned s_dag_execute(target_api_t *self, struct MHD_Connection *conn,
     if (!dag)
         return s_queue(conn, MHD_HTTP_NOT_FOUND, self->dag_not_found);
     uint64_t exec = atomic_fetch_add(&self->executions, 1) + 1;
+    size_t slot = exec % APEX_TARGET_EXEC_RING;
+    atomic_store(&self->exec_start[slot], s_now_ms());
+    atomic_store(&self->exec_ids[slot], exec);
     char *text = apex_sprintf("{\"execution_id\":\"exec-%" PRIu64
                               "\",\"dag_id\":\"%s\",\"status\":\"running\"}",
                               exec, dag);
@@ -602,6 +661,8 @@ unsigned target_api_respond(target_api_t *self, struct MHD_Connection *conn,
         return s_queue(conn, MHD_HTTP_OK, self->dags);
     case TARGET_ENDPOINT_DAG_EXECUTE:
         return s_dag_execute(self, conn, route);
+    case TARGET_ENDPOINT_EXECUTION:
+        return s_execution(self, conn, route);
     case TARGET_ENDPOINT_LOGIN:
         return s_login(self, conn, body, size);
     case TARGET_ENDPOINT_STATS:

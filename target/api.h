@@ -25,6 +25,7 @@ typedef enum {
     TARGET_KEY_DAGS,         // GET /api/v1/dags
     TARGET_KEY_DAG_EXECUTE,  // POST /api/v1/dags/{id}/execute
     TARGET_KEY_LOGIN,        // POST /api/v1/login
+    TARGET_KEY_EXECUTION,    // GET /api/v1/executions/{id}
     TARGET_KEY_OTHER,        // unknown paths and wrong methods
     TARGET_KEY_COUNT,
 } target_key_t;
@@ -39,6 +40,7 @@ typedef enum {
     TARGET_ENDPOINT_DAGS,
     TARGET_ENDPOINT_DAG_EXECUTE,
     TARGET_ENDPOINT_LOGIN,
+    TARGET_ENDPOINT_EXECUTION,
     TARGET_ENDPOINT_STATS,
     TARGET_ENDPOINT_STATS_RESET,
     TARGET_ENDPOINT_WS_ECHO,   // GET /ws/echo (target/ws.h)

@@ -20,6 +20,7 @@
 #include "common/fs.h"
 #include "common/loop.h"
 #include "common/version.h"
+#include "revision.h" // $(BUILD)/gen: APEX_REVISION, from git
 #include "target/options.h"
 #include "target/server.h"
 
@@ -43,7 +44,7 @@ int main(int argc, char **argv)
         return APEX_TARGET_EXIT_OK;
     }
     if (opts.version) {
-        printf("apex-target %s\n", APEX_VERSION);
+        printf("apex-target %s (git %s)\n", APEX_VERSION, APEX_REVISION);
         return APEX_TARGET_EXIT_OK;
     }
     apex_log_init("apex.target", opts.log_level);

@@ -293,6 +293,7 @@
         views.renderFigures(s.apex);
         var workers = workerCount(s);
         views.renderNoWorkers(workers, ui.config);
+        renderTrends(s);
         drawCharts();
         document.body.setAttribute("data-state", ui.state);
         document.body.setAttribute("data-updated", String(Date.now()));
@@ -593,6 +594,33 @@
         $("workers-empty").hidden = rows.length > 0;
         setBadge("badge-workers", rows.length ? String(rows.length) : null,
             "neutral");
+    }
+
+    // The scripts' custom trends (apex.trends); the tab shows once there
+    // is one.
+    function renderTrends(s) {
+        var trends = arr(obj(s.apex).trends).map(obj);
+        if (trends.length && $("tab-trends").hidden) {
+            $("tab-trends").hidden = false;
+            if (ui.wanted === "trends") { // opened at #trends
+                showTab("trends");
+            }
+        }
+        var f = function (v) {
+            return num(v) === null ? DASH : fmtNum(v, 3);
+        };
+        replaceBody("trends-table", trends.map(function (t) {
+            return h("tr", null,
+                h("td", {class: "mono"}, str(t.name)),
+                h("td", {class: "num"}, fmtInt(t.count)),
+                h("td", {class: "num"}, f(t.avg)),
+                h("td", {class: "num"}, f(t.min)),
+                h("td", {class: "num"}, f(t.med)),
+                h("td", {class: "num"}, f(t.p90)),
+                h("td", {class: "num"}, f(t.p95)),
+                h("td", {class: "num"}, f(t.p99)),
+                h("td", {class: "num"}, f(t.max)));
+        }));
     }
 
     function renderThresholds(s) {
@@ -981,6 +1009,7 @@
         window.apexUI = ui;     // for the browser tests and the curious
 
         var wanted = location.hash.slice(1);
+        ui.wanted = wanted;
         // The config (host, thresholds tab) and history first, then the
         // polls; the page works without either.
         Promise.all([loadConfig(), loadHistory()]).then(function () {

@@ -429,6 +429,30 @@
         return s;
     }
 
+    // The scripts' custom trends (apex.trend), in the scripts' units; only
+    // in reports of runs that had one.
+    function renderTrends(doc) {
+        var rows = arr(doc.trends).map(obj);
+        var s = section("trends", "Custom trends", String(rows.length));
+        var value = function (k) {
+            return function (t) { return fmtNum(t[k], 3); };
+        };
+        s.appendChild(table("trends-table", [
+            {title: "Name", cls: function () { return "mono"; },
+                get: function (t) { return str(t.name); }},
+            {title: "Count", num: true,
+                get: function (t) { return fmtInt(t.count); }},
+            {title: "Avg", num: true, get: value("avg")},
+            {title: "Min", num: true, get: value("min")},
+            {title: "Median", num: true, get: value("med")},
+            {title: "90%", num: true, get: value("p90")},
+            {title: "95%", num: true, get: value("p95")},
+            {title: "99%", num: true, get: value("p99")},
+            {title: "Max", num: true, get: value("max")}
+        ], rows));
+        return s;
+    }
+
     function renderWorkers(doc) {
         var rows = arr(obj(doc.run).workers).map(obj);
         var s = section("workers", "Workers",
@@ -596,6 +620,9 @@
         root.appendChild(guarded("requests", renderRequests, doc));
         root.appendChild(guarded("percentiles", renderPercentiles, doc));
         root.appendChild(guarded("figures", renderFigures, doc));
+        if (arr(doc.trends).length) {
+            root.appendChild(guarded("trends", renderTrends, doc));
+        }
         var chartPart = null;
         root.appendChild(guarded("charts", function (d) {
             chartPart = renderCharts(d);

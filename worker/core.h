@@ -32,6 +32,9 @@ typedef struct {
     void *plan;                   // its kind's plan of it
 } worker_step_t;
 
+typedef struct worker_script worker_script_t;           // worker/script.h
+typedef struct worker_script_user worker_script_user_t; // its user part
+
 typedef struct {
     worker_step_t *steps; // in order
     size_t nsteps;        // number of steps
@@ -80,6 +83,8 @@ struct worker_user {
     bool pacing_started;               // constant_pacing: waited once
     uint64_t pacing_last_run;          // constant_pacing: last wait time
     uint64_t pacing_last_wait;         // constant_pacing: its length
+    worker_script_user_t *script;      // a scripted class's user: its
+                                       // table and coroutine, else NULL
 };
 
 struct worker_engine {
@@ -112,6 +117,8 @@ struct worker_engine {
                                                 // uses so far, per set
     uint64_t *check_passes;                     // per check name slot,
     uint64_t *check_fails;                      // since the last report
+    worker_script_t *script;                    // scripted classes' Lua,
+                                                // or NULL
 };
 
 // The lowest free user slot, now taken (worker_user_new()).

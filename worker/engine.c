@@ -23,6 +23,7 @@
 #include "worker/core.h"
 #include "worker/kinds.h"
 #include "worker/plan.h"
+#include "worker/script.h"
 #include "worker/user.h"
 
 #define WORKER_ENGINE_STOP_GRACE_US (1 * APEX_USEC_PER_SEC)
@@ -107,6 +108,14 @@ int worker_engine_set_scenario(worker_engine_t *self,
     self->check_passes = apex_calloc(nchecks, sizeof *self->check_passes);
     self->check_fails = apex_calloc(nchecks, sizeof *self->check_fails);
     worker_plan_build(self);
+    if (self->scenario->scripts) {
+        self->script = worker_script_new(self, err);
+        if (!self->script) {
+            worker_plan_free(self);
+            apex_scenario_destroy(&self->scenario);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -129,6 +138,8 @@ void worker_engine_checks(const worker_engine_t *self, const uint64_t **passes,
 
 void worker_engine_clear_checks(worker_engine_t *self)
 {
+    if (self->script)
+        worker_script_clear(self->script);
     size_t n = self->scenario ? self->scenario->ncheck_names : 0;
     if (n) {
         memset(self->check_passes, 0, n * sizeof *self->check_passes);
@@ -216,7 +227,42 @@ size_t worker_engine_metrics(worker_engine_t *self, worker_metric_t *out,
     for (size_t k = 0; k < APEX_STEP_KIND_COUNT; k++)
         if (self->ops[k]->metrics)
             n += self->ops[k]->metrics(self->kinds[k], out + n, max - n);
+    if (self->script) // after the kinds': their names only get added
+        n += worker_script_metrics(self->script, out + n, max - n);
     return n;
+}
+
+worker_check_count_t *worker_engine_check_counts(worker_engine_t *self,
+                                                 size_t *n)
+{
+    size_t nscript = 0;
+    worker_script_check_t *script =
+        self->script ? worker_script_checks(self->script, &nscript) : NULL;
+    size_t all = self->scenario ? self->scenario->ncheck_names : 0;
+    worker_check_count_t *out = apex_calloc(all + nscript + 1, sizeof *out);
+    *n = 0;
+    for (size_t i = 0; i < all; i++)
+        if (self->check_passes[i] || self->check_fails[i])
+            out[(*n)++] = (worker_check_count_t){self->scenario->check_names[i],
+                                                 self->check_passes[i],
+                                                 self->check_fails[i]};
+    for (size_t i = 0; i < nscript; i++)
+        out[(*n)++] = (worker_check_count_t){script[i].name, script[i].passes,
+                                             script[i].fails};
+    free(script);
+    return out;
+}
+
+apex_stats_t *worker_engine_trends(worker_engine_t *self)
+{
+    return self->script ? worker_script_trends(self->script) : NULL;
+}
+
+worker_exception_t *worker_engine_take_exceptions(worker_engine_t *self,
+                                                  size_t *n)
+{
+    *n = 0;
+    return self->script ? worker_script_take_exceptions(self->script, n) : NULL;
 }
 
 double worker_engine_wall(worker_engine_t *self)
@@ -280,7 +326,8 @@ static void s_stop_user(worker_engine_t *self, worker_user_t *u, bool graceful)
 {
     self->nusers--;
     worker_arrival_remove_idle(u);
-    if (!graceful || !u->in_flight) {
+    bool on_stop = graceful && worker_script_wants_stop(u);
+    if (!on_stop && (!graceful || !u->in_flight)) {
         worker_user_free(u);
         return;
     }
@@ -297,6 +344,8 @@ static void s_stop_user(worker_engine_t *self, worker_user_t *u, bool graceful)
                              : WORKER_ENGINE_STOP_GRACE_US;
         apex_timer_start(self->loop, &self->cutoff, grace);
     }
+    if (on_stop)
+        worker_script_stop(u); // may release u before it returns
 }
 
 void worker_engine_add_user(worker_engine_t *self, worker_user_t *u)

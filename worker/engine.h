@@ -122,8 +122,41 @@ void worker_engine_put_back_counters(worker_engine_t *self, uint64_t iterations,
 void worker_engine_checks(const worker_engine_t *self, const uint64_t **passes,
                           const uint64_t **fails, size_t *n);
 
-// Zero the checks' counts (after they were reported).
+// Zero the checks' counts (after they were reported), the scripts'
+// too, and the scripts' trends.
 void worker_engine_clear_checks(worker_engine_t *self);
+
+// A check's counts since the last clear.
+typedef struct {
+    const char *name; // borrowed
+    uint64_t passes;  // passed
+    uint64_t fails;   // failed
+} worker_check_count_t;
+
+// Every check counted since the last clear, the scenario's and the
+// scripts' (apex.check): a new array of *n the caller frees.
+worker_check_count_t *worker_engine_check_counts(worker_engine_t *self,
+                                                 size_t *n);
+
+// The scripts' custom trends since the last clear (values x1000 as
+// "microseconds"), or NULL without scripts. Borrowed.
+apex_stats_t *worker_engine_trends(worker_engine_t *self);
+
+// An exception a script raised, counted since the last report.
+typedef struct {
+    char *msg;       // Lua's message ("shop.lua:12: attempt to ...")
+    char *traceback; // Lua's traceback
+    uint64_t count;  // occurrences
+} worker_exception_t;
+
+// Free what e holds.
+void worker_exception_fini(worker_exception_t *e);
+
+// The exceptions scripts raised since the last take: *n of them (NULL
+// and 0 without scripts), the caller's to free (worker_exception_fini()
+// each, then free()).
+worker_exception_t *worker_engine_take_exceptions(worker_engine_t *self,
+                                                  size_t *n);
 
 // Running users (not counting those stopping).
 size_t worker_engine_user_count(const worker_engine_t *self);

@@ -42,7 +42,8 @@ typedef struct {
     const char *body;    // response body when step->needs_body
     size_t body_len;     // its length
     const apex_capture_rows_t *rows; // an SQL result's rows, for column
-                                     // captures (else NULL)
+                                     // captures or when step->needs_body
+                                     // (else NULL)
     bool unrecorded; // not a sample: the step is not a request (a
                      // send) or its samples were recorded as they
                      // came (worker_user_sample)
@@ -56,7 +57,7 @@ struct worker_metric {
     int64_t value;    // the count so far, or the value now
 };
 
-#define WORKER_MAX_METRICS 32 // figures of all kinds together
+#define WORKER_MAX_METRICS 64 // figures of all kinds and scripts together
 
 struct worker_kind_ops {
     const char *name; // the kind's name in logs ("http")

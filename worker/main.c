@@ -14,6 +14,7 @@
 #include "common/loop.h"
 #include "common/version.h"
 #include "common/scenario.h"
+#include "revision.h" // $(BUILD)/gen: APEX_REVISION, from git
 #include "worker/worker.h"
 
 #define WORKER_EXIT_USAGE 2
@@ -118,7 +119,8 @@ int main(int argc, char **argv)
         &args,
         "usage: apex-worker [--master-host HOST] [--master-port PORT] "
         "[-f SCENARIO]",
-        "apex-worker " APEX_VERSION, &s_config, &err);
+        "apex-worker " APEX_VERSION " (git " APEX_REVISION ")", &s_config,
+        &err);
     if (rc == 1)
         return 0;
     if (rc != 0) {

@@ -5,6 +5,7 @@
 
 #include "common/alloc.h"
 #include "common/clock.h"
+#include "worker/script.h"
 
 static void s_plan_task(worker_engine_t *engine, worker_task_t *task,
                         const apex_step_t *steps, size_t n)
@@ -72,6 +73,7 @@ void worker_plan_build(worker_engine_t *engine)
 
 void worker_plan_free(worker_engine_t *engine)
 {
+    worker_script_destroy(&engine->script);
     for (size_t c = 0; c < engine->nclasses; c++) {
         worker_class_t *cls = &engine->classes[c];
         for (size_t t = 0; t < cls->cls->ntasks; t++)

@@ -169,6 +169,17 @@ static int s_row_get(const void *arg, size_t row, const char *name,
     return 0;
 }
 
+// A scripted user's rows read the result through this.
+static const char *s_column(const void *arg, size_t row, size_t col,
+                            const char **value)
+{
+    const PGresult *res = arg;
+    *value = PQgetisnull(res, (int)row, (int)col)
+                 ? NULL
+                 : PQgetvalue(res, (int)row, (int)col);
+    return PQfname(res, (int)col);
+}
+
 static void s_done(s_conn_t *c)
 {
     s_kind_t *kind = c->kind;
@@ -183,15 +194,18 @@ static void s_done(s_conn_t *c)
                   "counted, not logged)",
                   c->step->name, c->failure);
     }
-    apex_capture_rows_t rows = {0, s_row_get, res};
-    if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
+    apex_capture_rows_t rows = {0, s_row_get, res, 0, s_column};
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK) {
         rows.nrows = (size_t)PQntuples(res);
+        rows.ncolumns = (size_t)PQnfields(res);
+    }
     uint64_t now = apex_loop_now(kind->loop);
     worker_result_t result = {
         .elapsed_us = now > c->started ? now - c->started : 0,
         .bytes = c->bytes,
         .failure = failed ? c->failure : NULL,
-        .rows = !failed && c->step->ncaptures ? &rows : NULL,
+        .rows = !failed && (c->step->ncaptures || c->step->needs_body) ? &rows
+                                                                       : NULL,
     };
     c->step = NULL;
     c->phase = S_IDLE;

@@ -22,6 +22,7 @@
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "worker/failure.h"
+#include "worker/script.h"
 
 static void s_start_step(worker_user_t *u);
 
@@ -78,6 +79,8 @@ worker_user_t *worker_user_new(worker_engine_t *engine, worker_class_t *cls)
     if (cls->cls->cookies)
         u->cookies = apex_cookie_jar_new();
     apex_timer_init(&u->timer, s_on_timer, u);
+    if (cls->cls->script)
+        u->script = worker_script_user_new(engine->script, u);
     return u;
 }
 
@@ -88,6 +91,8 @@ void worker_user_free(worker_user_t *u)
     for (size_t k = 0; k < APEX_STEP_KIND_COUNT; k++)
         if (u->conns[k])
             engine->ops[k]->conn_free(engine->kinds[k], u->conns[k]);
+    if (u->script)
+        worker_script_user_free(engine->script, u);
     for (size_t i = 0; i < engine->scenario->nvars; i++)
         free(u->vars[i]);
     free(u->vars);
@@ -147,8 +152,7 @@ static uint64_t s_wait_us(worker_user_t *u)
     return 0;
 }
 
-// The task just finished (or failed): free a stopping user, or go on.
-static void s_task_done(worker_user_t *u)
+void worker_user_task_done(worker_user_t *u)
 {
     worker_engine_t *engine = u->engine;
     bool was_on_start = u->task == &u->cls->on_start;
@@ -198,6 +202,10 @@ static void s_take_rows(worker_user_t *u)
 
 bool worker_user_run_on_start(worker_user_t *u)
 {
+    if (u->script) {
+        s_take_rows(u);
+        return worker_script_on_start(u);
+    }
     if (u->cls->on_start.nsteps == 0)
         return false;
     s_take_rows(u);
@@ -218,7 +226,10 @@ void worker_user_start_task(worker_user_t *u)
     s_take_rows(u);
     u->task = &u->cls->tasks[t];
     u->step = 0;
-    s_start_step(u);
+    if (u->script)
+        worker_script_task(u, t);
+    else
+        s_start_step(u);
 }
 
 static apex_stats_entry_t *s_entry(worker_user_t *u, const worker_step_t *step);
@@ -251,7 +262,7 @@ static void s_start_step(worker_user_t *u)
         apex_stats_record_failure(engine->stats, s_entry(u, step), text,
                                   worker_engine_wall(engine));
         u->intended = 0;
-        s_task_done(u);
+        worker_user_task_done(u);
         return;
     }
     if (step->ops->start(step->kind, step->plan, step->model, u,
@@ -278,7 +289,7 @@ static apex_stats_entry_t *s_entry(worker_user_t *u, const worker_step_t *step)
 // Record the step's time and size; in the open model the first step of
 // an iteration is timed from when it should have started, so time spent
 // queueing for a free user (or behind a stalled server) is not hidden.
-static void s_record(worker_user_t *u, const worker_step_t *step,
+static void s_record(worker_user_t *u, apex_stats_entry_t *entry,
                      const worker_result_t *result, double wall)
 {
     worker_engine_t *engine = u->engine;
@@ -289,10 +300,19 @@ static void s_record(worker_user_t *u, const worker_step_t *step,
     }
     if (result->unrecorded)
         return;
-    apex_stats_entry_t *entry = s_entry(u, step);
     apex_stats_record(engine->stats, entry, latency, result->bytes, wall);
     if (engine->arrival.on)
         apex_stats_record_service(entry, result->elapsed_us);
+}
+
+void worker_user_record(worker_user_t *u, apex_stats_entry_t *entry,
+                        const worker_result_t *result)
+{
+    double wall = worker_engine_wall(u->engine);
+    s_record(u, entry, result, wall);
+    if (result->failure)
+        apex_stats_record_failure(u->engine->stats, entry, result->failure,
+                                  wall);
 }
 
 void worker_user_sample(worker_user_t *u, uint64_t latency_us, uint64_t bytes)
@@ -305,11 +325,15 @@ void worker_user_sample(worker_user_t *u, uint64_t latency_us, uint64_t bytes)
 
 void worker_user_step_done(worker_user_t *u, const worker_result_t *result)
 {
+    if (u->script) {
+        worker_script_step_done(u, result);
+        return;
+    }
     worker_engine_t *engine = u->engine;
     const worker_step_t *step = &u->task->steps[u->step];
     u->in_flight = false;
     double wall = worker_engine_wall(engine);
-    s_record(u, step, result, wall);
+    s_record(u, result->unrecorded ? NULL : s_entry(u, step), result, wall);
 
     const char *failure = result->failure;
     char capture[WORKER_FAILURE_MAX];
@@ -349,7 +373,8 @@ void worker_user_step_done(worker_user_t *u, const worker_result_t *result)
     if (failure) {
         apex_stats_record_failure(engine->stats, s_entry(u, step), failure,
                                   wall);
-        s_task_done(u); // a failed step ends its task, like an exception
+        worker_user_task_done(
+            u); // a failed step ends its task, like an exception
         return;
     }
     // A user told to stop finishes its task only when a stop timeout
@@ -360,5 +385,5 @@ void worker_user_step_done(worker_user_t *u, const worker_result_t *result)
         s_start_step(u);
         return;
     }
-    s_task_done(u);
+    worker_user_task_done(u);
 }

@@ -29,4 +29,15 @@ bool worker_user_run_on_start(worker_user_t *u);
 // Pick a task by weight and start its first step.
 void worker_user_start_task(worker_user_t *u);
 
+// u's task (u->task) has ended, finished or failed: count it, free a
+// stopping user, or wait before the next (what follows a JSON task's
+// last step; a scripted task ends here too).
+void worker_user_task_done(worker_user_t *u);
+
+// Record a finished request of u in entry (its time from the intended
+// start in the open model, its size) and its failure, as a step's are
+// (a scripted user's requests).
+void worker_user_record(worker_user_t *u, apex_stats_entry_t *entry,
+                        const worker_result_t *result);
+
 #endif

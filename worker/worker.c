@@ -5,8 +5,10 @@
 // send client_ready (version -1, which every Locust accepts without a
 // version warning) every few seconds with back-off until the master
 // acks, then heartbeat every second and report stats every 3 s as
-// deltas. A stats report that cannot be sent is not lost: the stats are
-// only reset after a successful send.
+// deltas. A master given by name is looked up afresh at every retry
+// (worker/locate.h) and the socket follows its address; while waiting,
+// one line a minute says why. A stats report that cannot be sent is not lost:
+// the stats are only reset after a successful send.
 //
 // The socket is proto/zio.h's DEALER: it decodes what the master sends
 // and hands it to s_on_message; it is drained after every loop iteration
@@ -32,6 +34,7 @@
 #include "proto/zio.h"
 #include "worker/engine.h"
 #include "worker/kind.h"
+#include "worker/locate.h"
 
 #define WORKER_HEARTBEAT_US (1 * APEX_USEC_PER_SEC)
 #define WORKER_REPORT_US (3 * APEX_USEC_PER_SEC)
@@ -39,6 +42,7 @@
 #define WORKER_CONNECT_MIN_US (1 * APEX_USEC_PER_SEC)
 #define WORKER_CONNECT_MAX_US (5 * APEX_USEC_PER_SEC)
 #define WORKER_MASTER_LOST_US (30 * APEX_USEC_PER_SEC)
+#define WORKER_WAIT_LOG_US (60 * APEX_USEC_PER_SEC) // "waiting" lines
 #define WORKER_QUIT_LINGER_MS 2000
 #define WORKER_ID_HEX 32
 
@@ -53,15 +57,22 @@ typedef enum {
 
 struct worker {
     worker_options_t options;   // as given (strings borrowed)
-    char endpoint[300];         // "tcp://host:port"
+    char endpoint[300];         // "tcp://host:port" as given
     char id[300];               // node id, also the socket identity
     apex_loop_t *loop;          // the one loop
     worker_engine_t *engine;    // users and requests
     proto_zio_t *zio;           // DEALER to the master
+    worker_locate_t *locate;    // looks the master's name up, or NULL
+                                // (a numeric address)
+    char lookup_error[160];     // the last lookup's error, or ""
     int sigfd;                  // signalfd for SIGINT/SIGTERM
     apex_io_t sig_io;           // watches sigfd
     apex_timer_t connect_timer; // resends client_ready
     uint64_t connect_delay;     // current back-off
+    uint64_t retry_at;          // loop time of the next retry, 0: now
+    uint64_t wait_start;        // loop time registering began
+    uint64_t wait_logged;       // loop time of the last "waiting" line
+    bool ready_sent;            // client_ready went out since retry_at
     apex_timer_t heartbeat;     // every second
     apex_timer_t report;        // every 3 s
     apex_timer_t spawned;       // the last new user has begun
@@ -77,7 +88,6 @@ struct worker {
     int exit_code;              // what worker_run() returns
     int signals;                // signals received
     bool lost;                  // stopping because the master went silent
-    bool ready_unanswered;      // a client_ready went out, no ack yet
     int64_t reported[WORKER_MAX_METRICS]; // kinds' counters last reported
     size_t nmetrics;                      // how many figures the kinds have
 };
@@ -155,34 +165,45 @@ static void s_metrics(worker_t *self, proto_stats_extra_t *extra,
 }
 
 // The checks counted since the last report, with their names (borrowed
-// from the scenario): a new array of *n the caller frees.
+// from the scenario and the scripts): a new array of *n the caller frees.
 static proto_check_t *s_checks(worker_t *self, size_t *n)
 {
-    const uint64_t *passes, *fails;
-    size_t all;
-    worker_engine_checks(self->engine, &passes, &fails, &all);
-    proto_check_t *out = apex_calloc(all + 1, sizeof *out);
-    const apex_scenario_t *scn = worker_engine_scenario(self->engine);
-    *n = 0;
-    for (size_t i = 0; i < all; i++) {
-        if (passes[i] == 0 && fails[i] == 0)
-            continue;
-        out[*n].name = scn->check_names[i];
-        out[*n].passes = passes[i];
-        out[*n].fails = fails[i];
-        (*n)++;
-    }
+    worker_check_count_t *counts = worker_engine_check_counts(self->engine, n);
+    proto_check_t *out = apex_calloc(*n + 1, sizeof *out);
+    for (size_t i = 0; i < *n && i < PROTO_MAX_CHECKS; i++)
+        out[i] = (proto_check_t){(char *)counts[i].name, counts[i].passes,
+                                 counts[i].fails};
+    if (*n > PROTO_MAX_CHECKS)
+        *n = PROTO_MAX_CHECKS;
+    free(counts);
     return out;
+}
+
+// The scripts' exceptions since the last report, each sent once with
+// its count (a failed send loses them: they are in the worker's log).
+static void s_send_exceptions(worker_t *self)
+{
+    size_t n = 0;
+    worker_exception_t *e = worker_engine_take_exceptions(self->engine, &n);
+    for (size_t i = 0; i < n; i++) {
+        proto_encode_exception_count(&self->out, e[i].msg, e[i].traceback,
+                                     e[i].count, self->id);
+        s_send(self);
+        worker_exception_fini(&e[i]);
+    }
+    free(e);
 }
 
 static bool s_send_stats(worker_t *self)
 {
+    s_send_exceptions(self);
     size_t n = 0;
     proto_count_t *counts = s_counts(self, &n);
     apex_stats_t *stats = worker_engine_stats(self->engine);
     proto_stats_extra_t extra = {0};
     proto_check_t *checks = s_checks(self, &extra.nchecks);
     extra.checks = checks;
+    extra.trends = worker_engine_trends(self->engine);
     proto_metric_t counters[WORKER_MAX_METRICS], gauges[WORKER_MAX_METRICS];
     int64_t now[WORKER_MAX_METRICS];
     s_metrics(self, &extra, counters, gauges, now);
@@ -225,29 +246,84 @@ static void s_send_exception(worker_t *self, const char *msg)
 // ---------------------------------------------------------------------
 // Timers
 
-// Send client_ready and arm the retry. While the TCP connection to the
-// master is not up, ZeroMQ refuses the send (ZMQ_IMMEDIATE: nothing piles
-// up for a master that is down): try again in WORKER_CONNECT_POLL_US, so
-// the first client_ready goes out as soon as the connection does. Once
-// one went out unanswered, back off from WORKER_CONNECT_MIN_US to
-// WORKER_CONNECT_MAX_US.
+// Why the master has not answered yet, for the log: its name does not
+// resolve, no connection, or no ack.
+static void s_log_waiting(worker_t *self, uint64_t now)
+{
+    if (self->wait_logged && now - self->wait_logged < WORKER_WAIT_LOG_US)
+        return;
+    self->wait_logged = now;
+    unsigned long waited =
+        (unsigned long)((now - self->wait_start) / APEX_USEC_PER_SEC);
+    const char *at = proto_zio_endpoint(self->zio);
+    char why[sizeof self->lookup_error + 64];
+    if (!at && self->lookup_error[0])
+        snprintf(why, sizeof why, "its name does not resolve (%s)",
+                 self->lookup_error);
+    else if (!at)
+        snprintf(why, sizeof why, "looking its name up");
+    else
+        snprintf(why, sizeof why, "%s%s%s",
+                 self->ready_sent ? "no answer to client_ready yet"
+                                  : "no connection yet",
+                 self->locate ? " at " : "", self->locate ? at : "");
+    apex_info("waiting for the master at %s for %lu s: %s; retrying every "
+              "%llu s at most",
+              self->endpoint, waited, why,
+              (unsigned long long)(WORKER_CONNECT_MAX_US / APEX_USEC_PER_SEC));
+}
+
+// Send client_ready and arm the retry. Retries come after
+// WORKER_CONNECT_MIN_US, doubling up to WORKER_CONNECT_MAX_US; each one
+// looks the master's name up again and sends client_ready again. While
+// the TCP connection to the master is not up, ZeroMQ refuses the send
+// (ZMQ_IMMEDIATE: nothing piles up for a master that is down): try
+// again in WORKER_CONNECT_POLL_US, so the client_ready goes out as soon
+// as the connection does.
 static void s_register(worker_t *self)
 {
     self->state = WORKER_CONNECTING;
-    proto_encode_client_ready(&self->out, NULL, self->id);
-    if (!s_send(self)) {
-        apex_timer_start(self->loop, &self->connect_timer,
-                         WORKER_CONNECT_POLL_US);
+    uint64_t now = apex_loop_now(self->loop);
+    if (now >= self->retry_at) {
+        if (self->retry_at)
+            s_log_waiting(self, now);
+        if (self->locate)
+            worker_locate_again(self->locate);
+        self->ready_sent = false;
+        self->retry_at = now + self->connect_delay;
+        self->connect_delay *= 2;
+        if (self->connect_delay > WORKER_CONNECT_MAX_US)
+            self->connect_delay = WORKER_CONNECT_MAX_US;
+    }
+    if (!self->ready_sent) {
+        proto_encode_client_ready(&self->out, NULL, self->id);
+        self->ready_sent = s_send(self);
+    }
+    uint64_t wait = self->retry_at - now;
+    if (!self->ready_sent && wait > WORKER_CONNECT_POLL_US)
+        wait = WORKER_CONNECT_POLL_US;
+    apex_timer_start(self->loop, &self->connect_timer, wait);
+}
+
+// A lookup of the master's name answered: follow a new address.
+static void s_on_located(void *arg, const char *endpoint, const char *error)
+{
+    worker_t *self = arg;
+    if (!endpoint) {
+        snprintf(self->lookup_error, sizeof self->lookup_error, "%s", error);
         return;
     }
-    if (self->ready_unanswered)
-        apex_info("no answer from the master at %s yet, retrying",
-                  self->endpoint);
-    self->ready_unanswered = true;
-    apex_timer_start(self->loop, &self->connect_timer, self->connect_delay);
-    self->connect_delay *= 2;
-    if (self->connect_delay > WORKER_CONNECT_MAX_US)
-        self->connect_delay = WORKER_CONNECT_MAX_US;
+    self->lookup_error[0] = '\0';
+    const char *now_at = proto_zio_endpoint(self->zio);
+    if (self->state != WORKER_CONNECTING ||
+        (now_at && strcmp(now_at, endpoint) == 0))
+        return; // registered meanwhile, or nothing changed
+    apex_info("the master's name resolved: %s is %s", self->endpoint, endpoint);
+    apex_error_t err = {""};
+    if (proto_zio_connect(self->zio, endpoint, &err) != 0)
+        apex_err("%s", err.msg); // the next retry looks and tries again
+    self->ready_sent = false;
+    apex_timer_start(self->loop, &self->connect_timer, 0);
 }
 
 static void s_on_connect_timer(apex_loop_t *loop, apex_timer_t *timer)
@@ -263,8 +339,10 @@ static void s_on_connect_timer(apex_loop_t *loop, apex_timer_t *timer)
 static void s_register_anew(worker_t *self)
 {
     self->index = -1;
-    self->ready_unanswered = false;
     self->connect_delay = WORKER_CONNECT_MIN_US;
+    self->retry_at = 0;
+    self->wait_start = apex_loop_now(self->loop);
+    self->wait_logged = 0;
     s_register(self);
 }
 
@@ -487,9 +565,12 @@ static void s_handle(worker_t *self, proto_msg_t *msg)
             self->state = WORKER_READY;
             self->index = msg->index;
             apex_timer_stop(self->loop, &self->connect_timer);
-            apex_info("registered with the master at %s (worker index "
+            bool named = self->locate != NULL;
+            apex_info("registered with the master at %s (%s%sworker index "
                       "%lld)",
-                      self->endpoint, (long long)msg->index);
+                      self->endpoint,
+                      named ? proto_zio_endpoint(self->zio) : "",
+                      named ? ", " : "", (long long)msg->index);
             apex_timer_start(self->loop, &self->heartbeat, 0);
             apex_timer_start(self->loop, &self->report, 0);
         }
@@ -590,8 +671,10 @@ worker_t *worker_new(const worker_options_t *options, apex_error_t *err)
     self->index = -1;
     apex_buf_init(&self->out);
     apex_procstat_init(&self->proc);
-    snprintf(self->endpoint, sizeof self->endpoint, "tcp://%s:%d",
-             options->master_host, options->master_port);
+    bool ipv6 = strchr(options->master_host, ':') != NULL;
+    snprintf(self->endpoint, sizeof self->endpoint, "tcp://%s%s%s:%d",
+             ipv6 ? "[" : "", options->master_host, ipv6 ? "]" : "",
+             options->master_port);
     s_make_id(self->id, sizeof self->id);
     apex_io_init(&self->sig_io, s_on_signal, self);
 
@@ -628,8 +711,15 @@ worker_t *worker_new(const worker_options_t *options, apex_error_t *err)
     }
     if (apex_io_start(self->loop, &self->sig_io, self->sigfd, EPOLLIN, err))
         goto fail;
+    // A name is looked up by s_register (locate.h says why ZeroMQ is not
+    // left to do it).
+    bool numeric = worker_locate_numeric(options->master_host);
+    if (!numeric)
+        self->locate =
+            worker_locate_new(self->loop, options->master_host,
+                              options->master_port, s_on_located, self);
     proto_zio_options_t zio = {.role = PROTO_ZIO_DEALER,
-                               .endpoint = self->endpoint,
+                               .endpoint = numeric ? self->endpoint : NULL,
                                .identity = self->id,
                                .linger_ms = WORKER_QUIT_LINGER_MS,
                                .fn = s_on_message,
@@ -655,6 +745,7 @@ void worker_destroy(worker_t **self_p)
         apex_timer_stop(self->loop, &self->spawned);
         apex_io_stop(self->loop, &self->sig_io);
         proto_zio_destroy(&self->zio);
+        worker_locate_destroy(&self->locate);
     }
     worker_engine_destroy(&self->engine);
     if (self->sigfd >= 0)

@@ -6,10 +6,10 @@
 // For each report (an `apex-master --html` file): it opens it from
 // file://, renders with no console or page error and asks for nothing
 // but the file itself; the summary, thresholds, request, percentile,
-// run-wide figure, failure, exception and worker tables show what the
-// report's own JSON document holds; response times below 10 ms have two
-// decimals; names wrap only where a name may wrap (or inside a word wider
-// than its column); each chart's canvas has drawn pixels, in the colour
+// run-wide figure, custom trend, failure, exception and worker tables
+// show what the report's own JSON document holds; response times below
+// 10 ms have two decimals; names wrap only where a name may wrap (or
+// inside a word wider than its column); each chart's canvas has drawn pixels, in the colour
 // of every series with a non-zero value, and its time axis spans the run;
 // a screenshot goes to $APEX_BROWSER_OUT (default build/browser).
 //
@@ -247,6 +247,24 @@ for (const file of reports) {
         assert.equal(row.cls, c.fails ? 'failed' : 'ok', c.name);
         assert.equal(row.cells[0], c.fails ? '\u2717' : '\u2713');
       }
+    });
+
+    it('lists the scripts\' custom trends', async () => {
+      const rows = await tableRows(page, 'trends-table');
+      const trends = doc.trends ?? [];
+      if (!trends.length) {
+        assert.equal(rows, null);
+        return;
+      }
+      assert.equal(rows.length, trends.length);
+      trends.forEach((t, i) => {
+        assert.equal(rows[i].cells[0], t.name);
+        assert.equal(num(rows[i].cells[1]), t.count);
+        ['avg', 'min', 'med', 'p90', 'p95', 'p99', 'max'].forEach((k, j) => {
+          assert.ok(Math.abs(num(rows[i].cells[2 + j]) - t[k]) <= 5e-4,
+            `${t.name} ${k}`);
+        });
+      });
     });
 
     it('lists every failure, exception and worker as text', async () => {

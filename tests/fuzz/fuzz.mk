@@ -25,15 +25,21 @@ FUZZ_RSS_MB ?= 2048
 FUZZ_TIMEOUT ?= 10
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_NAMES := proto histogram scenario captures shape stages thresholds \
-	threshold_arg cli ws ws_client out cookies jsonpath checks http1
+	threshold_arg cli ws ws_client out cookies jsonpath checks http1 \
+	script
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 
-FUZZ_PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson libpq
+FUZZ_PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson libpq $(LUA)
 FUZZ_WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
+# Scripts run with a smaller Lua memory cap and instruction budget, so an
+# input that loops or allocates ends well within FUZZ_TIMEOUT and
+# FUZZ_RSS_MB (the limits themselves are what the unit tests check).
+FUZZ_LUA_LIMITS := -DAPEX_LUA_MEMORY_MAX=268435456u -DAPEX_LUA_BUDGET=5000000
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -O1 -g $(FUZZ_WARN) $(FUZZ_SAN) \
+	$(FUZZ_LUA_LIMITS) \
 	-fsanitize=fuzzer-no-link -MMD -MP -I. \
 	$(shell pkg-config --cflags $(FUZZ_PKGS))
 FUZZ_LDLIBS = $(shell pkg-config --libs $(FUZZ_PKGS)) -lm -lpthread

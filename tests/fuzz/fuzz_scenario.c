@@ -127,7 +127,7 @@ static void s_use_request(const apex_scenario_t *sc, const apex_step_t *r,
     (void)apex_captures_apply(r, s_headers, sizeof s_headers - 1, s_body,
                               sizeof s_body - 1, vars, rng, &err);
     (void)apex_captures_apply(r, NULL, 0, NULL, 0, vars, rng, &err);
-    apex_capture_rows_t rows = {2, s_row_get, NULL};
+    apex_capture_rows_t rows = {2, s_row_get, NULL, 0, NULL};
     (void)apex_captures_apply_rows(r, &rows, vars, NULL, rng, &err);
     rows.nrows = 0;
     (void)apex_captures_apply_rows(r, &rows, vars, NULL, rng, &err);
@@ -177,7 +177,7 @@ static void s_master_nodes(const apex_scenario_t *sc)
         master_shape_destroy(&shape);
     }
     if (sc->thresholds) {
-        master_thresholds_t th = {NULL, 0};
+        master_thresholds_t th = {0};
         (void)master_thresholds_parse_json(&th, sc->thresholds, sc->origin,
                                            &err);
         master_thresholds_fini(&th);

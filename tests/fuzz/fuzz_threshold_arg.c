@@ -8,7 +8,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = fuzz_cstr(data, size);
-    master_thresholds_t th = {NULL, 0};
+    master_thresholds_t th = {.custom = size % 2 == 1};
     for (int i = 0; i < 2; i++) {
         apex_error_t err = {""};
         size_t before = th.n;

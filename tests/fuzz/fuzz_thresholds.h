@@ -48,7 +48,13 @@ static inline void fuzz_thresholds_use(master_thresholds_t *th)
     master_figures_add(&counters, "ws_sessions", 100);
     master_figures_add(&counters, "ws_drops", 1);
     master_figures_set(&gauges, "ws_connections", 90);
+    master_figures_add(&counters, "orders", 7); // a script's counter
+    // A script's trend "cart" (values x1000) among other entries.
+    apex_stats_t *trends = fuzz_thresholds_stats();
+    apex_stats_record(trends, apex_stats_get(trends, "", "cart", 1000), 2500, 0,
+                      1000);
     in = (master_th_input_t){.stats = full,
+                             .trends = trends,
                              .iterations = 120,
                              .dropped_iterations = 3,
                              .duration = 60,
@@ -60,6 +66,7 @@ static inline void fuzz_thresholds_use(master_thresholds_t *th)
     master_figures_clear(&gauges);
     (void)master_thresholds_abort(th, 1e9);
     apex_stats_destroy(&full);
+    apex_stats_destroy(&trends);
     apex_stats_destroy(&empty);
 }
 

@@ -45,6 +45,36 @@ class RegistrationTest(RunCase):
         self.assertLess((registered - started).total_seconds(), 0.8, log)
 
 
+    def test_waiting_is_logged_once_a_minute_not_per_retry(self):
+        # A master that takes client_ready and never answers (a raw
+        # ROUTER): the worker retries with back-off (1 s, 2 s, 4 s, 5 s)
+        # and says once why it waits, instead of once per retry.
+        import msgpack
+        import zmq
+        ctx = zmq.Context()
+        sock = ctx.socket(zmq.ROUTER)
+        sock.setsockopt(zmq.LINGER, 0)
+        port = sock.bind_to_random_port("tcp://127.0.0.1")
+        try:
+            w = self.worker(port, "worker")
+            readies = 0
+            while readies < 4:  # the first try and three retries
+                self.assertTrue(sock.poll(20000), "no client_ready")
+                _, payload = sock.recv_multipart()
+                msg = msgpack.unpackb(payload, raw=False)
+                readies += msg[0] == "client_ready"
+            log = w.stderr()
+            self.assertEqual(log.count("waiting for the master at"), 1, log)
+            self.assertRegex(log, r"waiting for the master at "
+                             r"tcp://127\.0\.0\.1:%d for \d+ s: no answer to "
+                             r"client_ready yet" % port)
+            w.signal(signal.SIGTERM)
+            self.assertEqual(w.wait(10), 0, w.stderr())
+        finally:
+            sock.close()
+            ctx.term()
+
+
 class ShutdownTest(RunCase):
     def test_missing_workers_do_not_hold_up_the_end(self):
         base = self.target()

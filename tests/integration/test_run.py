@@ -409,7 +409,7 @@ class HeadersTest(RunCase):
         version = self.start([binary("apex-worker"), "--version"],
                              "version")
         self.assertEqual(version.wait(10), 0)
-        ours = "apex-worker/" + version.stdout().split()[-1]
+        ours = "apex-worker/" + version.stdout().split()[1]
 
         def values(path, name):
             return [v for k, v in seen[path] if k.lower() == name.lower()]

@@ -5,7 +5,8 @@ server counted (pg_stat_statements), each query prepared once per
 connection (the server's log), parameters bound (a hostile value is data),
 a timeout as a failure with its SQLSTATE, the server restarted mid-run
 (failures, then recovery), and a bad connection string, an unreachable
-server and a syntax error reported clearly, naming the step."""
+server and a syntax error reported clearly, naming the step; a scripted
+(Lua) user's self:sql() through the same kind."""
 import json
 import os
 import re
@@ -153,6 +154,61 @@ class SqlCountTest(SqlCase):
         stored = sql("SELECT count(*) FROM notes WHERE body = '%s'" %
                      hostile.replace("'", "''"))
         self.assertEqual(int(stored[0][0]), n)
+
+
+class SqlScriptedTest(SqlCase):
+    def test_scripted_user_queries_through_the_sql_kind(self):
+        # self:sql() in a Lua task: parameters bound (a hostile value is
+        # data), rows back as tables, a branch on them, expect_rows.
+        with open(os.path.join(self.dir, "db.lua"), "w") as f:
+            f.write("""
+local HOSTILE = "lua it's'); DROP TABLE notes; -- $1 ;"
+local Db = apex.user{wait_time = apex.constant(0.02)}
+Db:task("note", 1, function(self)
+  local ins = self:sql(
+    "INSERT INTO notes (body, n) VALUES ($1, $2) RETURNING id",
+    {params = {HOSTILE, self.index}, name = "lua insert", expect_rows = 1})
+  local r = self:sql(
+    "SELECT body, n, NULL::text AS nothing FROM notes WHERE id = $1",
+    {params = {ins.rows[1].id}, name = "lua read"})
+  apex.check("read back", r.ok and r.row_count == 1 and
+             r.rows[1].body == HOSTILE and
+             tonumber(r.rows[1].n) == self.index and
+             r.rows[1].nothing == nil)
+  local items = self:sql("SELECT id, v FROM items WHERE id <= $1 "
+                         .. "ORDER BY id", {params = {3}, name = "lua items"})
+  if #items.rows == 3 and items.rows[3].v == "v3" then
+    local bad = self:sql("SELECT id FROM items WHERE id = $1",
+                         {params = {apex.json.null}, name = "lua none",
+                          expect_rows = 1})
+    apex.check("none failed", not bad.ok and
+               bad.failure == "SQL expected 1 row, got 0")
+  end
+end)
+return Db
+""")
+        before = calls().get(
+            "INSERT INTO notes (body, n) VALUES ($1, $2) RETURNING id", 0)
+        rows, errors = self.run_sql({"users": [{"name": "Db",
+                                                "script": "db.lua"}]},
+                                    3, "3s", code=1)
+        n = self.count(rows, "lua insert")
+        self.assertGreater(n, 10)
+        self.assertEqual(rows["lua insert"]["Type"], "SQL")
+        self.assertEqual(calls()["INSERT INTO notes (body, n) VALUES ($1, "
+                         "$2) RETURNING id"] - before, n)
+        stored = sql("SELECT count(*) FROM notes WHERE body = "
+                     "'lua it''s''); DROP TABLE notes; -- $1 ;'")
+        self.assertEqual(int(stored[0][0]), n)
+        self.assertEqual(self.count(rows, "lua read"), n)
+        self.assertEqual(self.count(rows, "lua items"), n)
+        self.assertEqual(errors, {("lua none", "SQL expected 1 row, got 0"):
+                                  self.count(rows, "lua none")})
+        checks = {c["name"]: (c["passes"], c["fails"])
+                  for c in self.report["checks"]}
+        self.assertEqual(checks["read back"], (n, 0))
+        self.assertEqual(checks["none failed"],
+                         (self.count(rows, "lua none"), 0))
 
 
 class SqlFailureTest(SqlCase):

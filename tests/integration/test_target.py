@@ -28,6 +28,7 @@ ROUTE_KEYS = [
     "GET /api/v1/dags",
     "POST /api/v1/dags/{id}/execute",
     "POST /api/v1/login",
+    "GET /api/v1/executions/{id}",
     "other",
 ]
 USUAL_STATUSES = ["200", "201", "202", "400", "404", "405", "413", "500"]
@@ -370,7 +371,7 @@ class StatsTest(TargetCase):
             "POST /api/v1/tasks": 3, "GET /api/v1/tasks/{id}": 2,
             "GET /api/v1/agents": 2, "GET /api/v1/dags": 1,
             "POST /api/v1/dags/{id}/execute": 2, "POST /api/v1/login": 0,
-            "other": 2})
+            "GET /api/v1/executions/{id}": 0, "other": 2})
         self.assertEqual(stats["total"], 16)
         self.assertEqual(stats["status"], {
             "200": 8, "201": 2, "202": 1, "400": 1, "404": 3, "405": 1,
@@ -691,7 +692,8 @@ class CommandLineTest(unittest.TestCase):
             self.assertIn(option, done.stdout)
         done = self.run_target("--version")
         self.assertEqual(done.returncode, 0)
-        self.assertRegex(done.stdout, r"^apex-target \d+\.\d+\.\d+\n$")
+        self.assertRegex(done.stdout,
+                         r"^apex-target \d+\.\d+\.\d+ \(git [\w.+-]+\)\n$")
 
     def test_port_zero_prints_the_chosen_port(self):
         folder = apexlib.out_dir("target-port-zero")

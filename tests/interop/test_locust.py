@@ -18,6 +18,7 @@ from apexlib import binary, free_port, read_csv, wait_for
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOCUSTFILE = os.path.join(HERE, "locustfile.py")
 SCENARIO = os.path.join(HERE, "scenario.json")
+SCRIPTED = os.path.join(HERE, "scripted.json")
 LOCUST = ["/usr/bin/locust"]
 LOCUST_WRAPPED = ["/usr/bin/python3", os.path.join(HERE, "locustw.py")]
 ROUTES = {("GET", "/health"): "GET /health",
@@ -111,6 +112,27 @@ class ApexWorkerLocustMasterTest(InteropCase):
         for bad in ("Traceback", "Unknown message type",
                     "old (pre 2.0) worker", "different version"):
             self.assertNotIn(bad, m.stderr())
+
+    def test_lua_worker_runs_the_class_the_master_names(self):
+        # The Locust master dispatches WebUser and AgentUser by name; the
+        # worker runs WebUser as its Lua script (webuser.lua).
+        base = self.target()
+        prefix = os.path.join(self.dir, "locust")
+        m, port = self.locust_master(
+            base, "--headless", "-u", 8, "-r", 8, "-t", "4s",
+            "--expect-workers", 1, "--csv", prefix)
+        w = self.start([binary("apex-worker"), "--master-port", port,
+                        "-f", SCRIPTED], "apex-worker")
+        self.assertEqual(m.wait(60), 0, m.stderr()[-3000:])
+        self.assertEqual(w.wait(10), 0, w.stderr())
+        self.assertGreater(self.assert_counts(base, prefix + "_stats.csv"),
+                           50)
+        rows = {r["Name"]: int(r["Request Count"])
+                for r in read_csv(prefix + "_stats.csv")}
+        self.assertGreater(rows["/health"], 0)
+        self.assertGreater(rows["/api/v1/tasks"], 0)
+        self.assertGreater(rows["/api/v1/agents"], 0)
+        self.assertNotIn("Traceback", m.stderr())
 
     def test_failures_exit_code_and_merged_error_rows(self):
         base = self.target("--error-rate", "0.3")

@@ -86,8 +86,41 @@ static void s_test_errors(bool verbose)
                      NULL);
 }
 
+// Checks compiled outside a scenario (a scripted request's check=): the
+// same forms and messages, "request" for the origin.
+static void s_test_compile(void)
+{
+    apex_step_t step;
+    memset(&step, 0, sizeof step);
+    apex_error_t err = {""};
+    json_t *obj = json_loads("{\"ok\": \"$.status == 'ok'\", "
+                             "\"etag\": {\"header\": \"ETag\", "
+                             "\"soft\": true}}",
+                             0, NULL);
+    CHECK_EQ(apex_checks_compile(&step, obj, &err), 0);
+    CHECK_EQ(step.nchecks, 2);
+    CHECK(step.needs_body && step.needs_headers);
+    bool passed[2];
+    const char *body = "{\"status\": \"ok\"}";
+    CHECK_EQ(apex_checks_apply(&step, "", 0, body, strlen(body), passed), -1);
+    CHECK(passed[0] && !passed[1]);
+    for (size_t i = 0; i < step.nchecks; i++)
+        apex_check_fini(&step.checks[i]);
+    free(step.checks);
+    json_decref(obj);
+    memset(&step, 0, sizeof step);
+    obj = json_loads("{\"bad\": \"$.a ==\"}", 0, NULL);
+    CHECK_EQ(apex_checks_compile(&step, obj, &err), -1);
+    CHECK(strncmp(err.msg, "request: $.check.bad: ", 22) == 0);
+    for (size_t i = 0; i < step.nchecks; i++)
+        apex_check_fini(&step.checks[i]);
+    free(step.checks);
+    json_decref(obj);
+}
+
 void test_check(bool verbose)
 {
+    s_test_compile();
     s_test_apply();
     s_test_errors(verbose);
 }

@@ -725,9 +725,68 @@ static void s_test_checks(void)
     apex_stats_destroy(&stats);
 }
 
+// Scripts' trends ride as apex_trends (entries with exact histograms):
+// round trip of values x1000, none sent without samples, too many
+// refused; an exception's apex_count.
+static void s_test_trends(void)
+{
+    apex_stats_t *stats = apex_stats_new(PROTO_TEST_T0);
+    apex_stats_t *trends = apex_stats_new(PROTO_TEST_T0);
+    apex_stats_entry_t *e =
+        apex_stats_get(trends, "", "cart_size", PROTO_TEST_T0);
+    for (uint64_t v = 1; v <= 100; v++)
+        apex_stats_record(trends, e, v * 1000, 0, PROTO_TEST_T0);
+    apex_stats_get(trends, "", "unused", PROTO_TEST_T0);
+    proto_stats_extra_t extra = {.trends = trends};
+    apex_buf_t buf;
+    apex_buf_init(&buf);
+    proto_encode_stats(&buf, stats, NULL, 0, 0, &extra, PROTO_TEST_NODE);
+    proto_msg_t *msg = proto_test_decode_buf(&buf);
+    CHECK(msg->trends);
+    CHECK_EQ(apex_stats_size(msg->trends), 1);
+    const apex_stats_entry_t *got =
+        apex_stats_find(msg->trends, "", "cart_size");
+    CHECK(got && got->num_requests == 100);
+    CHECK_EQ(got->total_response_us, 5050 * 1000);
+    uint64_t p50 = apex_histogram_percentile(got->hist, 0.5);
+    CHECK(p50 >= 50000 - 50000 / 64 && p50 <= 51000 + 51000 / 64);
+    proto_msg_destroy(&msg);
+    // No samples: no key.
+    apex_stats_reset(trends, PROTO_TEST_T0);
+    proto_encode_stats(&buf, stats, NULL, 0, 0, &extra, PROTO_TEST_NODE);
+    msg = proto_test_decode_buf(&buf);
+    CHECK(msg->trends == NULL);
+    proto_msg_destroy(&msg);
+    // More entries than a worker may send.
+    for (int i = 0; i <= PROTO_MAX_TRENDS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "t%d", i);
+        apex_stats_record(trends, apex_stats_get(trends, "", name, 0), 1, 0,
+                          PROTO_TEST_T0);
+    }
+    proto_encode_stats(&buf, stats, NULL, 0, 0, &extra, PROTO_TEST_NODE);
+    proto_test_decode_bad(buf.data, buf.len,
+                          "stats: $.apex_trends: more entries than allowed");
+    // An exception standing for 7.
+    proto_encode_exception_count(&buf, "m.lua:3: boom", "stack traceback:", 7,
+                                 PROTO_TEST_NODE);
+    msg = proto_test_decode_buf(&buf);
+    CHECK_EQ(msg->exception_count, 7);
+    CHECK_STR(msg->traceback, "stack traceback:");
+    proto_msg_destroy(&msg);
+    proto_encode_exception(&buf, "x", "", PROTO_TEST_NODE);
+    msg = proto_test_decode_buf(&buf);
+    CHECK_EQ(msg->exception_count, 1);
+    proto_msg_destroy(&msg);
+    apex_buf_fini(&buf);
+    apex_stats_destroy(&trends);
+    apex_stats_destroy(&stats);
+}
+
 void test_proto_stats(bool verbose)
 {
     s_test_checks();
+    s_test_trends();
     (void)verbose;
     s_test_stats_round_trip();
     s_test_metrics();

@@ -369,7 +369,7 @@ static void s_test_documents(s_fixture_t *f)
         json_integer_value(json_object_get(json_array_get(checks, 0), "fails")),
         1);
     json_decref(doc);
-    master_results_exception(&f->results, "boom", "tb", S_WORKER);
+    master_results_exception(&f->results, "boom", "tb", 1, S_WORKER);
     doc = s_get_json(f, "/exceptions");
     json_t *list = json_object_get(doc, "exceptions");
     CHECK_EQ(json_array_size(list), 1);

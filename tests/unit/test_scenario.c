@@ -237,7 +237,8 @@ static void s_test_user_errors(bool verbose)
     check_user_error(verbose, "'name': 'U', 'taks': []",
                      "apex.json: $.users[0].taks: unknown key (expected "
                      "one of: name, weight, fixed_count, wait, on_start, "
-                     "tasks, cookies, tags, engine, http)",
+                     "tasks, cookies, tags, engine, http, script, source, "
+                     "run_tasks)",
                      NULL);
     check_user_error(verbose,
                      "'name': 'U', 'fixed_count': -1, "

@@ -145,7 +145,7 @@ static void s_test_apply_rows(void)
     const apex_user_class_t *u = &sc->users[0];
     char *vars[4] = {NULL, NULL, NULL, NULL};
     uint64_t rng = CHECK_SEED;
-    apex_capture_rows_t rows = {3, s_get, NULL};
+    apex_capture_rows_t rows = {3, s_get, NULL, 0, NULL};
     bool seen[4] = {false, false, false, false};
     for (int i = 0; i < 200; i++) {
         CHECK_EQ(apex_captures_apply_rows(u->tasks[0].steps, &rows, vars, NULL,
@@ -167,7 +167,7 @@ static void s_test_apply_rows(void)
                                       &rng, &err),
              -1);
     CHECK_STR(err.msg, "capture w: column nope: no such column in the result");
-    apex_capture_rows_t none = {0, s_get, NULL};
+    apex_capture_rows_t none = {0, s_get, NULL, 0, NULL};
     CHECK_EQ(apex_captures_apply_rows(u->tasks[0].steps, &none, vars, NULL,
                                       &rng, &err),
              -1);

@@ -575,6 +575,49 @@ static void s_test_sql(void)
     apex_stats_destroy(&stats);
 }
 
+// The scripts' custom metrics: a trend (values x1000) and a counter by
+// name, only when the set allows them (a scenario with scripts).
+static void s_test_custom(void)
+{
+    apex_stats_t *stats = apex_stats_new(S_NOW);
+    apex_stats_t *trends = apex_stats_new(S_NOW);
+    apex_stats_entry_t *cart = apex_stats_get(trends, "", "cart_size", S_NOW);
+    for (uint64_t v = 1; v <= 10; v++)
+        apex_stats_record(trends, cart, v * 1000, 0, S_NOW); // 1 .. 10
+    master_figures_t counters = {0};
+    master_figures_add(&counters, "orders", 120);
+    master_th_input_t in = {.stats = stats,
+                            .duration = S_DURATION,
+                            .counters = &counters,
+                            .trends = trends};
+    master_thresholds_t th = {.custom = true};
+    s_check_ok(&th, "cart_size: avg==5.5", &in, true);
+    s_check_ok(&th, "cart_size: max<=10", &in, true);
+    s_check_ok(&th, "cart_size: p(50)<5", &in, false);
+    s_check_ok(&th, "orders: count==120", &in, true);
+    s_check_ok(&th, "orders: rate>1", &in, true); // 120 in 60 s
+    const master_threshold_t *t = s_eval(&th, "cart_size: min>=1", &in);
+    CHECK_STR(master_threshold_unit(t), "");
+    t = s_eval(&th, "never_sent: p(95)<1", &in);
+    CHECK(t->ok && !t->has_observed); // no data: passes, as in k6
+    master_thresholds_fini(&th);
+    apex_error_t err = {""};
+    CHECK_EQ(master_thresholds_parse_arg(&th, "cart_size: value>1", &err), -1);
+    CHECK_STR(err.msg, "--threshold: 'value>1': cart_size takes p(N), avg, "
+                       "med, min, max (a trend), count, rate (a counter)");
+    // Without scripts an unknown name stays an error.
+    master_thresholds_t plain = {0};
+    CHECK_EQ(master_thresholds_parse_arg(&plain, "cart_size: avg<1", &err), -1);
+    CHECK(strstr(err.msg, "unknown metric 'cart_size'"));
+    CHECK(!strstr(err.msg, "custom"));
+    CHECK_EQ(master_thresholds_parse_arg(&th, "Cart-Size: avg<1", &err), -1);
+    CHECK(strstr(err.msg, "or a custom metric's name"));
+    master_thresholds_fini(&th);
+    master_figures_clear(&counters);
+    apex_stats_destroy(&trends);
+    apex_stats_destroy(&stats);
+}
+
 void test_thresholds(bool verbose)
 {
     (void)verbose;
@@ -594,5 +637,6 @@ void test_thresholds(bool verbose)
     s_test_checks();
     s_test_websocket();
     s_test_sql();
+    s_test_custom();
     apex_stats_destroy(&stats);
 }

@@ -14,7 +14,9 @@
 // 4. The high-water mark over inproc: sends fail with PROTO_ZIO_FULL
 //    (warned once) instead of vanishing, every send reported as sent is
 //    delivered, and sending works again once the peer reads.
-// 5. Bind and connect errors, a DEALER with no master, double destroy.
+// 5. Bind and connect errors, a DEALER with no master, double destroy;
+//    a DEALER told where the master is only later (proto_zio_connect),
+//    and told again (nothing changes) or elsewhere (a new socket).
 // 6. A ROUTER with batch_us: a burst is delivered in batches, and the
 //    loop does not spin while a batch waits (ZeroMQ's signal is read on
 //    every wake-up).
@@ -407,6 +409,30 @@ static void s_test_reconnect(s_net_t *net)
     CHECK_EQ(net->worker.type, PROTO_ACK);
 }
 
+// A DEALER made without an endpoint refuses sends until told one.
+static void s_test_connect_later(s_net_t *net, const char *endpoint)
+{
+    proto_zio_destroy(&net->worker.zio);
+    net->worker.zio = s_zio(net, PROTO_ZIO_DEALER, NULL, 0);
+    CHECK(proto_zio_endpoint(net->worker.zio) == NULL);
+    proto_encode_client_ready(&net->buf, NULL, S_NODE);
+    CHECK_EQ(proto_zio_send(net->worker.zio, NULL, &net->buf), PROTO_ZIO_FULL);
+    apex_error_t err = {""};
+    CHECK(proto_zio_connect(net->worker.zio, "tcp://127.0.0.1:1", &err) == 0);
+    CHECK_STR(proto_zio_endpoint(net->worker.zio), "tcp://127.0.0.1:1");
+    CHECK(proto_zio_connect(net->worker.zio, endpoint, &err) == 0);
+    CHECK(proto_zio_connect(net->worker.zio, endpoint, &err) == 0); // same
+    CHECK_STR(proto_zio_endpoint(net->worker.zio), endpoint);
+    uint64_t received = net->master.received;
+    s_register(net);
+    CHECK_EQ(net->master.received, received + 1);
+    CHECK(proto_zio_connect(net->worker.zio, "nonsense", &err) != 0);
+    CHECK(strstr(err.msg, "cannot connect to nonsense") != NULL);
+    CHECK_EQ(proto_zio_send(net->worker.zio, NULL, &net->buf),
+             PROTO_ZIO_FAILED);
+    CHECK(proto_zio_connect(net->worker.zio, endpoint, &err) == 0);
+}
+
 static void s_test_tcp(void)
 {
     s_net_t net;
@@ -437,6 +463,7 @@ static void s_test_tcp(void)
                               s_on_message,     &net.worker, 0};
     CHECK(proto_zio_new(net.loop, &o, &err) == NULL);
     CHECK(strstr(err.msg, "cannot connect to nonsense") != NULL);
+    s_test_connect_later(&net, endpoint);
     s_net_fini(&net);
 }
 

@@ -24,6 +24,7 @@
     X(proto_fields)                                                            \
     X(proto_hostile)                                                           \
     X(zio)                                                                     \
+    X(locate)                                                                  \
     X(loop)                                                                    \
     X(cli)                                                                     \
     X(buf)                                                                     \
@@ -51,7 +52,9 @@
     X(cookies)                                                                 \
     X(data)                                                                    \
     X(flows)                                                                   \
-    X(check)
+    X(check)                                                                   \
+    X(script)                                                                  \
+    X(lua_json)
 #define APEX_DECLARE_TEST(name) void test_##name(bool verbose);
 APEX_UNIT_TESTS(APEX_DECLARE_TEST)
 #undef APEX_DECLARE_TEST
