@@ -666,6 +666,9 @@ static int s_parse_root(apex_parser_t *p, json_t *root)
     }
     if (apex_parse_http_level(p, root, false) != 0)
         return -1;
+    apex_http_options_t unset = {.insecure = -1, .compression = -1};
+    apex_http_options_merge(&p->sc->http, &p->doc_http, &unset);
+    p->sc->engine = p->doc_engine;
     v = json_object_get(root, "host");
     if (v && s_parse_host(p, v) != 0)
         return -1;
@@ -795,6 +798,7 @@ void apex_scenario_destroy(apex_scenario_t **self_p)
     free(self->shape);
     free(self->thresholds);
     free(self->description);
+    apex_http_options_fini(&self->http);
     free(self);
     *self_p = NULL;
 }

@@ -109,6 +109,15 @@ typedef struct {
     double connect_timeout;  // seconds for the connection, 0: unset
 } apex_http_options_t;
 
+// dst (unset everywhere) becomes a copy of base with what over sets on
+// top (scenario_http_opts.c).
+void apex_http_options_merge(apex_http_options_t *dst,
+                             const apex_http_options_t *base,
+                             const apex_http_options_t *over);
+
+// Free what opts holds; it is unset afterwards.
+void apex_http_options_fini(apex_http_options_t *opts);
+
 // The HTTP part of a step (kind APEX_STEP_HTTP).
 typedef struct {
     char *method;              // "GET", "POST", ... (upper case)
@@ -297,6 +306,10 @@ typedef struct {
     size_t nwarnings;                 // variable maybe read before it is set)
     apex_scenario_scripts_t *scripts; // when a class is scripted, else
                                       // NULL
+    apex_http_options_t http;         // the document's "http" (and the
+                                      // command line's): scripted
+                                      // users' requests take these
+    apex_http_engine_t engine;        // the document's "engine"
 } apex_scenario_t;
 
 // Parse a scenario from JSON text. origin names the source in messages.

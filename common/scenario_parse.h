@@ -199,15 +199,6 @@ int apex_parse_engine(apex_parser_t *p, const json_t *v,
 // "http" of obj (a document or a user class) into p (class: true).
 int apex_parse_http_level(apex_parser_t *p, const json_t *obj, bool cls);
 
-// scenario_http_opts.c: dst (unset everywhere) becomes a copy of base
-// with what over sets on top.
-void apex_http_options_merge(apex_http_options_t *dst,
-                             const apex_http_options_t *base,
-                             const apex_http_options_t *over);
-
-// scenario_http_opts.c: free what opts holds; it is unset afterwards.
-void apex_http_options_fini(apex_http_options_t *opts);
-
 // scenario_http.c: free n headers and the array.
 void apex_headers_free(apex_header_t *headers, size_t n);
 

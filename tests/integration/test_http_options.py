@@ -8,7 +8,8 @@ proxy and the environment's (http_proxy, NO_PROXY), and `auto` taking
 libcurl for all of these; compression, basic auth and a connect timeout
 on both engines where both run them; and the same options given on
 apex-master's command line (--ca-bundle, --proxy, --http-auth,
---compression, --connect-timeout), which a class's or step's own beat."""
+--compression, --connect-timeout), which a class's or step's own beat,
+and which a scripted (Lua) user's requests take too."""
 import os
 import socket
 import subprocess
@@ -323,7 +324,14 @@ class OptionsTest(RunCase):
 
     def test_the_same_options_on_the_command_line(self):
         hole = "http://127.0.0.1:%d/hole" % self.hole.getsockname()[1]
+        # A scripted user's requests take the document's options too.
+        with open(os.path.join(self.dir, "auth.lua"), "w") as f:
+            f.write('local U = apex.user{wait_time = apex.constant(0.2)}\n'
+                    'U:task("auth", 1, function(self)\n'
+                    '  self:get("/auth", {name = "lua_auth"})\n'
+                    'end)\nreturn U\n')
         rows, errors = self.run_classes([
+            {"name": "Lua", "script": "auth.lua"},
             self.task("auth", "/auth"),
             self.task("wrong", "/auth", {"auth": ["apex", "wrong"]}),
             self.task("gzip", "/gzip"),
@@ -334,7 +342,7 @@ class OptionsTest(RunCase):
             ("wrong", "HTTPError('401 Client Error: Unauthorized for url: "
                       "wrong')"),
             ("ct", "Timeout('connect timed out after 0.5 s')")})
-        for name in ("auth", "gzip"):
+        for name in ("auth", "gzip", "lua_auth"):
             self.assertEqual(int(rows[name]["Failure Count"]), 0, name)
 
 
