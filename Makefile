@@ -165,9 +165,10 @@ unit: $(UNIT)
 
 # The whole suite runs on the default engine (auto: the plain HTTP/1.1
 # engine for plain http://, libcurl for the rest); the modules whose
-# steps depend on the engine run once more with APEX_ENGINE=curl
+# steps depend on the engine (scripted users' too) run once more with APEX_ENGINE=curl
 # (test_http_engines and test_http_options run both engines themselves).
-ENGINE_TESTS := test_flows test_security test_run.RunTest test_run.HeadersTest
+ENGINE_TESTS := test_flows test_security test_run.RunTest test_run.HeadersTest \
+	test_lua
 
 integration: $(PROGRAMS)
 	APEX_BUILD=$(BUILD) /usr/bin/python3 tests/run_integration.py
