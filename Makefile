@@ -28,8 +28,11 @@ PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson openssl libpq \
 # that answers late (tests/distributed), influxdb and prometheus
 # as the real servers test_influx and test_prometheus start themselves:
 # scripts/deps.sh keeps their system services off; PostgreSQL 15 for the
-# throwaway clusters of scripts/pg.sh), bench (nginx-light, wrk, valgrind
-# for callgrind, pgbench from postgresql-client-15).
+# throwaway clusters of scripts/pg.sh; tinyproxy as the forward proxy
+# test_http_options starts with its own config, its service kept off),
+# tests and bench (nginx-light: Debian 12's nginx, with the ssl and http2
+# modules test_http_options needs; wrk, valgrind for callgrind, pgbench
+# from postgresql-client-15).
 DEB_PACKAGES := build-essential pkg-config clang-format \
 	libczmq-dev libzmq3-dev libmsgpack-dev libcurl4-openssl-dev \
 	libmicrohttpd-dev libjansson-dev libssl-dev libwslay-dev \
@@ -39,7 +42,7 @@ DEB_PACKAGES := build-essential pkg-config clang-format \
 	nginx-light wrk valgrind iproute2 procps curl ca-certificates \
 	python3-yaml python3-jsonschema yamllint shellcheck \
 	python3-prometheus-client influxdb prometheus python3-dnslib \
-	postgresql-15 postgresql-client-15
+	postgresql-15 postgresql-client-15 tinyproxy
 
 # make test-containers: Debian's podman (runc: see tests/containers/run.sh;
 # catatonit for the pods of `podman kube play`), podman-compose, and
@@ -160,11 +163,23 @@ deps:
 unit: $(UNIT)
 	$(UNIT)
 
+# The whole suite runs on the default engine (auto: the plain HTTP/1.1
+# engine for plain http://, libcurl for the rest); the modules whose
+# steps depend on the engine (scripted users' too) run once more with
+# APEX_ENGINE=curl (test_http_engines and test_http_options run both
+# engines themselves).
+ENGINE_TESTS := test_flows test_security test_run.RunTest test_run.HeadersTest \
+	test_lua test_hostile_runs.HugeResponseTest
+
 integration: $(PROGRAMS)
 	APEX_BUILD=$(BUILD) /usr/bin/python3 tests/run_integration.py
+	APEX_ENGINE=curl APEX_BUILD=$(BUILD) /usr/bin/python3 \
+		tests/run_integration.py $(ENGINE_TESTS)
 
 interop: $(PROGRAMS)
 	APEX_BUILD=$(BUILD) /usr/bin/python3 tests/run_integration.py --dir interop
+	APEX_ENGINE=curl APEX_BUILD=$(BUILD) /usr/bin/python3 \
+		tests/run_integration.py --dir interop
 
 # A master, 3 workers and apex-target on hosts made of network namespaces
 # (needs root; skips otherwise).

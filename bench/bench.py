@@ -4,7 +4,8 @@
 1. Throughput: nginx (Debian nginx-light, one worker process, its own
    config on 127.0.0.1) serves a small fixed response. Interleaved over
    --rounds rounds: wrk -t1 -c50 -d10s, then apex-master --processes 1
-   with 50 users and zero wait on the same URL for the same time. For each
+   with 50 users and zero wait on the same URL for the same time, once
+   with each HTTP engine (--engine http1, --engine curl). For each
    tool: requests/s and client CPU seconds (user+sys of the whole process
    tree, from getrusage of reaped children), and the median over rounds of
    apex/wrk in requests per client CPU-second.
@@ -16,7 +17,7 @@
    the same rounds for the ratio apex/locust.
 2. Memory: RSS of one apex-worker holding N users (default 10000) that
    each keep an open connection and wait (constant_pacing, long period),
-   minus the RSS at 100 users, per user.
+   minus the RSS at 100 users, per user, for each engine.
 3. Master: apex-master's own CPU with --master-workers workers (16) each
    running 5 users with 100 ms waits, for one run of --seconds.
 """
@@ -127,14 +128,18 @@ def write_scenario(tmp, url, wait):
     return path
 
 
-def apex_round(build, tmp, scenario, seconds, users):
+ENGINES = ("http1", "curl")
+
+
+def apex_round(build, tmp, scenario, seconds, users, engine):
     prefix = os.path.join(tmp, "apex")
     port = free_port()
     _, err, cpu = run_measured(
         [os.path.join(build, "apex-master"), "-f", scenario, "--headless",
          "-u", str(users), "-r", str(users), "-t", "%ds" % seconds,
          "--processes", "1", "--master-bind-port", str(port),
-         "--only-summary", "--csv", prefix, "--loglevel", "WARNING"])
+         "--only-summary", "--csv", prefix, "--loglevel", "WARNING",
+         "--engine", engine])
     with open(prefix + "_stats.csv", newline="") as f:
         total = [r for r in csv.DictReader(f) if r["Name"] == "Aggregated"][0]
     return float(total["Requests/s"]), cpu, int(total["Request Count"])
@@ -198,14 +203,14 @@ def rss_of(pid):
     return 0
 
 
-def worker_rss(build, tmp, scenario, users):
+def worker_rss(build, tmp, scenario, users, engine):
     """RSS of the apex-worker once `users` users are spawned and idle."""
     port = free_port()
     master = subprocess.Popen(
         [os.path.join(build, "apex-master"), "-f", scenario, "--headless",
          "-u", str(users), "-r", str(max(users // 5, 1)), "-t", "120s",
          "--processes", "1", "--master-bind-port", str(port),
-         "--only-summary"],
+         "--only-summary", "--engine", engine],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -250,23 +255,27 @@ def main():
               % (url, args.rounds, args.seconds, args.connections))
         scenario = write_scenario(tmp, url, {"name": "zero",
                                              "wait": {"constant": 0}})
-        ratios = []
+        ratios = {e: [] for e in ENGINES}
         loop_ratios = {"socket": [], "perform": []}
         locust_ratios = []
         locust = not args.skip_locust and os.path.exists("/usr/bin/locust")
+        per_cpu = {}
         for r in range(1, args.rounds + 1):
             wrps, wcpu = wrk_round(url, args.seconds, args.connections)
-            arps, acpu, n = apex_round(build, tmp, scenario, args.seconds,
-                                       args.connections)
-            apex_per_cpu = n / acpu
             wrk_per_cpu = wrps * args.seconds / wcpu
-            ratio = apex_per_cpu / wrk_per_cpu
-            ratios.append(ratio)
             print("round %d: wrk  %9.0f req/s  %5.2f CPU s  %8.0f req/CPU-s"
                   % (r, wrps, wcpu, wrps * args.seconds / wcpu))
-            print("round %d: apex %9.0f req/s  %5.2f CPU s  %8.0f req/CPU-s"
-                  "  (%d requests)  ratio %.3f"
-                  % (r, arps, acpu, n / acpu, n, ratio))
+            for engine in ENGINES:
+                arps, acpu, n = apex_round(build, tmp, scenario,
+                                           args.seconds, args.connections,
+                                           engine)
+                ratio = n / acpu / wrk_per_cpu
+                ratios[engine].append(ratio)
+                print("round %d: apex %-5s %9.0f req/s  %5.2f CPU s  %8.0f "
+                      "req/CPU-s  (%d requests)  apex/wrk %.3f"
+                      % (r, engine, arps, acpu, n / acpu, n, ratio))
+                per_cpu[engine] = n / acpu
+            apex_per_cpu = per_cpu["curl"]  # the libcurl comparisons
             for mode in ("socket", "perform"):
                 ln, lcpu = curl_loop_round(build, mode, url, args.seconds,
                                            args.connections)
@@ -278,18 +287,22 @@ def main():
             if locust:
                 lrps, lcpu, ln = locust_round(tmp, url, args.seconds,
                                               args.connections)
-                locust_ratios.append(apex_per_cpu / (ln / lcpu))
+                locust_ratios.append(per_cpu["http1"] / (ln / lcpu))
                 print("round %d: locust %7.0f req/s  %5.2f CPU s  %8.0f "
-                      "req/CPU-s  (FastHttpUser, one process)  apex/locust "
-                      "%.1f" % (r, lrps, lcpu, ln / lcpu, locust_ratios[-1]))
-        print("median apex/wrk requests per client CPU-second: %.3f"
-              % statistics.median(ratios))
+                      "req/CPU-s  (FastHttpUser, one process)  apex "
+                      "(http1)/locust %.1f  apex (curl)/locust %.1f"
+                      % (r, lrps, lcpu, ln / lcpu, locust_ratios[-1],
+                         apex_per_cpu / (ln / lcpu)))
+        for engine, rs in ratios.items():
+            print("median apex (%s)/wrk requests per client CPU-second: "
+                  "%.3f" % (engine, statistics.median(rs)))
         for mode, rs in loop_ratios.items():
-            print("median apex/bare libcurl loop (%s) requests per client "
+            print("median apex (curl)/bare libcurl loop (%s) requests per "
+                  "client "
                   "CPU-second: %.3f" % (mode, statistics.median(rs)))
         if locust_ratios:
-            print("median apex/locust requests per client CPU-second: %.1f"
-                  % statistics.median(locust_ratios))
+            print("median apex (http1)/locust requests per client "
+                  "CPU-second: %.1f" % statistics.median(locust_ratios))
         if args.master_workers > 0:
             cpu = master_cpu(build, tmp, url, args.master_workers,
                              args.seconds)
@@ -300,13 +313,14 @@ def main():
         if not args.skip_memory:
             idle = write_scenario(tmp, url, {
                 "name": "idle", "wait": {"constant_pacing": 600}})
-            base = worker_rss(build, tmp, idle, 100)
-            full = worker_rss(build, tmp, idle, args.idle_users)
-            per = (full - base) / (args.idle_users - 100)
-            print("memory: apex-worker RSS %.1f MiB at 100 users, %.1f MiB "
-                  "at %d users with open connections: %.1f KiB per user"
-                  % (base / 2**20, full / 2**20, args.idle_users,
-                     per / 1024))
+            for engine in ENGINES:
+                base = worker_rss(build, tmp, idle, 100, engine)
+                full = worker_rss(build, tmp, idle, args.idle_users, engine)
+                per = (full - base) / (args.idle_users - 100)
+                print("memory (%s): apex-worker RSS %.1f MiB at 100 users, "
+                      "%.1f MiB at %d users with open connections: %.2f KiB "
+                      "per user" % (engine, base / 2**20, full / 2**20,
+                                    args.idle_users, per / 1024))
     finally:
         nginx.send_signal(signal.SIGQUIT)
         try:

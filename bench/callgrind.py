@@ -12,7 +12,8 @@ request counts cancels start-up and shut-down:
     per request = (Ir(long) - Ir(short)) / (requests(long) - requests(short))
 
 Usage: bench/callgrind.py [--build build] [--worker PATH] [--users 50]
-                          [--short 8] [--long 16] [--keep DIR]
+                          [--short 8] [--long 16] [--engine http1|curl]
+                          [--keep DIR]
 --keep copies the two callgrind output files into DIR, for
 callgrind_annotate (which functions the instructions went to).
 Prints one line per run and the result; asserts nothing.
@@ -50,7 +51,7 @@ def run(args, tmp, url, seconds, name):
          "--headless", "-u", str(args.users), "-r", str(args.users),
          "-t", "%ds" % seconds, "--expect-workers", "1",
          "--master-bind-port", str(port), "--only-summary", "--csv", prefix,
-         "--loglevel", "WARNING"],
+         "--loglevel", "WARNING", "--engine", args.engine],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     out = os.path.join(tmp, name + ".callgrind")
     worker = subprocess.Popen(
@@ -76,6 +77,8 @@ def main():
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--short", type=int, default=8)
     parser.add_argument("--long", type=int, default=16)
+    parser.add_argument("--engine", default="http1",
+                        help="HTTP engine: http1 or curl")
     parser.add_argument("--keep", help="folder for the callgrind files")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="apex-callgrind-") as tmp:
@@ -93,9 +96,10 @@ def main():
             nginx.wait()
     if r2 <= r1:
         raise SystemExit("callgrind: the long run made no more requests")
-    print("apex-worker: %.0f user-space instructions per request "
+    print("apex-worker (%s): %.0f user-space instructions per request "
           "(callgrind, %d users, runs of %d and %d s)" %
-          ((i2 - i1) / (r2 - r1), args.users, args.short, args.long))
+          (args.engine, (i2 - i1) / (r2 - r1), args.users, args.short,
+           args.long))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ BUILD=${1:-build}
 [ $# -gt 0 ] && shift
 HERE=$(dirname "$0")
 /usr/bin/python3 "$HERE/bench.py" --build "$BUILD" "$@"
-/usr/bin/python3 "$HERE/callgrind.py" --build "$BUILD"
+/usr/bin/python3 "$HERE/callgrind.py" --build "$BUILD" --engine http1
+/usr/bin/python3 "$HERE/callgrind.py" --build "$BUILD" --engine curl
+/usr/bin/python3 "$HERE/conns.py" --build "$BUILD"
 /usr/bin/python3 "$HERE/pg_bench.py" --build "$BUILD"
 /usr/bin/python3 "$HERE/lua_bench.py" --build "$BUILD"
 exec /usr/bin/python3 "$HERE/ws_bench.py" --build "$BUILD"

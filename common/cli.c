@@ -119,12 +119,16 @@ void apex_cli_help(FILE *out, const char *usage,
     for (size_t i = 0; i < noptions; i++) {
         const apex_cli_option_t *o = &options[i];
         char left[96];
+        const char *sep = o->has_arg == APEX_CLI_OPTIONAL ? "[=" : " ";
+        const char *end = o->has_arg == APEX_CLI_OPTIONAL ? "]" : "";
         if (o->short_name)
-            snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name,
-                     o->has_arg ? " " : "", o->has_arg ? o->arg_name : "");
+            snprintf(left, sizeof left, "-%c, --%s%s%s%s", o->short_name,
+                     o->name, o->has_arg ? sep : "",
+                     o->has_arg ? o->arg_name : "", o->has_arg ? end : "");
         else
-            snprintf(left, sizeof left, "    --%s%s%s", o->name,
-                     o->has_arg ? " " : "", o->has_arg ? o->arg_name : "");
+            snprintf(left, sizeof left, "    --%s%s%s%s", o->name,
+                     o->has_arg ? sep : "", o->has_arg ? o->arg_name : "",
+                     o->has_arg ? end : "");
         fprintf(out, "  %-34s %s", left, o->help);
         if (o->env)
             fprintf(out, " [env %s]", o->env);
@@ -391,7 +395,10 @@ static struct option *s_getopt_tables(const apex_cli_option_t *options,
     size_t ns = strlen(shorts);
     for (size_t i = 0; i < noptions; i++) {
         longs[i].name = options[i].name;
-        longs[i].has_arg = options[i].has_arg ? required_argument : no_argument;
+        longs[i].has_arg = options[i].has_arg == APEX_CLI_OPTIONAL
+                               ? optional_argument
+                           : options[i].has_arg ? required_argument
+                                                : no_argument;
         longs[i].val = (int)(1000 + i);
         if (options[i].short_name && ns + 3 < size) {
             shorts[ns++] = (char)options[i].short_name;

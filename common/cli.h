@@ -15,6 +15,10 @@
 // the option are its values too, up to the next option (Locust's
 // nargs="*", as in "--tags a b"); each value is passed on its own.
 #define APEX_CLI_LIST 2
+// has_arg APEX_CLI_OPTIONAL: a flag that may carry a value after "="
+// ("--http-debug" or "--http-debug=full"); the handler gets NULL for
+// the bare flag. Variables and files give their text as the value.
+#define APEX_CLI_OPTIONAL 3
 
 typedef struct {
     const char *name;     // long name without dashes ("master-host")

@@ -112,12 +112,13 @@ static const apex_step_parser_t *const s_step_kinds[APEX_STEP_KIND_COUNT] = {
 };
 
 static const char *const s_root_keys[] = {
-    "description", "host",       "database", "headers", "env",
-    "shape",       "thresholds", "users",    "data",    NULL};
+    "description", "host",  "database", "headers", "env",  "shape",
+    "thresholds",  "users", "data",     "engine",  "http", NULL};
 
 static const char *const s_user_keys[] = {
-    "name",    "weight", "fixed_count", "wait",   "on_start",  "tasks",
-    "cookies", "tags",   "script",      "source", "run_tasks", NULL};
+    "name",   "weight",  "fixed_count", "wait",   "on_start",
+    "tasks",  "cookies", "tags",        "engine", "http",
+    "script", "source",  "run_tasks",   NULL};
 static const char *const s_wait_keys[] = {
     "constant", "between", "constant_pacing", "constant_throughput", NULL};
 static const char *const s_task_keys[] = {"name",     "weight", "request",
@@ -530,7 +531,8 @@ static int s_parse_user(apex_parser_t *p, const json_t *obj, size_t index,
         return apex_parse_fail_got(p, obj, "a user class object");
     if (apex_parse_check_keys(p, obj, s_user_keys, NULL) != 0 ||
         apex_parse_tags(p, obj) != 0 || s_parse_user_name(p, obj, index) != 0 ||
-        s_get_weight(p, obj, &u->weight) != 0)
+        s_get_weight(p, obj, &u->weight) != 0 ||
+        apex_parse_http_level(p, obj, true) != 0)
         return -1;
     if (json_object_get(obj, "script")) {
         // Its tasks, on_start and wait time come from the script.
@@ -662,6 +664,11 @@ static int s_parse_root(apex_parser_t *p, json_t *root)
             return -1;
         apex_parse_path_restore(p, old);
     }
+    if (apex_parse_http_level(p, root, false) != 0)
+        return -1;
+    apex_http_options_t unset = {.insecure = -1, .compression = -1};
+    apex_http_options_merge(&p->sc->http, &p->doc_http, &unset);
+    p->sc->engine = p->doc_engine;
     v = json_object_get(root, "host");
     if (v && s_parse_host(p, v) != 0)
         return -1;
@@ -791,6 +798,7 @@ void apex_scenario_destroy(apex_scenario_t **self_p)
     free(self->shape);
     free(self->thresholds);
     free(self->description);
+    apex_http_options_fini(&self->http);
     free(self);
     *self_p = NULL;
 }

@@ -61,17 +61,76 @@ typedef struct {
     apex_template_t *value; // value, URL-encoded when expanded
 } apex_query_t;
 
+// Which HTTP engine runs a step: the plain HTTP/1.1 one where it can
+// (auto), libcurl, or the plain one whatever the step needs.
+typedef enum {
+    APEX_ENGINE_UNSET, // not said here: the run's --engine (else auto)
+    APEX_ENGINE_AUTO,  // http1 for plain http:// steps it can run
+    APEX_ENGINE_CURL,  // libcurl for every step
+    APEX_ENGINE_HTTP1  // the plain HTTP/1.1 engine (others fail)
+} apex_http_engine_t;
+
+// "auto", "curl" or "http1" into *out; -1 for any other text.
+int apex_http_engine_parse(const char *text, apex_http_engine_t *out);
+
+// The name of an engine ("auto" for UNSET).
+const char *apex_http_engine_name(apex_http_engine_t engine);
+
+// --http-debug's levels (k6's name): requests and responses logged.
+#define APEX_HTTP_DEBUG_OFF 0     // nothing
+#define APEX_HTTP_DEBUG_HEADERS 1 // request and response headers
+#define APEX_HTTP_DEBUG_FULL 2    // and bodies (cut)
+
+// The level a --http-debug value names: NULL, "", "headers", "true", "1"
+// or "yes" HEADERS; "full" FULL; "off", "false", "0" or "no" OFF; -1 for
+// anything else.
+int apex_http_debug_parse(const char *text);
+
+typedef enum {
+    APEX_HTTP2_UNSET, // not said (HTTP/1.1)
+    APEX_HTTP2_OFF,   // HTTP/1.1
+    APEX_HTTP2_ON,    // HTTP/2 when TLS offers it (ALPN), else HTTP/1.1
+    APEX_HTTP2_PRIOR  // HTTP/2 with prior knowledge (h2c on http://)
+} apex_http2_t;
+
+// TLS and HTTP options of a step: the document's "http", its user
+// class's and its own, merged (the most specific wins). Files are paths
+// on the worker's machine.
+typedef struct {
+    signed char insecure;    // 1 skip TLS verification, 0 verify, -1 unset
+    signed char compression; // 1 Accept-Encoding with decoding, -1 unset
+    apex_http2_t http2;      // HTTP/2 wish
+    char *ca_bundle;         // CA bundle (PEM), or NULL: the system's
+    char *client_cert;       // client certificate (PEM), or NULL
+    char *client_key;        // its key (PEM), or NULL: in client_cert
+    char *proxy;             // proxy URL; "": none; NULL: environment
+                             // (http_proxy, HTTPS_PROXY, NO_PROXY...)
+    char *auth;              // basic auth "user:password", or NULL
+    double connect_timeout;  // seconds for the connection, 0: unset
+} apex_http_options_t;
+
+// dst (unset everywhere) becomes a copy of base with what over sets on
+// top (scenario_http_opts.c).
+void apex_http_options_merge(apex_http_options_t *dst,
+                             const apex_http_options_t *base,
+                             const apex_http_options_t *over);
+
+// Free what opts holds; it is unset afterwards.
+void apex_http_options_fini(apex_http_options_t *opts);
+
 // The HTTP part of a step (kind APEX_STEP_HTTP).
 typedef struct {
-    char *method;           // "GET", "POST", ... (upper case)
-    apex_template_t *path;  // "/api/v1/tasks/${id}" or an absolute URL
-    apex_query_t *query;    // query parameters appended to the path
-    size_t nquery;          // number of query parameters
-    apex_header_t *headers; // scenario headers merged with the step's
-    size_t nheaders;        // number of headers
-    apex_template_t *body;  // request body, or NULL
-    int *expect;            // accepted statuses; empty: any below 400
-    size_t nexpect;         // number of accepted statuses
+    char *method;              // "GET", "POST", ... (upper case)
+    apex_template_t *path;     // "/api/v1/tasks/${id}" or an absolute URL
+    apex_query_t *query;       // query parameters appended to the path
+    size_t nquery;             // number of query parameters
+    apex_header_t *headers;    // scenario headers merged with the step's
+    size_t nheaders;           // number of headers
+    apex_template_t *body;     // request body, or NULL
+    int *expect;               // accepted statuses; empty: any below 400
+    size_t nexpect;            // number of accepted statuses
+    apex_http_options_t opts;  // TLS and HTTP options (merged)
+    apex_http_engine_t engine; // its class's or document's "engine"
 } apex_http_step_t;
 
 // True when type (a stats row's method column) is an HTTP method a
@@ -247,6 +306,10 @@ typedef struct {
     size_t nwarnings;                 // variable maybe read before it is set)
     apex_scenario_scripts_t *scripts; // when a class is scripted, else
                                       // NULL
+    apex_http_options_t http;         // the document's "http" (and the
+                                      // command line's): scripted
+                                      // users' requests take these
+    apex_http_engine_t engine;        // the document's "engine"
 } apex_scenario_t;
 
 // Parse a scenario from JSON text. origin names the source in messages.
@@ -291,6 +354,15 @@ typedef struct {
 apex_scenario_t *apex_scenario_filter(const apex_scenario_t *sc,
                                       const apex_tag_filter_t *f,
                                       char **dropped, apex_error_t *err);
+
+// A new scenario whose document-level "http" options take o's values
+// where o sets one (a user class's or a step's own still win): a
+// master's --insecure, --ca-bundle, ... Strings are taken as they are
+// (one holding "${" is refused); auth is "user:password". NULL with err
+// set when the result does not parse.
+apex_scenario_t *apex_scenario_with_http(const apex_scenario_t *sc,
+                                         const apex_http_options_t *o,
+                                         apex_error_t *err);
 
 // The user class with this name, or NULL.
 const apex_user_class_t *apex_scenario_find_user(const apex_scenario_t *self,

@@ -44,9 +44,9 @@
 #define APEX_HTTP_STATUS_MAX 599 // highest status in "expect"
 #define APEX_HTTP_WHAT_MAX 96    // "a status from MIN to MAX ..."
 
-static const char *const s_keys[] = {"method",  "path",    "name",  "query",
-                                     "headers", "json",    "body",  "expect",
-                                     "capture", "timeout", "check", NULL};
+static const char *const s_keys[] = {
+    "method", "path",    "name",    "query", "headers", "json", "body",
+    "expect", "capture", "timeout", "check", "http",    NULL};
 static const char *const s_methods[] = {"GET",    "POST", "PUT",     "PATCH",
                                         "DELETE", "HEAD", "OPTIONS", NULL};
 bool apex_http_is_method(const char *type)
@@ -303,6 +303,32 @@ static int s_parse_own_headers(apex_parser_t *p, const json_t *v,
     return apex_parse_headers(p, v, &r->headers, &r->nheaders);
 }
 
+// The step's "http" over its class's over the document's, and the
+// engine its class or the document names.
+static int s_parse_options(apex_parser_t *p, const json_t *obj,
+                           apex_http_step_t *r)
+{
+    apex_http_options_t own = {0}, cls;
+    apex_http_options_fini(&own); // unset
+    json_t *v = json_object_get(obj, "http");
+    if (v) {
+        size_t old = apex_parse_path_key(p, "http");
+        int rc = apex_parse_http_options(p, v, &own);
+        if (rc != 0) {
+            apex_http_options_fini(&own);
+            return -1;
+        }
+        apex_parse_path_restore(p, old);
+    }
+    apex_http_options_merge(&cls, &p->doc_http, &p->class_http);
+    apex_http_options_merge(&r->opts, &cls, &own);
+    apex_http_options_fini(&cls);
+    apex_http_options_fini(&own);
+    r->engine =
+        p->class_engine != APEX_ENGINE_UNSET ? p->class_engine : p->doc_engine;
+    return 0;
+}
+
 static int s_parse(apex_parser_t *p, const json_t *obj, apex_step_t *step)
 {
     apex_http_step_t *r = step->http = apex_calloc(1, sizeof *step->http);
@@ -321,7 +347,8 @@ static int s_parse(apex_parser_t *p, const json_t *obj, apex_step_t *step)
     if (s_parse_body(p, json, json_object_get(obj, "body"), r) != 0)
         return -1;
     s_merge_headers(p, r, json != NULL);
-    if (s_member(p, obj, "expect", r, s_parse_expect) != 0)
+    if (s_member(p, obj, "expect", r, s_parse_expect) != 0 ||
+        s_parse_options(p, obj, r) != 0)
         return -1;
     step->type = apex_strdup(r->method);
     step->timed = true;
@@ -343,6 +370,7 @@ static void s_fini(apex_step_t *step)
     apex_headers_free(h->headers, h->nheaders);
     apex_template_destroy(&h->body);
     free(h->expect);
+    apex_http_options_fini(&h->opts);
     free(h);
     step->http = NULL;
 }

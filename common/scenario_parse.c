@@ -37,6 +37,8 @@ void apex_parser_init(apex_parser_t *p, apex_scenario_t *sc, apex_error_t *err)
     apex_buf_init(&p->path);
     apex_buf_puts(&p->path, "$");
     p->used_env = json_object();
+    apex_http_options_fini(&p->doc_http); // unset, not "false"
+    apex_http_options_fini(&p->class_http);
 }
 
 void apex_parser_fini(apex_parser_t *p)
@@ -49,6 +51,8 @@ void apex_parser_fini(apex_parser_t *p)
     p->nheaders = 0;
     json_decref(p->used_env);
     p->used_env = NULL;
+    apex_http_options_fini(&p->doc_http);
+    apex_http_options_fini(&p->class_http);
     apex_buf_fini(&p->path);
 }
 

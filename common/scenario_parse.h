@@ -23,20 +23,24 @@
 #include "common/scenario.h"
 
 typedef struct {
-    apex_scenario_t *sc;      // the model being built
-    apex_error_t *err;        // where the first error goes
-    apex_buf_t path;          // JSON path of the node being parsed
-    json_t *env;              // the document's "env" object, or NULL
-    json_t *used_env;         // each environment name looked up -> value
-    apex_header_t *headers;   // the document's "headers", compiled
-    size_t nheaders;          // number of them
-    double regex_size;        // expanded size of the capture regexes so far
-    const char *base_dir;     // where data files are, or NULL: none read
-    apex_step_t *step;        // the step being parsed, or NULL
-    unsigned char *set;       // per variable slot: some step before this
-                              // one, in every path to it, captures it
-    unsigned char *start_set; // the same after the class's on_start
-    bool unset_env_ok;        // an unset environment variable reads ""
+    apex_scenario_t *sc;          // the model being built
+    apex_error_t *err;            // where the first error goes
+    apex_buf_t path;              // JSON path of the node being parsed
+    json_t *env;                  // the document's "env" object, or NULL
+    json_t *used_env;             // each environment name looked up -> value
+    apex_header_t *headers;       // the document's "headers", compiled
+    size_t nheaders;              // number of them
+    double regex_size;            // expanded size of the capture regexes so far
+    const char *base_dir;         // where data files are, or NULL: none read
+    apex_step_t *step;            // the step being parsed, or NULL
+    unsigned char *set;           // per variable slot: some step before this
+                                  // one, in every path to it, captures it
+    unsigned char *start_set;     // the same after the class's on_start
+    bool unset_env_ok;            // an unset environment variable reads ""
+    apex_http_options_t doc_http; // the document's "http"
+    apex_http_options_t class_http;  // the user class's "http"
+    apex_http_engine_t doc_engine;   // the document's "engine"
+    apex_http_engine_t class_engine; // the user class's "engine"
 } apex_parser_t;
 
 // Start parsing into sc (origin set): the path is "$", no environment
@@ -181,6 +185,19 @@ int apex_parse_regex(apex_parser_t *p, const char *expr, int flags,
 // names are tokens, unique in any case; values are templates.
 int apex_parse_headers(apex_parser_t *p, const json_t *obj, apex_header_t **out,
                        size_t *nout);
+
+// scenario_http_opts.c: an "http" options object (the document's, a
+// class's or a step's) into *out (zeroed first: everything unset).
+int apex_parse_http_options(apex_parser_t *p, const json_t *obj,
+                            apex_http_options_t *out);
+
+// scenario_http_opts.c: an "engine" value into *out.
+int apex_parse_engine(apex_parser_t *p, const json_t *v,
+                      apex_http_engine_t *out);
+
+// scenario_http_opts.c: the document's and the class's "engine" and
+// "http" of obj (a document or a user class) into p (class: true).
+int apex_parse_http_level(apex_parser_t *p, const json_t *obj, bool cls);
 
 // scenario_http.c: free n headers and the array.
 void apex_headers_free(apex_header_t *headers, size_t n);

@@ -67,6 +67,17 @@ enum {
     OPT_WEB_AUTH_FILE,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
+    OPT_ENGINE,
+    OPT_HTTP_DEBUG,
+    OPT_INSECURE,
+    OPT_CA_BUNDLE,
+    OPT_CLIENT_CERT,
+    OPT_CLIENT_KEY,
+    OPT_HTTP2,
+    OPT_PROXY,
+    OPT_COMPRESSION,
+    OPT_HTTP_AUTH,
+    OPT_CONNECT_TIMEOUT,
 };
 
 static const apex_cli_option_t s_options[] = {
@@ -165,6 +176,46 @@ static const apex_cli_option_t s_options[] = {
      "never run tasks with one of these tags", OPT_EXCLUDE_TAGS},
     {"reset-stats", 0, false, "APEX_RESET_STATS", NULL,
      "reset the statistics once the ramp is complete", OPT_RESET_STATS},
+    {"engine", 0, true, "APEX_ENGINE", "ENGINE",
+     "HTTP engine for user classes whose scenario names none: auto "
+     "(default: plain HTTP/1.1 where it can, libcurl for the rest), curl "
+     "or http1",
+     OPT_ENGINE},
+    {"http-debug", 0, APEX_CLI_OPTIONAL, "APEX_HTTP_DEBUG", "full",
+     "workers log each HTTP request and response (headers; =full adds "
+     "bodies cut at 1 KiB): for short runs",
+     OPT_HTTP_DEBUG},
+    // The scenario's "http" options (common/scenario_http_opts.c) for
+    // every step: they replace the document's own, a user class's or a
+    // step's still win.
+    {"insecure", 'k', false, "APEX_INSECURE", NULL,
+     "HTTPS: do not verify the server's certificate (\"insecure\")",
+     OPT_INSECURE},
+    {"ca-bundle", 0, true, "APEX_CA_BUNDLE", "FILE",
+     "HTTPS: trust the CAs in this PEM file, not the system's (\"ca_bundle\")",
+     OPT_CA_BUNDLE},
+    {"client-cert", 0, true, "APEX_CLIENT_CERT", "FILE",
+     "HTTPS: client certificate, PEM (\"client_cert\")", OPT_CLIENT_CERT},
+    {"client-key", 0, true, "APEX_CLIENT_KEY", "FILE",
+     "its key, PEM, when not in --client-cert (\"client_key\")",
+     OPT_CLIENT_KEY},
+    {"http2", 0, APEX_CLI_OPTIONAL, "APEX_HTTP2", "prior_knowledge",
+     "ask for HTTP/2 (TLS's ALPN); =prior_knowledge also on http://; =false "
+     "not (\"http2\")",
+     OPT_HTTP2},
+    {"proxy", 0, true, "APEX_PROXY", "URL",
+     "proxy for every request; \"\" none (default: http_proxy, HTTPS_PROXY, "
+     "NO_PROXY as libcurl reads them)",
+     OPT_PROXY},
+    {"compression", 0, false, "APEX_COMPRESSION", NULL,
+     "send Accept-Encoding and decode the bodies (\"compression\")",
+     OPT_COMPRESSION},
+    {"http-auth", 0, true, "APEX_HTTP_AUTH", "USER:PASSWORD",
+     "basic auth on every request (\"auth\")", OPT_HTTP_AUTH},
+    {"connect-timeout", 0, true, "APEX_CONNECT_TIMEOUT", "SECONDS",
+     "time for a connection, apart from a step's timeout "
+     "(\"connect_timeout\")",
+     OPT_CONNECT_TIMEOUT},
     {"json", 0, false, "APEX_JSON", NULL,
      "print the final stats to stdout as JSON (Locust's --json), and no "
      "tables",
@@ -229,6 +280,7 @@ typedef struct {
     const char *gen_keys;      // --gen-keys DIR: write keys and exit
     const char *web_auth_file; // --web-auth-file FILE
     char *web_auth;            // the credentials, copied (freed at exit)
+    apex_http_options_t http;  // --insecure, --ca-bundle, ... (borrowed)
 } s_args_t;
 
 // Add the tags of one value ("a,b", "a b" or Locust's "[a, b]") to list.
@@ -356,6 +408,18 @@ static int s_option_test(s_args_t *args, int id, const char *arg,
         return s_add_tags(arg, args->exclude_tags, &o->nexclude_tags, err);
     case OPT_RESET_STATS:
         o->reset_stats = true;
+        return 0;
+    case OPT_ENGINE: {
+        apex_http_engine_t e;
+        if (apex_http_engine_parse(arg, &e) != 0)
+            return apex_error_set(err, "expected auto, curl or http1");
+        o->http_engine = (int)e;
+        return 0;
+    }
+    case OPT_HTTP_DEBUG:
+        o->http_debug = apex_http_debug_parse(arg);
+        if (o->http_debug < 0)
+            return apex_error_set(err, "expected headers, full or off");
         return 0;
     default:
         return S_NOT_MINE;
@@ -489,6 +553,68 @@ static int s_option_curve(s_args_t *args, int id, const char *arg,
     }
 }
 
+// --http2's value: bare or true/on/1, false/off/0, prior_knowledge.
+static int s_http2_arg(const char *arg, apex_http2_t *out, apex_error_t *err)
+{
+    if (!arg || !*arg || !strcmp(arg, "true") || !strcmp(arg, "on") ||
+        !strcmp(arg, "1"))
+        *out = APEX_HTTP2_ON;
+    else if (!strcmp(arg, "false") || !strcmp(arg, "off") || !strcmp(arg, "0"))
+        *out = APEX_HTTP2_OFF;
+    else if (!strcmp(arg, "prior_knowledge"))
+        *out = APEX_HTTP2_PRIOR;
+    else
+        return apex_error_set(err, "expected true, false or prior_knowledge");
+    return 0;
+}
+
+// The HTTP options every step gets (see s_options): checked here, put
+// into the scenario by the master (apex_scenario_with_http()).
+static int s_option_http(s_args_t *args, int id, const char *arg,
+                         apex_error_t *err)
+{
+    apex_http_options_t *h = &args->http;
+    switch (id) {
+    case OPT_INSECURE:
+        h->insecure = 1;
+        break;
+    case OPT_COMPRESSION:
+        h->compression = 1;
+        break;
+    case OPT_HTTP2:
+        if (s_http2_arg(arg, &h->http2, err) != 0)
+            return -1;
+        break;
+    case OPT_CONNECT_TIMEOUT:
+        if (apex_parse_duration(arg, &h->connect_timeout, err) != 0)
+            return -1;
+        if (h->connect_timeout <= 0)
+            return apex_error_set(err, "expected a time > 0");
+        break;
+    case OPT_HTTP_AUTH:
+        if (!strchr(arg, ':') || arg[0] == ':')
+            return apex_error_set(err, "expected user:password");
+        h->auth = (char *)arg;
+        break;
+    case OPT_CA_BUNDLE:
+    case OPT_CLIENT_CERT:
+    case OPT_CLIENT_KEY:
+        if (!*arg)
+            return apex_error_set(err, "expected a file name");
+        *(id == OPT_CA_BUNDLE     ? &h->ca_bundle
+          : id == OPT_CLIENT_CERT ? &h->client_cert
+                                  : &h->client_key) = (char *)arg;
+        break;
+    case OPT_PROXY:
+        h->proxy = (char *)arg;
+        break;
+    default:
+        return S_NOT_MINE;
+    }
+    args->o.http = h;
+    return 0;
+}
+
 // The workers: how many to wait for, where they connect, local ones.
 static int s_option_workers(s_args_t *args, int id, const char *arg,
                             apex_error_t *err)
@@ -529,7 +655,8 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
 {
     s_args_t *args = user;
     int (*const groups[])(s_args_t *, int, const char *, apex_error_t *) = {
-        s_option_test, s_option_output, s_option_web, s_option_workers};
+        s_option_test, s_option_output, s_option_web, s_option_workers,
+        s_option_http};
     for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
         int rc = groups[i](args, id, arg, err);
         if (rc != S_NOT_MINE)
@@ -680,6 +807,7 @@ int main(int argc, char **argv)
               .web_port = 8089,
               .autoquit = -1,
               .level = APEX_LOG_INFO},
+        .http = {.insecure = -1, .compression = -1},
     };
     apex_error_t err = {""};
     int rc = apex_cli_parse(

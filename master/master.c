@@ -576,11 +576,23 @@ static int s_setup_outputs(master_t *self, apex_error_t *err, int *exit_code)
     return 0;
 }
 
+// The scenario with the command line's HTTP options (--insecure, ...).
+static apex_scenario_t *s_with_http(const master_options_t *o,
+                                    apex_scenario_t *scn, apex_error_t *err)
+{
+    if (!scn || !o->http)
+        return scn;
+    apex_scenario_t *out = apex_scenario_with_http(scn, o->http, err);
+    apex_scenario_destroy(&scn);
+    return out;
+}
+
 // The scenario, with --tags and --exclude-tags applied.
 static apex_scenario_t *s_load_scenario(const master_options_t *o,
                                         apex_error_t *err)
 {
-    apex_scenario_t *scn = apex_scenario_load(o->scenario_path, err);
+    apex_scenario_t *scn =
+        s_with_http(o, apex_scenario_load(o->scenario_path, err), err);
     if (!scn || (!o->tags && !o->exclude_tags))
         return scn;
     apex_tag_filter_t filter = {o->tags, o->ntags, o->exclude_tags,

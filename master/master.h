@@ -59,6 +59,11 @@ typedef struct {
     const char *const *exclude_tags; // --exclude-tags, or NULL
     size_t nexclude_tags;            // their number
     bool reset_stats;                // --reset-stats: when the ramp ends
+    int http_engine;                 // --engine (apex_http_engine_t), 0
+    int http_debug;                  // --http-debug level, 0 off
+    const apex_http_options_t *http; // --insecure, --ca-bundle...: the
+                                     // scenario's "http" for every step,
+                                     // or NULL when none was given
     bool print_stats;                // --print-stats: the table with the UI
     const char *logfile;             // --logfile, or NULL (stderr)
     const char **outs;               // --out values ("influxdb=URL")

@@ -81,7 +81,9 @@ static proto_spawn_options_t s_spawn_options(master_runner_t *self, size_t n)
     proto_spawn_options_t opts = {.scenario = self->config.scenario->wire,
                                   .num_users = self->target,
                                   .spawn_rate = self->rate,
-                                  .reset_stats = self->o->reset_stats};
+                                  .reset_stats = self->o->reset_stats,
+                                  .http_engine = self->o->http_engine,
+                                  .http_debug = self->o->http_debug};
     if (s_arrival(self) && n > 0) {
         opts.arrival = true;
         opts.arrival_rate = self->point.rate / (double)n;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/scenario.h"
 #include "common/clock.h"
 #include "proto/check.h"
 #include "proto/field.h"
@@ -438,6 +439,33 @@ static int s_decode_position(proto_field_ctx_t *ctx, const msgpack_object *opts,
     return 0;
 }
 
+// parsed_options' apex_http: {"engine": "auto"|"curl"|"http1"|nil,
+// "debug": 0..2}.
+static int s_decode_http(proto_field_ctx_t *ctx, const msgpack_object *h,
+                         proto_msg_t *msg)
+{
+    const char *hp = "$.parsed_options." PROTO_HTTP_KEY;
+    if (!h || h->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (h->type != MSGPACK_OBJECT_MAP)
+        return proto_field_fail(ctx, hp, "expected a map");
+    char *engine = NULL;
+    double debug = 0;
+    if (proto_field_get_str(ctx, h, "engine", true, &engine, hp) ||
+        proto_field_get_number(ctx, h, "debug", true, &debug, hp))
+        return -1;
+    apex_http_engine_t e = APEX_ENGINE_UNSET;
+    int rc = engine && apex_http_engine_parse(engine, &e) != 0 ? -1 : 0;
+    free(engine);
+    if (rc != 0 || debug < 0 || debug > 2 || debug != (int)debug)
+        return proto_field_fail(ctx, hp,
+                                "engine or debug out of range (auto, curl, "
+                                "http1; 0 to 2)");
+    msg->http_engine = (int)e;
+    msg->http_debug = (int)debug;
+    return 0;
+}
+
 // parsed_options: our scenario and the open model's rate (extensions).
 static int s_decode_options(proto_field_ctx_t *ctx, const msgpack_object *opts,
                             proto_msg_t *msg)
@@ -451,6 +479,8 @@ static int s_decode_options(proto_field_ctx_t *ctx, const msgpack_object *opts,
     const msgpack_object *reset = proto_field_get(opts, "reset_stats");
     msg->reset_stats =
         reset && reset->type == MSGPACK_OBJECT_BOOLEAN && reset->via.boolean;
+    if (s_decode_http(ctx, proto_field_get(opts, PROTO_HTTP_KEY), msg) != 0)
+        return -1;
     const msgpack_object *arr = proto_field_get(opts, PROTO_ARRIVAL_KEY);
     if (!arr || arr->type == MSGPACK_OBJECT_NIL)
         return 0;
@@ -563,6 +593,7 @@ static proto_msg_t *s_decode_root(const msgpack_object *root, apex_error_t *err)
     msg->stop_timeout = -1;
     msg->arrival_rate = -1;
     msg->worker_position = -1;
+    msg->http_debug = -1;
     msg->has_data = body->type != MSGPACK_OBJECT_NIL;
     s_decoder_fn *decode = NULL;
     for (size_t i = 0; i < S_NTYPES; i++) {

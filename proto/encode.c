@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "common/alloc.h"
+#include "common/scenario.h"
 #include "proto/field.h"
 #include "proto/stats_entry.h"
 
@@ -26,6 +27,7 @@
 #define S_SPAWN_KEYS 5           // timestamp ... parsed_options
 #define S_SPAWN_OPTION_KEYS 6    // host, num_users, spawn_rate, tags, ...
 #define S_ARRIVAL_KEYS 2         // rate, max_users
+#define S_HTTP_KEYS 2            // engine, debug
 #define S_CLIENT_READY_NONE (-1) // the version that means "do not check"
 #define S_WORKER_COMPLETE_KEYS 2 // user_classes_count, user_count
 #define S_MASTER_COMPLETE_KEYS 1 // user_count
@@ -287,8 +289,10 @@ static void s_pack_options(msgpack_packer *pk, const char *host,
     bool scenario = options && options->scenario;
     bool arrival = options && options->arrival;
     bool position = options && options->worker_count > 0;
+    bool http = options && (options->http_engine || options->http_debug);
     msgpack_pack_map(pk, S_SPAWN_OPTION_KEYS + (scenario ? 1 : 0) +
-                             (arrival ? 1 : 0) + (position ? 2 : 0));
+                             (arrival ? 1 : 0) + (position ? 2 : 0) +
+                             (http ? 1 : 0));
     proto_field_pack_str(pk, "host");
     s_str_or_nil(pk, host);
     proto_field_pack_str(pk, "num_users");
@@ -321,6 +325,19 @@ static void s_pack_options(msgpack_packer *pk, const char *host,
         msgpack_pack_double(pk, options->arrival_rate);
         proto_field_pack_str(pk, "max_users");
         msgpack_pack_int64(pk, options->arrival_max_users);
+    }
+    if (http) {
+        proto_field_pack_str(pk, PROTO_HTTP_KEY);
+        msgpack_pack_map(pk, S_HTTP_KEYS);
+        proto_field_pack_str(pk, "engine");
+        if (options->http_engine)
+            proto_field_pack_str(pk,
+                                 apex_http_engine_name(
+                                     (apex_http_engine_t)options->http_engine));
+        else
+            msgpack_pack_nil(pk);
+        proto_field_pack_str(pk, "debug");
+        msgpack_pack_int64(pk, options->http_debug);
     }
     if (position) {
         proto_field_pack_str(pk, PROTO_WORKER_INDEX_KEY);

@@ -39,6 +39,7 @@
 #define PROTO_ITERATIONS_KEY "apex_iterations"
 #define PROTO_DROPPED_KEY "apex_dropped_iterations"
 #define PROTO_ARRIVAL_KEY "apex_arrival"
+#define PROTO_HTTP_KEY "apex_http" // spawn: the run's HTTP engine, debug
 #define PROTO_WORKER_INDEX_KEY "apex_worker_index" // spawn: cycle position
 #define PROTO_WORKER_COUNT_KEY "apex_worker_count" // spawn: workers given
 #define PROTO_MAX_WORKERS 1000000                  // users in a dispatch
@@ -123,6 +124,8 @@ typedef struct {
     double stop_timeout; // seconds, or -1 for None
     char *scenario;      // parsed_options["apex_scenario"], or NULL
     bool reset_stats;    // parsed_options["reset_stats"] (Locust's)
+    int http_engine;     // apex_http: apex_http_engine_t, 0 unset
+    int http_debug;      // apex_http: --http-debug level, -1 absent
     // spawn, spawning_complete, stats: per-class user counts
     proto_count_t *counts; // class counts
     size_t ncounts;        // number of classes
@@ -237,6 +240,8 @@ typedef struct {
     double arrival_rate;       // open model: this worker's iterations/s
     int64_t arrival_max_users; // open model: users it may allocate
     bool reset_stats;          // --reset-stats
+    int http_engine;           // --engine: apex_http_engine_t, 0 unset
+    int http_debug;            // --http-debug level, 0 off
     int64_t worker_position;   // this worker's place in the dispatch
     int64_t worker_count;      // among so many (0: keys not sent)
 } proto_spawn_options_t;

@@ -10,7 +10,7 @@
 # machine has none) keeps them from starting, and afterwards they are
 # stopped and disabled (systemd or sysvinit), so they stay off at boot.
 set -eu
-DAEMONS="influxdb prometheus"
+DAEMONS="influxdb prometheus tinyproxy"
 missing=""
 for pkg in "$@"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null |

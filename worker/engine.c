@@ -203,6 +203,14 @@ void worker_engine_set_stop_timeout(worker_engine_t *self, double seconds)
     self->stop_timeout = seconds;
 }
 
+void worker_engine_set_run_options(worker_engine_t *self,
+                                   const worker_run_options_t *o)
+{
+    for (size_t k = 0; k < APEX_STEP_KIND_COUNT; k++)
+        if (self->ops[k]->configure)
+            self->ops[k]->configure(self->kinds[k], o);
+}
+
 apex_stats_t *worker_engine_stats(worker_engine_t *self)
 {
     return self->stats;

@@ -31,6 +31,17 @@ typedef struct {
     int64_t count;    // users
 } worker_count_t;
 
+// Options of a run that steps read (the master's command line, else
+// the worker's).
+typedef struct worker_run_options {
+    apex_http_engine_t engine; // HTTP engine where a scenario names none
+    int http_debug;            // --http-debug level (worker/http_debug.h)
+} worker_run_options_t;
+
+// Hand the run's options to every kind (for steps started afterwards).
+void worker_engine_set_run_options(worker_engine_t *self,
+                                   const worker_run_options_t *o);
+
 // Called once when a stop started by worker_engine_stop() has finished.
 typedef void(worker_engine_stopped_fn)(void *arg);
 

@@ -11,14 +11,33 @@
 
 #define WORKER_FAILURE_MAX 512 // bytes of a failure text, with its NUL
 
+#define WORKER_FAILURE_BODY_MAX 200 // bytes of a body an error quotes
+
 // The failure of a response with this status, or "" when it passes: when
 // expect is not empty, any status not in it ("UnexpectedStatus('400 for
-// url: NAME, expected 201')"); otherwise a status of 400 or more
-// (HTTPError, naming url: the full URL, or the stats name when the
-// scenario gave one, as requests' raise_for_status does).
+// url: NAME, expected 201, body: {\"error\": ...}')", quoting the first
+// WORKER_FAILURE_BODY_MAX bytes of body when it has any); otherwise a
+// status of 400 or more (HTTPError, naming url: the full URL, or the
+// stats name when the scenario gave one, as requests' raise_for_status
+// does; Locust's words exactly, without the body, so rows of Python and
+// apex workers merge).
 void worker_failure_status(char *out, size_t size, long status,
                            const int *expect, size_t nexpect, const char *name,
-                           const char *url);
+                           const char *url, const char *body, size_t body_len);
+
+// A failure of the transport that libcurl names (res is a CURLcode):
+// "CurlError(7, 'Couldn't connect to server')" (not a repr). The HTTP/1.1
+// engine words its failures with the same codes, so rows do not depend on the
+// engine.
+void worker_failure_curl(char *out, size_t size, int res);
+
+// A response whose header block is over what the engines take (libcurl
+// 7.88: 100 KiB a line and 300 KiB in all; the plain engine: 300 KiB in
+// all), worded alike for both.
+void worker_failure_headers_too_large(char *out, size_t size);
+
+// The step needs what its engine lacks: "EngineError('...')".
+void worker_failure_engine(char *out, size_t size, const char *why);
 
 // The connection was refused.
 void worker_failure_refused(char *out, size_t size);
@@ -29,6 +48,9 @@ void worker_failure_errno(char *out, size_t size, int error);
 
 // The step took longer than its timeout (seconds).
 void worker_failure_timeout(char *out, size_t size, double seconds);
+
+// The connection took longer than its connect timeout (seconds).
+void worker_failure_connect_timeout(char *out, size_t size, double seconds);
 
 // A capture found nothing: message is apex_captures_apply()'s error.
 void worker_failure_capture(char *out, size_t size, const char *message);

@@ -98,6 +98,10 @@ struct worker_kind_ops {
     // The kind's run-wide figures into out (at most max); returns how
     // many. Always the same names in the same order. Optional.
     size_t (*metrics)(worker_kind_t *self, worker_metric_t *out, size_t max);
+
+    // The run's options (worker/engine.h), before steps start and when
+    // a master sends new ones. Optional.
+    void (*configure)(worker_kind_t *self, const worker_run_options_t *o);
 };
 
 // For kinds: the template context of user u (its variables and PRNG),

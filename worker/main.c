@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/version.h"
+#include "common/scenario.h"
 #include "revision.h" // $(BUILD)/gen: APEX_REVISION, from git
 #include "worker/worker.h"
 
@@ -26,6 +27,8 @@ enum {
     OPT_LOGFILE,
     OPT_MASTER_PUBLIC_KEY,
     OPT_WORKER_KEY,
+    OPT_ENGINE,
+    OPT_HTTP_DEBUG,
 };
 
 static const apex_cli_option_t s_options[] = {
@@ -50,6 +53,14 @@ static const apex_cli_option_t s_options[] = {
      "(worker.key_secret; default: a new pair, which only a master with "
      "--allow-any-worker admits)",
      OPT_WORKER_KEY},
+    {"engine", 0, true, "APEX_ENGINE", "ENGINE",
+     "HTTP engine where the scenario names none: auto (default), curl or "
+     "http1; a master's --engine wins",
+     OPT_ENGINE},
+    {"http-debug", 0, APEX_CLI_OPTIONAL, "APEX_HTTP_DEBUG", "LEVEL",
+     "log each HTTP request and response: headers, or full (with bodies "
+     "cut at 1 KiB); a master's --http-debug wins",
+     OPT_HTTP_DEBUG},
 };
 
 typedef struct {
@@ -88,6 +99,18 @@ static int s_option(int id, const char *arg, void *user, apex_error_t *err)
         if (!*arg)
             return apex_error_set(err, "expected a key file or a key");
         args->options.master_public_key = arg;
+        return 0;
+    case OPT_ENGINE: {
+        apex_http_engine_t e;
+        if (apex_http_engine_parse(arg, &e) != 0)
+            return apex_error_set(err, "expected auto, curl or http1");
+        args->options.http_engine = (int)e;
+        return 0;
+    }
+    case OPT_HTTP_DEBUG:
+        args->options.http_debug = apex_http_debug_parse(arg);
+        if (args->options.http_debug < 0)
+            return apex_error_set(err, "expected headers, full or off");
         return 0;
     default:
         return apex_error_set(err, "unhandled option");

@@ -250,6 +250,11 @@ static worker_script_req_t *s_new_req(worker_script_t *self, const s_call_t *c,
     r->http.path = s_template(sc, c->url, fixed_url ? NULL : "_lua_url");
     r->http.body = c->body ? s_template(sc, NULL, "_lua_body") : NULL;
     s_model_headers(sc, c, &r->http);
+    // The document's engine and options (a script's requests are
+    // shared by its classes, so not a class's).
+    apex_http_options_t unset = {.insecure = -1, .compression = -1};
+    apex_http_options_merge(&r->http.opts, &sc->http, &unset);
+    r->http.engine = sc->engine;
     worker_step_t *st = &r->step;
     st->model = m;
     st->ops = engine->ops[APEX_STEP_HTTP];
@@ -280,6 +285,7 @@ static void s_free_req(worker_script_req_t *r)
         apex_template_destroy(&h->headers[i].value);
     }
     free(h->headers);
+    apex_http_options_fini(&h->opts);
     free(r->model.type);
     free(r->model.name);
     free(r->key);

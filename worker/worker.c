@@ -317,6 +317,14 @@ static void s_on_spawn(worker_t *self, proto_msg_t *msg)
         worker_engine_set_index(self->engine, self->index > 0 ? self->index : 0,
                                 0, 1);
     worker_engine_set_stop_timeout(self->engine, msg->stop_timeout);
+    worker_run_options_t run = {
+        .engine = msg->http_engine
+                      ? (apex_http_engine_t)msg->http_engine
+                      : (apex_http_engine_t)self->options.http_engine,
+        .http_debug =
+            msg->http_debug >= 0 ? msg->http_debug : self->options.http_debug,
+    };
+    worker_engine_set_run_options(self->engine, &run);
     char *unknown = NULL;
     worker_count_t *targets =
         apex_calloc(msg->ncounts ? msg->ncounts : 1, sizeof *targets);

@@ -14,6 +14,9 @@ typedef struct {
     const char *master_public_key; // --master-public-key FILE|KEY: CURVE
     const char *worker_key;        // --worker-key FILE, or NULL: a new
                                    // pair
+    int http_engine;               // --engine (apex_http_engine_t), 0
+                                   // unset; a master's wins
+    int http_debug;                // --http-debug level; a master's wins
 } worker_options_t;
 
 typedef struct worker worker_t; // opaque

@@ -26,7 +26,7 @@ FUZZ_TIMEOUT ?= 10
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_NAMES := proto histogram scenario captures shape stages thresholds \
 	threshold_arg cli ws ws_client out cookies jsonpath checks web_auth \
-	secrets script
+	secrets http1 script
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 
 FUZZ_PKGS := libczmq libzmq msgpack libcurl libmicrohttpd jansson libpq $(LUA)
@@ -63,9 +63,16 @@ FUZZ_WS_CLIENT_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o, \
 FUZZ_WEB_AUTH_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,master/web_auth.c \
 	master/web_origin.c)
 
+# The plain HTTP/1.1 engine's response parser and URL split, and the
+# Location both engines follow.
+FUZZ_HTTP1_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o, \
+	worker/http1_response.c worker/http1_target.c worker/failure.c \
+	worker/http_capture.c \
+	worker/http_redirect.c)
+
 # Objects made through the pattern rules below are kept between builds.
 .SECONDARY: $(FUZZ_LIB_OBJS) $(FUZZ_MAIN_OBJS) $(FUZZ_WS_OBJS) \
-	$(FUZZ_WS_CLIENT_OBJS) $(FUZZ_WEB_AUTH_OBJS) \
+	$(FUZZ_WS_CLIENT_OBJS) $(FUZZ_WEB_AUTH_OBJS) $(FUZZ_HTTP1_OBJS) \
 	$(FUZZ_DIR)/obj/tests/fuzz/gen_seeds.o
 
 .PHONY: fuzz fuzz-build fuzz-seeds $(addprefix fuzz-,$(FUZZ_NAMES))
@@ -110,6 +117,12 @@ $(FUZZ_DIR)/fuzz_web_auth: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_web_auth.o \
 	@echo "  FUZZLD  $@"
 	@$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LDLIBS) \
 		$(shell pkg-config --libs openssl)
+
+$(FUZZ_DIR)/fuzz_http1: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_http1.o \
+		$(FUZZ_HTTP1_OBJS) $(FUZZ_LIB_OBJS)
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LDLIBS) \
+		-lhttp_parser $(shell pkg-config --libs libcurl)
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
 	@echo "  FUZZLD  $@"

@@ -110,6 +110,8 @@ static void s_reencode(const proto_msg_t *msg)
             .arrival_rate = msg->arrival_rate,
             .arrival_max_users = msg->arrival_max_users,
             .reset_stats = msg->reset_stats,
+            .http_engine = msg->http_engine,
+            .http_debug = msg->http_debug > 0 ? msg->http_debug : 0,
             .worker_position = msg->worker_position,
             .worker_count = msg->worker_count,
         };

@@ -102,6 +102,8 @@ static int s_frames(const char *dir)
         .arrival = true,
         .arrival_rate = 12.5,
         .arrival_max_users = 40,
+        .http_engine = 3, // http1 (common/scenario.h)
+        .http_debug = 2,
     };
     proto_encode_spawn(&out, GEN_NOW, counts, 2, "http://127.0.0.1:8080", 5,
                        &opts, node);

@@ -253,7 +253,7 @@ class HugeResponseTest(RunCase):
         errors = {r["Name"]: r["Error"]
                   for r in read_csv(prefix + "_failures.csv")}
         self.assertEqual(errors, {
-            "/header": "CurlError(27, 'a response header line over the 100 "
-                       "KiB libcurl allows')",
+            "/header": "CurlError(27, 'response headers too large: over 100 "
+                       "KiB a line or 300 KiB in all')",
             "/body": "CaptureError('response body over 16 MiB, the most a "
                      "step keeps')"})

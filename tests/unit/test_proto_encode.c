@@ -4,6 +4,7 @@
 // spawning_complete both ways, ack, spawn, exception and the messages
 // without data; type names; encoders replace, never append.
 #include "tests/unit/tests.h"
+#include "common/scenario.h"
 
 #include "proto/proto.h"
 #include "tests/unit/proto_util.h"
@@ -133,7 +134,25 @@ static void s_test_spawn(void)
     CHECK(msg->reset_stats);
     CHECK_EQ(msg->worker_position, -1); // not sent
     CHECK_EQ(msg->worker_count, 0);
+    CHECK_EQ(msg->http_engine, 0); // apex_http not sent
+    CHECK_EQ(msg->http_debug, -1);
     proto_msg_destroy(&msg);
+    // The run's HTTP engine and --http-debug (apex_http).
+    opts.http_engine = APEX_ENGINE_HTTP1;
+    opts.http_debug = APEX_HTTP_DEBUG_FULL;
+    proto_encode_spawn(&buf, 1.25, pc, 3, NULL, -1, &opts, PROTO_TEST_NODE);
+    msg = proto_test_decode_buf(&buf);
+    CHECK_EQ(msg->http_engine, APEX_ENGINE_HTTP1);
+    CHECK_EQ(msg->http_debug, APEX_HTTP_DEBUG_FULL);
+    proto_msg_destroy(&msg);
+    opts.http_engine = 0; // debug alone: engine nil
+    opts.http_debug = APEX_HTTP_DEBUG_HEADERS;
+    proto_encode_spawn(&buf, 1.25, pc, 3, NULL, -1, &opts, PROTO_TEST_NODE);
+    msg = proto_test_decode_buf(&buf);
+    CHECK_EQ(msg->http_engine, 0);
+    CHECK_EQ(msg->http_debug, APEX_HTTP_DEBUG_HEADERS);
+    proto_msg_destroy(&msg);
+    opts.http_debug = 0;
     // The worker's place in the dispatch (apex extension keys).
     opts.worker_position = 2;
     opts.worker_count = 3;

@@ -262,7 +262,8 @@ static void s_frames_load(s_frames_t *f)
     f->n = S_NFIXTURES;
     f->size[f->n] = buf.len;
     f->data[f->n++] = (uint8_t *)apex_buf_take(&buf);
-    proto_spawn_options_t opts = {"{\"a\":1}", 4, 2, false, 0, 0, false, 0, 0};
+    proto_spawn_options_t opts = {"{\"a\":1}", 4, 2, false, 0, 0,
+                                  false,       1, 2, 0,     0};
     proto_encode_spawn(&buf, PROTO_TEST_T0, &pc, 1, "http://h", 3, &opts,
                        PROTO_TEST_NODE);
     f->size[f->n] = buf.len;

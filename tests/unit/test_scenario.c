@@ -174,7 +174,7 @@ static void s_test_document_errors(bool verbose)
     check_scenario_error(verbose, "{'userz': []}",
                          "apex.json: $.userz: unknown key (expected one of: "
                          "description, host, database, headers, env, shape, "
-                         "thresholds, users, data)",
+                         "thresholds, users, data, engine, http)",
                          NULL);
     check_scenario_error(verbose, "{'description': 1, 'users': []}",
                          "apex.json: $.description: expected a string", NULL);
@@ -237,7 +237,8 @@ static void s_test_user_errors(bool verbose)
     check_user_error(verbose, "'name': 'U', 'taks': []",
                      "apex.json: $.users[0].taks: unknown key (expected "
                      "one of: name, weight, fixed_count, wait, on_start, "
-                     "tasks, cookies, tags, script, source, run_tasks)",
+                     "tasks, cookies, tags, engine, http, script, source, "
+                     "run_tasks)",
                      NULL);
     check_user_error(verbose,
                      "'name': 'U', 'fixed_count': -1, "
@@ -353,12 +354,12 @@ static void s_test_task_errors(bool verbose)
     check_task_error(verbose, "{'request': {'path': '/', 'paht': '/'}}",
                      AT(".request.paht: unknown key (expected one of: "
                         "method, path, name, query, headers, json, body, "
-                        "expect, capture, timeout, check)"),
+                        "expect, capture, timeout, check, http)"),
                      NULL);
     check_task_error(verbose, "{'path': '/', 'bdy': 'x'}",
                      AT(".bdy: unknown key (expected one of: method, path, "
                         "name, query, headers, json, body, expect, "
-                        "capture, timeout, check, weight, task, tags)"),
+                        "capture, timeout, check, http, weight, task, tags)"),
                      NULL);
     check_task_error(verbose, "{'request': {'path': '/', 'weight': 2}}",
                      AT(".request.weight: unknown key"), NULL);

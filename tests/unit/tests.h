@@ -11,6 +11,8 @@
     X(scenario)                                                                \
     X(scenario_parse)                                                          \
     X(scenario_http)                                                           \
+    X(scenario_http_opts)                                                      \
+    X(http1_target)                                                            \
     X(template)                                                                \
     X(jsonpath)                                                                \
     X(json)                                                                    \
