@@ -1,6 +1,7 @@
 // master/master_int.h - internal to the apex-master process (master.c:
-// the loop and the wiring; master_end.c: the outputs at the end of the
-// run): the process's struct and what master.c calls in master_end.c.
+// the loop and the wiring; master_plan.c: the scenario and the runner's
+// plan before the run; master_end.c: the outputs at the end of the run):
+// the process's struct and what master.c calls in the other two.
 // Nothing else includes it.
 #ifndef MASTER_MASTER_INT_H
 #define MASTER_MASTER_INT_H
@@ -55,6 +56,22 @@ struct master {
     apex_secrets_t *secrets;                   // the scenario's env values
     char *scenario_document;                   // /config's, secrets masked
 };
+
+// master_plan.c: before the run.
+
+// The scenario of -f, with the command line's HTTP options (--insecure,
+// ...) and --tags/--exclude-tags applied; NULL and err on failure
+// (master_plan.c).
+apex_scenario_t *master_load_scenario(const master_options_t *o,
+                                      apex_error_t *err);
+
+// What the runner will take over: the host (-H, else $API_URL, else the
+// scenario's), the load shape and the thresholds (master_plan.c).
+int master_plan(const master_options_t *o, const apex_scenario_t *scn,
+                master_runner_config_t *config, apex_error_t *err);
+
+// Free what master_plan() made when no runner took it.
+void master_plan_fini(master_runner_config_t *config);
 
 // master_end.c: the end of the run.
 
