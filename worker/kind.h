@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <stdint.h>
 
 #include "common/cookies.h"
@@ -103,6 +104,17 @@ struct worker_kind_ops {
     // a master sends new ones. Optional.
     void (*configure)(worker_kind_t *self, const worker_run_options_t *o);
 };
+
+// For a kind's metrics operation: the first max of its n figures into
+// out; returns how many.
+static inline size_t worker_metrics_copy(worker_metric_t *out, size_t max,
+                                         const worker_metric_t *all, size_t n)
+{
+    if (n > max)
+        n = max;
+    memcpy(out, all, n * sizeof *out);
+    return n;
+}
 
 // For kinds: the template context of user u (its variables and PRNG),
 // valid until u's next step.

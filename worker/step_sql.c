@@ -712,11 +712,7 @@ static size_t s_metrics(worker_kind_t *kind, worker_metric_t *out, size_t max)
         {"sql_drops", false, (int64_t)n->dropped},
         {"sql_connections", true, n->open},
     };
-    size_t count = sizeof all / sizeof all[0];
-    if (count > max)
-        count = max;
-    memcpy(out, all, count * sizeof *out);
-    return count;
+    return worker_metrics_copy(out, max, all, sizeof all / sizeof all[0]);
 }
 
 const worker_kind_ops_t worker_step_sql_ops = {
