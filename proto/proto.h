@@ -31,7 +31,9 @@
 
 #define PROTO_MAX_FRAME (64u * 1024u * 1024u) // largest payload accepted
 #define PROTO_MAX_DEPTH 16                    // deepest nesting accepted
-#define PROTO_VERSION "2.12.1" // what apex-worker sends in client_ready
+#define PROTO_VERSION                                                          \
+    "2.12.1" // a Locust version, for tests (apex-worker
+             // sends -1 in client_ready: no warning)
 #define PROTO_SCENARIO_KEY "apex_scenario"
 #define PROTO_HIST_KEY "apex_hist"
 #define PROTO_APEX_VERSION_KEY "apex_version"
