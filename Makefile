@@ -13,7 +13,7 @@
 # make browser-test  the HTML report in headless Debian Chromium
 # make test-containers  the image built and run with podman: a headless
 #                 run, compose, kube play (skips where podman cannot run)
-# make fuzz       libFuzzer on every decoder, FUZZ_SECONDS (15) each
+# make fuzz       libFuzzer on every decoder, FUZZ_SECONDS (10) each
 # make format / check-format / clean
 
 # Scripted users run on Lua 5.4 (LUA=luajit builds them on LuaJIT 2.1, the

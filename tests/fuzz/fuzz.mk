@@ -20,7 +20,7 @@
 FUZZ_DEB_PACKAGES := clang libclang-rt-14-dev llvm
 
 FUZZ_CC ?= clang
-FUZZ_SECONDS ?= 15
+FUZZ_SECONDS ?= 10
 FUZZ_RSS_MB ?= 2048
 FUZZ_TIMEOUT ?= 10
 FUZZ_DIR := $(BUILD)/fuzz
