@@ -31,7 +31,6 @@ import os
 import re
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,27 +42,11 @@ QUERY = ("SELECT id, dag_id, agent_id, title, status, priority, created_at "
          "FROM tasks WHERE id = $1")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  (same folder: the shared run helpers)
 
-
-def children_cpu():
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
-def run_measured(args, **kw):
-    """Run args to completion; return (stdout, stderr, client CPU s)."""
-    before = children_cpu()
-    p = subprocess.run(args, capture_output=True, text=True, **kw)
-    cpu = children_cpu() - before
-    if p.returncode not in (0, 1):
-        sys.stderr.write(p.stdout + p.stderr)
-        raise SystemExit("pg_bench: %s exited with %d"
-                         % (args[0], p.returncode))
-    return p.stdout, p.stderr, cpu
+free_port = bench.free_port
+run_measured = bench.run_measured
 
 
 def pg(*args):
